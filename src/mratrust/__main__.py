@@ -1,0 +1,3 @@
+from mratrust.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""What matters about one certificate for MRA, derived from a ``cryptography`` certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from mratrust.pki.load import fingerprint
+
+
+class KeyType(Enum):
+    RSA = "rsa"
+    ECDSA = "ecdsa"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyFacts:
+    type: KeyType
+    bits: int
+    curve: str | None
+
+    def describe(self) -> str:
+        if self.type is KeyType.ECDSA:
+            return f"ECDSA {self.curve} ({self.bits} bits)"
+        if self.type is KeyType.RSA:
+            return f"RSA {self.bits} bits"
+        return f"{self.curve or 'other'} key"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertFacts:
+    """The facts mratrust looks at, computed once per certificate."""
+
+    subject: str
+    issuer: str
+    common_name: str | None
+    san_dns: tuple[str, ...]
+    san_ip: tuple[str, ...]
+    has_san: bool
+    serial: int
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key: KeyFacts
+    signature_hash: str | None
+    eku: tuple[str, ...]
+    """Extended key usages by short name: serverAuth, clientAuth, … (empty: extension absent)."""
+    has_eku: bool
+    key_usage: tuple[str, ...]
+    is_ca: bool | None
+    """basicConstraints CA flag; None when the extension is absent."""
+    basic_constraints_critical: bool
+    self_signed: bool
+    wildcard: bool
+    fingerprint: str
+    ski: bytes | None
+    aki: bytes | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.san_dns + self.san_ip
+
+    @property
+    def multi_server(self) -> bool:
+        """CUCM multi-server (SAN): CN ends in ``-ms`` or the SAN lists several hosts."""
+        cn = (self.common_name or "").split(".")[0]
+        return cn.endswith("-ms") or len(self.san_dns) > 1
+
+    @property
+    def server_auth(self) -> bool:
+        return not self.has_eku or "serverAuth" in self.eku
+
+    @property
+    def client_auth(self) -> bool:
+        return not self.has_eku or "clientAuth" in self.eku
+
+    def valid_at(self, when: dt.datetime) -> bool:
+        return self.not_before <= when <= self.not_after
+
+
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+    x509.ObjectIdentifier("1.3.6.1.5.5.7.3.5"): "ipsecEndSystem",
+}
+
+_KU_FIELDS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+)
+
+
+def _key_facts(cert: x509.Certificate) -> KeyFacts:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return KeyFacts(type=KeyType.RSA, bits=key.key_size, curve=None)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return KeyFacts(type=KeyType.ECDSA, bits=key.curve.key_size, curve=key.curve.name)
+    if isinstance(key, dsa.DSAPublicKey):
+        return KeyFacts(type=KeyType.OTHER, bits=key.key_size, curve="dsa")
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return KeyFacts(type=KeyType.OTHER, bits=0, curve=type(key).__name__)
+    return KeyFacts(type=KeyType.OTHER, bits=0, curve=None)
+
+
+_E = TypeVar("_E", bound=x509.ExtensionType)
+
+
+def _ext(cert: x509.Certificate, kind: type[_E]) -> x509.Extension[_E] | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:  # a malformed extension: treat as absent, other checks will show it
+        return None
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.issuer != cert.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+@lru_cache(maxsize=65536)
+def facts(cert: x509.Certificate) -> CertFacts:
+    """The facts of ``cert`` (cached: certificates are immutable)."""
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = str(cns[0].value) if cns else None
+    san = _ext(cert, x509.SubjectAlternativeName)
+    dns: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    if san is not None:
+        dns = tuple(san.value.get_values_for_type(x509.DNSName))
+        ips = tuple(str(ip) for ip in san.value.get_values_for_type(x509.IPAddress))
+    eku_ext = _ext(cert, x509.ExtendedKeyUsage)
+    eku = tuple(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value) if eku_ext else ()
+    ku_ext = _ext(cert, x509.KeyUsage)
+    ku: tuple[str, ...] = ()
+    if ku_ext is not None:
+        names: list[str] = []
+        for name in _KU_FIELDS:
+            if getattr(ku_ext.value, name):
+                names.append(name)
+        if ku_ext.value.key_agreement:
+            if ku_ext.value.encipher_only:
+                names.append("encipher_only")
+            if ku_ext.value.decipher_only:
+                names.append("decipher_only")
+        ku = tuple(names)
+    bc = _ext(cert, x509.BasicConstraints)
+    ski = _ext(cert, x509.SubjectKeyIdentifier)
+    aki = _ext(cert, x509.AuthorityKeyIdentifier)
+    algo = cert.signature_hash_algorithm
+    wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
+    return CertFacts(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        common_name=cn,
+        san_dns=dns,
+        san_ip=ips,
+        has_san=san is not None,
+        serial=cert.serial_number,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key=_key_facts(cert),
+        signature_hash=algo.name if algo is not None else None,
+        eku=eku,
+        has_eku=eku_ext is not None,
+        key_usage=ku,
+        is_ca=bc.value.ca if bc is not None else None,
+        basic_constraints_critical=bc.critical if bc is not None else False,
+        self_signed=_self_signed(cert),
+        wildcard=wildcard,
+        fingerprint=fingerprint(cert),
+        ski=ski.value.digest if ski is not None else None,
+        aki=aki.value.key_identifier if aki is not None else None,
+    )
+
+
+def is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def is_fqdn(name: str) -> bool:
+    """A dotted host name (not an IP address, not a short host name)."""
+    return not is_ip(name) and "." in name.strip(".")
+
+
+def _dns_match(pattern: str, name: str) -> bool:
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern == name:
+        return True
+    if pattern.startswith("*.") and "." in name:
+        return name.split(".", 1)[1] == pattern[2:]
+    return False
+
+
+class NameMatch(Enum):
+    SAN = "san"
+    CN_FALLBACK = "cn-fallback"
+    NONE = "none"
+
+
+def match_name(f: CertFacts, name: str, *, cn_fallback: bool = True) -> NameMatch:
+    """Does ``name`` appear in the SAN (dNSName or iPAddress), or, failing that, in the CN?
+
+    As Expressway's Traffic Server does for UC nodes, the CN is only looked at when the name is not
+    in the SAN; a match there is accepted but reported as a fallback.
+    """
+    if is_ip(name):
+        target = str(ipaddress.ip_address(name))
+        if target in f.san_ip:
+            return NameMatch.SAN
+    elif any(_dns_match(p, name) for p in f.san_dns):
+        return NameMatch.SAN
+    if cn_fallback and f.common_name is not None and _dns_match(f.common_name, name):
+        return NameMatch.CN_FALLBACK
+    return NameMatch.NONE

@@ -1,0 +1,256 @@
+"""Read certificates from the files CUCM, Expressway and CAs hand out.
+
+Accepted: PEM with one or many blocks and any text around them (CUCM and Expressway exports have
+headers and descriptions), DER, PKCS#7 (``.p7b``, PEM or DER), PKCS#12 (with a password) and
+folders (their files in name order). Every failure is an :class:`InputError` naming the file.
+Private keys found in a file are skipped, never kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7, pkcs12
+
+from mratrust.errors import InputError, InputErrors
+
+_BLOCK_RE = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)(?:-----END \1-----|(?=-----BEGIN )|\Z)",
+    re.DOTALL,
+)
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_P7_LABELS = {b"PKCS7", b"CERTIFICATE CHAIN"}
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_DER = Encoding.DER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedCert:
+    """A certificate and where it came from (file and position in it)."""
+
+    cert: x509.Certificate
+    source: str
+    index: int
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.cert)
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """``sha256:<hex>`` of the DER encoding."""
+    return "sha256:" + hashlib.sha256(cert.public_bytes(_DER)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PemBlock:
+    """One ``-----BEGIN label-----`` block: its label, body, and whether it was closed."""
+
+    label: bytes
+    body: bytes
+    closed: bool
+    offset: int
+
+
+def scan_pem(data: bytes) -> list[PemBlock]:
+    """Every PEM block in ``data``, in order, with the text around them ignored."""
+    blocks: list[PemBlock] = []
+    for match in _BLOCK_RE.finditer(data):
+        label = match.group(1).strip()
+        closed = match.group(0).rstrip().endswith(b"-----END " + match.group(1) + b"-----")
+        blocks.append(
+            PemBlock(label=label, body=match.group(2), closed=closed, offset=match.start())
+        )
+    return blocks
+
+
+def _b64(body: bytes) -> bytes:
+    lines = [ln.strip() for ln in body.splitlines()]
+    # headers such as "Proc-Type:" inside the block are not base64
+    text = b"".join(ln for ln in lines if ln and b":" not in ln)
+    return base64.b64decode(text, validate=True)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _from_pem(data: bytes, source: str, password: bytes | None) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for block in scan_pem(data):
+        line = _line_of(data, block.offset)
+        if block.label in _CERT_LABELS or block.label in _P7_LABELS:
+            if not block.closed:
+                raise InputError(
+                    f"the {block.label.decode()} block is truncated (no END line)",
+                    file=source,
+                    line=line,
+                    hint="export the certificate again, or copy the whole block",
+                )
+            try:
+                der = _b64(block.body)
+            except (binascii.Error, ValueError) as exc:
+                raise InputError(
+                    f"the {block.label.decode()} block is not valid base64",
+                    file=source,
+                    line=line,
+                    hint="export the certificate again",
+                ) from exc
+            if block.label in _P7_LABELS:
+                certs.extend(_from_p7_der(der, source, line))
+                continue
+            try:
+                certs.append(x509.load_der_x509_certificate(der))
+            except ValueError as exc:
+                raise InputError(
+                    f"the certificate block is damaged or truncated ({exc})",
+                    file=source,
+                    line=line,
+                    hint="export the certificate again",
+                ) from exc
+        # private keys, CSRs and anything else are skipped on purpose
+    return certs
+
+
+def _from_p7_der(der: bytes, source: str, line: int | None = None) -> list[x509.Certificate]:
+    try:
+        return list(pkcs7.load_der_pkcs7_certificates(der))
+    except ValueError as exc:
+        raise InputError(
+            f"the PKCS#7 structure could not be read ({exc})",
+            file=source,
+            line=line,
+            hint="export it again as .p7b or as PEM certificates",
+        ) from exc
+
+
+def _from_der(data: bytes, source: str, password: bytes | None) -> list[x509.Certificate]:
+    try:
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        pass
+    try:
+        return list(pkcs7.load_der_pkcs7_certificates(data))
+    except ValueError:
+        pass
+    return _from_p12(data, source, password)
+
+
+def _looks_like_p12(data: bytes) -> bool:
+    # PFX: SEQUENCE { INTEGER 3, ContentInfo ... }
+    return len(data) > 8 and data[0] == 0x30 and b"\x02\x01\x03" in data[:8]
+
+
+def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Certificate]:
+    if not _looks_like_p12(data):
+        raise InputError(
+            "not a certificate: no PEM block and not DER, PKCS#7 or PKCS#12",
+            file=source,
+            hint="give a certificate file (.pem, .cer, .der, .p7b, .p12/.pfx)",
+        )
+    try:
+        loaded = pkcs12.load_pkcs12(data, password)
+    except ValueError as exc:
+        message = str(exc).lower()
+        if "password" in message or "mac" in message or password is None:
+            what = "no password was given" if password is None else "the password is wrong"
+            raise InputError(
+                f"PKCS#12 file could not be opened: {what}",
+                file=source,
+                hint="give it with --password, --password-file or MRATRUST_P12_PASSWORD",
+            ) from exc
+        raise InputError(
+            f"PKCS#12 file is damaged ({exc})", file=source, hint="export it again"
+        ) from exc
+    certs: list[x509.Certificate] = []
+    if loaded.cert is not None:
+        certs.append(loaded.cert.certificate)
+    certs.extend(c.certificate for c in loaded.additional_certs)
+    return certs
+
+
+def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
+    """All certificates in one file, in file order. Never returns an empty tuple."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"file is {size} bytes, too large for a certificate file",
+                file=source,
+                hint="point at the certificate, not at a backup or archive",
+            )
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(
+            "file not found", file=source, hint="check the path (relative to the inventory)"
+        ) from exc
+    except IsADirectoryError as exc:  # pragma: no cover - handled by load_path
+        raise InputError("is a folder", file=source) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", file=source) from exc
+    if not data.strip():
+        raise InputError("file is empty", file=source, hint="export the certificate again")
+    if b"-----BEGIN " in data:
+        certs = _from_pem(data, source, password)
+        if not certs:
+            raise InputError(
+                "no certificate in this PEM file (only keys or other blocks)",
+                file=source,
+                hint="give the certificate file, not the key or the CSR",
+            )
+    else:
+        certs = _from_der(data, source, password)
+        if not certs:
+            raise InputError("no certificate in this file", file=source)
+    return tuple(LoadedCert(cert=c, source=source, index=i) for i, c in enumerate(certs))
+
+
+def load_path(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
+    """A file, or every file of a folder in name order (hidden files skipped)."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise InputError(
+                "folder holds no certificate files",
+                file=str(path),
+                hint="put the exported PEM/DER files in it",
+            )
+        out: list[LoadedCert] = []
+        for f in files:
+            out.extend(load_file(f, password=password))
+        return tuple(out)
+    return load_file(path, password=password)
+
+
+def load_many(paths: Iterable[Path], *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
+    """Load several paths; report every failing file together."""
+    out: list[LoadedCert] = []
+    errors: list[InputError] = []
+    for p in paths:
+        try:
+            out.extend(load_path(p, password=password))
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else InputErrors(errors)
+    return tuple(out)
+
+
+def unique(certs: Sequence[LoadedCert]) -> tuple[LoadedCert, ...]:
+    """Drop repeats by fingerprint, keeping the first occurrence (and so the order)."""
+    seen: set[str] = set()
+    out: list[LoadedCert] = []
+    for c in certs:
+        fp = c.fingerprint
+        if fp not in seen:
+            seen.add(fp)
+            out.append(c)
+    return tuple(out)

@@ -1,0 +1,529 @@
+"""Path validation as Expressway and CUCM do it, with every reason reported and classified.
+
+Path building follows the way Expressway looks up its trusted CA list: by subject, stopping at the
+first match (so an older entry with the same subject and another key shadows the right one), and up
+to a self-signed root in the store (an intermediate alone is not enough, as with OpenSSL). The
+signatures and the structure of the path found are then checked by ``cryptography``'s verifier with
+relaxed extension policies (enterprise CAs without critical basicConstraints, CUCM's self-signed
+identities with CA:TRUE). Names, EKU, keys, signatures and validity are checked here, so that every
+problem is reported, not only the first one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.x509 import verification as xv
+
+from mratrust.pki.facts import CertFacts, KeyType, NameMatch, facts, match_name
+from mratrust.pki.load import LoadedCert
+
+MAX_DEPTH = 8
+WEAK_HASHES = frozenset({"md5", "sha1", "md2", "md4"})
+
+
+class Purpose(Enum):
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class Reason(Enum):
+    """Why a path does not validate (or validates with a warning)."""
+
+    UNTRUSTED_ROOT = "untrusted-root"
+    MISSING_INTERMEDIATE = "missing-intermediate"
+    UNKNOWN_ISSUER = "unknown-issuer"
+    SHADOWED = "shadowed"
+    BAD_SIGNATURE = "bad-signature"
+    CHAIN_REJECTED = "chain-rejected"
+    NAME_MISMATCH = "name-mismatch"
+    CN_FALLBACK = "cn-fallback"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    EKU = "eku"
+    WEAK_KEY = "weak-key"
+    WEAK_SIGNATURE = "weak-signature"
+
+
+TRUST_REASONS = frozenset(
+    {
+        Reason.UNTRUSTED_ROOT,
+        Reason.MISSING_INTERMEDIATE,
+        Reason.UNKNOWN_ISSUER,
+        Reason.SHADOWED,
+        Reason.BAD_SIGNATURE,
+        Reason.CHAIN_REJECTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One reason, with the certificate it is about and whether it breaks the path."""
+
+    reason: Reason
+    message: str
+    fatal: bool = True
+    subject: str | None = None
+    fingerprint: str | None = None
+    detail: tuple[tuple[str, str], ...] = ()
+
+
+class TrustStore:
+    """An ordered list of trusted certificates, looked up the way Expressway does.
+
+    ``lookup`` returns the *first* entry with a given subject; later entries with the same subject
+    are never seen (they are "shadowed").
+    """
+
+    __slots__ = ("_by_fp", "_by_subject", "certs", "label")
+
+    def __init__(self, certs: Iterable[x509.Certificate | LoadedCert], label: str = "") -> None:
+        items = tuple(c.cert if isinstance(c, LoadedCert) else c for c in certs)
+        self.certs: tuple[x509.Certificate, ...] = items
+        self.label = label
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        self._by_fp: set[str] = set()
+        for c in items:
+            self._by_subject.setdefault(c.subject, []).append(c)
+            self._by_fp.add(facts(c).fingerprint)
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """A hashable identity of the store's content and order."""
+        return tuple(facts(c).fingerprint for c in self.certs)
+
+    def lookup(self, subject: x509.Name) -> x509.Certificate | None:
+        found = self._by_subject.get(subject)
+        return found[0] if found else None
+
+    def all_with_subject(self, subject: x509.Name) -> tuple[x509.Certificate, ...]:
+        return tuple(self._by_subject.get(subject, ()))
+
+    def contains(self, cert: x509.Certificate) -> bool:
+        return facts(cert).fingerprint in self._by_fp
+
+    def duplicate_subjects(self) -> tuple[tuple[x509.Certificate, ...], ...]:
+        """Groups of two or more entries sharing a subject, in store order."""
+        return tuple(tuple(v) for v in self._by_subject.values() if len(v) > 1)
+
+    def __len__(self) -> int:
+        return len(self.certs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathResult:
+    """The verdict on one presented chain."""
+
+    chain: tuple[x509.Certificate, ...]
+    """The path as built, leaf first (up to where it stopped when it failed)."""
+    trusted: bool
+    """A path to a trusted root was found and its signatures and structure hold."""
+    problems: tuple[Problem, ...]
+    name_match: NameMatch | None = None
+    missing_issuer: str | None = None
+    missing: tuple[str, ...] = ()
+    """Subjects of every CA certificate the store lacks, leaf side first, when known."""
+    anchor: x509.Certificate | None = None
+    checked_name: str | None = None
+    leaf: x509.Certificate | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.fatal for p in self.problems)
+
+    def reasons(self) -> frozenset[Reason]:
+        return frozenset(p.reason for p in self.problems)
+
+    def fatal_problems(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.fatal)
+
+
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    return _issued_by_fp(child, issuer)
+
+
+@lru_cache(maxsize=65536)
+def _issued_by_fp(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if child.issuer != issuer.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """Put a presented chain in leaf-first order (any order in, duplicates dropped)."""
+    unique: list[x509.Certificate] = []
+    seen: set[str] = set()
+    for c in presented:
+        fp = facts(c).fingerprint
+        if fp not in seen:
+            seen.add(fp)
+            unique.append(c)
+    if len(unique) <= 1:
+        return tuple(unique)
+    issuers = {c.issuer for c in unique if c.issuer != c.subject}
+    leaves = [c for c in unique if c.subject not in issuers]
+    leaf = next((c for c in leaves if not facts(c).is_ca), leaves[0] if leaves else unique[0])
+    ordered = [leaf]
+    rest = [c for c in unique if c is not leaf]
+    current = leaf
+    while rest:
+        nxt = next((c for c in rest if c.subject == current.issuer), None)
+        if nxt is None or current.issuer == current.subject:
+            break
+        ordered.append(nxt)
+        rest.remove(nxt)
+        current = nxt
+    ordered.extend(rest)
+    return tuple(ordered)
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return facts(cert).subject
+
+
+def _when(d: dt.datetime) -> str:
+    return d.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _ca_policy() -> xv.ExtensionPolicy:
+    return xv.ExtensionPolicy.permit_all().require_present(
+        x509.BasicConstraints, xv.Criticality.AGNOSTIC, None
+    )
+
+
+_CA_POLICY = _ca_policy()
+_EE_POLICY = xv.ExtensionPolicy.permit_all()
+
+
+def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.datetime:
+    """``now`` if every certificate is valid then, else a moment inside all validity windows.
+
+    Validity is reported separately, so the structural check must not fail because of it.
+    """
+    start = max(facts(c).not_before for c in path)
+    end = min(facts(c).not_after for c in path)
+    if start <= now <= end:
+        return now
+    if start <= end:
+        return start
+    return now
+
+
+@lru_cache(maxsize=16384)
+def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> str | None:
+    """Run cryptography's verifier over exactly this path; None when it is accepted."""
+    anchor = path[-1]
+    try:
+        builder = (
+            xv.PolicyBuilder()
+            .store(xv.Store([anchor]))
+            .time(when)
+            .max_chain_depth(MAX_DEPTH)
+            .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+        )
+        builder.build_client_verifier().verify(path[0], list(path[1:-1]))
+    except xv.VerificationError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class _Catalogue:
+    """Certificates known elsewhere in the inventory, used only to classify what is missing."""
+
+    def __init__(self, certs: Iterable[x509.Certificate]) -> None:
+        self.by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        for c in certs:
+            self.by_subject.setdefault(c.subject, []).append(c)
+
+    def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        for cand in self.by_subject.get(cert.issuer, ()):
+            if _issued_by(cert, cand):
+                return cand
+        return None
+
+
+def _missing_up(start: x509.Certificate, catalogue: _Catalogue | None) -> tuple[list[str], bool]:
+    """Subjects missing above ``start`` as far as the catalogue knows; True if it reaches a root."""
+    missing = [start.issuer.rfc4514_string()]
+    if catalogue is None:
+        return missing, False
+    current = start
+    for _ in range(MAX_DEPTH):
+        issuer = catalogue.issuer_of(current)
+        if issuer is None:
+            return missing, False
+        if facts(issuer).self_signed:
+            return missing, True
+        missing.append(issuer.issuer.rfc4514_string())
+        current = issuer
+    return missing, False
+
+
+def _build(
+    chain: tuple[x509.Certificate, ...],
+    store: TrustStore,
+    catalogue: _Catalogue | None,
+) -> tuple[list[x509.Certificate], bool, list[Problem], tuple[str, ...]]:
+    """Walk up from the leaf: presented certificates and the store's first subject match."""
+    leaf = chain[0]
+    path = [leaf]
+    problems: list[Problem] = []
+    presented = list(chain[1:])
+    current = leaf
+    for _ in range(MAX_DEPTH + 1):
+        cf = facts(current)
+        if cf.self_signed:
+            if store.contains(current):
+                return path, True, problems, ()
+            entry = store.lookup(current.subject)
+            if entry is not None and current is leaf:
+                problems.append(_shadow_problem(current, entry, store))
+                return path, False, problems, (cf.subject,)
+            problems.append(
+                Problem(
+                    reason=Reason.UNTRUSTED_ROOT,
+                    message=f"the self-signed {'certificate' if current is leaf else 'root'} "
+                    f"{cf.subject} is not in the trust store",
+                    subject=cf.subject,
+                    fingerprint=cf.fingerprint,
+                )
+            )
+            return path, False, problems, (cf.subject,)
+        entry = store.lookup(current.issuer)
+        if entry is not None:
+            if _issued_by(current, entry):
+                path.append(entry)
+                current = entry
+                if facts(entry).self_signed:
+                    return path, True, problems, ()
+                continue
+            problems.append(_shadow_problem(current, entry, store, issuer=True))
+            return path, False, problems, (current.issuer.rfc4514_string(),)
+        nxt = next((c for c in presented if _issued_by(current, c)), None)
+        if nxt is not None:
+            presented.remove(nxt)
+            path.append(nxt)
+            current = nxt
+            continue
+        # nothing signs ``current``: say what is missing, and whether it is a root
+        missing, reaches_root = _missing_up(current, catalogue)
+        issuer_dn = current.issuer.rfc4514_string()
+        has_known_issuer = catalogue is not None and catalogue.issuer_of(current) is not None
+        if has_known_issuer and len(missing) == 1 and reaches_root:
+            reason = Reason.UNTRUSTED_ROOT
+            text = f"the root {issuer_dn} is not in the trust store"
+        elif has_known_issuer:
+            reason = Reason.MISSING_INTERMEDIATE
+            text = f"the intermediate {issuer_dn} is neither presented nor in the trust store" + (
+                f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""
+            )
+        elif current is not leaf:
+            reason = Reason.UNTRUSTED_ROOT
+            text = f"the issuer {issuer_dn} of {facts(current).subject} is not in the trust store"
+        else:
+            reason = Reason.UNKNOWN_ISSUER
+            text = f"the issuer {issuer_dn} is neither presented nor in the trust store"
+        problems.append(
+            Problem(
+                reason=reason,
+                message=text,
+                subject=facts(current).subject,
+                fingerprint=facts(current).fingerprint,
+                detail=(("missing_issuer", issuer_dn),),
+            )
+        )
+        return path, False, problems, tuple(missing)
+    problems.append(Problem(reason=Reason.CHAIN_REJECTED, message="the chain is too long"))
+    return path, False, problems, ()
+
+
+def _shadow_problem(
+    cert: x509.Certificate, entry: x509.Certificate, store: TrustStore, *, issuer: bool = False
+) -> Problem:
+    subject = cert.issuer if issuer else cert.subject
+    dn = subject.rfc4514_string()
+    later = store.all_with_subject(subject)[1:]
+    right = next(
+        (
+            c
+            for c in later
+            if (_issued_by(cert, c) if issuer else facts(c).fingerprint == facts(cert).fingerprint)
+        ),
+        None,
+    )
+    if right is not None:
+        return Problem(
+            reason=Reason.SHADOWED,
+            message=f"the trust store holds {dn} more than once; the lookup stops at the first "
+            f"entry ({facts(entry).fingerprint[:19]}…, another key), so the right one "
+            f"({facts(right).fingerprint[:19]}…) is never used",
+            subject=dn,
+            fingerprint=facts(entry).fingerprint,
+            detail=(
+                ("shadowing", facts(entry).fingerprint),
+                ("shadowed", facts(right).fingerprint),
+            ),
+        )
+    return Problem(
+        reason=Reason.BAD_SIGNATURE,
+        message=f"the trust store's {dn} ({facts(entry).fingerprint[:19]}…) has the right name "
+        "but not the key that signed this certificate",
+        subject=dn,
+        fingerprint=facts(entry).fingerprint,
+        detail=(("missing_issuer", dn),),
+    )
+
+
+def _leaf_checks(
+    leaf: CertFacts, name: str | None, purpose: Purpose | None, cn_fallback: bool
+) -> tuple[list[Problem], NameMatch | None]:
+    problems: list[Problem] = []
+    match: NameMatch | None = None
+    if name is not None:
+        match = match_name(leaf, name, cn_fallback=cn_fallback)
+        names = ", ".join(leaf.names) or "none"
+        if match is NameMatch.NONE:
+            problems.append(
+                Problem(
+                    reason=Reason.NAME_MISMATCH,
+                    message=f"{name} is not in the SAN of {leaf.subject} (SAN: {names}"
+                    + (f"; CN: {leaf.common_name}" if leaf.common_name else "")
+                    + ")",
+                    subject=leaf.subject,
+                    fingerprint=leaf.fingerprint,
+                    detail=(("expected", name), ("san", names)),
+                )
+            )
+        elif match is NameMatch.CN_FALLBACK:
+            problems.append(
+                Problem(
+                    reason=Reason.CN_FALLBACK,
+                    message=f"{name} matches only the CN of {leaf.subject}, not its SAN "
+                    f"(SAN: {names}); accepted on UC-node legs, but reissue with the name in "
+                    "the SAN",
+                    fatal=False,
+                    subject=leaf.subject,
+                    fingerprint=leaf.fingerprint,
+                )
+            )
+    if purpose is not None:
+        wanted = "serverAuth" if purpose is Purpose.SERVER else "clientAuth"
+        ok = leaf.server_auth if purpose is Purpose.SERVER else leaf.client_auth
+        if not ok:
+            problems.append(
+                Problem(
+                    reason=Reason.EKU,
+                    message=f"{leaf.subject} has EKU {', '.join(leaf.eku)} without {wanted}",
+                    subject=leaf.subject,
+                    fingerprint=leaf.fingerprint,
+                )
+            )
+    return problems, match
+
+
+def _cert_checks(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, cert in enumerate(path):
+        f = facts(cert)
+        role = "certificate" if i == 0 else ("root" if f.self_signed else "intermediate")
+        if now > f.not_after:
+            problems.append(
+                Problem(
+                    reason=Reason.EXPIRED,
+                    message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+        elif now < f.not_before:
+            problems.append(
+                Problem(
+                    reason=Reason.NOT_YET_VALID,
+                    message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+        if f.key.type is KeyType.RSA and f.key.bits < 2048:
+            problems.append(
+                Problem(
+                    reason=Reason.WEAK_KEY,
+                    message=f"the {role} {f.subject} has a {f.key.bits}-bit RSA key "
+                    "(2048 at least)",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+        if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
+            problems.append(
+                Problem(
+                    reason=Reason.WEAK_SIGNATURE,
+                    message=f"the {role} {f.subject} is signed with {f.signature_hash}",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+    return problems
+
+
+def validate(
+    presented: Sequence[x509.Certificate],
+    store: TrustStore,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    purpose: Purpose | None = None,
+    cn_fallback: bool = True,
+    known: Iterable[x509.Certificate] = (),
+) -> PathResult:
+    """Validate ``presented`` (any order) against ``store`` for ``name`` at ``now``.
+
+    ``known`` are other certificates the caller knows (the rest of the inventory): they are never
+    trusted, they only help to say whether a missing issuer is a root or an intermediate.
+    """
+    if not presented:
+        raise ValueError("validate needs at least one certificate")
+    chain = order_chain(presented)
+    catalogue = _Catalogue(known) if known else None
+    path, reached, problems, missing = _build(chain, store, catalogue)
+    leaf = facts(chain[0])
+    trusted = reached
+    if reached:
+        verdict = _structure_check(tuple(path), _structure_time(path, now))
+        if verdict is not None:
+            trusted = False
+            problems.append(
+                Problem(
+                    reason=Reason.CHAIN_REJECTED,
+                    message=f"the path to {facts(path[-1]).subject} is rejected: {verdict}",
+                    subject=leaf.subject,
+                    fingerprint=leaf.fingerprint,
+                )
+            )
+    leaf_problems, match = _leaf_checks(leaf, name, purpose, cn_fallback)
+    problems.extend(leaf_problems)
+    problems.extend(_cert_checks(path, now))
+    return PathResult(
+        chain=tuple(path),
+        trusted=trusted,
+        problems=tuple(problems),
+        name_match=match,
+        missing_issuer=missing[0] if missing else None,
+        missing=missing,
+        anchor=path[-1] if reached else None,
+        checked_name=name,
+        leaf=chain[0],
+    )

@@ -1,0 +1,309 @@
+"""Expressway versions and the one behaviour table that every rule reads.
+
+Version knowledge lives here and nowhere else: rules ask :func:`behaviour` what a release does
+(present its certificate to CUCM, verify every UC node, prefer ECDSA …) instead of comparing
+version numbers themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import total_ordering
+
+from mratrust.errors import InputError
+
+_VERSION_RE = re.compile(r"^[Xx]?(\d{1,2})\.(\d{1,2})(?:\.(\d{1,3}))?$")
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
+class Version:
+    """An Expressway release such as ``X14.0.7`` (patch 0 when omitted)."""
+
+    major: int
+    minor: int
+    patch: int = 0
+
+    @classmethod
+    def parse(cls, text: str, *, field: str | None = None) -> Version:
+        """Parse ``X14.2.1``, ``X15.3`` or ``14.0`` (the leading X is optional)."""
+        match = _VERSION_RE.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise InputError(
+                f"{text!r} is not an Expressway version",
+                field=field,
+                hint="write it as X<major>.<minor>[.<patch>], e.g. X14.2.1",
+            )
+        major, minor, patch = match.groups()
+        return cls(int(major), int(minor), int(patch or 0))
+
+    def _key(self) -> tuple[int, int, int]:
+        return (self.major, self.minor, self.patch)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __str__(self) -> str:
+        if self.patch:
+            return f"X{self.major}.{self.minor}.{self.patch}"
+        return f"X{self.major}.{self.minor}"
+
+
+def V(text: str) -> Version:
+    """Shorthand for :meth:`Version.parse` used by the tables below."""
+    return Version.parse(text)
+
+
+class Verification(Enum):
+    """How Expressway-C's Traffic Server verifies the certificates of UC nodes."""
+
+    DISCOVERY_ONLY = "discovery-only"
+    """Before X14.2: the publisher address only, at discovery/refresh, only with TLS verify on."""
+    EVERY_REQUEST = "every-request"
+    """From X14.2: every node on every request, whatever TLS verify says."""
+
+
+class CipherPath(Enum):
+    """Where an Expressway's default cipher order comes from (knowledge base §6)."""
+
+    RSA_FIRST = "rsa-first"
+    ECDSA_FIRST = "ecdsa-first"
+    UNKNOWN = "unknown"
+
+
+BASE_CIPHERS = "EECDH:EDH:HIGH:-AES256+SHA:!MEDIUM:!LOW:!3DES:!MD5:!PSK:!eNULL:!aNULL:!aDH"
+"""Expressway's default cipher string (X15.0.2 documents it for all eight protocols)."""
+
+RSA_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
+"""What an upgrade from X14.0 or later to X14.2+ prepends, and the documented workaround."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One row of the timeline: what a release changed that matters to MRA certificates."""
+
+    version: Version
+    summary: str
+    rules: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    evidence: str = "verified"
+
+
+S1 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html"
+S2 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/217743-upgrade-of-video-communication-server-v.html"
+S3 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-0/mra/exwy_b_mra-deployment-guide-x150/exwy_m_requirements-for-mra.html"
+S10 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/222186-customize-the-expressway-ssl-cipher-conf.html"
+S12 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-4/exwy_b_cisco-expressway-administrator-guide-x154/exwy_m_maintenance.html"
+S13 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-0-4/exwy_b_cisco-expressway-release-note-x1404/exwy_m_about-the-documentation-x1404.html"
+S14 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-5/exwy_b_cisco-expressway-administrator-guide-x155/exwy_m_introduction.html"
+S15 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-5/cert-creation-use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x155/exwy_m_managing-expressway-certificates.html"
+S22 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/215572-cisco-jabber-and-sip-oauth-mode.html"
+S24 = "https://tools.cisco.com/security/center/content/CiscoSecurityAdvisory/cisco-sa-expressway-csrf-sqpsSfY6"
+S27 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-2-5/Expressway-Select/exwy_b_cisco-expressway-select-release-note-x1425.html"
+S28 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/225482-prepare-expressway-for-client.html"
+S30 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html"
+
+TIMELINE: tuple[Change, ...] = (
+    Change(
+        version=V("X8.8"),
+        summary="Certificate validation tightened: unique trusted-CA entries, hostname in CN/SAN "
+        "with TLS verify on, cluster peers over TLS",
+        rules=("C2U-DUP-SUBJECT", "C2U-NAME"),
+        sources=(S12,),
+    ),
+    Change(
+        version=V("X8.10"),
+        summary="Server certificate upload warns on a missing CN (alarm); MRA needs a CN",
+        rules=("EXP-CN",),
+        sources=(S30,),
+    ),
+    Change(
+        version=V("X12.5"),
+        summary="SIP OAuth over MRA: CEOAuth zones, mutual TLS to CUCM port 5091 with the tomcat "
+        "certificate",
+        rules=("U2C-OAUTH",),
+        sources=(S22,),
+    ),
+    Change(
+        version=V("X12.6"),
+        summary="Phone security profile names in the Expressway-C certificate must be FQDNs",
+        rules=("U2C-PROFILE-SAN",),
+        sources=(S15,),
+    ),
+    Change(
+        version=V("X14.0"),
+        summary="Cipher filters updated; port 6971 added to the HTTPS allow list",
+        sources=(S13,),
+    ),
+    Change(
+        version=V("X14.0.1"),
+        summary="Alarm for trusted CA certificates expiring within 21 days",
+        rules=("CERT-VALIDITY",),
+        sources=(S13,),
+    ),
+    Change(
+        version=V("X14.0.2"),
+        summary="Traffic Server presents the Expressway-C certificate when CUCM asks (6971, 6972, "
+        "5061, 5091): CUCM tomcat-trust and CallManager-trust must hold its CA chain, even in "
+        "non-secure mode with TLS verify off (CSCvz45074 / CSCvz20720)",
+        rules=("U2C-TRUST",),
+        sources=(S1, S2, S3, S13),
+    ),
+    Change(
+        version=V("X14.0.8"),
+        summary="The tech note says Traffic Server verifies every HTTPS request from here, TLS "
+        "verify off included; the release notes and CVE-2022-20814 say X14.2 — modelled as risk "
+        "(fail with --strict-from X14.0.8)",
+        rules=("C2U-TRUST", "C2U-NAME"),
+        sources=(S1, S24, S27),
+        evidence="conflicting",
+    ),
+    Change(
+        version=V("X14.2"),
+        summary="Server certificate verification for every UC node on every request whatever TLS "
+        "verify says (CSCwc69661, CVE-2022-20814), unless VerifyOriginServer is off; ECDSA cipher "
+        "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP",
+        rules=("C2U-TRUST", "C2U-NAME", "C2U-FQDN", "C2U-ECDSA"),
+        sources=(S2, S3, S14, S27),
+    ),
+    Change(
+        version=V("X14.3"),
+        summary="ECDSA server certificate supported on Expressway",
+        rules=("EXP-KEY",),
+        sources=(S14,),
+    ),
+    Change(
+        version=V("X15.0"),
+        summary="Banned CCM ciphers removed from the defaults; default cipher string "
+        f"{BASE_CIPHERS}",
+        sources=(S10, S14),
+    ),
+    Change(
+        version=V("X15.2"),
+        summary="RSA sent as the preferred signature algorithm in TLS 1.3; xConfiguration SIP "
+        "Advanced TlsSignatureAlgoPrefRsa (SIP only, with SipTlsVersions TLSv1.3)",
+        rules=("C2U-TLS13-SIGALG",),
+        sources=(S1, S14),
+    ),
+    Change(
+        version=V("X15.4"),
+        summary="Expressway-E may hold a serverAuth-only certificate; Expressway-C no longer "
+        "checks clientAuth in MRA SIP SERVICE; Expressway-C still needs both EKUs",
+        rules=("EXP-EKU",),
+        sources=(S28,),
+    ),
+    Change(
+        version=V("X15.5"),
+        summary="Separate server and client certificates (same trusted CA list); option to "
+        "ignore the clientAuth EKU",
+        rules=("EXP-EKU",),
+        sources=(S14, S15),
+    ),
+)
+
+HTTPD_BUILDS: tuple[tuple[Version, str], ...] = (
+    (V("X8.11.4"), "2.4.34"),
+    (V("X12.6"), "2.4.43"),
+    (V("X14.0.8"), "2.4.53"),
+    (V("X15.3"), "2.4.62"),
+    (V("X15.4"), "2.4.65"),
+    (V("X15.5"), "2.4.66"),
+)
+"""Apache httpd builds reported by ``/apache2/bin/httpd -v`` on these releases."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Behaviour:
+    """What one Expressway release does, as the rules need to know it."""
+
+    version: Version
+    presents_client_certificate: bool
+    """X14.0.2+: Traffic Server sends its certificate when a UC node asks for one."""
+    verification: Verification
+    verification_disputed: bool
+    """X14.0.8 up to X14.2: the tech note says every request is verified, other sources disagree."""
+    ecdsa_preference_release: bool
+    """X14.2+: default cipher order depends on the upgrade path (ECDSA may come first)."""
+    sip_tls13: bool
+    tls13_rsa_signature_default: bool
+    """X15.2+: RSA sent first among TLS 1.3 signature algorithms (SIP)."""
+    ecdsa_server_certificate: bool
+    separate_client_certificate: bool
+    expressway_e_server_only_eku: bool
+    sip_oauth: bool
+    profile_fqdn_required: bool
+    changes: tuple[Change, ...] = field(default=())
+
+
+X14_0_2 = V("X14.0.2")
+X14_0_8 = V("X14.0.8")
+X14_2 = V("X14.2")
+X14_0 = V("X14.0")
+
+
+def behaviour(version: Version, *, strict_from: Version | None = None) -> Behaviour:
+    """The behaviour of ``version``.
+
+    ``strict_from`` (``--strict-from``) moves the start of every-request verification earlier,
+    e.g. to X14.0.8 as the tech note claims.
+    """
+    verify_from = X14_2
+    if strict_from is not None and strict_from < verify_from:
+        verify_from = strict_from
+    every = version >= verify_from
+    return Behaviour(
+        version=version,
+        presents_client_certificate=version >= X14_0_2,
+        verification=Verification.EVERY_REQUEST if every else Verification.DISCOVERY_ONLY,
+        verification_disputed=(not every) and X14_0_8 <= version < X14_2,
+        ecdsa_preference_release=version >= X14_2,
+        sip_tls13=version >= X14_2,
+        tls13_rsa_signature_default=version >= V("X15.2"),
+        ecdsa_server_certificate=version >= V("X14.3"),
+        separate_client_certificate=version >= V("X15.5"),
+        expressway_e_server_only_eku=version >= V("X15.4"),
+        sip_oauth=version >= V("X12.5"),
+        profile_fqdn_required=version >= V("X12.6"),
+        changes=tuple(c for c in TIMELINE if c.version <= version),
+    )
+
+
+def cipher_path(version: Version, upgraded_from: Version | None) -> CipherPath:
+    """Which way the default cipher order leans on ``version`` reached from ``upgraded_from``.
+
+    Before X14.2 the offer is RSA first. From X14.2 a fresh install or an upgrade from below
+    X14.0 prefers ECDSA, an upgrade from X14.0 or later gets the ``ECDHE-RSA-AES256-GCM-SHA384:``
+    prefix (release note X14.2, knowledge base §6). An upgrade from X14.2 or later keeps whatever
+    the earlier release had, which the inventory does not say: unknown.
+    """
+    if version < X14_2:
+        return CipherPath.RSA_FIRST
+    if upgraded_from is None or upgraded_from < X14_0:
+        return CipherPath.ECDSA_FIRST
+    if upgraded_from < X14_2:
+        return CipherPath.RSA_FIRST
+    return CipherPath.UNKNOWN
+
+
+def default_cipher_string(version: Version, upgraded_from: Version | None) -> str:
+    """The cipher string Expressway uses when none is configured, for this upgrade path.
+
+    Where the path is unknown (upgraded from X14.2 or later) the ECDSA-first default is returned,
+    the pessimistic choice; callers that care ask :func:`cipher_path`.
+    """
+    if cipher_path(version, upgraded_from) is CipherPath.RSA_FIRST:
+        return RSA_PREFIX + BASE_CIPHERS
+    return BASE_CIPHERS
+
+
+def httpd_build(version: Version) -> str | None:
+    """The Apache httpd build of the newest listed release at or below ``version``."""
+    found: str | None = None
+    for release, build in HTTPD_BUILDS:
+        if release <= version:
+            found = build
+    return found
