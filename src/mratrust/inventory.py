@@ -1,0 +1,492 @@
+"""Inventory YAML (schema 1) → the frozen :class:`~mratrust.model.Deployment`.
+
+Every error names the file, the line, the field path, what was found and what is allowed. Unknown
+keys are errors (they are usually typos). Every referenced certificate file is loaded and all
+their errors are reported together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mratrust.errors import InputError, InputErrors
+from mratrust.model import (
+    IDENTITY_NAMES,
+    TRUST_NAMES,
+    CipherConfig,
+    Deployment,
+    Expressway,
+    HttpsCiphers,
+    Identity,
+    Node,
+    NodeRole,
+    Peer,
+    ProbeAddress,
+    Product,
+    SecurityMode,
+    Store,
+    Traversal,
+    UcCluster,
+)
+from mratrust.pki.load import LoadedCert, load_path
+from mratrust.versions import Version
+
+PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
+
+# --------------------------------------------------------------------------- schema (pydantic)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_version(value: str | None) -> str | None:
+    if value is not None:
+        Version.parse(str(value))
+    return value
+
+
+class CiphersIn(_Strict):
+    uc_server_discovery: str | None = None
+    sip: str | None = None
+    https: str | None = None
+
+
+class PeerIn(_Strict):
+    name: str
+    certificate: str
+    key: str | None = None
+    trusted_cas: str
+
+
+class TraversalIn(_Strict):
+    peer_addresses: list[str] = Field(default_factory=list)
+    tls_verify_subject_name: str | None = None
+
+
+TlsVersion = Literal["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+
+
+def _default_tls() -> list[TlsVersion]:
+    return ["TLSv1.2"]
+
+
+class ExpresswayIn(_Strict):
+    version: str
+    upgraded_from: str | None = None
+    cluster_name: str | None = None
+    verify_origin_server: bool = True
+    ciphers: CiphersIn = Field(default_factory=CiphersIn)
+    sip_tls_versions: list[TlsVersion] = Field(default_factory=_default_tls)
+    sip_signature_pref_rsa: bool | None = None
+    peers: list[PeerIn] = Field(min_length=1)
+
+    @field_validator("version", "upgraded_from", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> object:
+        if isinstance(value, int | float):
+            value = str(value)
+        if isinstance(value, str):
+            try:
+                _check_version(value)
+            except InputError as exc:
+                raise ValueError(exc.message + "; " + (exc.hint or "")) from None
+        return value
+
+
+class ExpresswayEIn(ExpresswayIn):
+    edge_domains: list[str] = Field(default_factory=list)
+    traversal: TraversalIn | None = None
+
+
+class ProbeIn(_Strict):
+    host: str
+    ports: dict[int, int] = Field(default_factory=dict)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: dict[int, int]) -> dict[int, int]:
+        for k, v in value.items():
+            if not (0 < k < 65536 and 0 < v < 65536):
+                raise ValueError(f"port {k}: {v} is not a TCP port (1-65535)")
+        return value
+
+
+class NodeIn(_Strict):
+    name: str = Field(min_length=1)
+    role: Literal["publisher", "subscriber"]
+    certificates: dict[str, str | None] = Field(default_factory=dict)
+    probe: ProbeIn | None = None
+
+
+class ClusterIn(_Strict):
+    name: str = Field(min_length=1)
+    product: Literal["cucm", "imp", "cuc"]
+    version: str | None = None
+    publisher: str = Field(min_length=1)
+    tls_verify: bool = True
+    security_mode: Literal["non-secure", "mixed"] = "non-secure"
+    sip_oauth: bool = False
+    https_ciphers: Literal["rsa-only", "ec-and-rsa"] = "rsa-only"
+    secure_profiles: list[str] = Field(default_factory=list)
+    voicemail_host: str | None = None
+    trust: dict[str, str] = Field(default_factory=dict)
+    nodes: list[NodeIn] = Field(min_length=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusterIn:
+        product = Product(self.product)
+        publishers = [n.name for n in self.nodes if n.role == "publisher"]
+        if len(publishers) != 1:
+            raise ValueError(
+                f"cluster {self.name} has {len(publishers)} publishers "
+                f"({', '.join(publishers) or 'none'}); exactly one node must have role: publisher"
+            )
+        allowed_trust = TRUST_NAMES[product]
+        for store in self.trust:
+            if store not in allowed_trust:
+                raise ValueError(
+                    f"trust store {store!r} is not one of {product.value}'s: "
+                    f"{', '.join(allowed_trust)}"
+                )
+        allowed_ids = IDENTITY_NAMES[product]
+        for node in self.nodes:
+            for cert in node.certificates:
+                if cert not in allowed_ids:
+                    raise ValueError(
+                        f"node {node.name}: certificate {cert!r} is not one of "
+                        f"{product.value}'s: {', '.join(allowed_ids)}"
+                    )
+        seen: set[str] = set()
+        for node in self.nodes:
+            if node.name.lower() in seen:
+                raise ValueError(f"node {node.name} is listed twice; node names must be unique")
+            seen.add(node.name.lower())
+        return self
+
+
+class InventoryIn(_Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    name: str = Field(min_length=1)
+    expressway: ExpresswayIn
+    expressway_e: ExpresswayEIn | None = None
+    uc_clusters: list[ClusterIn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> InventoryIn:
+        names = [c.name for c in self.uc_clusters]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"cluster names must be unique: {', '.join(dupes)} repeated")
+        return self
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+Loc = tuple[str | int, ...]
+
+
+def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML safely, keeping the line of every mapping key and list item."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(
+            f"YAML syntax error: {exc.problem or exc}",
+            file=source,
+            line=line,
+            hint="fix the indentation or quoting on that line",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", file=source) from exc
+    lines: dict[Loc, int] = {}
+    constructor = yaml.SafeLoader("")
+
+    def walk(node: yaml.Node, loc: Loc) -> Any:
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = constructor.construct_object(key_node, deep=True)
+                if key in out:
+                    raise InputError(
+                        f"key {key!r} appears twice",
+                        file=source,
+                        line=key_node.start_mark.line + 1,
+                        field=".".join(str(p) for p in (*loc, key)),
+                        hint="keep one",
+                    )
+                lines[(*loc, key)] = key_node.start_mark.line + 1
+                out[key] = walk(value_node, (*loc, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [walk(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return constructor.construct_object(node, deep=True)
+
+    if root is None:
+        raise InputError("the inventory is empty", file=source, hint="start from the README sample")
+    return walk(root, ()), lines
+
+
+def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        found = lines.get(loc[:cut])
+        if found is not None:
+            return found
+    return None
+
+
+def _field(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int]) -> InputErrors:
+    errors: list[InputError] = []
+    for err in exc.errors():
+        loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        loc = tuple("schema" if p == "schema_" else p for p in loc)
+        kind = err["type"]
+        found = err.get("input")
+        if kind == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+            hint = "remove it or fix its spelling (see SPEC §3 for the keys)"
+        elif kind == "missing":
+            message = "required field is missing"
+            hint = "add it"
+        elif kind == "literal_error":
+            expected = err.get("ctx", {}).get("expected", "")
+            message = f"{found!r} is not allowed"
+            hint = f"use one of {expected}"
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if found is not None and not isinstance(found, dict | list):
+                message += f" (found {found!r})"
+            hint = None
+        errors.append(
+            InputError(
+                message,
+                file=source,
+                line=_line_for(lines, loc),
+                field=_field(loc) or None,
+                hint=hint,
+            )
+        )
+    return InputErrors(errors)
+
+
+# --------------------------------------------------------------------------- files → model
+
+
+class _Files:
+    """Loads each referenced path once and collects every error."""
+
+    def __init__(self, base: Path, source: str, lines: dict[Loc, int], password: bytes | None):
+        self.base = base
+        self.source = source
+        self.lines = lines
+        self.password = password
+        self.cache: dict[Path, tuple[LoadedCert, ...]] = {}
+        self.errors: list[InputError] = []
+
+    def resolve(self, ref: str) -> Path:
+        path = Path(ref).expanduser()
+        return path if path.is_absolute() else self.base / path
+
+    def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
+        path = self.resolve(ref)
+        if path in self.cache:
+            return self.cache[path]
+        try:
+            if not path.exists():
+                raise InputError(
+                    "file not found",
+                    file=str(path),
+                    hint=f"check the path (relative to {self.base})",
+                )
+            certs = load_path(path, password=self.password)
+        except InputError as exc:
+            self.errors.append(
+                InputError(
+                    f"{exc.message} ({exc.file}" + (f":{exc.line}" if exc.line else "") + ")",
+                    file=self.source,
+                    line=_line_for(self.lines, loc),
+                    field=_field(loc),
+                    hint=exc.hint,
+                )
+            )
+            certs = ()
+        self.cache[path] = certs
+        return certs
+
+
+def _identity(files: _Files, name: str, ref: str, loc: Loc) -> Identity | None:
+    certs = files.load(ref, loc)
+    if not certs:
+        return None
+    return Identity(name=name, path=ref, certs=certs)
+
+
+def _store(files: _Files, name: str, ref: str, loc: Loc) -> Store:
+    return Store.of(name, ref, files.load(ref, loc))
+
+
+def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
+    peers: list[Peer] = []
+    for i, p in enumerate(e.peers):
+        ident = _identity(files, "server", p.certificate, (*loc, "peers", i, "certificate"))
+        store = _store(files, "trusted_cas", p.trusted_cas, (*loc, "peers", i, "trusted_cas"))
+        key = str(files.resolve(p.key)) if p.key else None
+        if key is not None and not Path(key).is_file():
+            files.errors.append(
+                InputError(
+                    "key file not found",
+                    file=files.source,
+                    line=_line_for(files.lines, (*loc, "peers", i, "key")),
+                    field=_field((*loc, "peers", i, "key")),
+                    hint="give the private key of the peer's certificate, or null",
+                )
+            )
+        if ident is not None:
+            peers.append(Peer(name=p.name, certificate=ident, key=key, trusted_cas=store))
+    extra: dict[str, Any] = {}
+    if isinstance(e, ExpresswayEIn):
+        extra["edge_domains"] = tuple(e.edge_domains)
+        if e.traversal is not None:
+            extra["traversal"] = Traversal(
+                peer_addresses=tuple(e.traversal.peer_addresses),
+                tls_verify_subject_name=e.traversal.tls_verify_subject_name,
+            )
+    return Expressway(
+        version=Version.parse(e.version),
+        upgraded_from=Version.parse(e.upgraded_from) if e.upgraded_from else None,
+        cluster_name=e.cluster_name,
+        verify_origin_server=e.verify_origin_server,
+        ciphers=CipherConfig(
+            uc_server_discovery=e.ciphers.uc_server_discovery,
+            sip=e.ciphers.sip,
+            https=e.ciphers.https,
+        ),
+        sip_tls_versions=tuple(e.sip_tls_versions),
+        sip_signature_pref_rsa=e.sip_signature_pref_rsa,
+        peers=tuple(peers),
+        **extra,
+    )
+
+
+def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
+    product = Product(c.product)
+    stores = tuple(_store(files, name, ref, (*loc, "trust", name)) for name, ref in c.trust.items())
+    nodes: list[Node] = []
+    for i, n in enumerate(c.nodes):
+        idents: list[Identity] = []
+        for cname, ref in n.certificates.items():
+            if ref is None:
+                continue
+            ident = _identity(files, cname, ref, (*loc, "nodes", i, "certificates", cname))
+            if ident is not None:
+                idents.append(ident)
+        probe = None
+        if n.probe is not None:
+            probe = ProbeAddress(host=n.probe.host, ports=tuple(sorted(n.probe.ports.items())))
+        nodes.append(
+            Node(
+                name=n.name,
+                role=NodeRole(n.role),
+                certificates=tuple(idents),
+                probe=probe,
+            )
+        )
+    return UcCluster(
+        name=c.name,
+        product=product,
+        version=c.version,
+        publisher=c.publisher,
+        tls_verify=c.tls_verify,
+        security_mode=SecurityMode(c.security_mode),
+        sip_oauth=c.sip_oauth,
+        https_ciphers=HttpsCiphers(c.https_ciphers),
+        secure_profiles=tuple(c.secure_profiles),
+        voicemail_host=c.voicemail_host,
+        trust=stores,
+        nodes=tuple(nodes),
+    )
+
+
+def parse_inventory(
+    text: str, *, source: str = "<inventory>"
+) -> tuple[InventoryIn, dict[Loc, int]]:
+    """Validate inventory text against schema 1 (no file is read)."""
+    data, lines = _compose(text, source)
+    if not isinstance(data, dict):
+        raise InputError(
+            "the inventory must be a YAML mapping (schema: 1, name: …)", file=source, line=1
+        )
+    try:
+        return InventoryIn.model_validate(data), lines
+    except ValidationError as exc:
+        raise _validation_errors(exc, source, lines) from exc
+
+
+def load_inventory(
+    path: str | Path,
+    *,
+    password: bytes | None = None,
+    password_source: Callable[[], bytes | None] | None = None,
+) -> Deployment:
+    """Read and validate an inventory file and every certificate file it references.
+
+    Raises :class:`InputError` (or :class:`InputErrors` with all of them) on bad input.
+    PKCS#12 passwords come from ``password`` or the ``MRATRUST_P12_PASSWORD`` variable.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError("inventory file not found", file=source, hint="check the path") from exc
+    except IsADirectoryError as exc:
+        raise InputError(
+            "is a folder, not an inventory file", file=source, hint="give inventory.yaml"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("inventory is not UTF-8 text", file=source) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read the inventory ({exc.strerror})", file=source) from exc
+    model, lines = parse_inventory(text, source=source)
+    if password is None and password_source is not None:
+        password = password_source()
+    if password is None and os.environ.get(PASSWORD_ENV):
+        password = os.environ[PASSWORD_ENV].encode()
+    files = _Files(path.parent, source, lines, password)
+    expressway = _expressway(files, model.expressway, ("expressway",))
+    expressway_e = (
+        _expressway(files, model.expressway_e, ("expressway_e",)) if model.expressway_e else None
+    )
+    clusters = tuple(
+        _cluster(files, c, ("uc_clusters", i)) for i, c in enumerate(model.uc_clusters)
+    )
+    if files.errors:
+        raise files.errors[0] if len(files.errors) == 1 else InputErrors(files.errors)
+    return Deployment(
+        name=model.name,
+        expressway=expressway,
+        expressway_e=expressway_e,
+        uc_clusters=clusters,
+        source=source,
+    )

@@ -1,0 +1,278 @@
+"""The frozen domain model: a deployment, its certificates and stores, and the findings about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cryptography import x509
+
+from mratrust.pki.load import LoadedCert
+from mratrust.pki.verify import TrustStore, order_chain
+from mratrust.versions import Version
+
+
+class Product(Enum):
+    CUCM = "cucm"
+    IMP = "imp"
+    CUC = "cuc"
+
+    @property
+    def label(self) -> str:
+        return {"cucm": "Unified CM", "imp": "IM and Presence", "cuc": "Unity Connection"}[
+            self.value
+        ]
+
+
+class NodeRole(Enum):
+    PUBLISHER = "publisher"
+    SUBSCRIBER = "subscriber"
+
+
+class SecurityMode(Enum):
+    NON_SECURE = "non-secure"
+    MIXED = "mixed"
+
+
+class HttpsCiphers(Enum):
+    RSA_ONLY = "rsa-only"
+    EC_AND_RSA = "ec-and-rsa"
+
+
+IDENTITY_NAMES: Mapping[Product, tuple[str, ...]] = {
+    Product.CUCM: ("tomcat", "tomcat-ECDSA", "CallManager", "CallManager-ECDSA"),
+    Product.IMP: ("tomcat", "tomcat-ECDSA", "cup-xmpp", "cup-xmpp-ECDSA"),
+    Product.CUC: ("tomcat", "tomcat-ECDSA"),
+}
+TRUST_NAMES: Mapping[Product, tuple[str, ...]] = {
+    Product.CUCM: ("tomcat-trust", "CallManager-trust"),
+    Product.IMP: ("tomcat-trust", "cup-xmpp-trust"),
+    Product.CUC: ("tomcat-trust",),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """A certificate file as the inventory names it: the certificate and the chain around it."""
+
+    name: str
+    path: str
+    certs: tuple[LoadedCert, ...]
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """Leaf first, as :func:`order_chain` orders the file."""
+        return order_chain([c.cert for c in self.certs])
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Store:
+    """A trust store (file or folder), its entries in order."""
+
+    name: str
+    path: str
+    certs: tuple[LoadedCert, ...]
+    trust: TrustStore = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, name: str, path: str, certs: tuple[LoadedCert, ...]) -> Store:
+        return cls(name=name, path=path, certs=certs, trust=TrustStore(certs, label=name))
+
+    def with_certs(self, certs: tuple[LoadedCert, ...]) -> Store:
+        """The same store holding ``certs`` (used to test a remediation in memory)."""
+        return Store.of(self.name, self.path, certs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeAddress:
+    host: str
+    ports: tuple[tuple[int, int], ...] = ()
+
+    def port_for(self, port: int) -> int:
+        return dict(self.ports).get(port, port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    name: str
+    role: NodeRole
+    certificates: tuple[Identity, ...] = ()
+    probe: ProbeAddress | None = None
+
+    def identity(self, name: str) -> Identity | None:
+        return next((c for c in self.certificates if c.name == name), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UcCluster:
+    name: str
+    product: Product
+    version: str | None
+    publisher: str
+    tls_verify: bool
+    security_mode: SecurityMode
+    sip_oauth: bool
+    https_ciphers: HttpsCiphers
+    secure_profiles: tuple[str, ...]
+    voicemail_host: str | None
+    trust: tuple[Store, ...]
+    nodes: tuple[Node, ...]
+
+    def store(self, name: str) -> Store | None:
+        return next((s for s in self.trust if s.name == name), None)
+
+    @property
+    def major_version(self) -> int | None:
+        if not self.version:
+            return None
+        head = self.version.split(".")[0].strip()
+        return int(head) if head.isdigit() else None
+
+    @property
+    def mixed(self) -> bool:
+        return self.security_mode is SecurityMode.MIXED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Peer:
+    name: str
+    certificate: Identity
+    key: str | None
+    trusted_cas: Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CipherConfig:
+    uc_server_discovery: str | None = None
+    sip: str | None = None
+    https: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Traversal:
+    peer_addresses: tuple[str, ...] = ()
+    tls_verify_subject_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expressway:
+    version: Version
+    upgraded_from: Version | None
+    cluster_name: str | None
+    verify_origin_server: bool
+    ciphers: CipherConfig
+    sip_tls_versions: tuple[str, ...]
+    sip_signature_pref_rsa: bool | None
+    peers: tuple[Peer, ...]
+    edge_domains: tuple[str, ...] = ()
+    traversal: Traversal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deployment:
+    """Everything the inventory describes, with every referenced certificate loaded."""
+
+    name: str
+    expressway: Expressway
+    expressway_e: Expressway | None
+    uc_clusters: tuple[UcCluster, ...]
+    source: str | None = None
+
+    def nodes(self) -> Iterator[tuple[UcCluster, Node]]:
+        for cluster in self.uc_clusters:
+            for node in cluster.nodes:
+                yield cluster, node
+
+    def all_certificates(self) -> Iterator[x509.Certificate]:
+        """Every certificate the inventory holds (identities and stores)."""
+        for peer in self.expressway.peers:
+            yield from (c.cert for c in peer.certificate.certs)
+            yield from (c.cert for c in peer.trusted_cas.certs)
+        for cluster in self.uc_clusters:
+            for store in cluster.trust:
+                yield from (c.cert for c in store.certs)
+            for node in cluster.nodes:
+                for ident in node.certificates:
+                    yield from (c.cert for c in ident.certs)
+
+
+class Status(Enum):
+    """Outcome of one check. Ordered from worst to best by :attr:`rank`."""
+
+    FAIL = "fail"
+    ERROR = "error"
+    RISK = "risk"
+    WARN = "warn"
+    INFO = "info"
+    PASS = "pass"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {
+    Status.FAIL: 0,
+    Status.ERROR: 1,
+    Status.RISK: 2,
+    Status.WARN: 3,
+    Status.INFO: 4,
+    Status.PASS: 5,
+}
+
+
+class Severity(Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class ChangeKind(Enum):
+    NEW = "new"
+    FIXED = "fixed"
+    SAME = "same"
+
+
+EvidenceValue = str | int | bool | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """What a finding is about."""
+
+    cluster: str | None = None
+    node: str | None = None
+    leg: str | None = None
+    certificate: str | None = None
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.cluster or "", self.node or "", self.leg or "", self.certificate or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One (rule, subject) outcome. Passes are findings too: the report shows what was checked."""
+
+    rule: str
+    status: Status
+    severity: Severity
+    subject: Subject
+    message: str
+    since: str | None = None
+    remediation: tuple[str, ...] = ()
+    evidence: tuple[tuple[str, EvidenceValue], ...] = ()
+    sources: tuple[str, ...] = ()
+    change: ChangeKind | None = None
+
+    def key(self) -> tuple[str, tuple[str, str, str, str]]:
+        return (self.rule, self.subject.key())
+
+    def evidence_dict(self) -> dict[str, EvidenceValue]:
+        return dict(self.evidence)
