@@ -82,7 +82,7 @@ class TrustStore:
     are never seen (they are "shadowed").
     """
 
-    __slots__ = ("_by_fp", "_by_subject", "certs", "label")
+    __slots__ = ("_by_fp", "_by_subject", "_key", "certs", "label")
 
     def __init__(self, certs: Iterable[x509.Certificate | LoadedCert], label: str = "") -> None:
         items = tuple(c.cert if isinstance(c, LoadedCert) else c for c in certs)
@@ -93,11 +93,12 @@ class TrustStore:
         for c in items:
             self._by_subject.setdefault(c.subject, []).append(c)
             self._by_fp.add(facts(c).fingerprint)
+        self._key: tuple[str, ...] = tuple(facts(c).fingerprint for c in items)
 
     @property
-    def key(self) -> tuple[object, ...]:
+    def key(self) -> tuple[str, ...]:
         """A hashable identity of the store's content and order."""
-        return tuple(facts(c).fingerprint for c in self.certs)
+        return self._key
 
     def lookup(self, subject: x509.Name) -> x509.Certificate | None:
         found = self._by_subject.get(subject)
@@ -130,6 +131,10 @@ class PathResult:
     missing_issuer: str | None = None
     missing: tuple[str, ...] = ()
     """Subjects of every CA certificate the store lacks, leaf side first, when known."""
+    missing_certs: tuple[x509.Certificate, ...] = ()
+    """Certificates known elsewhere in the inventory that would complete the path if trusted."""
+    shadowing: tuple[x509.Certificate, ...] = ()
+    """Store entries that hide the right certificate (same subject, another key)."""
     anchor: x509.Certificate | None = None
     checked_name: str | None = None
     leaf: x509.Certificate | None = field(default=None)
@@ -387,6 +392,32 @@ def _shadow_problem(
     )
 
 
+def _remedy(
+    path: Sequence[x509.Certificate], store: TrustStore, catalogue: _Catalogue | None
+) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
+    """What would complete a failed path: known certificates to add, entries hiding them."""
+    needed: list[x509.Certificate] = []
+    current = path[-1]
+    if facts(current).self_signed:
+        needed.append(current)
+    else:
+        for _ in range(MAX_DEPTH):
+            issuer = catalogue.issuer_of(current) if catalogue is not None else None
+            if issuer is None:
+                break
+            needed.append(issuer)
+            if facts(issuer).self_signed:
+                break
+            current = issuer
+    shadowing: list[x509.Certificate] = []
+    for cert in needed:
+        first = store.lookup(cert.subject)
+        if first is not None and facts(first).fingerprint != facts(cert).fingerprint:
+            shadowing.append(first)
+    missing = tuple(c for c in needed if not store.contains(c))
+    return missing, tuple(shadowing)
+
+
 def _leaf_checks(
     leaf: CertFacts, name: str | None, purpose: Purpose | None, cn_fallback: bool
 ) -> tuple[list[Problem], NameMatch | None]:
@@ -513,6 +544,10 @@ def validate(
                     fingerprint=leaf.fingerprint,
                 )
             )
+    missing_certs: tuple[x509.Certificate, ...] = ()
+    shadowing: tuple[x509.Certificate, ...] = ()
+    if not reached:
+        missing_certs, shadowing = _remedy(path, store, catalogue)
     leaf_problems, match = _leaf_checks(leaf, name, purpose, cn_fallback)
     problems.extend(leaf_problems)
     problems.extend(_cert_checks(path, now))
@@ -523,6 +558,8 @@ def validate(
         name_match=match,
         missing_issuer=missing[0] if missing else None,
         missing=missing,
+        missing_certs=missing_certs,
+        shadowing=shadowing,
         anchor=path[-1] if reached else None,
         checked_name=name,
         leaf=chain[0],

@@ -1,0 +1,314 @@
+"""What every rule gets: the audit context, the rule registry and a few finding helpers.
+
+A rule is a pure function ``(AuditContext) -> Iterable[Finding]`` registered under its stable ID.
+It reads the deployment, the behaviour of the Expressway version and the time from the context,
+and yields one finding per subject it applies to, passes included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cryptography import x509
+
+from mratrust.ciphers import EffectiveCiphers, effective
+from mratrust.legs import Leg, Transport, legs
+from mratrust.model import (
+    Deployment,
+    EvidenceValue,
+    Finding,
+    Identity,
+    Node,
+    Peer,
+    Severity,
+    Status,
+    Subject,
+    UcCluster,
+)
+from mratrust.pki.facts import facts
+from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.versions import Behaviour, Verification, Version, behaviour
+
+# --------------------------------------------------------------------------- sources
+
+KB = {
+    "S1": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html",
+    "S2": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/217743-upgrade-of-video-communication-server-v.html",
+    "S3": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-0/mra/exwy_b_mra-deployment-guide-x150/exwy_m_requirements-for-mra.html",
+    "S4": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/mra/exwy_b_mra-deployment-guide-14/exwy_m_basic-configuration.html",
+    "S5": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-version-15/222534-implement-reuse-of-multi-san-tomcat-cert.html",
+    "S6": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/221070-configure-tomcat-certificate-reuse-for-c.html",
+    "S7": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1SU3/adminGd/cucm_b_administration-guide-1251su3/cucm_b_test-adminguide_chapter_01111.html",
+    "S10": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/222186-customize-the-expressway-ssl-cipher-conf.html",
+    "S13": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-0-4/exwy_b_cisco-expressway-release-note-x1404/exwy_m_about-the-documentation-x1404.html",
+    "S14": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-5/exwy_b_cisco-expressway-administrator-guide-x155/exwy_m_introduction.html",
+    "S15": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-5/cert-creation-use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x155/exwy_m_managing-expressway-certificates.html",
+    "S16": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-3/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-3/exwy_m_server-certificate-requirements-for-unified.html",
+    "S17": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/213872-configure-and-troubleshoot-collaboration.html",
+    "S18": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-version-15/225746-troubleshoot-common-issues-with.html",
+    "S20": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X12-5/exwy_b_certificate-creation-use-deployment-guide/exwy_b_certificate-creation-use-deployment-guide_chapter_01000.html",
+    "S22": "https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/215572-cisco-jabber-and-sip-oauth-mode.html",
+    "S24": "https://tools.cisco.com/security/center/content/CiscoSecurityAdvisory/cisco-sa-expressway-csrf-sqpsSfY6",
+    "S27": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-2-5/Expressway-Select/exwy_b_cisco-expressway-select-release-note-x1425.html",
+    "S28": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/225482-prepare-expressway-for-client.html",
+    "S30": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html",
+    "S31": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/security/12_5_1SU3/cucm_b_security_guide_1251SU3/cucm_m_certificates.html",
+    "S32": "https://www.cisco.com/c/en/us/td/docs/solutions/CVD/Collaboration/enterprise/12x/120/collbcvd/security.html",
+    "S36": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/218018-troubleshoot-expressway-traffic-server-c.html",
+}
+
+
+def sources(*ids: str) -> tuple[str, ...]:
+    return tuple(KB[i] for i in ids)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleInfo:
+    id: str
+    title: str
+    since: str
+    severity: Severity
+    sources: tuple[str, ...]
+    kb: tuple[str, ...]
+    check: Callable[[AuditContext], Iterable[Finding]]
+
+
+RULES: dict[str, RuleInfo] = {}
+
+
+def rule(
+    rule_id: str,
+    *,
+    title: str,
+    since: str,
+    severity: Severity,
+    kb: tuple[str, ...] = (),
+    cite: tuple[str, ...] = (),
+) -> Callable[
+    [Callable[[AuditContext], Iterable[Finding]]], Callable[[AuditContext], Iterable[Finding]]
+]:
+    """Register a rule function under its stable ID (IDs are never renamed or reused)."""
+
+    def register(
+        fn: Callable[[AuditContext], Iterable[Finding]],
+    ) -> Callable[[AuditContext], Iterable[Finding]]:
+        if rule_id in RULES:
+            raise RuntimeError(f"rule {rule_id} registered twice")
+        RULES[rule_id] = RuleInfo(
+            id=rule_id,
+            title=title,
+            since=since,
+            severity=severity,
+            sources=sources(*cite),
+            kb=kb,
+            check=fn,
+        )
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------- gating
+
+
+class Gate(Enum):
+    """Whether Expressway-C verifies the server certificate of a leg on this version."""
+
+    VERIFIED = "verified"
+    DISPUTED = "disputed"
+    """X14.0.8 up to X14.2: one Cisco source says verified, three say not."""
+    DISABLED = "disabled"
+    """X14.2+ with xConfiguration EdgeConfigServer VerifyOriginServer: Off."""
+    NOT_VERIFIED = "not-verified"
+
+
+GATE_STATUS: Mapping[Gate, Status] = {
+    Gate.VERIFIED: Status.FAIL,
+    Gate.DISPUTED: Status.RISK,
+    Gate.DISABLED: Status.WARN,
+    Gate.NOT_VERIFIED: Status.INFO,
+}
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(slots=True)
+class _Cache:
+    paths: dict[tuple[object, ...], PathResult] = field(default_factory=dict)
+    ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
+    known: tuple[x509.Certificate, ...] | None = None
+    legs: tuple[Leg, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditContext:
+    """The deployment, the version it is judged on, and the evaluation time."""
+
+    deployment: Deployment
+    version: Version
+    upgraded_from: Version | None
+    now: dt.datetime
+    strict_from: Version | None = None
+    _cache: _Cache = field(default_factory=_Cache, compare=False, repr=False)
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return behaviour(self.version, strict_from=self.strict_from)
+
+    @property
+    def every_request(self) -> bool:
+        return self.behaviour.verification is Verification.EVERY_REQUEST
+
+    def legs(self) -> tuple[Leg, ...]:
+        if self._cache.legs is None:
+            self._cache.legs = legs(self.deployment)
+        return self._cache.legs
+
+    def known(self) -> tuple[x509.Certificate, ...]:
+        if self._cache.known is None:
+            seen: dict[str, x509.Certificate] = {}
+            for c in self.deployment.all_certificates():
+                seen.setdefault(facts(c).fingerprint, c)
+            self._cache.known = tuple(seen.values())
+        return self._cache.known
+
+    def ciphers(self, setting: str) -> EffectiveCiphers:
+        """The cipher string Expressway-C uses for a setting on this version and upgrade path."""
+        found = self._cache.ciphers.get(setting)
+        if found is None:
+            exp = self.deployment.expressway
+            configured = getattr(exp.ciphers, setting)
+            found = effective(configured, self.version, self.upgraded_from)
+            self._cache.ciphers[setting] = found
+        return found
+
+    def validate(
+        self,
+        chain: tuple[x509.Certificate, ...],
+        store: TrustStore,
+        *,
+        name: str | None = None,
+        purpose: Purpose | None = None,
+    ) -> PathResult:
+        """Path validation, remembered per (chain, store, name, purpose)."""
+        key = (
+            tuple(facts(c).fingerprint for c in chain),
+            store.key,
+            name,
+            purpose,
+        )
+        found = self._cache.paths.get(key)
+        if found is None:
+            found = validate(
+                chain, store, now=self.now, name=name, purpose=purpose, known=self.known()
+            )
+            self._cache.paths[key] = found
+        return found
+
+    # ------------------------------------------------------------------ verification gate
+
+    def gate(self, leg: Leg) -> Gate:
+        """Does Expressway-C verify the server certificate on ``leg`` on this version?"""
+        cluster = leg.cluster
+        if leg.transport is Transport.ATS:
+            if self.every_request:
+                if self.deployment.expressway.verify_origin_server:
+                    return Gate.VERIFIED
+                return Gate.DISABLED
+            if leg.discovery and cluster.tls_verify and is_discovered_node(cluster, leg.node):
+                return Gate.VERIFIED
+            return Gate.DISPUTED if self.behaviour.verification_disputed else Gate.NOT_VERIFIED
+        return Gate.VERIFIED if cluster.tls_verify else Gate.NOT_VERIFIED
+
+    def names_checked(self, leg: Leg) -> tuple[str, ...]:
+        """Names Expressway-C checks on ``leg``: the typed address at discovery, else the node's."""
+        if (
+            leg.transport is Transport.ATS
+            and not self.every_request
+            and leg.discovery
+            and is_discovered_node(leg.cluster, leg.node)
+        ):
+            names = [leg.cluster.publisher]
+            names.extend(n for n in leg.expected_names() if n.lower() != names[0].lower())
+            return tuple(names)
+        return leg.expected_names()
+
+
+def is_discovered_node(cluster: UcCluster, node: Node) -> bool:
+    """The node Expressway-C reaches through the address typed on its UC server page."""
+    names = {n.name.lower() for n in cluster.nodes}
+    if cluster.publisher.lower() in names:
+        return node.name.lower() == cluster.publisher.lower()
+    return node.role.value == "publisher"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make(
+    info_id: str,
+    status: Status,
+    subject: Subject,
+    message: str,
+    *,
+    remediation: Iterable[str] = (),
+    evidence: Mapping[str, EvidenceValue] | None = None,
+    severity: Severity | None = None,
+    since: str | None = None,
+) -> Finding:
+    """A finding of a registered rule, with the rule's severity, sources and ``since``."""
+    info = RULES[info_id]
+    sev = severity or (info.severity if status in (Status.FAIL, Status.RISK) else _soft(status))
+    return Finding(
+        rule=info_id,
+        status=status,
+        severity=sev,
+        subject=subject,
+        message=message,
+        since=since or info.since,
+        remediation=tuple(remediation) if status not in (Status.PASS, Status.INFO) else (),
+        evidence=tuple((evidence or {}).items()),
+        sources=info.sources,
+    )
+
+
+def _soft(status: Status) -> Severity:
+    return {
+        Status.WARN: Severity.MEDIUM,
+        Status.ERROR: Severity.HIGH,
+        Status.INFO: Severity.INFO,
+        Status.PASS: Severity.INFO,
+    }.get(status, Severity.LOW)
+
+
+def short(name: str) -> str:
+    """``cucm-sub1.example.com`` → ``cucm-sub1`` (for messages)."""
+    return name.split(".")[0] if "." in name and not name[0].isdigit() else name
+
+
+def chain_fps(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
+    return tuple(facts(c).fingerprint for c in chain)
+
+
+def peers(ctx: AuditContext) -> tuple[Peer, ...]:
+    return ctx.deployment.expressway.peers
+
+
+def identity_chain(ident: Identity) -> tuple[x509.Certificate, ...]:
+    return ident.chain
+
+
+def node_identities(ctx: AuditContext) -> Iterator[tuple[UcCluster, Node, Identity]]:
+    for cluster, node in ctx.deployment.nodes():
+        for ident in node.certificates:
+            yield cluster, node, ident
+
+
+EXPC = "expressway-c"
