@@ -150,12 +150,9 @@ class PathResult:
         return tuple(p for p in self.problems if p.fatal)
 
 
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    return _issued_by_fp(child, issuer)
-
-
 @lru_cache(maxsize=65536)
-def _issued_by_fp(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """``issuer`` names and signs ``child`` (signature checked; remembered)."""
     if child.issuer != issuer.subject:
         return False
     try:
@@ -255,7 +252,7 @@ class _Catalogue:
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
         for cand in self.by_subject.get(cert.issuer, ()):
-            if _issued_by(cert, cand):
+            if issued_by(cert, cand):
                 return cand
         return None
 
@@ -309,7 +306,7 @@ def _build(
             return path, False, problems, (cf.subject,)
         entry = store.lookup(current.issuer)
         if entry is not None:
-            if _issued_by(current, entry):
+            if issued_by(current, entry):
                 path.append(entry)
                 current = entry
                 if facts(entry).self_signed:
@@ -317,7 +314,7 @@ def _build(
                 continue
             problems.append(_shadow_problem(current, entry, store, issuer=True))
             return path, False, problems, (current.issuer.rfc4514_string(),)
-        nxt = next((c for c in presented if _issued_by(current, c)), None)
+        nxt = next((c for c in presented if issued_by(current, c)), None)
         if nxt is not None:
             presented.remove(nxt)
             path.append(nxt)
@@ -365,7 +362,7 @@ def _shadow_problem(
         (
             c
             for c in later
-            if (_issued_by(cert, c) if issuer else facts(c).fingerprint == facts(cert).fingerprint)
+            if (issued_by(cert, c) if issuer else facts(c).fingerprint == facts(cert).fingerprint)
         ),
         None,
     )

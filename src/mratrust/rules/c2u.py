@@ -1,0 +1,762 @@
+"""Expressway-C must trust the UC nodes (Expressway-C is the TLS client): rules C2U-*."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cryptography import x509
+
+from mratrust.ciphers import EffectiveCiphers
+from mratrust.legs import EcdsaOffer, Leg, Transport
+from mratrust.model import (
+    EvidenceValue,
+    Finding,
+    Identity,
+    Peer,
+    Product,
+    Severity,
+    Status,
+    Subject,
+)
+from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
+from mratrust.pki.verify import TRUST_REASONS, PathResult, issued_by
+from mratrust.rules.base import (
+    EXPC,
+    GATE_STATUS,
+    AuditContext,
+    Gate,
+    chain_fps,
+    make,
+    peers,
+    rule,
+    short,
+)
+from mratrust.versions import CipherPath
+
+RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
+REFRESH = (
+    "refresh the UC servers on Expressway-C (Configuration > Unified Communications > "
+    "Unified CM servers / IM and Presence Service nodes / Unity Connection servers > "
+    "Refresh servers)"
+)
+
+
+def _subject(leg: Leg, certificate: str | None = None) -> Subject:
+    return Subject(
+        cluster=leg.cluster.name,
+        node=leg.node.name,
+        leg=leg.id,
+        certificate=certificate or leg.rsa_identity,
+    )
+
+
+def _trust_problems(result: PathResult) -> list[str]:
+    return [p.message for p in result.problems if p.fatal and p.reason in TRUST_REASONS]
+
+
+def _dn_list(certs: tuple[x509.Certificate, ...]) -> str:
+    return " and ".join(facts(c).subject for c in certs)
+
+
+def trust_remediation(results: dict[str, PathResult], ident: Identity) -> list[str]:
+    """What to upload to / remove from the trusted CA list so these paths build."""
+    steps: list[str] = []
+    upload: dict[str, x509.Certificate] = {}
+    remove: dict[str, x509.Certificate] = {}
+    for r in results.values():
+        for c in r.missing_certs:
+            upload.setdefault(facts(c).fingerprint, c)
+        for c in r.shadowing:
+            remove.setdefault(facts(c).fingerprint, c)
+    failing = ", ".join(sorted(results))
+    if remove:
+        steps.append(
+            f"Remove the older entry {_dn_list(tuple(remove.values()))} (another key, same "
+            f"subject) from the trusted CA list of {failing}"
+        )
+    if upload:
+        certs = tuple(upload.values())
+        kind = (
+            "the self-signed certificate"
+            if len(certs) == 1 and facts(certs[0]).subject == facts(ident.leaf).subject
+            else "the CA certificates"
+        )
+        steps.append(
+            f"Upload {kind} {_dn_list(certs)} to the trusted CA list of {failing} "
+            "(Maintenance > Security > Trusted CA certificate)"
+        )
+    elif not remove:
+        issuer = facts(ident.leaf).issuer
+        steps.append(
+            f"Upload the root and every intermediate above {issuer} to the trusted CA list of "
+            f"{failing} (export them from the CA or from CUCM's tomcat-trust)"
+        )
+    steps.append(RESTART_EXPC)
+    return steps
+
+
+def _not_verified_reason(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+    v = ctx.version
+    if gate is Gate.DISABLED:
+        return (
+            "xConfiguration EdgeConfigServer VerifyOriginServer is Off, so Expressway-C does not "
+            "verify it; this works but is not recommended"
+        )
+    if gate is Gate.DISPUTED:
+        return (
+            f"on {v} it depends on a source conflict: the tech note 225476 says Traffic Server "
+            "verifies every request from X14.0.8, the X14.2 release note and CVE-2022-20814 say "
+            "from X14.2 (use --strict-from X14.0.8 to treat it as verified)"
+        )
+    if leg.transport is not Transport.ATS:
+        return (
+            f"TLS verify is off for {leg.cluster.publisher} on Expressway-C, so it is not verified"
+        )
+    return (
+        f"{v} verifies only the address typed for the cluster ({leg.cluster.publisher}) at "
+        "discovery"
+        + ("" if leg.cluster.tls_verify else ", and only with TLS verify on")
+        + "; from X14.2 every node is verified on every request"
+    )
+
+
+@rule(
+    "C2U-TRUST",
+    title="UC node identity chains to Expressway-C's trusted CA list",
+    since="X14.2",
+    severity=Severity.CRITICAL,
+    kb=("R-C2U-01", "R-C2U-07"),
+    cite=("S2", "S3", "S27", "S1", "S36", "S24"),
+)
+def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
+    for leg in ctx.legs():
+        subject = _subject(leg)
+        ident = leg.node.identity(leg.rsa_identity)
+        if ident is None:
+            yield make(
+                "C2U-TRUST",
+                Status.ERROR,
+                subject,
+                f"{leg.node.name} has no {leg.rsa_identity} certificate in the inventory, so "
+                f"the {leg.id} leg could not be checked",
+                remediation=[
+                    f"export it (show cert own {leg.rsa_identity}) and add it under "
+                    f"certificates.{leg.rsa_identity}"
+                ],
+            )
+            continue
+        yield _trust_finding(ctx, leg, ident, "C2U-TRUST", subject)
+
+
+def _trust_finding(
+    ctx: AuditContext, leg: Leg, ident: Identity, rule_id: str, subject: Subject
+) -> Finding:
+    results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
+    failing = {name: r for name, r in results.items() if _trust_problems(r)}
+    leaf = facts(ident.leaf)
+    gate = ctx.gate(leg)
+    evidence: dict[str, str | tuple[str, ...]] = {"chain": chain_fps(ident.chain)}
+    if not failing:
+        anchors = sorted({facts(r.anchor).subject for r in results.values() if r.anchor})
+        status = Status.PASS
+        message = (
+            f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to "
+            f"{', '.join(anchors)} on every Expressway-C peer"
+        )
+        if gate is not Gate.VERIFIED:
+            message += f" ({_not_verified_reason(ctx, leg, gate)})"
+        return make(rule_id, status, subject, message, evidence={**evidence, "gate": gate.value})
+    first = next(iter(failing.values()))
+    problems = "; ".join(_trust_problems(first))
+    status = GATE_STATUS[gate]
+    message = (
+        f"Expressway-C cannot build a path from {short(leg.node.name)}'s {leg.rsa_identity} "
+        f"certificate (issuer {leaf.issuer}) to the trusted CA list of "
+        f"{', '.join(sorted(failing))}: {problems}"
+    )
+    if gate is Gate.VERIFIED:
+        message += f"; the {leg.id} connection fails"
+    else:
+        message += f". {_not_verified_reason(ctx, leg, gate)}"
+    if first.missing_issuer:
+        evidence["missing_issuer"] = first.missing_issuer
+    if first.missing_certs:
+        evidence["upload"] = chain_fps(first.missing_certs)
+    if first.shadowing:
+        evidence["remove"] = chain_fps(first.shadowing)
+    evidence["peers"] = tuple(sorted(failing))
+    evidence["gate"] = gate.value
+    return make(
+        rule_id,
+        status,
+        subject,
+        message,
+        remediation=trust_remediation(failing, ident),
+        evidence=evidence,
+    )
+
+
+def _name_results(ctx: AuditContext, leg: Leg, ident: Identity) -> list[tuple[str, NameMatch]]:
+    out: list[tuple[str, NameMatch]] = []
+    leaf = facts(ident.leaf)
+    for name in ctx.names_checked(leg):
+        out.append((name, match_name(leaf, name)))
+    return out
+
+
+@rule(
+    "C2U-NAME",
+    title="The name Expressway-C uses for the node is in the certificate's SAN",
+    since="X14.2",
+    severity=Severity.CRITICAL,
+    kb=("R-C2U-02",),
+    cite=("S2", "S1", "S17", "S4", "S36"),
+)
+def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
+    for leg in ctx.legs():
+        ident = leg.node.identity(leg.rsa_identity)
+        if ident is None:
+            continue  # reported by C2U-TRUST
+        subject = _subject(leg)
+        leaf = facts(ident.leaf)
+        results = _name_results(ctx, leg, ident)
+        san = ", ".join(leaf.names) or "none"
+        missing = [n for n, m in results if m is NameMatch.NONE]
+        by_cn = [n for n, m in results if m is NameMatch.CN_FALLBACK]
+        gate = ctx.gate(leg)
+        evidence: dict[str, str | tuple[str, ...]] = {
+            "expected": tuple(n for n, _ in results),
+            "san": leaf.names,
+            "gate": gate.value,
+        }
+        if leaf.common_name:
+            evidence["cn"] = leaf.common_name
+        if missing:
+            status = GATE_STATUS[gate]
+            message = (
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the SAN of "
+                f"{short(leg.node.name)}'s {leg.rsa_identity} certificate (SAN: {san})"
+            )
+            message += (
+                f"; the {leg.id} connection fails"
+                if gate is Gate.VERIFIED
+                else f". {_not_verified_reason(ctx, leg, gate)}"
+            )
+            remediation = [
+                f"Reissue {leg.cluster.name}'s {leg.rsa_identity} certificate with "
+                f"{', '.join(missing)} in the SAN"
+                + (
+                    " (a multi-server SAN certificate listing every node)"
+                    if leg.cluster.product is not Product.CUC
+                    else ""
+                ),
+            ]
+            if leg.cluster.product is Product.CUC and leg.cluster.voicemail_host in missing:
+                remediation.append(
+                    f"or set the voicemail host of the UC service on CUCM to a name in the SAN "
+                    f"({san})"
+                )
+            remediation.append(REFRESH)
+            yield make(
+                "C2U-NAME", status, subject, message, remediation=remediation, evidence=evidence
+            )
+        elif by_cn:
+            yield make(
+                "C2U-NAME",
+                Status.WARN,
+                subject,
+                f"{', '.join(by_cn)} matches only the CN of {short(leg.node.name)}'s "
+                f"{leg.rsa_identity} certificate, not its SAN (SAN: {san}); Expressway accepts the "
+                "CN as a fallback for UC nodes, but the SAN is what it should find",
+                remediation=[
+                    f"Reissue the {leg.rsa_identity} certificate with {', '.join(by_cn)} in the SAN"
+                ],
+                evidence=evidence,
+            )
+        else:
+            yield make(
+                "C2U-NAME",
+                Status.PASS,
+                subject,
+                f"{', '.join(n for n, _ in results)} in the SAN of {short(leg.node.name)}'s "
+                f"{leg.rsa_identity} certificate",
+                evidence=evidence,
+            )
+
+
+@rule(
+    "C2U-FQDN",
+    title="UC nodes are defined by FQDN, not short host names or IP addresses",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-C2U-03",),
+    cite=("S1", "S4", "S17"),
+)
+def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
+    node_legs: dict[tuple[str, str], list[Leg]] = {}
+    for leg in ctx.legs():
+        node_legs.setdefault((leg.cluster.name, leg.node.name), []).append(leg)
+    for (cluster_name, node_name), its_legs in node_legs.items():
+        cluster = its_legs[0].cluster
+        names = [node_name]
+        if cluster.publisher.lower() == node_name.lower() or (
+            its_legs[0].node.role.value == "publisher" and cluster.publisher != node_name
+        ):
+            names.append(cluster.publisher)
+        bad = sorted({n for n in names if not is_fqdn(n)})
+        subject = Subject(cluster=cluster_name, node=node_name)
+        if not bad:
+            yield make("C2U-FQDN", Status.PASS, subject, f"{node_name} is an FQDN")
+            continue
+        gates = [ctx.gate(leg) for leg in its_legs]
+        worst = min((GATE_STATUS[g] for g in gates), key=lambda s: s.rank)
+        status = worst if worst is not Status.INFO else Status.WARN
+        yield make(
+            "C2U-FQDN",
+            status,
+            subject,
+            f"{', '.join(bad)} is not an FQDN: Expressway-C expects this exact name in the node's "
+            "certificate, public and most enterprise CAs will not sign short names or IP "
+            "addresses, and it must resolve from Expressway-C"
+            + ("" if status is Status.FAIL else f" (not verified yet on {ctx.version})"),
+            remediation=[
+                "Rename the node to its FQDN in CUCM System > Server (and the address on "
+                "Expressway-C), reissue the certificates with the FQDNs in the SAN",
+                REFRESH,
+            ],
+            evidence={"names": tuple(bad)},
+        )
+
+
+def _needed(ctx: AuditContext, leg: Leg) -> bool:
+    return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
+
+
+@rule(
+    "C2U-SAME-CN",
+    title="Two self-signed certificates with the same CN that Expressway-C must both trust",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-C2U-04",),
+    cite=("S1", "S3", "S16", "S17"),
+)
+def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
+    pairs = {Product.CUCM: ("tomcat", "CallManager"), Product.IMP: ("tomcat", "cup-xmpp")}
+    for cluster, node in ctx.deployment.nodes():
+        pair = pairs.get(cluster.product)
+        if pair is None:
+            continue
+        a, b = (node.identity(n) for n in pair)
+        if a is None or b is None:
+            continue
+        subject = Subject(cluster=cluster.name, node=node.name, certificate=f"{pair[0]}+{pair[1]}")
+        fa, fb = facts(a.leaf), facts(b.leaf)
+        if fa.fingerprint == fb.fingerprint:
+            yield make(
+                "C2U-SAME-CN",
+                Status.PASS,
+                subject,
+                f"{pair[1]} reuses the {pair[0]} certificate (serial {fa.serial:x}): one "
+                "certificate to trust, no same-CN conflict",
+            )
+            continue
+        if not (fa.self_signed and fb.self_signed and fa.common_name == fb.common_name):
+            yield make(
+                "C2U-SAME-CN",
+                Status.PASS,
+                subject,
+                f"{pair[0]} and {pair[1]} of {short(node.name)} are not two self-signed "
+                "certificates with one CN",
+            )
+            continue
+        node_legs = [leg for leg in ctx.legs() if leg.node is node]
+        leg_of = {
+            name: next((leg for leg in node_legs if leg.rsa_identity == name), None)
+            for name in pair
+        }
+        needed = {n: leg is not None and _needed(ctx, leg) for n, leg in leg_of.items()}
+        store_hits = {
+            p.name: [
+                n
+                for n, cert in zip(pair, (a, b), strict=True)
+                if p.trusted_cas.trust.contains(cert.leaf)
+            ]
+            for p in peers(ctx)
+        }
+        both_in = [peer for peer, hits in store_hits.items() if len(hits) == 2]
+        evidence: dict[str, EvidenceValue] = {
+            "cn": fa.common_name or "",
+            "certificates": (fa.fingerprint, fb.fingerprint),
+        }
+        remediation = [
+            f"Have {pair[0]} and {pair[1]} CA-signed and trust the CA on Expressway-C",
+            (
+                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}"
+                if cluster.product is Product.CUCM
+                else "or regenerate one of them so that the CNs differ"
+            ),
+            RESTART_EXPC,
+        ]
+        if both_in or all(needed.values()):
+            # Expressway's lookup stops at the first subject match: the later one never works
+            loser = pair[1]
+            if both_in:
+                peer = next(iter(p for p in peers(ctx) if p.name in both_in))
+                order = [c for c in peer.trusted_cas.trust.certs if c in (a.leaf, b.leaf)]
+                loser = pair[0] if order and order[0] is b.leaf else pair[1]
+            broken = leg_of.get(loser)
+            where = broken.id if broken is not None else f"the {loser} leg"
+            yield make(
+                "C2U-SAME-CN",
+                Status.FAIL,
+                subject,
+                f"{short(node.name)}'s self-signed {pair[0]} and {pair[1]} certificates share the "
+                f"CN {fa.common_name}; Expressway-C can trust only one of them (its lookup stops "
+                f"at the first subject match), so {where} breaks ({loser} is never found)",
+                remediation=remediation,
+                evidence={**evidence, "breaks": where},
+            )
+        else:
+            yield make(
+                "C2U-SAME-CN",
+                Status.INFO,
+                subject,
+                f"{short(node.name)}'s self-signed {pair[0]} and {pair[1]} share the CN "
+                f"{fa.common_name}; harmless while Expressway-C does not need to trust both, a "
+                "failure once it does (mixed mode, X14.2)",
+                evidence=evidence,
+            )
+
+
+def _must_verify(ctx: AuditContext) -> list[tuple[Leg, Identity]]:
+    out: list[tuple[Leg, Identity]] = []
+    for leg in ctx.legs():
+        for name in (leg.rsa_identity, leg.ecdsa_identity):
+            ident = leg.node.identity(name) if name else None
+            if ident is not None:
+                out.append((leg, ident))
+    return out
+
+
+@rule(
+    "C2U-DUP-SUBJECT",
+    title="Two trusted CA entries with the same subject on an Expressway-C peer",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-C2U-05",),
+    cite=("S3", "S17", "S30"),
+)
+def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
+    targets = _must_verify(ctx)
+    for peer in peers(ctx):
+        store = peer.trusted_cas.trust
+        groups = store.duplicate_subjects()
+        if not groups:
+            yield make(
+                "C2U-DUP-SUBJECT",
+                Status.PASS,
+                Subject(cluster=EXPC, node=peer.name, certificate="trusted_cas"),
+                f"every entry of {peer.name}'s trusted CA list has its own subject",
+            )
+            continue
+        for group in groups:
+            dn = facts(group[0]).subject
+            first = group[0]
+            hurt: list[str] = []
+            for leg, ident in targets:
+                chain = ident.chain
+                for cert in chain:
+                    issuer_here = cert.issuer == first.subject
+                    if not issuer_here:
+                        continue
+                    if not issued_by(cert, first) and any(issued_by(cert, g) for g in group[1:]):
+                        hurt.append(f"{short(leg.node.name)} {ident.name}")
+                        break
+            # chains through intermediates that the store provides
+            for g in group[1:]:
+                for other in store.certs:
+                    if (
+                        other.issuer == g.subject
+                        and other is not g
+                        and other is not first
+                        and issued_by(other, g)
+                        and not issued_by(other, first)
+                    ):
+                        hurt.append(facts(other).subject)
+            subject = Subject(cluster=EXPC, node=peer.name, certificate=dn)
+            evidence: dict[str, EvidenceValue] = {
+                "entries": chain_fps(group),
+                "first": facts(first).fingerprint,
+            }
+            if hurt:
+                yield make(
+                    "C2U-DUP-SUBJECT",
+                    Status.FAIL,
+                    subject,
+                    f"{peer.name}'s trusted CA list holds {dn} {len(group)} times; Expressway "
+                    f"stops at the first entry ({facts(first).fingerprint[:19]}…), which is not "
+                    f"the one that signs {', '.join(sorted(set(hurt)))}",
+                    remediation=[
+                        f"Remove the older {dn} entry ({facts(first).fingerprint[:19]}…) from the "
+                        f"trusted CA list of {peer.name}",
+                        RESTART_EXPC,
+                    ],
+                    evidence={**evidence, "affects": tuple(sorted(set(hurt)))},
+                )
+            else:
+                yield make(
+                    "C2U-DUP-SUBJECT",
+                    Status.WARN,
+                    subject,
+                    f"{peer.name}'s trusted CA list holds {dn} {len(group)} times; the first entry "
+                    "is the right one today, but Cisco asks for unique entries",
+                    remediation=[f"Remove the unused {dn} entries from {peer.name}"],
+                    evidence=evidence,
+                )
+
+
+def _ecdsa_lean(ctx: AuditContext, ciphers: EffectiveCiphers) -> bool | None:
+    return ciphers.prefers_ecdsa
+
+
+@rule(
+    "C2U-ECDSA",
+    title="If ECDSA may be negotiated, the node's ECDSA identity is trusted",
+    since="X14.2",
+    severity=Severity.HIGH,
+    kb=("R-C2U-06",),
+    cite=("S1", "S27", "S10", "S32"),
+)
+def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
+    if not ctx.behaviour.ecdsa_preference_release:
+        return
+    for leg in ctx.legs():
+        if leg.ecdsa_identity is None:
+            continue
+        subject = _subject(leg, leg.ecdsa_identity)
+        if leg.ecdsa is EcdsaOffer.NEVER:
+            yield make(
+                "C2U-ECDSA",
+                Status.PASS,
+                subject,
+                f"{leg.cluster.name} offers RSA only on {leg.port} (HTTPS Ciphers: RSA Ciphers "
+                f"only), so {leg.ecdsa_identity} is never presented",
+            )
+            continue
+        ciphers = ctx.ciphers(leg.cipher_setting)
+        lean = _ecdsa_lean(ctx, ciphers)
+        where = f"the {leg.cipher_setting} cipher string " + (
+            "(configured)" if ciphers.configured else f"(default for {_path_words(ctx)})"
+        )
+        evidence: dict[str, str | tuple[str, ...]] = {
+            "cipher_string": ciphers.string,
+            "cipher_path": ciphers.path.value,
+            "openssl": ciphers.expansion.openssl,
+        }
+        if lean is False:
+            yield make(
+                "C2U-ECDSA",
+                Status.PASS,
+                subject,
+                f"Expressway-C offers RSA before ECDSA on {leg.id} ({where}), so "
+                f"{short(leg.node.name)} presents {leg.rsa_identity}",
+                evidence=evidence,
+            )
+            continue
+        ident = leg.node.identity(leg.ecdsa_identity)
+        gate = ctx.gate(leg)
+        if ident is not None:
+            results = {
+                p.name: ctx.validate(ident.chain, p.trusted_cas.trust, name=leg.node.name)
+                for p in peers(ctx)
+            }
+            bad = {n: r for n, r in results.items() if r.fatal_problems()}
+            if not bad:
+                yield make(
+                    "C2U-ECDSA",
+                    Status.PASS,
+                    subject,
+                    f"{short(leg.node.name)}'s {leg.ecdsa_identity} is trusted, so an ECDSA "
+                    f"handshake on {leg.id} verifies too",
+                    evidence=evidence,
+                )
+                continue
+            why = "; ".join(p.message for p in next(iter(bad.values())).fatal_problems())
+            desc = facts(ident.leaf)
+            what = "self-signed " if desc.self_signed else ""
+            evidence["chain"] = chain_fps(ident.chain)
+            first = next(iter(bad.values()))
+            if first.missing_certs:
+                evidence["upload"] = chain_fps(first.missing_certs)
+        else:
+            why = f"{leg.ecdsa_identity} is not in the inventory, so it cannot be checked"
+            what = ""
+        lean_words = "prefers ECDSA" if lean else "may prefer ECDSA (the upgrade path is not known)"
+        status = Status.RISK if gate in (Gate.VERIFIED, Gate.DISPUTED) else Status.INFO
+        yield make(
+            "C2U-ECDSA",
+            status,
+            subject,
+            f"Expressway-C {lean_words} on {leg.id} ({where}) and {leg.cluster.name} allows ECDSA "
+            f"there, so {short(leg.node.name)} may present its {what}{leg.ecdsa_identity} "
+            f"certificate, which does not verify: {why}. Whether CUCM follows Expressway-C's "
+            "order is not documented, hence risk rather than fail",
+            remediation=[
+                "Prefix the Expressway-C cipher string with ECDHE-RSA-AES256-GCM-SHA384: "
+                f"(xConfiguration Ciphers {_cipher_cli(leg.cipher_setting)}), or append :+ECDSA",
+                f"or trust the {leg.ecdsa_identity} certificate (or its CA) on every Expressway-C "
+                "peer",
+                "or set CUCM's HTTPS Ciphers enterprise parameter back to RSA Ciphers only"
+                if leg.transport is Transport.ATS
+                else "or CA-sign CallManager-ECDSA (CUCM 14+: reuse tomcat-ECDSA)",
+            ],
+            evidence=evidence,
+        )
+
+
+def _cipher_cli(setting: str) -> str:
+    return {
+        "uc_server_discovery": "UCServerDiscovery",
+        "sip": "SIP",
+        "https": "HTTPS",
+    }.get(setting, setting)
+
+
+def _path_words(ctx: AuditContext) -> str:
+    path = ctx.ciphers("uc_server_discovery").path
+    frm = ctx.upgraded_from
+    if path is CipherPath.UNKNOWN:
+        return f"{ctx.version} upgraded from {frm}"
+    if frm is None:
+        return f"a fresh {ctx.version} install"
+    return f"{ctx.version} upgraded from {frm}"
+
+
+@rule(
+    "C2U-LATENT",
+    title="Before X14.2: a node whose certificate will fail once every node is verified",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-C2U-08",),
+    cite=("S1", "S2", "S27"),
+)
+def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
+    if ctx.every_request:
+        return
+    for leg in ctx.legs():
+        if not leg.discovery:
+            continue
+        ident = leg.node.identity(leg.rsa_identity)
+        if ident is None:
+            continue
+        subject = _subject(leg)
+        problems: list[str] = []
+        upload: tuple[str, ...] = ()
+        for peer in peers(ctx):
+            r = ctx.validate(ident.chain, peer.trusted_cas.trust)
+            problems.extend(_trust_problems(r))
+            if r.missing_certs:
+                upload = chain_fps(r.missing_certs)
+        leaf = facts(ident.leaf)
+        missing_names = [n for n in leg.expected_names() if match_name(leaf, n) is NameMatch.NONE]
+        if missing_names:
+            problems.append(
+                f"{', '.join(missing_names)} not in the SAN "
+                f"(SAN: {', '.join(leaf.names) or 'none'})"
+            )
+        if not problems:
+            yield make(
+                "C2U-LATENT",
+                Status.PASS,
+                subject,
+                f"{short(leg.node.name)}'s {leg.rsa_identity} certificate will verify when X14.2+ "
+                "checks every node on every request",
+            )
+            continue
+        gate = ctx.gate(leg)
+        already = " (already verified today)" if gate is Gate.VERIFIED else ""
+        yield make(
+            "C2U-LATENT",
+            Status.RISK,
+            subject,
+            f"upgrade trap: {ctx.version} does not verify {short(leg.node.name)} on every request, "
+            f"X14.2 and later do, and its {leg.rsa_identity} certificate will fail then{already}: "
+            + "; ".join(dict.fromkeys(problems)),
+            remediation=[
+                "Fix before upgrading to X14.2 or later: trust the node's CA chain on every "
+                "Expressway-C peer and make sure every node name is in its certificate's SAN",
+                REFRESH,
+            ],
+            evidence={"upload": upload} if upload else {},
+            since="X14.2",
+        )
+
+
+@rule(
+    "C2U-TLS13-SIGALG",
+    title="With SIP TLS 1.3, the certificate type the signature-algorithm preference selects is "
+    "trusted",
+    since="X15.2",
+    severity=Severity.HIGH,
+    kb=("KB §6",),
+    cite=("S14", "S1"),
+)
+def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
+    exp = ctx.deployment.expressway
+    if not ctx.behaviour.sip_tls13 or "TLSv1.3" not in exp.sip_tls_versions:
+        return
+    pref_rsa = exp.sip_signature_pref_rsa
+    if pref_rsa is None:
+        pref_rsa = ctx.behaviour.tls13_rsa_signature_default
+    for leg in ctx.legs():
+        if leg.transport is not Transport.SIP or leg.ecdsa_identity is None:
+            continue
+        chosen = leg.rsa_identity if pref_rsa else leg.ecdsa_identity
+        subject = _subject(leg, chosen)
+        ident = leg.node.identity(chosen)
+        how = (
+            "TlsSignatureAlgoPrefRsa On"
+            if exp.sip_signature_pref_rsa
+            else (
+                "the X15.2+ default (RSA first)" if pref_rsa else "ECDSA signature algorithms first"
+            )
+        )
+        if ident is None:
+            yield make(
+                "C2U-TLS13-SIGALG",
+                Status.RISK,
+                subject,
+                f"with SIP TLS 1.3 and {how}, {short(leg.node.name)} presents {chosen}, which is "
+                "not in the inventory",
+                remediation=[f"export {chosen} and add it to the inventory"],
+            )
+            continue
+        bad = [
+            p.name
+            for p in peers(ctx)
+            if ctx.validate(ident.chain, p.trusted_cas.trust, name=leg.node.name).fatal_problems()
+        ]
+        if not bad:
+            yield make(
+                "C2U-TLS13-SIGALG",
+                Status.PASS,
+                subject,
+                f"with SIP TLS 1.3 and {how}, {short(leg.node.name)} presents {chosen}, which "
+                "verifies",
+            )
+        else:
+            yield make(
+                "C2U-TLS13-SIGALG",
+                Status.RISK if pref_rsa is False else Status.FAIL,
+                subject,
+                f"with SIP TLS 1.3 and {how}, {short(leg.node.name)} presents {chosen}, which "
+                f"{', '.join(bad)} cannot verify",
+                remediation=[
+                    "xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On",
+                    f"or trust {chosen} (or its CA) on every Expressway-C peer",
+                ],
+            )
+
+
+def peer_chain(peer: Peer) -> tuple[x509.Certificate, ...]:
+    return peer.certificate.chain

@@ -1,0 +1,242 @@
+"""Expressway-C's own certificate and trusted CA list: rules EXP-*."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mratrust.model import Finding, Severity, Status, Subject
+from mratrust.pki.facts import KeyType, facts
+from mratrust.pki.verify import TRUST_REASONS
+from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, peers, rule
+
+
+def _subject(peer: str, certificate: str = "server") -> Subject:
+    return Subject(cluster=EXPC, node=peer, certificate=certificate)
+
+
+@rule(
+    "EXP-EKU",
+    title="Expressway-C certificate carries serverAuth and clientAuth",
+    since="X8.8",
+    severity=Severity.CRITICAL,
+    kb=("R-CE-01",),
+    cite=("S3", "S17", "S28"),
+)
+def exp_eku(ctx: AuditContext) -> Iterator[Finding]:
+    for peer in peers(ctx):
+        leaf = facts(peer.certificate.leaf)
+        lacking = [
+            e
+            for e, ok in (("serverAuth", leaf.server_auth), ("clientAuth", leaf.client_auth))
+            if not ok
+        ]
+        if not lacking:
+            yield make(
+                "EXP-EKU",
+                Status.PASS,
+                _subject(peer.name),
+                f"{peer.name}'s certificate carries serverAuth and clientAuth"
+                + ("" if leaf.has_eku else " (no EKU extension: any use allowed)"),
+            )
+            continue
+        later = (
+            "; X15.5 separates server and client certificates, so a client certificate with "
+            "clientAuth can be loaded beside it"
+            if ctx.behaviour.separate_client_certificate
+            else ""
+        )
+        yield make(
+            "EXP-EKU",
+            Status.FAIL,
+            _subject(peer.name),
+            f"{peer.name}'s certificate has EKU {', '.join(leaf.eku) or 'none'} without "
+            f"{' and '.join(lacking)}: Expressway-C is the TLS client towards CUCM, IM and "
+            f"Presence and Expressway-E and must present a clientAuth certificate{later}",
+            remediation=[
+                "Reissue the Expressway-C certificate with EKU serverAuth and clientAuth (public "
+                "CAs are dropping clientAuth: use an enterprise CA, or X15.5's client certificate)",
+            ],
+            evidence={"eku": leaf.eku},
+        )
+
+
+@rule(
+    "EXP-CN",
+    title="Expressway certificate has a CN",
+    since="X8.10",
+    severity=Severity.HIGH,
+    kb=("R-EXP-02",),
+    cite=("S30",),
+)
+def exp_cn(ctx: AuditContext) -> Iterator[Finding]:
+    for peer in peers(ctx):
+        leaf = facts(peer.certificate.leaf)
+        if leaf.common_name:
+            yield make("EXP-CN", Status.PASS, _subject(peer.name), f"CN is {leaf.common_name}")
+        else:
+            yield make(
+                "EXP-CN",
+                Status.FAIL,
+                _subject(peer.name),
+                f"{peer.name}'s certificate has no CN (subject {leaf.subject or 'empty'}); MRA "
+                "does not work without one",
+                remediation=["Reissue the certificate with the peer or cluster FQDN as CN"],
+            )
+
+
+@rule(
+    "EXP-KEY",
+    title="Key size and type acceptable (RSA 2048–4096, ECDSA from X14.3)",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-EXP-03",),
+    cite=("S20", "S14"),
+)
+def exp_key(ctx: AuditContext) -> Iterator[Finding]:
+    for peer in peers(ctx):
+        key = facts(peer.certificate.leaf).key
+        problem = None
+        if key.type is KeyType.RSA and key.bits < 2048:
+            problem = f"a {key.bits}-bit RSA key is too weak (2048 at least)"
+        elif key.type is KeyType.RSA and key.bits > 4096:
+            problem = (
+                f"a {key.bits}-bit RSA key can keep SIP TLS zones from activating (4096 at most)"
+            )
+        elif key.type is KeyType.ECDSA and not ctx.behaviour.ecdsa_server_certificate:
+            problem = f"an ECDSA server certificate needs X14.3 or later (this is {ctx.version})"
+        elif key.type is KeyType.OTHER:
+            problem = f"{key.describe()} is not supported"
+        if problem is None:
+            yield make(
+                "EXP-KEY", Status.PASS, _subject(peer.name), f"{peer.name}: {key.describe()}"
+            )
+        else:
+            yield make(
+                "EXP-KEY",
+                Status.FAIL,
+                _subject(peer.name),
+                f"{peer.name}'s certificate: {problem}",
+                remediation=["Reissue it with an RSA 2048, 3072 or 4096-bit key"],
+            )
+
+
+@rule(
+    "EXP-WILDCARD",
+    title="No wildcard certificate on Expressway or the UC nodes",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-EXP-08", "R-UCM-01"),
+    cite=("S17", "S31"),
+)
+def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
+    for peer in peers(ctx):
+        yield _wild(facts(peer.certificate.leaf), _subject(peer.name), "Expressway")
+    seen: set[tuple[str, str]] = set()
+    for cluster, node in ctx.deployment.nodes():
+        for ident in node.certificates:
+            f = facts(ident.leaf)
+            if (node.name, f.fingerprint) in seen:
+                continue
+            seen.add((node.name, f.fingerprint))
+            yield _wild(
+                f,
+                Subject(cluster=cluster.name, node=node.name, certificate=ident.name),
+                cluster.product.label,
+            )
+
+
+def _wild(f: object, subject: Subject, product: str) -> Finding:
+    from mratrust.pki.facts import CertFacts
+
+    assert isinstance(f, CertFacts)
+    if not f.wildcard:
+        return make("EXP-WILDCARD", Status.PASS, subject, f"{f.subject} is not a wildcard")
+    return make(
+        "EXP-WILDCARD",
+        Status.FAIL,
+        subject,
+        f"{f.subject} is a wildcard certificate (SAN: {', '.join(f.names)}); {product} does not "
+        "support wildcards",
+        remediation=["Reissue it with every host name in the SAN (no '*')"],
+    )
+
+
+@rule(
+    "EXP-CHAIN",
+    title="Expressway holds its own full chain in its trusted CA list",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-EXP-10",),
+    cite=("S3",),
+)
+def exp_chain(ctx: AuditContext) -> Iterator[Finding]:
+    for peer in peers(ctx):
+        result = ctx.validate(peer.certificate.chain, peer.trusted_cas.trust)
+        bad = [p for p in result.fatal_problems() if p.reason in TRUST_REASONS]
+        subject = _subject(peer.name, "trusted_cas")
+        if not bad:
+            yield make(
+                "EXP-CHAIN",
+                Status.PASS,
+                subject,
+                f"{peer.name}'s trusted CA list holds its own chain up to "
+                f"{facts(result.anchor).subject if result.anchor else '?'}",
+            )
+            continue
+        missing = " and ".join(facts(c).subject for c in result.missing_certs) or (
+            result.missing_issuer or "its CA chain"
+        )
+        yield make(
+            "EXP-CHAIN",
+            Status.FAIL,
+            subject,
+            f"{peer.name}'s trusted CA list does not hold its own chain: "
+            + "; ".join(p.message for p in bad),
+            remediation=[
+                f"Upload {missing} to {peer.name}'s trusted CA list, then restart Expressway-C"
+            ],
+            evidence={"upload": chain_fps(result.missing_certs)} if result.missing_certs else {},
+        )
+
+
+@rule(
+    "EXP-PEER-TRUST",
+    title="Every Expressway-C peer has the same trusted CA list",
+    since="X8.8",
+    severity=Severity.MEDIUM,
+    kb=("R-CE-09",),
+    cite=("S17",),
+)
+def exp_peer_trust(ctx: AuditContext) -> Iterator[Finding]:
+    all_peers = peers(ctx)
+    if len(all_peers) < 2:
+        return
+    sets = {p.name: {facts(c.cert).fingerprint for c in p.trusted_cas.certs} for p in all_peers}
+    union = set().union(*sets.values())
+    subject = Subject(cluster=EXPC, certificate="trusted_cas")
+    lacking = {name: union - fps for name, fps in sets.items() if union - fps}
+    if not lacking:
+        yield make(
+            "EXP-PEER-TRUST",
+            Status.PASS,
+            subject,
+            f"all {len(all_peers)} peers hold the same {len(union)} trusted CA certificates",
+        )
+        return
+    by_fp = {
+        facts(c.cert).fingerprint: facts(c.cert).subject
+        for p in all_peers
+        for c in p.trusted_cas.certs
+    }
+    parts = [
+        f"{name} lacks {', '.join(sorted(by_fp[fp] for fp in fps))}"
+        for name, fps in sorted(lacking.items())
+    ]
+    yield make(
+        "EXP-PEER-TRUST",
+        Status.WARN,
+        subject,
+        "the trusted CA list is not replicated between Expressway-C peers and differs: "
+        + "; ".join(parts),
+        remediation=["Upload the missing CA certificates on each peer, then restart each peer"],
+    )

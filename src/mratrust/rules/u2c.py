@@ -1,0 +1,352 @@
+"""The UC nodes must trust Expressway-C (Expressway-C presents its certificate): rules U2C-*."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mratrust.model import (
+    EvidenceValue,
+    Finding,
+    Peer,
+    Product,
+    Severity,
+    Status,
+    Store,
+    Subject,
+    UcCluster,
+)
+from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
+from mratrust.pki.verify import TRUST_REASONS, PathResult
+from mratrust.rules.base import AuditContext, chain_fps, make, peers, rule, short
+from mratrust.versions import Version
+
+RESTARTS = {
+    "tomcat-trust": "utils service restart Cisco Tomcat",
+    "CallManager-trust": "utils service restart Cisco CallManager",
+    "cup-xmpp-trust": "utils service restart Cisco XCP Router",
+}
+
+
+def _check_store(
+    ctx: AuditContext, cluster: UcCluster, store: Store, peer: Peer, *, accept_leaf: bool
+) -> tuple[bool, PathResult, str]:
+    """Does ``store`` trust ``peer``'s certificate? Returns (ok, result, how)."""
+    chain = peer.certificate.chain
+    result = ctx.validate(chain, store.trust, purpose=None)
+    trust_bad = [p for p in result.fatal_problems() if p.reason in TRUST_REASONS]
+    if not trust_bad:
+        return True, result, f"chains to {facts(result.anchor).subject}" if result.anchor else "ok"
+    if accept_leaf and store.trust.contains(chain[0]):
+        return True, result, "holds the Expressway-C certificate itself (mixed mode)"
+    return False, result, "; ".join(p.message for p in trust_bad)
+
+
+def _store_finding(
+    ctx: AuditContext,
+    rule_id: str,
+    cluster: UcCluster,
+    store_name: str,
+    peer: Peer,
+    *,
+    leg: str,
+    required: bool,
+    why_required: str,
+    accept_leaf: bool = False,
+) -> Finding:
+    subject = Subject(cluster=cluster.name, node=peer.name, leg=leg, certificate=store_name)
+    store = cluster.store(store_name)
+    if store is None:
+        return make(
+            rule_id,
+            Status.ERROR if required else Status.INFO,
+            subject,
+            f"{cluster.name}'s {store_name} is not in the inventory, so it could not be checked",
+            remediation=[
+                f"export {store_name} (show cert list trust) and add it under trust.{store_name}"
+            ],
+        )
+    ok, result, how = _check_store(ctx, cluster, store, peer, accept_leaf=accept_leaf)
+    evidence: dict[str, EvidenceValue] = {
+        "store": store_name,
+        "chain": chain_fps(peer.certificate.chain),
+    }
+    if ok:
+        return make(
+            rule_id,
+            Status.PASS,
+            subject,
+            f"{cluster.name}'s {store_name} trusts {peer.name}'s certificate ({how})",
+            evidence=evidence,
+        )
+    if result.missing_issuer:
+        evidence["missing_issuer"] = result.missing_issuer
+    if result.missing_certs:
+        evidence["upload"] = chain_fps(result.missing_certs)
+    if not required:
+        return make(
+            rule_id,
+            Status.PASS,
+            subject,
+            f"{cluster.name}'s {store_name} does not trust {peer.name}'s certificate ({how}); not "
+            f"needed on {ctx.version}: {why_required}",
+            evidence={**evidence, "latent": True},
+        )
+    missing = (
+        " and ".join(facts(c).subject for c in result.missing_certs)
+        if result.missing_certs
+        else f"the CA chain of {peer.name}"
+    )
+    return make(
+        rule_id,
+        Status.FAIL,
+        subject,
+        f"{cluster.name}'s {store_name} does not trust {peer.name}'s certificate: {how}. "
+        f"CUCM rejects Expressway-C's client certificate on {leg.split(':')[-1]} with alert "
+        f"unknown_ca (Traffic Server logs \"SSL connection failed for '{cluster.publisher}': "
+        f'... tlsv1 alert unknown ca"); {why_required}',
+        remediation=[
+            f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
+            "Administration > Security > Certificate Management > Upload Certificate/Certificate "
+            f"chain, purpose {store_name}); it replicates to every node",
+            f"then {RESTARTS.get(store_name, 'restart the services using it')} on every node",
+        ],
+        evidence=evidence,
+    )
+
+
+X14_0_2 = Version(14, 0, 2)
+
+
+@rule(
+    "U2C-TRUST",
+    title="Expressway-C's chain is in CUCM tomcat-trust and CallManager-trust",
+    since="X14.0.2",
+    severity=Severity.CRITICAL,
+    kb=("R-U2C-01",),
+    cite=("S1", "S2", "S3", "S13", "S18", "S27"),
+)
+def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
+    presents = ctx.behaviour.presents_client_certificate
+    for cluster in ctx.deployment.uc_clusters:
+        if cluster.product is not Product.CUCM:
+            continue
+        for peer in peers(ctx):
+            for store_name in ("tomcat-trust", "CallManager-trust"):
+                mixed_sip = cluster.mixed and store_name == "CallManager-trust"
+                required = presents or mixed_sip
+                why = (
+                    "from X14.0.2 Expressway-C presents its certificate whenever CUCM asks "
+                    "(6971, 6972), even in non-secure mode with TLS verify off"
+                    if presents
+                    else "Expressway-C presents its certificate to CUCM only from X14.0.2"
+                )
+                if mixed_sip and not presents:
+                    why = "mixed mode: CUCM validates Expressway-C on SIP TLS 5061"
+                yield _store_finding(
+                    ctx,
+                    "U2C-TRUST",
+                    cluster,
+                    store_name,
+                    peer,
+                    leg="expc->cucm:6972",
+                    required=required,
+                    why_required=why,
+                    accept_leaf=cluster.mixed,
+                )
+
+
+@rule(
+    "U2C-OAUTH",
+    title="SIP OAuth (5091): Expressway-C's chain in tomcat-trust, CUCM's tomcat trusted by "
+    "Expressway-C",
+    since="X12.5",
+    severity=Severity.CRITICAL,
+    kb=("R-U2C-02",),
+    cite=("S22",),
+)
+def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
+    for cluster in ctx.deployment.uc_clusters:
+        if cluster.product is not Product.CUCM or not cluster.sip_oauth:
+            continue
+        for peer in peers(ctx):
+            yield _store_finding(
+                ctx,
+                "U2C-OAUTH",
+                cluster,
+                "tomcat-trust",
+                peer,
+                leg="expc->cucm:5091",
+                required=True,
+                why_required="SIP OAuth over MRA is mutual TLS on 5091, validated with "
+                "tomcat-trust (not CallManager-trust)",
+            )
+        for node in cluster.nodes:
+            ident = node.identity("tomcat")
+            subject = Subject(
+                cluster=cluster.name, node=node.name, leg="expc->cucm:5091", certificate="tomcat"
+            )
+            if ident is None:
+                yield make(
+                    "U2C-OAUTH",
+                    Status.ERROR,
+                    subject,
+                    f"{node.name} has no tomcat certificate in the inventory",
+                )
+                continue
+            bad = {
+                p.name: r
+                for p in peers(ctx)
+                if (r := ctx.validate(ident.chain, p.trusted_cas.trust)).fatal_problems()
+                and any(x.reason in TRUST_REASONS for x in r.fatal_problems())
+            }
+            if not bad:
+                yield make(
+                    "U2C-OAUTH",
+                    Status.PASS,
+                    subject,
+                    f"Expressway-C trusts {short(node.name)}'s tomcat certificate, which CUCM "
+                    "presents on 5091",
+                )
+                continue
+            first = next(iter(bad.values()))
+            evidence: dict[str, EvidenceValue] = {"chain": chain_fps(ident.chain)}
+            if first.missing_certs:
+                evidence["upload"] = chain_fps(first.missing_certs)
+            yield make(
+                "U2C-OAUTH",
+                Status.FAIL,
+                subject,
+                f"CUCM presents the tomcat certificate on the SIP OAuth port 5091 and "
+                f"{', '.join(sorted(bad))} cannot verify {short(node.name)}'s: "
+                + "; ".join(p.message for p in first.fatal_problems()),
+                remediation=[
+                    "Upload the tomcat CA chain (or the self-signed tomcat) to the trusted CA "
+                    "list of every Expressway-C peer, then restart Expressway-C"
+                ],
+                evidence=evidence,
+            )
+
+
+@rule(
+    "U2C-PROFILE-SAN",
+    title="Secure phone security profile names are FQDNs in Expressway-C's SAN",
+    since="X12.6",
+    severity=Severity.HIGH,
+    kb=("R-U2C-03",),
+    cite=("S3", "S15", "S17"),
+)
+def u2c_profile_san(ctx: AuditContext) -> Iterator[Finding]:
+    for cluster in ctx.deployment.uc_clusters:
+        for profile in cluster.secure_profiles:
+            for peer in peers(ctx):
+                subject = Subject(cluster=cluster.name, node=peer.name, certificate=profile)
+                leaf = facts(peer.certificate.leaf)
+                problems: list[str] = []
+                if not is_fqdn(profile):
+                    problems.append(
+                        f"{profile!r} is not in FQDN format (required from X12.6 for the CSR)"
+                    )
+                if match_name(leaf, profile, cn_fallback=False) is not NameMatch.SAN:
+                    problems.append(
+                        f"{profile} is not in {peer.name}'s SAN ({', '.join(leaf.names) or 'none'})"
+                    )
+                if not problems:
+                    yield make(
+                        "U2C-PROFILE-SAN",
+                        Status.PASS,
+                        subject,
+                        f"phone security profile {profile} is in {peer.name}'s SAN",
+                    )
+                    continue
+                yield make(
+                    "U2C-PROFILE-SAN",
+                    Status.FAIL,
+                    subject,
+                    "; ".join(problems) + ": CUCM answers secure REGISTER over MRA with 403",
+                    remediation=[
+                        f"Rename the profile to an FQDN (e.g. {profile}.{_domain(peer.name)}) "
+                        "if needed, and reissue the Expressway-C certificate with it in the SAN",
+                    ],
+                )
+
+
+def _domain(name: str) -> str:
+    return name.split(".", 1)[1] if "." in name else "example.com"
+
+
+@rule(
+    "U2C-CM-EKU",
+    title="CUCM CallManager certificate carries serverAuth and clientAuth (mixed mode)",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-U2C-04",),
+    cite=("S17",),
+)
+def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
+    for cluster, node in ctx.deployment.nodes():
+        if cluster.product is not Product.CUCM or not cluster.mixed:
+            continue
+        for name in ("CallManager", "CallManager-ECDSA"):
+            ident = node.identity(name)
+            if ident is None:
+                continue
+            leaf = facts(ident.leaf)
+            subject = Subject(
+                cluster=cluster.name, node=node.name, leg="cucm->expc:5061", certificate=name
+            )
+            if leaf.server_auth and leaf.client_auth:
+                yield make(
+                    "U2C-CM-EKU",
+                    Status.PASS,
+                    subject,
+                    f"{short(node.name)}'s {name} carries serverAuth and clientAuth",
+                )
+                continue
+            lacking = [
+                e
+                for e, ok in (("serverAuth", leaf.server_auth), ("clientAuth", leaf.client_auth))
+                if not ok
+            ]
+            yield make(
+                "U2C-CM-EKU",
+                Status.FAIL,
+                subject,
+                f"{short(node.name)}'s {name} lacks {' and '.join(lacking)} (EKU: "
+                f"{', '.join(leaf.eku)}): CUCM is the TLS client in the second SIP handshake to "
+                "Expressway-C, so secure registrations over MRA fail",
+                remediation=[
+                    f"Reissue {name} with EKU serverAuth and clientAuth (the CA template must "
+                    "keep both)",
+                    "then restart Cisco CallManager, Cisco TFTP and Cisco HAProxy; in mixed mode "
+                    "run utils ctl update CTLFile first",
+                ],
+            )
+
+
+@rule(
+    "U2C-IMP-TRUST",
+    title="IM and Presence tomcat-trust and cup-xmpp-trust hold Expressway-C's chain",
+    since="X8.8",
+    severity=Severity.HIGH,
+    kb=("R-U2C-05",),
+    cite=("S3",),
+)
+def u2c_imp_trust(ctx: AuditContext) -> Iterator[Finding]:
+    for cluster in ctx.deployment.uc_clusters:
+        if cluster.product is not Product.IMP:
+            continue
+        for peer in peers(ctx):
+            for store_name, leg in (
+                ("tomcat-trust", "expc->imp:8443"),
+                ("cup-xmpp-trust", "expc->imp:7400"),
+            ):
+                yield _store_finding(
+                    ctx,
+                    "U2C-IMP-TRUST",
+                    cluster,
+                    store_name,
+                    peer,
+                    leg=leg,
+                    required=True,
+                    why_required="IM and Presence validates Expressway-C on XMPP (7400)",
+                )
