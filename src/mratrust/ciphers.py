@@ -188,3 +188,86 @@ __all__ = [
     "expand_cached",
     "suggest_rsa_first",
 ]
+
+
+def render_ciphers(
+    string: str | None,
+    *,
+    version: Version | None = None,
+    upgraded_from: Version | None = None,
+    fresh: bool = False,
+    fmt: str = "text",
+) -> str:
+    """The ``mratrust ciphers`` view: expansion, ECDSA-vs-RSA verdict, RSA-first suggestions."""
+    import json
+
+    source = "given"
+    if string is None:
+        if version is None:
+            raise InputError(
+                "give a cipher string or --version",
+                hint='e.g. mratrust ciphers "EECDH:EDH:HIGH" or mratrust ciphers --version X14.2.1',
+            )
+        frm = None if fresh else upgraded_from
+        string = default_cipher_string(version, frm)
+        path = cipher_path(version, frm)
+        source = f"default of {version} " + (
+            f"upgraded from {frm}" if frm is not None else "(fresh install)"
+        )
+        if path is CipherPath.UNKNOWN:
+            source += "; the order depends on what the earlier release had (shown: ECDSA first)"
+    exp = expand(string)
+    suggestions = suggest_rsa_first(string) if exp.prefers_ecdsa else ()
+    if fmt == "json":
+        return (
+            json.dumps(
+                {
+                    "string": string,
+                    "source": source,
+                    "openssl": exp.openssl,
+                    "prefers_ecdsa": exp.prefers_ecdsa,
+                    "first_rsa": exp.first_rsa,
+                    "first_ecdsa": exp.first_ecdsa,
+                    "suites": [
+                        {"name": s.name, "protocol": s.protocol, "auth": s.auth.value}
+                        for s in exp.suites
+                    ],
+                    "suggestions": [
+                        {
+                            "string": s.string,
+                            "how": s.how,
+                            "prefers_ecdsa": s.expansion.prefers_ecdsa,
+                        }
+                        for s in suggestions
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    lines = [
+        f"Cipher string ({source}):",
+        f"  {string}",
+        f"Expanded by {exp.openssl}: {len(exp.suites)} suites",
+    ]
+    for i, s in enumerate(exp.suites):
+        mark = ""
+        if i == exp.first_ecdsa:
+            mark = "  <- first ECDSA"
+        elif i == exp.first_rsa:
+            mark = "  <- first RSA"
+        lines.append(f"  {i + 1:3}. {s.name:<40} {s.protocol:<8} {s.auth.value}{mark}")
+    if exp.prefers_ecdsa:
+        lines.append(
+            "Verdict: ECDSA is preferred over RSA: a UC node that allows ECDSA may present its "
+            "tomcat-ECDSA / CallManager-ECDSA certificate (self-signed by default)."
+        )
+        for g in suggestions:
+            first = (g.expansion.first_rsa or 0) + 1
+            lines.append(f"To prefer RSA ({g.how}; verified: first RSA suite now #{first}):")
+            lines.append(f"  {g.string}")
+    elif exp.first_rsa is not None:
+        lines.append("Verdict: RSA is preferred over ECDSA.")
+    else:
+        lines.append("Verdict: no RSA-authenticated suite is offered.")
+    return "\n".join(lines) + "\n"

@@ -307,3 +307,51 @@ def httpd_build(version: Version) -> str | None:
         if release <= version:
             found = build
     return found
+
+
+def render_timeline(*, fmt: str = "text") -> str:
+    """The ``mratrust versions`` view: what each release changed, and httpd builds."""
+    import json
+
+    builds = {str(v): b for v, b in HTTPD_BUILDS}
+    if fmt == "json":
+        return (
+            json.dumps(
+                {
+                    "timeline": [
+                        {
+                            "version": str(c.version),
+                            "summary": c.summary,
+                            "rules": list(c.rules),
+                            "evidence": c.evidence,
+                            "sources": list(c.sources),
+                            "httpd": builds.get(str(c.version)),
+                        }
+                        for c in TIMELINE
+                    ],
+                    "httpd_builds": builds,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    if fmt == "markdown":
+        rows = ["| version | change | rules |", "|---|---|---|"]
+        rows += [
+            f"| {c.version} | {c.summary}"
+            f"{' (sources conflict)' if c.evidence == 'conflicting' else ''} "
+            f"| {', '.join(c.rules)} |"
+            for c in TIMELINE
+        ]
+        rows += ["", "| version | Apache httpd |", "|---|---|"]
+        rows += [f"| {v} | {b} |" for v, b in builds.items()]
+        return "\n".join(rows) + "\n"
+    lines = ["Expressway behaviour that mratrust models:", ""]
+    for c in TIMELINE:
+        flag = "  [sources conflict]" if c.evidence == "conflicting" else ""
+        lines.append(f"{c.version!s:<9} {c.summary}{flag}")
+        if c.rules:
+            lines.append(f"{'':<9} rules: {', '.join(c.rules)}")
+    lines += ["", "Apache httpd builds (/apache2/bin/httpd -v):"]
+    lines += [f"{v:<9} {b}" for v, b in builds.items()]
+    return "\n".join(lines) + "\n"

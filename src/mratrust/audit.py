@@ -1,0 +1,184 @@
+"""Run the rule catalogue over a deployment: ``audit`` and ``upgrade_check``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from mratrust import __version__
+from mratrust.model import ChangeKind, Deployment, Finding, Status
+from mratrust.rules import RULES, AuditContext
+from mratrust.versions import Version
+
+RULE_ORDER = {rule_id: i for i, rule_id in enumerate(RULES)}
+BAD = frozenset({Status.FAIL, Status.ERROR, Status.RISK, Status.WARN})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The outcome of an audit (or of an upgrade check, with ``target_version``)."""
+
+    deployment: str
+    expressway_version: Version
+    upgraded_from: Version | None
+    evaluated_at: dt.datetime
+    findings: tuple[Finding, ...]
+    target_version: Version | None = None
+    tool_version: str = __version__
+    strict_from: Version | None = None
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(f.status for f in self.findings)
+        return {s.value: counts.get(s, 0) for s in _SUMMARY_ORDER}
+
+    def worst(self) -> Status | None:
+        return min((f.status for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def at_or_above(self, threshold: Status) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status.rank <= threshold.rank)
+
+    def by_rule(self, rule_id: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.rule == rule_id)
+
+
+_SUMMARY_ORDER = (Status.FAIL, Status.RISK, Status.WARN, Status.INFO, Status.PASS, Status.ERROR)
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Worst first, then by rule, cluster, node, leg, certificate (deterministic)."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (f.status.rank, RULE_ORDER.get(f.rule, 999), f.subject.key()),
+        )
+    )
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+
+
+def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Version | None]:
+    """The version to judge and the release it was reached from.
+
+    Auditing at a later version than the inventory's means "after upgrading from it", so the
+    cipher defaults follow that upgrade path.
+    """
+    exp = deployment.expressway
+    if version is None or version == exp.version:
+        return exp.version, exp.upgraded_from
+    if version > exp.version:
+        return version, exp.version
+    return version, exp.upgraded_from
+
+
+def context(
+    deployment: Deployment,
+    *,
+    version: Version | None = None,
+    upgraded_from: Version | None = None,
+    now: dt.datetime | None = None,
+    strict_from: Version | None = None,
+) -> AuditContext:
+    """The context rules read; ``upgraded_from`` overrides the derived upgrade path."""
+    judged, frm = _path(deployment, version)
+    return AuditContext(
+        deployment=deployment,
+        version=judged,
+        upgraded_from=upgraded_from if upgraded_from is not None else frm,
+        now=_now(now),
+        strict_from=strict_from,
+    )
+
+
+def run_rules(ctx: AuditContext, rules: Sequence[str] | None = None) -> tuple[Finding, ...]:
+    """Every finding of every (selected) rule, sorted."""
+    out: list[Finding] = []
+    for rule_id, info in RULES.items():
+        if rules is not None and rule_id not in rules:
+            continue
+        out.extend(info.check(ctx))
+    return sort_findings(out)
+
+
+def audit(
+    deployment: Deployment,
+    *,
+    version: Version | str | None = None,
+    now: dt.datetime | None = None,
+    strict_from: Version | str | None = None,
+) -> Report:
+    """Evaluate every rule for ``version`` (default: the inventory's running version)."""
+    v = Version.parse(version) if isinstance(version, str) else version
+    s = Version.parse(strict_from) if isinstance(strict_from, str) else strict_from
+    ctx = context(deployment, version=v, now=now, strict_from=s)
+    return Report(
+        deployment=deployment.name,
+        expressway_version=ctx.version,
+        upgraded_from=ctx.upgraded_from,
+        evaluated_at=ctx.now,
+        findings=run_rules(ctx),
+        strict_from=s,
+    )
+
+
+def _change(before: Finding | None, after: Finding) -> ChangeKind:
+    if before is None:
+        return ChangeKind.NEW if after.status in BAD else ChangeKind.SAME
+    if after.status.rank < before.status.rank and after.status in BAD:
+        return ChangeKind.NEW
+    if after.status.rank > before.status.rank and before.status in BAD:
+        return ChangeKind.FIXED
+    return ChangeKind.SAME
+
+
+def upgrade_check(
+    deployment: Deployment,
+    to: Version | str,
+    *,
+    now: dt.datetime | None = None,
+    strict_from: Version | str | None = None,
+) -> tuple[Report, Report]:
+    """Audit at the running version and at ``to``; return (current, target with changes).
+
+    The target report's findings carry ``change`` (new, fixed, same) and lead with what the
+    upgrade breaks.
+    """
+    target = Version.parse(to) if isinstance(to, str) else to
+    s = Version.parse(strict_from) if isinstance(strict_from, str) else strict_from
+    current = audit(deployment, now=now, strict_from=s)
+    ctx = context(
+        deployment,
+        version=target,
+        upgraded_from=deployment.expressway.version
+        if target != deployment.expressway.version
+        else None,
+        now=current.evaluated_at,
+        strict_from=s,
+    )
+    before = {f.key(): f for f in current.findings}
+    changed = [replace(f, change=_change(before.get(f.key()), f)) for f in run_rules(ctx)]
+    order = {ChangeKind.NEW: 0, ChangeKind.FIXED: 2, ChangeKind.SAME: 1}
+    changed = sorted(
+        changed,
+        key=lambda f: (
+            order[f.change or ChangeKind.SAME],
+            f.status.rank,
+            RULE_ORDER.get(f.rule, 999),
+            f.subject.key(),
+        ),
+    )
+    target_report = Report(
+        deployment=deployment.name,
+        expressway_version=current.expressway_version,
+        upgraded_from=ctx.upgraded_from,
+        evaluated_at=current.evaluated_at,
+        findings=tuple(changed),
+        target_version=target,
+        strict_from=s,
+    )
+    return current, target_report

@@ -1,0 +1,391 @@
+"""Command line: parsing, exit codes, output. No logic: every command calls the library.
+
+Exit codes (SPEC §2): 0 nothing at or above --fail-on; 1 at least one finding at or above it;
+2 usage or input error; 3 evaluation ran but some checks could not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mratrust import __version__
+
+if TYPE_CHECKING:
+    from mratrust.audit import Report
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad flags: one line on stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code 2 with one clear line
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def _now(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-29T00:00:00Z)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _common(
+    p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "markdown")
+) -> None:
+    p.add_argument("--format", choices=formats, default="text", help="output format")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    p.add_argument(
+        "--now", type=_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _color(args: argparse.Namespace) -> bool:
+    return (
+        args.output is None
+        and "NO_COLOR" not in os.environ
+        and sys.stdout.isatty()
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+def emit(args: argparse.Namespace, text: str) -> None:
+    """Write to --output (saying so on stderr) or to stdout."""
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from mratrust.errors import InputError
+
+            raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
+        print(f"mratrust: wrote {path}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _password(args: argparse.Namespace) -> bytes | None:
+    from mratrust.errors import InputError
+    from mratrust.inventory import PASSWORD_ENV
+
+    if getattr(args, "password", None):
+        return str(args.password).encode()
+    if getattr(args, "password_file", None):
+        try:
+            return Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n").encode()
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the password file ({exc.strerror})", file=args.password_file
+            ) from exc
+    env = os.environ.get(PASSWORD_ENV)
+    return env.encode() if env else None
+
+
+def _version_arg(text: str) -> Any:
+    from mratrust.errors import InputError
+    from mratrust.versions import Version
+
+    try:
+        return Version.parse(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message + "; " + (exc.hint or "")) from None
+
+
+# --------------------------------------------------------------------------- audit & co
+
+
+def _render(args: argparse.Namespace, report: Report) -> str:
+    if args.format == "text":
+        from mratrust.report import text
+
+        return text.render(report, color=_color(args), show_pass=args.show_pass)
+    from mratrust.report import FORMATS
+
+    return FORMATS[args.format](report)
+
+
+def _exit_for(report: Report, fail_on: str) -> int:
+    from mratrust.model import Status
+
+    threshold = Status(fail_on)
+    if any(
+        f.status.rank <= threshold.rank and f.status is not Status.ERROR for f in report.findings
+    ):
+        return EXIT_FINDINGS
+    if any(f.status is Status.ERROR for f in report.findings):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from mratrust.audit import audit
+    from mratrust.inventory import load_inventory
+
+    deployment = load_inventory(args.inventory, password=_password(args))
+    if args.probe:
+        from mratrust.probe_audit import audit_with_probe
+
+        report = audit_with_probe(
+            deployment,
+            version=args.version,
+            now=args.now,
+            strict_from=args.strict_from,
+            timeout=args.timeout,
+        )
+    else:
+        report = audit(deployment, version=args.version, now=args.now, strict_from=args.strict_from)
+    emit(args, _render(args, report))
+    return _exit_for(report, args.fail_on)
+
+
+def cmd_upgrade_check(args: argparse.Namespace) -> int:
+    from mratrust.audit import upgrade_check
+    from mratrust.inventory import load_inventory
+
+    deployment = load_inventory(args.inventory, password=_password(args))
+    _, target = upgrade_check(deployment, args.to, now=args.now, strict_from=args.strict_from)
+    emit(args, _render(args, target))
+    from mratrust.model import ChangeKind
+
+    news = [f for f in target.findings if f.change is ChangeKind.NEW]
+    from mratrust.model import Status
+
+    threshold = Status(args.fail_on)
+    if any(
+        f.status.rank <= threshold.rank for f in target.findings if f.status is not Status.ERROR
+    ):
+        return EXIT_FINDINGS
+    return EXIT_INCOMPLETE if any(f.status is Status.ERROR for f in news) else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mratrust.inventory import load_inventory
+    from mratrust.plan import make_plan, write_kit
+
+    deployment = load_inventory(args.inventory, password=_password(args))
+    plan = make_plan(deployment, to=args.to, now=args.now, strict_from=args.strict_from)
+    text = write_kit(plan, Path(args.out), force=args.force, fmt=args.format)
+    emit(args, text)
+    return EXIT_FINDINGS if plan.remaining_failures else EXIT_OK
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from mratrust.pki.inspect import render_inspect
+    from mratrust.pki.load import load_many
+
+    certs = load_many([Path(f) for f in args.files], password=_password(args))
+    emit(args, render_inspect(certs, fmt=args.format, now=args.now))
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from mratrust.pki.inspect import render_verify
+    from mratrust.pki.load import load_path
+    from mratrust.pki.verify import Purpose, TrustStore, validate
+
+    password = _password(args)
+    chain = load_path(Path(args.chain), password=password)
+    store_certs = load_path(Path(args.trust), password=password)
+    now = args.now or dt.datetime.now(dt.UTC)
+    result = validate(
+        [c.cert for c in chain],
+        TrustStore(store_certs, label=args.trust),
+        now=now,
+        name=args.name,
+        purpose=Purpose(args.purpose),
+        cn_fallback=not args.no_cn_fallback,
+        known=[c.cert for c in store_certs],
+    )
+    emit(args, render_verify(result, fmt=args.format, chain_file=args.chain, store=args.trust))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_ciphers(args: argparse.Namespace) -> int:
+    from mratrust.ciphers import render_ciphers
+
+    emit(
+        args,
+        render_ciphers(
+            args.string,
+            version=args.version,
+            upgraded_from=args.upgraded_from,
+            fresh=args.fresh,
+            fmt=args.format,
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from mratrust.versions import render_timeline
+
+    emit(args, render_timeline(fmt=args.format))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mratrust.demo import run_demo
+
+    return run_demo(color=_color(args), keep=args.keep)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mratrust",
+        description="Audit and fix the certificate trust matrix of Cisco Expressway MRA.",
+    )
+    parser.add_argument("--version", action="version", version=f"mratrust {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    def p12(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--password", help="PKCS#12 password (or MRATRUST_P12_PASSWORD)")
+        p.add_argument("--password-file", metavar="FILE", help="file holding the PKCS#12 password")
+
+    def judged(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--strict-from",
+            type=_version_arg,
+            metavar="X14.0.8",
+            help="treat Traffic Server verification as starting at this version (tech note 225476)",
+        )
+        p.add_argument(
+            "--fail-on",
+            choices=("fail", "risk", "warn"),
+            default="fail",
+            help="lowest status that makes the exit code 1 (default: fail)",
+        )
+        p.add_argument("--show-pass", action="store_true", help="list passed checks too (text)")
+
+    p = add("audit", cmd_audit, "evaluate every rule for the running (or given) Expressway version")
+    p.add_argument("inventory", help="inventory YAML (schema 1)")
+    p.add_argument("--version", type=_version_arg, metavar="X", help="judge at this version")
+    p.add_argument("--probe", action="store_true", help="add live handshakes to the nodes")
+    p.add_argument("--timeout", type=float, default=5.0, help="per-handshake timeout (probe)")
+    judged(p)
+    p12(p)
+    _common(p, ("text", "json", "markdown", "html"))
+
+    p = add("upgrade-check", cmd_upgrade_check, "what breaks if Expressway is upgraded")
+    p.add_argument("inventory")
+    p.add_argument("--to", type=_version_arg, required=True, metavar="VERSION")
+    judged(p)
+    p12(p)
+    _common(p, ("text", "json", "markdown", "html"))
+
+    p = add("plan", cmd_plan, "write the remediation kit: uploads, restarts, settings, refreshes")
+    p.add_argument("inventory")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the kit")
+    p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
+    p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
+    p12(p)
+    _common(p)
+
+    p = add("inspect", cmd_inspect, "decode certificate files (PEM, DER, PKCS#7, PKCS#12)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p12(p)
+    _common(p, ("text", "json"))
+
+    p = add("verify", cmd_verify, "path validation with Expressway semantics, every reason")
+    p.add_argument("chain", metavar="CHAIN", help="presented certificate(s), any order")
+    p.add_argument("--trust", required=True, metavar="STORE", help="trust store file or folder")
+    p.add_argument("--name", metavar="NAME", help="expected name (SAN, CN as fallback)")
+    p.add_argument("--purpose", choices=("server", "client"), default="server")
+    p.add_argument("--no-cn-fallback", action="store_true", help="accept the SAN only")
+    p12(p)
+    _common(p, ("text", "json"))
+
+    p = add("ciphers", cmd_ciphers, "expand a cipher string; ECDSA vs RSA preference")
+    p.add_argument("string", nargs="?", help="OpenSSL cipher string")
+    p.add_argument("--version", type=_version_arg, metavar="X", help="the default of this version")
+    grp = p.add_mutually_exclusive_group()
+    grp.add_argument("--upgraded-from", type=_version_arg, metavar="Y")
+    grp.add_argument("--fresh", action="store_true", help="fresh install (default)")
+    _common(p, ("text", "json"))
+
+    p = add("versions", cmd_versions, "the Expressway behaviour timeline this tool models")
+    _common(p, ("text", "json", "markdown"))
+
+    p = add("demo", cmd_demo, "start a lab on loopback, audit a healthy and a broken deployment")
+    p.add_argument("--keep", action="store_true", help="leave the lab folders in place")
+
+    for mod in ("mratrust.probe.cli", "mratrust.lab.cli"):
+        _attach(sub, mod)
+    return parser
+
+
+def _attach(sub: Any, module: str) -> None:
+    """Register the sub-commands a package provides (probe, lab) when it is installed."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return
+    before = set(sub.choices)
+    mod.add_parser(sub)
+    for name in set(sub.choices) - before:
+        parser = sub.choices[name]
+        if parser.get_default("func") is None and hasattr(mod, "run"):
+            parser.set_defaults(func=mod.run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from mratrust.errors import InputError, LabError, MratrustError
+
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if not getattr(args, "command", None):
+            parser.print_help(sys.stderr)
+            return EXIT_INPUT
+        return int(args.func(args))
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except (InputError, LabError) as exc:
+        if debug:
+            raise
+        print(f"mratrust: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except MratrustError as exc:
+        if debug:
+            raise
+        print(f"mratrust: error: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except KeyboardInterrupt:
+        print("mratrust: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

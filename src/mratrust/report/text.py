@@ -1,0 +1,128 @@
+"""Plain or coloured terminal report: grouped by cluster, node and leg, worst first."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.text import Text
+
+from mratrust.model import Finding, Status
+
+if TYPE_CHECKING:
+    from mratrust.audit import Report
+
+STYLE = {
+    Status.FAIL: "bold red",
+    Status.ERROR: "bold magenta",
+    Status.RISK: "yellow",
+    Status.WARN: "yellow",
+    Status.INFO: "cyan",
+    Status.PASS: "green",
+}
+MARK = {
+    Status.FAIL: "FAIL ",
+    Status.ERROR: "ERROR",
+    Status.RISK: "RISK ",
+    Status.WARN: "WARN ",
+    Status.INFO: "info ",
+    Status.PASS: "pass ",
+}
+
+
+def _group(f: Finding) -> str:
+    s = f.subject
+    if s.cluster in (None, "expressway-c"):
+        return "Expressway-C" + (f" {s.node}" if s.node else "")
+    if s.node:
+        return f"{s.cluster} / {s.node}"
+    return s.cluster
+
+
+def _heading(report: Report) -> str:
+    path = (
+        f" (upgraded from {report.upgraded_from})" if report.upgraded_from else " (fresh install)"
+    )
+    if report.target_version is not None:
+        return (
+            f"mratrust upgrade-check: {report.deployment}: Expressway {report.expressway_version} "
+            f"-> {report.target_version}"
+        )
+    return f"mratrust audit: {report.deployment}: Expressway {report.expressway_version}{path}"
+
+
+def render_to(
+    console: Console, report: Report, *, show_pass: bool = False, limit: int | None = None
+) -> None:
+    """Write the report to a rich console."""
+    console.print(Text(_heading(report), style="bold"))
+    console.print(f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC")
+    findings = [f for f in report.findings if show_pass or f.status is not Status.PASS]
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(_group(f), []).append(f)
+    passes: dict[str, int] = {}
+    for f in report.findings:
+        if f.status is Status.PASS:
+            passes[_group(f)] = passes.get(_group(f), 0) + 1
+    order = sorted(groups, key=lambda g: min(f.status.rank for f in groups[g]))
+    shown = 0
+    for group in order:
+        console.print()
+        console.print(Text(group, style="bold underline"))
+        for f in groups[group]:
+            if limit is not None and shown >= limit:
+                break
+            shown += 1
+            _finding(console, f)
+        if not show_pass and passes.get(group):
+            console.print(Text(f"  {passes[group]} checks passed", style="green"))
+    quiet = [g for g in passes if g not in groups]
+    if quiet and not show_pass:
+        console.print()
+        console.print(Text(f"All checks passed for: {', '.join(sorted(quiet))}", style="green"))
+    console.print()
+    summary = report.summary()
+    line = Text("Summary: ")
+    for i, (status, count) in enumerate(summary.items()):
+        if i:
+            line.append(", ")
+        line.append(f"{count} {status}", style=STYLE[Status(status)] if count else "")
+    console.print(line)
+
+
+def _finding(console: Console, f: Finding) -> None:
+    head = Text("  ")
+    head.append(MARK[f.status], style=STYLE[f.status])
+    head.append(f" {f.rule}")
+    if f.change is not None:
+        head.append(f" [{f.change.value}]", style="bold" if f.change.value == "new" else "")
+    where = " ".join(x for x in (f.subject.leg, f.subject.certificate) if x)
+    if where:
+        head.append(f"  {where}", style="dim")
+    console.print(head)
+    console.print(Text(f"        {f.message}"))
+    if f.since and f.status in (Status.FAIL, Status.RISK):
+        console.print(Text(f"        since {f.since}", style="dim"))
+    for step in f.remediation:
+        console.print(Text(f"        -> {step}"))
+
+
+def render(report: Report, *, color: bool = False, show_pass: bool = False) -> str:
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        width=110,
+        highlight=False,
+        soft_wrap=False,
+    )
+    render_to(console, report, show_pass=show_pass)
+    return buf.getvalue()
+
+
+def plain_lines(findings: Iterable[Finding]) -> list[str]:
+    return [f"{f.status.value} {f.rule} {f.message}" for f in findings]
