@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+
+from mratrust.errors import InputError
+from mratrust.versions import (
+    BASE_CIPHERS,
+    RSA_PREFIX,
+    CipherPath,
+    Verification,
+    Version,
+    behaviour,
+    cipher_path,
+    default_cipher_string,
+    httpd_build,
+    render_timeline,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("X8.11.4", (8, 11, 4)),
+        ("X14.0.2", (14, 0, 2)),
+        ("X14.2.1", (14, 2, 1)),
+        ("X15.3", (15, 3, 0)),
+        ("14.2", (14, 2, 0)),
+        ("x15.0.2", (15, 0, 2)),
+    ],
+)
+def test_parse(text: str, expected: tuple[int, int, int]) -> None:
+    v = Version.parse(text)
+    assert (v.major, v.minor, v.patch) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "X", "X14", "15.x", "X14.2.1.5", "CUCM 15", "X-14.2"])
+def test_parse_rejects(bad: str) -> None:
+    with pytest.raises(InputError, match="not an Expressway version"):
+        Version.parse(bad)
+
+
+def test_ordering_and_str() -> None:
+    assert Version.parse("X14.0.10") > Version.parse("X14.0.8")
+    assert Version.parse("X14.2") == Version.parse("X14.2.0")
+    assert Version.parse("X8.11.4") < Version.parse("X12.6")
+    assert str(Version.parse("X15.3")) == "X15.3"
+    assert str(Version.parse("X14.2.1")) == "X14.2.1"
+
+
+@pytest.mark.parametrize(
+    ("version", "presents", "verification", "disputed"),
+    [
+        ("X12.7", False, Verification.DISCOVERY_ONLY, False),
+        ("X14.0.1", False, Verification.DISCOVERY_ONLY, False),
+        ("X14.0.2", True, Verification.DISCOVERY_ONLY, False),
+        ("X14.0.7", True, Verification.DISCOVERY_ONLY, False),
+        ("X14.0.8", True, Verification.DISCOVERY_ONLY, True),
+        ("X14.1", True, Verification.DISCOVERY_ONLY, True),
+        ("X14.2", True, Verification.EVERY_REQUEST, False),
+        ("X15.3", True, Verification.EVERY_REQUEST, False),
+    ],
+)
+def test_behaviour_table(
+    version: str, presents: bool, verification: Verification, disputed: bool
+) -> None:
+    b = behaviour(Version.parse(version))
+    assert b.presents_client_certificate is presents
+    assert b.verification is verification
+    assert b.verification_disputed is disputed
+
+
+def test_strict_from_moves_verification_earlier() -> None:
+    v = Version.parse("X14.0.9")
+    assert behaviour(v).verification is Verification.DISCOVERY_ONLY
+    strict = behaviour(v, strict_from=Version.parse("X14.0.8"))
+    assert strict.verification is Verification.EVERY_REQUEST
+    assert not strict.verification_disputed
+    # the twin: before the strict start nothing changes
+    assert (
+        behaviour(Version.parse("X14.0.7"), strict_from=Version.parse("X14.0.8")).verification
+        is Verification.DISCOVERY_ONLY
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "frm", "path"),
+    [
+        ("X14.0.7", "X12.7", CipherPath.RSA_FIRST),
+        ("X14.2.1", None, CipherPath.ECDSA_FIRST),
+        ("X14.2.1", "X12.7", CipherPath.ECDSA_FIRST),
+        ("X14.2.1", "X14.0.7", CipherPath.RSA_FIRST),
+        ("X15.3", "X14.0.7", CipherPath.RSA_FIRST),
+        ("X15.3", "X14.2.1", CipherPath.UNKNOWN),
+    ],
+)
+def test_cipher_path(version: str, frm: str | None, path: CipherPath) -> None:
+    got = cipher_path(Version.parse(version), Version.parse(frm) if frm else None)
+    assert got is path
+
+
+def test_default_strings() -> None:
+    assert default_cipher_string(Version.parse("X14.2.1"), None) == BASE_CIPHERS
+    assert default_cipher_string(Version.parse("X14.2.1"), Version.parse("X14.0.7")) == (
+        RSA_PREFIX + BASE_CIPHERS
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "build"),
+    [("X8.11.4", "2.4.34"), ("X12.6", "2.4.43"), ("X14.0.8", "2.4.53"), ("X15.3", "2.4.62")],
+)
+def test_httpd_builds(version: str, build: str) -> None:
+    assert httpd_build(Version.parse(version)) == build
+
+
+def test_httpd_before_first_known() -> None:
+    assert httpd_build(Version.parse("X8.10")) is None
+
+
+def test_timeline_renders_every_format() -> None:
+    text = render_timeline()
+    assert "X14.0.2" in text and "2.4.62" in text and "sources conflict" in text
+    assert '"httpd_builds"' in render_timeline(fmt="json")
+    assert "| X14.2 |" in render_timeline(fmt="markdown")
