@@ -421,6 +421,7 @@ def make_cucm_self_signed(
     now: datetime,
     key_type: KeyType = KeyType.RSA,
     common_name: str | None = None,
+    san: Sequence[str] | None = None,
     validity: Validity | None = None,
     eku: Sequence[Eku] = BOTH_EKU,
     key_slot: str | None = None,
@@ -428,10 +429,10 @@ def make_cucm_self_signed(
 ) -> Issued:
     """A self-signed identity as CUCM/IM&P/CUC generate them.
 
-    CA:TRUE (critical) with keyCertSign next to the leaf usages, SAN = the node, EKU serverAuth +
-    clientAuth. The CN is the node (RSA) or ``host-EC.domain`` (ECDSA) unless given. Each call
-    should use its own ``key_slot`` (default: one per CN and key type) so that two self-signed
-    certificates with the same CN have different keys.
+    CA:TRUE (critical) with keyCertSign next to the leaf usages, SAN = the node (unless ``san``
+    says otherwise; ``()`` for none), EKU serverAuth + clientAuth. The CN is the node (RSA) or
+    ``host-EC.domain`` (ECDSA) unless given. Each call should use its own ``key_slot`` (default:
+    one per CN and key type) so that two self-signed certificates with the same CN differ in key.
     """
     cn = common_name or (node if key_type is KeyType.RSA else ecdsa_common_name(node))
     uses = default_leaf_usage(key_type) | {KeyUse.KEY_CERT_SIGN}
@@ -439,7 +440,7 @@ def make_cucm_self_signed(
         cn,
         now=now,
         issuer=None,
-        san=(node,),
+        san=(node,) if san is None else tuple(san),
         eku=eku,
         key_usage=uses,
         key_type=key_type,
