@@ -338,7 +338,7 @@ def make_ca(
     ``pool`` under ``key_slot`` (default ``"ca:<CN>"``): give an old and a renewed CA with the same
     name different slots so that their keys differ.
     """
-    pool = pool or DEFAULT_POOL
+    pool = pool if pool is not None else DEFAULT_POOL
     key = pool.get(key_type, key_slot or f"ca:{common_name}")
     if validity is None:
         validity = (
@@ -383,7 +383,7 @@ def make_leaf(
     may be ``None`` (no CN). The key comes from ``pool`` under ``key_slot`` (default: a slot per
     CN and key type).
     """
-    pool = pool or DEFAULT_POOL
+    pool = pool if pool is not None else DEFAULT_POOL
     if not common_name and not san:
         raise ValueError("a certificate needs a common name or at least one SAN entry")
     slot = key_slot or f"leaf:{common_name or san[0]}"
