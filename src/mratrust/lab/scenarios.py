@@ -1157,7 +1157,7 @@ def build_spec(
 ) -> ScenarioMaterial:
     """Generate every certificate and key of ``spec`` in memory."""
     moment = utc_seconds(now if now is not None else datetime.now(UTC))
-    builder = _Builder(spec, moment, pool or DEFAULT_POOL)
+    builder = _Builder(spec, moment, pool if pool is not None else DEFAULT_POOL)
     builder.build_cas()
     peers = builder.peers()
     built = [(c, builder.nodes(c)) for c in spec.clusters]
