@@ -245,10 +245,19 @@ def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> s
 class _Catalogue:
     """Certificates known elsewhere in the inventory, used only to classify what is missing."""
 
-    def __init__(self, certs: Iterable[x509.Certificate]) -> None:
-        self.by_subject: dict[x509.Name, list[x509.Certificate]] = {}
-        for c in certs:
-            self.by_subject.setdefault(c.subject, []).append(c)
+    def __init__(self, *sources: Iterable[x509.Certificate]) -> None:
+        self._sources = sources
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] | None = None
+
+    @property
+    def by_subject(self) -> dict[x509.Name, list[x509.Certificate]]:
+        """Built on first use: only failed paths need it."""
+        if self._by_subject is None:
+            self._by_subject = {}
+            for source in self._sources:
+                for c in source:
+                    self._by_subject.setdefault(c.subject, []).append(c)
+        return self._by_subject
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
         for cand in self.by_subject.get(cert.issuer, ()):
@@ -525,7 +534,7 @@ def validate(
     if not presented:
         raise ValueError("validate needs at least one certificate")
     chain = order_chain(presented)
-    catalogue = _Catalogue(known) if known else None
+    catalogue = _Catalogue(known, store.certs)
     path, reached, problems, missing = _build(chain, store, catalogue)
     leaf = facts(chain[0])
     trusted = reached
