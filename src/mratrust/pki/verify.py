@@ -297,10 +297,11 @@ def _build(
     for _ in range(MAX_DEPTH + 1):
         cf = facts(current)
         if cf.self_signed:
-            if store.contains(current):
-                return path, True, problems, ()
             entry = store.lookup(current.subject)
-            if entry is not None and current is leaf:
+            if entry is not None and facts(entry).fingerprint == cf.fingerprint:
+                return path, True, problems, ()
+            if entry is not None:
+                # the lookup by subject stops at another certificate with this name
                 problems.append(_shadow_problem(current, entry, store))
                 return path, False, problems, (cf.subject,)
             problems.append(
