@@ -1,0 +1,182 @@
+"""The public scenarios of SCENARIOS.md, audited offline on every version they list.
+
+The engine knows nothing of scenario IDs: each fixture is a deployment generated with real
+certificates, and the assertions are the outcomes SCENARIOS.md predicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from mratrust.audit import Report, audit, upgrade_check
+from mratrust.model import ChangeKind, Deployment, Status
+from tests.conftest import NOW
+
+Get = Callable[[str], Deployment]
+BAD = {Status.FAIL, Status.RISK}
+
+
+def _run(deployment: Deployment, version: str, **kw: object) -> Report:
+    return audit(deployment, version=version, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+def _statuses(report: Report, rule: str, **subject: str) -> list[Status]:
+    out = []
+    for f in report.by_rule(rule):
+        if all(getattr(f.subject, k) == v for k, v in subject.items()):
+            out.append(f.status)
+    return out
+
+
+@pytest.mark.parametrize("version", ["X14.0.7", "X14.2.1", "X15.3"])
+def test_b0_is_clean(deployment: Get, version: str) -> None:
+    report = _run(deployment("B0"), version)
+    bad = [f for f in report.findings if f.status in BAD | {Status.ERROR}]
+    assert not bad, [f.message for f in bad]
+    assert report.summary()["pass"] > 50
+
+
+def test_b0_upgrade_to_x15_3_breaks_nothing(deployment: Get) -> None:
+    _, target = upgrade_check(deployment("B0"), "X15.3", now=NOW)
+    assert not [f for f in target.findings if f.change is ChangeKind.NEW]
+
+
+def test_f01_u2c_trust_new_on_x14_0_2(deployment: Get) -> None:
+    d = deployment("F01")
+    assert set(_statuses(_run(d, "X12.7"), "U2C-TRUST")) == {Status.PASS}
+    failing = _run(d, "X14.0.2").by_rule("U2C-TRUST")
+    assert {f.subject.certificate for f in failing if f.status is Status.FAIL} == {
+        "tomcat-trust",
+        "CallManager-trust",
+    }
+    _, target = upgrade_check(d, "X14.0.2", now=NOW)
+    changes = {f.change for f in target.by_rule("U2C-TRUST")}
+    assert changes == {ChangeKind.NEW}
+    assert target.findings[0].change is ChangeKind.NEW  # leads with what breaks
+    assert "unknown_ca" in target.by_rule("U2C-TRUST")[0].message
+
+
+def test_f03_names_callmanager_trust_only(deployment: Get) -> None:
+    report = _run(deployment("F03"), "X14.0.7")
+    assert _statuses(report, "U2C-TRUST", certificate="CallManager-trust") == [Status.FAIL]
+    assert _statuses(report, "U2C-TRUST", certificate="tomcat-trust") == [Status.PASS]
+    (fail,) = [f for f in report.by_rule("U2C-TRUST") if f.status is Status.FAIL]
+    assert "CallManager-trust" in fail.message and "tomcat-trust" not in fail.message
+
+
+def test_f04_self_signed_tomcat_breaks_at_x14_2(deployment: Get) -> None:
+    d = deployment("F04")
+    assert Status.FAIL not in _statuses(_run(d, "X14.0.7"), "C2U-TRUST")
+    after = _run(d, "X14.2.1")
+    for node in ("cucm-pub.example.com", "cucm-sub1.example.com"):
+        assert Status.FAIL in _statuses(after, "C2U-TRUST", node=node, leg="expc->cucm:8443")
+
+
+def test_f04_verify_origin_server_off_is_warn(deployment: Get) -> None:
+    d = deployment("F04")
+    off = replace(d, expressway=replace(d.expressway, verify_origin_server=False))
+    statuses = _statuses(_run(off, "X14.2.1"), "C2U-TRUST", leg="expc->cucm:8443")
+    assert Status.FAIL not in statuses and Status.WARN in statuses
+
+
+def test_f05_latent_then_name_fail_for_sub1_only(deployment: Get) -> None:
+    d = deployment("F05")
+    before = _run(d, "X14.0.7")
+    assert Status.FAIL not in _statuses(before, "C2U-NAME")
+    assert set(_statuses(before, "C2U-LATENT", node="cucm-sub1.example.com")) & BAD
+    assert not set(_statuses(before, "C2U-LATENT", node="cucm-pub.example.com")) & BAD
+    after = _run(d, "X14.2.1")
+    failing = {f.subject.node for f in after.by_rule("C2U-NAME") if f.status is Status.FAIL}
+    assert failing == {"cucm-sub1.example.com"}
+
+
+def test_f06_short_names(deployment: Get) -> None:
+    report = _run(deployment("F06"), "X14.2.1")
+    assert Status.FAIL in _statuses(report, "C2U-FQDN")
+    assert Status.FAIL in _statuses(report, "C2U-NAME")
+
+
+def test_f08_same_cn_names_both_and_the_5061_leg(deployment: Get) -> None:
+    report = _run(deployment("F08"), "X14.0.7")
+    fails = [f for f in report.by_rule("C2U-SAME-CN") if f.status is Status.FAIL]
+    assert fails
+    for f in fails:
+        assert "tomcat" in f.message and "CallManager" in f.message
+        assert "expc->cucm:5061" in f.message
+
+
+def test_f09_reuse_recognised(deployment: Get) -> None:
+    report = _run(deployment("F09"), "X14.2.1")
+    assert all(f.status in (Status.PASS, Status.INFO) for f in report.by_rule("C2U-SAME-CN"))
+    reuse = [f for f in report.by_rule("UCM-REUSE") if f.subject.certificate == "CallManager"]
+    assert reuse and all(f.status is Status.PASS and "reuses" in f.message for f in reuse)
+
+
+@pytest.mark.parametrize("scenario", ["F11", "F12"])
+def test_f11_f12_ecdsa_risk_for_every_cucm_node(deployment: Get, scenario: str) -> None:
+    report = _run(deployment(scenario), "X14.2.1")
+    flagged = {f.subject.node for f in report.by_rule("C2U-ECDSA") if f.status in BAD}
+    assert flagged == {"cucm-pub.example.com", "cucm-sub1.example.com"}
+    assert all("tomcat-ECDSA" in f.message for f in report.by_rule("C2U-ECDSA") if f.status in BAD)
+
+
+@pytest.mark.parametrize("scenario", ["F13", "F14"])
+def test_f13_f14_rsa_first_no_ecdsa_risk(deployment: Get, scenario: str) -> None:
+    report = _run(deployment(scenario), "X14.2.1")
+    assert report.by_rule("C2U-ECDSA")  # checked ...
+    assert not [f for f in report.by_rule("C2U-ECDSA") if f.status in BAD]  # ... and fine
+
+
+def test_f17_oauth_and_tomcat_trust(deployment: Get) -> None:
+    report = _run(deployment("F17"), "X14.2.1")
+    assert Status.FAIL in _statuses(report, "U2C-OAUTH")
+    assert _statuses(report, "U2C-TRUST", certificate="tomcat-trust") == [Status.FAIL]
+    assert _statuses(report, "U2C-TRUST", certificate="CallManager-trust") == [Status.PASS]
+
+
+def test_f23_eku(deployment: Get) -> None:
+    assert _statuses(_run(deployment("F23"), "X14.0.7"), "EXP-EKU") == [Status.FAIL]
+    assert _statuses(_run(deployment("B0"), "X14.0.7"), "EXP-EKU") == [Status.PASS]
+
+
+def test_f31_voicemail_host(deployment: Get) -> None:
+    report = _run(deployment("F31"), "X14.2.1")
+    (f,) = [f for f in report.by_rule("C2U-NAME") if f.status is Status.FAIL]
+    assert f.subject.leg == "expc->cuc:443" and "vm.example.com" in f.message
+
+
+def test_f34_duplicate_subject(deployment: Get) -> None:
+    report = _run(deployment("F34"), "X14.2.1")
+    assert Status.FAIL in _statuses(report, "C2U-DUP-SUBJECT")
+    assert Status.FAIL not in _statuses(_run(deployment("B0"), "X14.2.1"), "C2U-DUP-SUBJECT")
+
+
+def test_f40_validity(deployment: Get) -> None:
+    report = _run(deployment("F40"), "X14.2.1")
+    assert _statuses(
+        report, "CERT-VALIDITY", node="cucm-sub1.example.com", certificate="CallManager"
+    ) == [Status.FAIL]
+    assert _statuses(report, "CERT-VALIDITY", certificate="CN=ENT-INT") == [Status.WARN]
+
+
+def test_strict_from_turns_disputed_risk_into_fail(deployment: Get) -> None:
+    d = deployment("F04")
+    disputed = _statuses(_run(d, "X14.0.9"), "C2U-TRUST", leg="expc->cucm:8443")
+    assert Status.RISK in disputed and Status.FAIL not in disputed
+    strict = _statuses(
+        _run(d, "X14.0.9", strict_from="X14.0.8"), "C2U-TRUST", leg="expc->cucm:8443"
+    )
+    assert Status.FAIL in strict
+
+
+def test_every_rule_of_the_catalogue_runs(deployment: Get) -> None:
+    from mratrust.rules import RULES
+
+    seen = {
+        f.rule for sid in ("B0", "F08", "F17") for f in _run(deployment(sid), "X14.2.1").findings
+    }
+    expected = set(RULES) - {"C2U-LATENT", "C2U-TLS13-SIGALG", "EXP-PEER-TRUST", "U2C-PROFILE-SAN"}
+    assert expected <= seen

@@ -1,0 +1,43 @@
+"""Shared fixtures: scenario deployments generated once per session, at a fixed time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mratrust.inventory import load_inventory
+from mratrust.lab.scenarios import write_scenario
+from mratrust.model import Deployment
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The folder of a generated scenario (inventory.yaml inside), made once per session."""
+    made: dict[str, Path] = {}
+
+    def get(scenario_id: str) -> Path:
+        if scenario_id not in made:
+            out = tmp_path_factory.mktemp(f"scenario-{scenario_id}")
+            write_scenario(scenario_id, out, now=NOW)
+            made[scenario_id] = out
+        return made[scenario_id]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def deployment(scenario_dir: Callable[[str], Path]) -> Callable[[str], Deployment]:
+    """The loaded deployment of a scenario."""
+    loaded: dict[str, Deployment] = {}
+
+    def get(scenario_id: str) -> Deployment:
+        if scenario_id not in loaded:
+            loaded[scenario_id] = load_inventory(scenario_dir(scenario_id) / "inventory.yaml")
+        return loaded[scenario_id]
+
+    return get
