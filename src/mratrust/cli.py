@@ -363,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mratrust.errors import InputError, LabError, MratrustError
 
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:  # answered before any heavy import
+        print(f"mratrust {__version__}")
+        return EXIT_OK
     debug = "--debug" in args_list
     try:
         parser = build_parser()
