@@ -18,7 +18,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from mratrust.audit import Report, audit, upgrade_check
+from mratrust.audit import Report, audit, context, upgrade_check
 from mratrust.ciphers import suggest_rsa_first
 from mratrust.errors import InputError
 from mratrust.model import (
@@ -91,6 +91,9 @@ class Plan:
     after: Report
     fixed: tuple[Finding, ...]
     remaining: tuple[Finding, ...]
+
+    regressions: tuple[Finding, ...] = ()
+    """Failures the kit would cause (it must cause none)."""
 
     @property
     def remaining_failures(self) -> tuple[Finding, ...]:
@@ -170,15 +173,43 @@ def _peer_names(deployment: Deployment, f: Finding) -> tuple[str, ...]:
     return named or tuple(p.name for p in deployment.expressway.peers)
 
 
+def _relied_on(deployment: Deployment, report: Report) -> set[str]:
+    """Fingerprints of trusted entries that a certificate which must verify relies on today."""
+    ctx = context(
+        deployment,
+        version=report.target_version or report.expressway_version,
+        upgraded_from=report.upgraded_from,
+        now=report.evaluated_at,
+        strict_from=report.strict_from,
+    )
+    used: set[str] = set()
+    for leg in ctx.legs():
+        for name in (leg.rsa_identity, leg.ecdsa_identity):
+            ident = leg.node.identity(name) if name else None
+            if ident is None:
+                continue
+            for peer in deployment.expressway.peers:
+                result = ctx.validate(ident.chain, peer.trusted_cas.trust)
+                if result.trusted:
+                    used.update(facts(c).fingerprint for c in result.chain)
+    for peer in deployment.expressway.peers:
+        result = ctx.validate(peer.certificate.chain, peer.trusted_cas.trust)
+        if result.trusted:
+            used.update(facts(c).fingerprint for c in result.chain)
+    return used
+
+
 def _draft(deployment: Deployment, report: Report) -> _Draft:
     known = _known(deployment)
     draft = _Draft()
+    relied_on = _relied_on(deployment, report)
     for f in report.findings:
         if f.status not in TARGET_BAD:
             continue
         ev = f.evidence_dict()
         upload = [known[fp] for fp in _fps(f, "upload") if fp in known]
-        remove = [known[fp] for fp in _fps(f, "remove") if fp in known]
+        # an entry that another certificate needs is not removed: that takes a reissue
+        remove = [known[fp] for fp in _fps(f, "remove") if fp in known and fp not in relied_on]
         if f.rule in ("C2U-TRUST", "C2U-LATENT", "EXP-CHAIN") or (
             f.rule == "U2C-OAUTH" and f.subject.certificate == "tomcat"
         ):
@@ -192,7 +223,12 @@ def _draft(deployment: Deployment, report: Report) -> _Draft:
                     draft.upload(_expc_key(peer), upload, f.rule, f.message)
         elif f.rule == "C2U-DUP-SUBJECT" and f.status is Status.FAIL:
             first = ev.get("first")
-            if isinstance(first, str) and first in known and f.subject.node:
+            if (
+                isinstance(first, str)
+                and first in known
+                and first not in relied_on
+                and f.subject.node
+            ):
                 draft.remove(_expc_key(f.subject.node), [known[first]], f.rule)
         elif f.rule in ("U2C-TRUST", "U2C-OAUTH", "U2C-IMP-TRUST") and f.subject.certificate:
             cluster = _cluster(deployment, f.subject.cluster)
@@ -625,7 +661,16 @@ def make_plan(
     before_bad = [f for f in report.findings if f.status in TARGET_BAD]
     fixed = tuple(f for f in before_bad if f.key() not in after_bad)
     remaining = tuple(after_bad.values())
-    return Plan(steps=tuple(steps), before=report, after=after, fixed=fixed, remaining=remaining)
+    before_keys = {f.key() for f in before_bad}
+    regressions = tuple(f for f in remaining if f.key() not in before_keys)
+    return Plan(
+        steps=tuple(steps),
+        before=report,
+        after=after,
+        fixed=fixed,
+        remaining=remaining,
+        regressions=regressions,
+    )
 
 
 # --------------------------------------------------------------------------- writing
