@@ -1,0 +1,650 @@
+"""Probe many endpoints at once, as Expressway-C, and judge what they present.
+
+:func:`probe_endpoints` runs blocking pyOpenSSL handshakes in a bounded thread pool, at most
+``per_host`` at a time to one address, each under the limits of :class:`Timeouts`, and the whole
+run under ``timeouts.overall``. Per endpoint it makes the default offer first (what Expressway-C
+gets) and then, unless the endpoint did not answer at all, the four forced offers that bring out
+every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3). Results come back in input
+order, as frozen data: the audit turns them into evidence and findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from mratrust.errors import InputError
+from mratrust.pki.facts import KeyType, facts
+from mratrust.pki.verify import TRUST_REASONS, Purpose, Reason, TrustStore, validate
+from mratrust.probe.client import (
+    ALL_VARIANTS,
+    ClientProfile,
+    Offer,
+    Variant,
+    build_offers,
+)
+from mratrust.probe.handshake import Handshake, Phase, Timeouts, handshake
+from mratrust.probe.outcome import (
+    REASON_VERDICT,
+    VERDICT_ORDER,
+    Alert,
+    Outcome,
+    OutcomeKind,
+    openssl_error_line,
+    traffic_server_name_failed,
+    traffic_server_ssl_failed,
+    traffic_server_verify_failed,
+    x509_error_text,
+)
+
+DEFAULT_PORT = 8443
+STOP_AFTER_DEFAULT = frozenset(
+    {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.UNREACHABLE, Outcome.NOT_TLS}
+)
+"""Default-offer outcomes after which the forced offers are not tried (nobody answers TLS)."""
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeTarget:
+    """One endpoint: the node name Expressway-C uses, the port, and where to connect."""
+
+    host: str
+    """The name typed on Expressway-C (or found at discovery): SNI and expected identity."""
+    port: int = DEFAULT_PORT
+    address: str | None = None
+    """Connect here instead of resolving ``host`` (lab, NAT); the name stays ``host``."""
+    sni: str | None = None
+    """Override the SNI (default: ``host``, none when ``host`` is an IP address)."""
+    name: str | None = None
+    """Override the expected identity (default: ``host``)."""
+    label: str | None = None
+    """Free text the caller wants back (e.g. ``cucm-pub tomcat``)."""
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise InputError("empty host name", field="target")
+        if not 0 < self.port < 65536:
+            raise InputError(f"port {self.port} is out of range", field="target")
+
+    @classmethod
+    def parse(
+        cls,
+        text: str,
+        *,
+        default_port: int = DEFAULT_PORT,
+        sni: str | None = None,
+        name: str | None = None,
+    ) -> ProbeTarget:
+        """``HOST[:PORT][{ADDRESS}]``, ``[IPv6]:PORT``; ``{ADDRESS}`` as in sslyze."""
+        rest = text.strip()
+        address = None
+        if rest.endswith("}") and "{" in rest:
+            rest, _, tail = rest.partition("{")
+            address = tail[:-1].strip() or None
+        host, port_text = rest, ""
+        if rest.startswith("["):
+            host, _, after = rest[1:].partition("]")
+            port_text = after.removeprefix(":")
+        elif rest.count(":") == 1:
+            host, _, port_text = rest.partition(":")
+        port = default_port
+        if port_text:
+            if not port_text.isdigit():
+                raise InputError(
+                    f"{text!r}: {port_text!r} is not a port number",
+                    field="target",
+                    hint="write HOST[:PORT], e.g. cucm-pub.example.com:8443",
+                )
+            port = int(port_text)
+        if not host:
+            raise InputError(f"{text!r} names no host", field="target")
+        return cls(host=host, port=port, address=address, sni=sni, name=name)
+
+    @property
+    def connect_host(self) -> str:
+        """Where the TCP connection goes."""
+        return self.address or self.host
+
+    @property
+    def server_name(self) -> str | None:
+        """The SNI Expressway-C sends: the node name (no SNI for an IP address)."""
+        if self.sni is not None:
+            return self.sni or None
+        return None if _is_ip(self.host) else self.host
+
+    @property
+    def expected_name(self) -> str:
+        """The name that must be in the certificate's SAN."""
+        return self.name or self.host
+
+    @property
+    def display(self) -> str:
+        """``host:port`` (with ``{address}`` when connecting elsewhere)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        where = f"{{{self.address}}}" if self.address else ""
+        return f"{host}:{self.port}{where}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """What Expressway-C would think of a presented chain, with every reason."""
+
+    outcomes: tuple[Outcome, ...]
+    """Failing outcomes in the order Expressway-C meets them (empty: accepted)."""
+    trust_checked: bool
+    """False when no trust store was given: only name, validity, key and EKU are judged."""
+    problems: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    missing_issuer: str | None = None
+    missing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    x509_error: str | None = None
+    """What OpenSSL's verifier inside Traffic Server would say (first trust/validity reason)."""
+    depth: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """No failing outcome."""
+        return not self.outcomes
+
+
+def judge(
+    chain: Sequence[x509.Certificate],
+    *,
+    trust: TrustStore | None,
+    now: dt.datetime,
+    name: str | None,
+    known: Iterable[x509.Certificate] = (),
+) -> Verdict:
+    """Validate ``chain`` as Expressway-C does (SAN first, CN fallback), with every reason."""
+    store = trust if trust is not None else TrustStore(())
+    result = validate(
+        chain,
+        store,
+        now=now,
+        name=name,
+        purpose=Purpose.SERVER,
+        cn_fallback=True,
+        known=tuple(known),
+    )
+    problems = [p for p in result.problems if trust is not None or p.reason not in TRUST_REASONS]
+    fatal = [p for p in problems if p.fatal]
+    found = {REASON_VERDICT[p.reason] for p in fatal if p.reason in REASON_VERDICT}
+    outcomes = tuple(o for o in VERDICT_ORDER if o in found)
+    first_chain_problem = next(
+        (p for p in fatal if REASON_VERDICT.get(p.reason) is not Outcome.NAME_MISMATCH), None
+    )
+    x509_error = None
+    depth = 0
+    if first_chain_problem is not None:
+        ordered = result.chain
+        leaf_self_signed = facts(chain[0]).self_signed
+        root_presented = any(facts(c).self_signed for c in chain[1:])
+        x509_error = x509_error_text(
+            first_chain_problem.reason,
+            self_signed_leaf=leaf_self_signed,
+            root_presented=root_presented,
+        )
+        depth = max(len(ordered) - 1, 0) if first_chain_problem.reason in TRUST_REASONS else 0
+    return Verdict(
+        outcomes=outcomes,
+        trust_checked=trust is not None,
+        problems=tuple(p.message for p in fatal),
+        reasons=tuple(p.reason for p in fatal),
+        missing_issuer=result.missing_issuer if trust is not None else None,
+        missing=result.missing if trust is not None else (),
+        warnings=tuple(p.message for p in problems if not p.fatal),
+        x509_error=x509_error,
+        depth=depth,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """One offer made to one endpoint, what came back, and the verdict on it."""
+
+    variant: Variant
+    outcome: Outcome
+    """The first thing that goes wrong, as Expressway-C meets it (OK when nothing does)."""
+    outcomes: tuple[Outcome, ...]
+    """Every failing outcome (the first is :attr:`outcome`)."""
+    message: str
+    """In words: what happened and what to do."""
+    log_lines: tuple[str, ...]
+    """What Expressway-C's Traffic Server logs for this outcome (knowledge base §10.1)."""
+    handshake: Handshake
+    verdict: Verdict | None
+    """None when no certificate was received."""
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """The presented chain, as sent."""
+        return self.handshake.chain
+
+    @property
+    def leaf(self) -> x509.Certificate | None:
+        """The server's certificate, when one was presented."""
+        return self.handshake.chain[0] if self.handshake.chain else None
+
+    @property
+    def key_type(self) -> KeyType | None:
+        """RSA or ECDSA (of the leaf)."""
+        leaf = self.leaf
+        return facts(leaf).key.type if leaf is not None else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """A distinct server certificate found on an endpoint, and the offers that brought it out."""
+
+    chain: tuple[x509.Certificate, ...]
+    key_type: KeyType
+    variants: tuple[Variant, ...]
+    negotiated: tuple[tuple[str, str], ...]
+    """(TLS version, cipher suite) pairs it was presented with."""
+    default: bool
+    """Expressway-C's own offer gets this one."""
+    verdict: Verdict
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        """The certificate itself."""
+        return self.chain[0]
+
+    @property
+    def fingerprint(self) -> str:
+        """``sha256:…`` of the leaf."""
+        return facts(self.chain[0]).fingerprint
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointReport:
+    """Everything found on one endpoint."""
+
+    target: ProbeTarget
+    default: Observation
+    """What Expressway-C gets with its own offer."""
+    observations: tuple[Observation, ...]
+    """Every offer made, default first, in :class:`Variant` order."""
+    identities: tuple[Identity, ...] = field(default=())
+
+    @property
+    def reachable(self) -> bool:
+        """The default offer got a TLS answer (a verdict can be given)."""
+        return self.default.outcome.kind is not OutcomeKind.UNREACHABLE
+
+    @property
+    def failed(self) -> bool:
+        """Expressway-C's own handshake fails, or an identity it may be given does not verify."""
+        if self.default.outcome.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION):
+            return True
+        return any(not i.verdict.ok for i in self.identities)
+
+    @property
+    def ok(self) -> bool:
+        """Reachable and nothing failed."""
+        return self.reachable and not self.failed
+
+
+def exit_code(reports: Sequence[EndpointReport]) -> int:
+    """SPEC §2 for ``mratrust probe``: 1 a verdict fails, else 3 one was not probed, else 0."""
+    if any(r.failed for r in reports):
+        return 1
+    if any(not r.reachable for r in reports):
+        return 3
+    return 0
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _names(names: Sequence[x509.Name]) -> str:
+    return "; ".join(n.rfc4514_string() for n in names) or "none"
+
+
+def _client_words(hs: Handshake, profile: ClientProfile) -> str:
+    names = _names(hs.client_ca_names)
+    alert = hs.alert.value if hs.alert else "none"
+    when = " after the handshake (TLS 1.3)" if hs.phase is Phase.POST_HANDSHAKE else ""
+    if profile.identity is None or not hs.client_cert_sent:
+        return (
+            f"the server requires a client certificate and got none (alert {alert}{when}); "
+            f"it accepts certificates issued by: {names}. Expressway-C X14.0.2+ presents its "
+            "own certificate: probe again with --client-cert/--client-key"
+        )
+    issuer = profile.identity.leaf.issuer
+    listed = any(issuer == n for n in hs.client_ca_names)
+    hint = (
+        "its issuer is among the CA names the server sent"
+        if listed
+        else f"its issuer {issuer.rfc4514_string()} is not among the CA names the server sent "
+        f"({names})"
+    )
+    return (
+        f"the server rejected Expressway-C's certificate "
+        f"{profile.identity.leaf.subject.rfc4514_string()} with alert {alert}{when}: {hint}. "
+        "Upload the Expressway-C CA chain to tomcat-trust and CallManager-trust on every node "
+        "(IM&P: cup-xmpp-trust), then restart Cisco Tomcat, Cisco CallManager and Cisco HAProxy"
+    )
+
+
+_FAILURE_WORDS: dict[Outcome, str] = {
+    Outcome.TIMEOUT: "no answer in time ({detail}): a firewall dropping packets, or a server "
+    "that accepts TCP and never speaks TLS",
+    Outcome.REFUSED: "connection refused: nothing listens on {where} (service stopped, or the "
+    "wrong port)",
+    Outcome.UNREACHABLE: "cannot reach {where}: {detail}",
+    Outcome.NOT_TLS: "{where} does not speak TLS ({detail}): plain HTTP or another protocol on "
+    "this port",
+    Outcome.RESET: "the server closed the connection during the handshake ({detail}); a TLS "
+    "policy on the server, or a load balancer, cut it",
+    Outcome.TLS_ERROR: "the TLS handshake failed: {detail}",
+    Outcome.NO_SHARED_CIPHER: "no cipher suite or signature algorithm in common ({detail}): the "
+    "server has no certificate of the type this offer asks for, or refuses these suites",
+    Outcome.NO_SHARED_PROTOCOL: "no TLS version in common ({detail})",
+    Outcome.SKIPPED: "not attempted: {detail}",
+}
+
+
+def _log_lines(
+    outcome: Outcome, hs: Handshake, verdict: Verdict | None, target: ProbeTarget
+) -> tuple[str, ...]:
+    sni = target.server_name or hs.address or target.connect_host
+    address = hs.address or target.connect_host
+    if outcome in (Outcome.UNTRUSTED, Outcome.CERTIFICATE_INVALID) and verdict is not None:
+        return (
+            traffic_server_verify_failed(
+                sni, address, verdict.x509_error or "certificate verify failed", verdict.depth
+            ),
+            traffic_server_ssl_failed(
+                sni, openssl_error_line("certificate verify failed", alert=None)
+            ),
+        )
+    if outcome is Outcome.NAME_MISMATCH:
+        return (traffic_server_name_failed(sni, address),)
+    if outcome.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION) or outcome in (
+        Outcome.NOT_TLS,
+        Outcome.TLS_ERROR,
+    ):
+        reason = hs.detail or outcome.value
+        alert = hs.alert if hs.alert is not Alert.CLOSE_NOTIFY else None
+        return (traffic_server_ssl_failed(sni, openssl_error_line(reason, alert=alert)),)
+    return ()
+
+
+def observe(
+    hs: Handshake,
+    target: ProbeTarget,
+    profile: ClientProfile,
+    *,
+    trust: TrustStore | None,
+    now: dt.datetime,
+    known: Iterable[x509.Certificate] = (),
+) -> Observation:
+    """Turn one :class:`Handshake` into an :class:`Observation` with a verdict and words."""
+    verdict = (
+        judge(hs.chain, trust=trust, now=now, name=target.expected_name, known=known)
+        if hs.chain
+        else None
+    )
+    found: list[Outcome] = list(verdict.outcomes) if verdict else []
+    if hs.failure is not None and hs.failure not in found:
+        found.append(hs.failure)
+    rank = {o: i for i, o in enumerate(VERDICT_ORDER)}
+    outcomes = tuple(sorted(found, key=lambda o: rank.get(o, len(rank))))
+    outcome = outcomes[0] if outcomes else Outcome.OK
+    where = target.display
+    parts: list[str] = []
+    for o in outcomes:
+        if o in (Outcome.UNTRUSTED, Outcome.CERTIFICATE_INVALID, Outcome.NAME_MISMATCH):
+            assert verdict is not None
+            reasons = [
+                m
+                for m, r in zip(verdict.problems, verdict.reasons, strict=True)
+                if REASON_VERDICT.get(r) is o
+            ]
+            text = "; ".join(reasons)
+            if o is Outcome.UNTRUSTED and verdict.missing:
+                text += (
+                    f". Upload {', '.join(verdict.missing)} to the trusted CA list of every "
+                    "Expressway-C peer"
+                )
+            parts.append(text)
+        elif o is Outcome.CLIENT_REJECTED:
+            parts.append(_client_words(hs, profile))
+        else:
+            detail = hs.detail or o.value
+            parts.append(_FAILURE_WORDS[o].format(detail=detail, where=where))
+    if not parts:
+        leaf = facts(hs.chain[0]) if hs.chain else None
+        who = f"{leaf.subject} ({leaf.key.describe()})" if leaf else "no certificate"
+        if verdict is not None and verdict.trust_checked:
+            parts.append(
+                f"accepted: {who} chains to the trust store and {target.expected_name} is in "
+                "its SAN"
+            )
+        else:
+            parts.append(
+                f"handshake completed: {who}; {target.expected_name} is in its SAN; the chain "
+                "was not checked (no trust store given)"
+            )
+        if verdict is not None and verdict.warnings:
+            parts.extend(verdict.warnings)
+    return Observation(
+        variant=hs.variant,
+        outcome=outcome,
+        outcomes=outcomes,
+        message="; ".join(parts),
+        log_lines=_log_lines(outcome, hs, verdict, target),
+        handshake=hs,
+        verdict=verdict,
+    )
+
+
+def _identities(observations: Sequence[Observation]) -> tuple[Identity, ...]:
+    groups: dict[str, list[Observation]] = {}
+    for obs in observations:
+        if obs.chain and obs.verdict is not None:
+            groups.setdefault(facts(obs.chain[0]).fingerprint, []).append(obs)
+    out: list[Identity] = []
+    for seen in groups.values():
+        first = seen[0]
+        assert first.verdict is not None
+        negotiated: dict[tuple[str, str], None] = {}
+        for o in seen:
+            version, cipher = o.handshake.tls_version, o.handshake.cipher
+            if version and cipher:
+                negotiated[(version, cipher)] = None
+        out.append(
+            Identity(
+                chain=first.chain,
+                key_type=facts(first.chain[0]).key.type,
+                variants=tuple(o.variant for o in seen),
+                negotiated=tuple(negotiated),
+                default=any(o.variant is Variant.DEFAULT for o in seen),
+                verdict=first.verdict,
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- scheduling
+
+ProgressFn = Callable[[int, int], None]
+
+
+def probe_endpoints(
+    targets: Sequence[ProbeTarget],
+    profile: ClientProfile,
+    *,
+    trust: TrustStore | None,
+    now: dt.datetime | None = None,
+    timeouts: Timeouts | None = None,
+    variants: Sequence[Variant] = ALL_VARIANTS,
+    workers: int = 16,
+    per_host: int = 4,
+    known: Iterable[x509.Certificate] = (),
+    progress: ProgressFn | None = None,
+) -> tuple[EndpointReport, ...]:
+    """Probe every target as Expressway-C would, and find every identity each one has.
+
+    ``trust`` is Expressway-C's trusted CA list (None: chains are not judged, names and validity
+    are). ``now`` is the evaluation time (default: now, UTC). At most ``workers`` handshakes run at
+    once, at most ``per_host`` to one address. Nothing raises for a network problem: it becomes
+    an outcome. Raises :class:`InputError` when the profile cannot be turned into an offer.
+    Reports come back in the order of ``targets``.
+    """
+    timeouts = timeouts or Timeouts()
+    now = now or dt.datetime.now(dt.UTC)
+    known = tuple(known)
+    if workers < 1 or per_host < 1:
+        raise InputError("workers and per-host limit must be at least 1")
+    wanted = tuple(dict.fromkeys((Variant.DEFAULT, *variants)))
+    offers = build_offers(profile, wanted)
+    start = time.monotonic()
+    deadline = start + timeouts.overall
+    slots = {t.connect_host: threading.BoundedSemaphore(per_host) for t in targets}
+    results: dict[tuple[int, Variant], Handshake] = {}
+    total = len(targets) * len(wanted)
+    finished = 0
+
+    def one(index: int, variant: Variant) -> Handshake:
+        target = targets[index]
+        offer = offers[variant]
+        if offer.context is None:
+            return handshake(
+                target.connect_host,
+                target.port,
+                offer=offer,
+                server_name=target.server_name,
+                timeouts=timeouts,
+                deadline=deadline,
+            )
+        slot = slots[target.connect_host]
+        if not slot.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            return Handshake(
+                variant=variant,
+                completed=False,
+                failure=Outcome.TIMEOUT,
+                phase=Phase.QUEUE,
+                detail=f"the run's deadline of {timeouts.overall:g} s passed before a "
+                "connection slot was free",
+            )
+        try:
+            return handshake(
+                target.connect_host,
+                target.port,
+                offer=offer,
+                server_name=target.server_name,
+                timeouts=timeouts,
+                deadline=deadline,
+            )
+        finally:
+            slot.release()
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mratrust-probe")
+    pending: dict[Future[Handshake], tuple[int, Variant]] = {}
+    try:
+        for i in range(len(targets)):
+            pending[pool.submit(one, i, Variant.DEFAULT)] = (i, Variant.DEFAULT)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i, variant = pending.pop(fut)
+                results[(i, variant)] = fut.result()
+                finished += 1
+                if variant is Variant.DEFAULT:
+                    follow = [v for v in wanted if v is not Variant.DEFAULT]
+                    if results[(i, variant)].failure in STOP_AFTER_DEFAULT:
+                        for v in follow:
+                            results[(i, v)] = Handshake(
+                                variant=v,
+                                completed=False,
+                                failure=Outcome.SKIPPED,
+                                detail="the default offer got no TLS answer",
+                            )
+                            finished += 1
+                    else:
+                        for v in follow:
+                            pending[pool.submit(one, i, v)] = (i, v)
+                if progress is not None:
+                    progress(finished, total)
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    for i, variant in pending.values():
+        results[(i, variant)] = Handshake(
+            variant=variant,
+            completed=False,
+            failure=Outcome.TIMEOUT,
+            phase=Phase.QUEUE,
+            detail=f"the run's deadline of {timeouts.overall:g} s passed",
+        )
+    reports: list[EndpointReport] = []
+    for i, target in enumerate(targets):
+        observations = tuple(
+            observe(
+                results.get(
+                    (i, v),
+                    Handshake(
+                        variant=v,
+                        completed=False,
+                        failure=Outcome.TIMEOUT,
+                        phase=Phase.QUEUE,
+                        detail=f"the run's deadline of {timeouts.overall:g} s passed",
+                    ),
+                ),
+                target,
+                profile,
+                trust=trust,
+                now=now,
+                known=known,
+            )
+            for v in wanted
+        )
+        reports.append(
+            EndpointReport(
+                target=target,
+                default=observations[0],
+                observations=observations,
+                identities=_identities(observations),
+            )
+        )
+    if progress is not None:
+        progress(total, total)
+    return tuple(reports)
+
+
+__all__ = [
+    "DEFAULT_PORT",
+    "EndpointReport",
+    "Identity",
+    "Observation",
+    "Offer",
+    "ProbeTarget",
+    "Verdict",
+    "exit_code",
+    "judge",
+    "observe",
+    "probe_endpoints",
+]

@@ -1,0 +1,390 @@
+"""One TLS handshake with hard time limits, and everything it shows.
+
+The socket is non-blocking and every wait is a ``poll`` bounded by a deadline, so no server —
+silent, dripping one byte at a time, sending garbage, resetting, or pushing an endless chain —
+holds a thread longer than the connect, handshake and read limits. pyOpenSSL's ``WantRead`` /
+``WantWrite`` are retried only after the socket is ready, and only until the deadline.
+
+What the server did is recorded from OpenSSL's info callback (alerts by number, whether a
+CertificateRequest came) rather than parsed out of error strings; the error strings are kept for
+the report and classified through the tables in :mod:`mratrust.probe.outcome`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import select
+import socket
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from cryptography import x509
+from OpenSSL import SSL
+
+from mratrust.probe.client import Offer, TlsVersion, Variant
+from mratrust.probe.outcome import Alert, Outcome, outcome_for_alert, outcome_for_reason
+
+_MAX_STEPS = 100_000
+"""A backstop on retries of one OpenSSL call; the deadline ends the loop long before."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    """Time limits in seconds: per operation, and for a whole run."""
+
+    connect: float = 3.0
+    """TCP connection (name resolution is bounded by ``overall`` only)."""
+    handshake: float = 5.0
+    """From the ClientHello to the end of the handshake."""
+    read: float = 1.0
+    """TLS 1.3 only: how long to wait after the handshake for the server to reject our client
+    certificate (it sends the alert after the handshake, seen on the first read)."""
+    overall: float = 120.0
+    """The whole run: every handshake still going then is reported as a timeout."""
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "handshake", "read", "overall"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"timeout {name} must be positive")
+
+
+class Phase(Enum):
+    """Where a handshake stopped."""
+
+    QUEUE = "queue"
+    """Waiting for a connection slot to this host (per-host limit) or for the run's deadline."""
+    CONNECT = "connect"
+    HANDSHAKE = "handshake"
+    POST_HANDSHAKE = "post-handshake"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handshake:
+    """What one connection saw, before any verdict on the certificates."""
+
+    variant: Variant
+    completed: bool
+    failure: Outcome | None = None
+    phase: Phase | None = None
+    detail: str | None = None
+    """OpenSSL's reason string or the socket error, as raised."""
+    alert: Alert | None = None
+    """The alert the server sent, if any."""
+    tls_version: str | None = None
+    cipher: str | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+    """The certificates the server presented, in the order it sent them."""
+    client_cert_requested: bool = False
+    client_ca_names: tuple[x509.Name, ...] = ()
+    client_cert_sent: bool = False
+    address: str | None = None
+    """The address actually connected to."""
+    elapsed: float = 0.0
+
+
+class _Expired(Exception):
+    """A deadline passed while waiting for the socket."""
+
+
+class _Watch:
+    """Filled in by OpenSSL's info callback while the handshake runs."""
+
+    __slots__ = ("alert_in", "done", "requested", "ticket_after", "wrote_cert")
+
+    def __init__(self) -> None:
+        self.alert_in: int | None = None
+        self.requested = False
+        self.wrote_cert = False
+        self.done = False
+        self.ticket_after = False
+
+    def __call__(self, conn: SSL.Connection, where: int, ret: int) -> None:
+        if where & SSL.SSL_CB_ALERT:
+            if where & SSL.SSL_CB_READ and self.alert_in is None:
+                self.alert_in = ret & 0xFF
+            return
+        if not where & SSL.SSL_CB_LOOP:
+            return
+        state = conn.get_state_string()
+        if b"certificate request" in state and b"read" in state:
+            self.requested = True
+        elif b"write client certificate" in state:
+            self.wrote_cert = True
+        elif b"session ticket" in state and self.done:
+            self.ticket_after = True
+
+
+def _wait(sock: socket.socket, *, write: bool, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _Expired
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        ready = bool(poller.poll(remaining * 1000))
+    else:  # pragma: no cover - Windows
+        r, w, _ = select.select([] if write else [sock], [sock] if write else [], [], remaining)
+        ready = bool(r or w)
+    if not ready and deadline <= time.monotonic():
+        raise _Expired
+
+
+def _drive(conn: SSL.Connection, sock: socket.socket, op: Any, deadline: float) -> Any:
+    for _ in range(_MAX_STEPS):
+        try:
+            return op()
+        except SSL.WantReadError:
+            _wait(sock, write=False, deadline=deadline)
+        except SSL.WantWriteError:
+            _wait(sock, write=True, deadline=deadline)
+    raise _Expired
+
+
+_ERRNO_OUTCOME: dict[int, Outcome] = {
+    errno.ECONNREFUSED: Outcome.REFUSED,
+    errno.ETIMEDOUT: Outcome.TIMEOUT,
+    errno.EHOSTUNREACH: Outcome.UNREACHABLE,
+    errno.ENETUNREACH: Outcome.UNREACHABLE,
+    errno.EADDRNOTAVAIL: Outcome.UNREACHABLE,
+    errno.ECONNRESET: Outcome.RESET,
+    errno.ECONNABORTED: Outcome.RESET,
+    errno.EPIPE: Outcome.RESET,
+}
+"""Socket errors by errno; anything else while connecting is UNREACHABLE, later RESET."""
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    last: OSError = OSError(errno.EHOSTUNREACH, "no address")
+    for family, kind, proto, _, addr in infos:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("connect timed out")
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(remaining)
+        try:
+            sock.connect(addr)
+        except OSError as exc:
+            sock.close()
+            last = exc
+            if isinstance(exc, TimeoutError):
+                raise
+            continue
+        return sock
+    raise last
+
+
+def _peer_chain(conn: SSL.Connection) -> tuple[x509.Certificate, ...]:
+    get: Any = conn.get_peer_cert_chain  # stub versions differ on as_cryptography
+    certs = get(as_cryptography=True)
+    return tuple(certs or ())
+
+
+def _ca_names(conn: SSL.Connection) -> tuple[x509.Name, ...]:
+    get: Any = conn.get_client_ca_list
+    return tuple(get(as_cryptography=True) or ())
+
+
+def _reason(exc: SSL.Error) -> str:
+    errors = exc.args[0] if exc.args else None
+    if isinstance(errors, list) and errors:
+        last = errors[-1]
+        if isinstance(last, tuple) and last:
+            return str(last[-1])
+    return str(exc) or type(exc).__name__
+
+
+def handshake(
+    host: str,
+    port: int,
+    *,
+    offer: Offer,
+    server_name: str | None,
+    timeouts: Timeouts,
+    deadline: float,
+    check_client_rejection: bool = True,
+) -> Handshake:
+    """Connect to ``host:port`` and make the handshake of ``offer``; never raises for I/O.
+
+    ``deadline`` (a :func:`time.monotonic` value) caps every per-operation limit. With TLS 1.3 and
+    a CertificateRequest, one read after the handshake (at most ``timeouts.read``) tells whether
+    the server rejected the client certificate: it sends its alert after the handshake, and a
+    session ticket when it accepted.
+    """
+    start = time.monotonic()
+    if offer.context is None:
+        return Handshake(
+            variant=offer.variant,
+            completed=False,
+            failure=Outcome.SKIPPED,
+            detail=offer.skipped,
+        )
+
+    def done(**kw: Any) -> Handshake:
+        return Handshake(variant=offer.variant, elapsed=time.monotonic() - start, **kw)
+
+    try:
+        sock = _connect(host, port, min(start + timeouts.connect, deadline))
+    except TimeoutError:
+        return done(
+            completed=False,
+            failure=Outcome.TIMEOUT,
+            phase=Phase.CONNECT,
+            detail=f"no TCP answer within {timeouts.connect:g} s",
+        )
+    except socket.gaierror as exc:
+        return done(
+            completed=False,
+            failure=Outcome.UNREACHABLE,
+            phase=Phase.CONNECT,
+            detail=f"{host} does not resolve ({exc.strerror})",
+        )
+    except OSError as exc:
+        outcome = _ERRNO_OUTCOME.get(exc.errno or 0, Outcome.UNREACHABLE)
+        return done(
+            completed=False,
+            failure=outcome,
+            phase=Phase.CONNECT,
+            detail=exc.strerror or str(exc),
+        )
+    watch = _Watch()
+    address = None
+    try:
+        peer = sock.getpeername()
+        address = str(peer[0])
+        sock.setblocking(False)
+        conn = SSL.Connection(offer.context, sock)
+        conn.set_info_callback(watch)
+        if server_name:
+            conn.set_tlsext_host_name(server_name.encode("idna"))
+        conn.set_connect_state()
+        return _run(
+            conn, sock, offer, watch, timeouts, deadline, address, done, check_client_rejection
+        )
+    finally:
+        sock.close()
+
+
+def _run(
+    conn: SSL.Connection,
+    sock: socket.socket,
+    offer: Offer,
+    watch: _Watch,
+    timeouts: Timeouts,
+    deadline: float,
+    address: str,
+    done: Any,
+    check_client_rejection: bool,
+) -> Handshake:
+    hs_deadline = min(time.monotonic() + timeouts.handshake, deadline)
+    failure: Outcome | None = None
+    phase: Phase | None = None
+    detail: str | None = None
+    completed = False
+    try:
+        _drive(conn, sock, conn.do_handshake, hs_deadline)
+        completed = True
+        watch.done = True
+    except _Expired:
+        failure, phase = Outcome.TIMEOUT, Phase.HANDSHAKE
+        detail = f"no complete handshake within {timeouts.handshake:g} s"
+    except SSL.ZeroReturnError:
+        failure, phase, detail = Outcome.RESET, Phase.HANDSHAKE, "closed with close_notify"
+    except SSL.SysCallError as exc:
+        failure, phase = Outcome.RESET, Phase.HANDSHAKE
+        detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    except SSL.Error as exc:
+        phase, detail = Phase.HANDSHAKE, _reason(exc)
+        failure = _classify(detail, watch)
+    except OSError as exc:
+        failure, phase = _ERRNO_OUTCOME.get(exc.errno or 0, Outcome.RESET), Phase.HANDSHAKE
+        detail = exc.strerror or str(exc)
+
+    version = conn.get_protocol_version_name() if completed else None
+    if (
+        completed
+        and check_client_rejection
+        and watch.requested
+        and version == TlsVersion.TLS1_3.value
+    ):
+        failure, phase, detail = _after_handshake(conn, sock, watch, timeouts, deadline)
+
+    chain = _peer_chain(conn)
+    alert = Alert.from_code(watch.alert_in) if watch.alert_in is not None else None
+    sent = watch.wrote_cert and offer.context is not None and _has_cert(conn)
+    result: Handshake = done(
+        completed=completed,
+        failure=failure,
+        phase=phase,
+        detail=detail,
+        alert=alert,
+        tls_version=version,
+        cipher=conn.get_cipher_name() if completed else None,
+        chain=chain,
+        client_cert_requested=watch.requested,
+        client_ca_names=_ca_names(conn) if watch.requested else (),
+        client_cert_sent=sent,
+        address=address,
+    )
+    if completed and failure is None:
+        with contextlib.suppress(SSL.Error, OSError):
+            conn.shutdown()  # one close_notify, no wait for the answer
+    return result
+
+
+def _has_cert(conn: SSL.Connection) -> bool:
+    return conn.get_certificate() is not None
+
+
+def _classify(reason: str, watch: _Watch) -> Outcome:
+    if watch.alert_in is not None:
+        return outcome_for_alert(
+            Alert.from_code(watch.alert_in), client_cert_requested=watch.requested
+        )
+    return outcome_for_reason(reason)
+
+
+def _after_handshake(
+    conn: SSL.Connection,
+    sock: socket.socket,
+    watch: _Watch,
+    timeouts: Timeouts,
+    deadline: float,
+) -> tuple[Outcome | None, Phase | None, str | None]:
+    """One read after a TLS 1.3 handshake: an alert means the client certificate was refused."""
+    read_deadline = min(time.monotonic() + timeouts.read, deadline)
+
+    def read_once() -> bytes:
+        while True:
+            try:
+                return conn.recv(1)
+            except SSL.WantReadError:
+                if watch.ticket_after:  # a session ticket: the server accepted us
+                    return b""
+                raise
+
+    try:
+        _drive(conn, sock, read_once, read_deadline)
+    except _Expired:
+        return None, None, None  # silence: nothing refused
+    except SSL.ZeroReturnError:
+        return (
+            Outcome.RESET,
+            Phase.POST_HANDSHAKE,
+            "closed right after the handshake (it may have refused the client certificate)",
+        )
+    except SSL.SysCallError as exc:
+        detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        return Outcome.RESET, Phase.POST_HANDSHAKE, detail
+    except SSL.Error as exc:
+        reason = _reason(exc)
+        return _classify(reason, watch), Phase.POST_HANDSHAKE, reason
+    except OSError as exc:
+        return Outcome.RESET, Phase.POST_HANDSHAKE, exc.strerror or str(exc)
+    return None, None, None
+
+
+__all__ = ["Handshake", "Phase", "Timeouts", "handshake"]
