@@ -1,0 +1,136 @@
+"""``mratrust lab up|down|list``: registered into the main parser by ``add_parser``.
+
+Exit codes: 0 ok, 2 for a :class:`LabError` (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mratrust.errors import LabError
+from mratrust.lab.process import LabInfo, lab_down, lab_up
+from mratrust.lab.scenarios import ScenarioInfo, list_scenarios
+
+EXIT_OK = 0
+EXIT_LAB = 2
+
+
+def _ttl(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the TTL must be positive")
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``lab`` and its sub-commands on an ``add_subparsers()`` object."""
+    lab = subparsers.add_parser(
+        "lab",
+        help="simulated UC nodes on loopback (start, stop, list scenarios)",
+        description="Start a simulated MRA deployment on 127.0.0.1, stop it, list scenarios.",
+    )
+    lab.set_defaults(func=run)
+    sub = lab.add_subparsers(dest="lab_command", metavar="SUBCOMMAND")
+    up = sub.add_parser("up", help="generate a scenario and start its nodes")
+    up.add_argument("scenario", metavar="SCENARIO", help="scenario id (see `mratrust lab list`)")
+    up.add_argument("--dir", required=True, type=Path, metavar="DIR", help="folder for the lab")
+    up.add_argument(
+        "--ttl",
+        type=_ttl,
+        default=3600.0,
+        metavar="SECONDS",
+        help="stop by itself after this long (default 3600)",
+    )
+    up.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    down = sub.add_parser("down", help="stop the lab in DIR")
+    down.add_argument("directory", type=Path, metavar="DIR")
+    lst = sub.add_parser("list", help="the scenario catalogue")
+    lst.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _info_json(info: ScenarioInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "title": info.title,
+        "summary": info.summary,
+        "version": info.version,
+        "upgraded_from": info.upgraded_from,
+        "versions": list(info.versions),
+        "upgrade_to": info.upgrade_to,
+        "expected": list(info.expected),
+    }
+
+
+def render_list(fmt: str) -> str:
+    """The scenario catalogue as a text table or JSON."""
+    infos = list_scenarios()
+    if fmt == "json":
+        return json.dumps([_info_json(i) for i in infos], indent=2)
+    rows = [("ID", "VERSIONS", "TITLE")]
+    for i in infos:
+        versions = " -> ".join(i.versions) if i.upgrade_to else ", ".join(i.versions)
+        rows.append((i.id, versions, i.title))
+    widths = [max(len(r[c]) for r in rows) for c in range(2)]
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows)
+
+
+def _lab_json(info: LabInfo, state: str) -> dict[str, Any]:
+    return {
+        "state": state,
+        "scenario": info.scenario,
+        "directory": str(info.directory),
+        "pid": info.pid,
+        "inventory": str(info.inventory),
+        "log": str(info.log),
+        "expires_at": info.expires_at.isoformat(),
+        "ports": {n: {str(r): p for r, p in ports.items()} for n, ports in info.ports.items()},
+    }
+
+
+def render_up(info: LabInfo, fmt: str) -> str:
+    """What ``lab up`` prints."""
+    if fmt == "json":
+        return json.dumps(_lab_json(info, "running"), indent=2)
+    lines = [
+        f"lab {info.scenario} running in {info.directory} (pid {info.pid}, "
+        f"stops by itself at {info.expires_at.isoformat(timespec='seconds')})",
+        f"inventory: {info.inventory}",
+        f"log:       {info.log}",
+    ]
+    width = max(len(n) for n in info.ports) if info.ports else 0
+    for node, ports in info.ports.items():
+        listed = ", ".join(f"{role}->{info.host}:{port}" for role, port in ports.items())
+        lines.append(f"  {node:<{width}}  {listed}")
+    lines.append(f"audit it: mratrust audit {info.inventory} --probe")
+    lines.append(f"stop it:  mratrust lab down {info.directory}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lab up|down|list``; 0 on success, 2 on a LabError (message on stderr)."""
+    command = getattr(args, "lab_command", None)
+    try:
+        if command == "list":
+            print(render_list(args.format))
+        elif command == "up":
+            info = lab_up(args.scenario, args.dir, ttl_seconds=args.ttl)
+            print(render_up(info, args.format))
+        elif command == "down":
+            info = lab_down(args.directory)
+            print(f"lab {info.scenario} in {info.directory} stopped; its ports are free")
+        else:
+            print(
+                "mratrust lab: choose up, down or list (see mratrust lab --help)", file=sys.stderr
+            )
+            return EXIT_LAB
+    except LabError as exc:
+        print(f"mratrust lab: error: {exc}", file=sys.stderr)
+        return EXIT_LAB
+    return EXIT_OK

@@ -1,0 +1,99 @@
+"""The lab process: ``python -m mratrust.lab.serve DIR SCENARIO [--ttl SECONDS]``.
+
+Generates the scenario, starts every listener on 127.0.0.1, writes ``DIR/inventory.yaml`` (with
+``probe:`` entries pointing at the listeners) and then ``DIR/lab.json`` (the readiness signal:
+pid, ports, expiry), serves until SIGTERM/SIGINT or until the TTL runs out, and exits after
+closing every socket. Started by :func:`mratrust.lab.process.lab_up`; not meant to be run by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from mratrust.errors import MratrustError
+from mratrust.lab.scenarios import build_scenario, write_material
+from mratrust.lab.servers import LabServers
+
+LAB_JSON = "lab.json"
+LAB_LOG = "lab.log"
+LAB_SCHEMA = "mratrust.lab/1"
+PRIVATE_DIR = ".lab"
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file and rename it into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
+    """Run the lab in this process until stopped or expired; 0 on a clean stop."""
+    directory = directory.resolve()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    material = build_scenario(scenario_id)
+    private = directory / PRIVATE_DIR
+    private.mkdir(parents=True, exist_ok=True, mode=0o700)
+    servers = LabServers(material, private, log_path=directory / LAB_LOG)
+    servers.start()
+    try:
+        inventory = write_material(material, directory, probe=servers.probe_targets())
+        started = datetime.now(UTC)
+        expires = started + timedelta(seconds=ttl_seconds)
+        write_json_atomically(
+            directory / LAB_JSON,
+            {
+                "schema": LAB_SCHEMA,
+                "pid": os.getpid(),
+                "scenario": material.info.id,
+                "directory": str(directory),
+                "host": servers.host,
+                "inventory": inventory.name,
+                "log": LAB_LOG,
+                "started_at": started.isoformat(timespec="seconds"),
+                "expires_at": expires.isoformat(timespec="seconds"),
+                "ports": {
+                    node: {str(role): port for role, port in ports.items()}
+                    for node, ports in servers.ports.items()
+                },
+            },
+        )
+        stop.wait(timeout=ttl_seconds)
+    finally:
+        servers.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the lab process."""
+    parser = argparse.ArgumentParser(prog="python -m mratrust.lab.serve")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("scenario")
+    parser.add_argument("--ttl", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    try:
+        return serve(args.directory, args.scenario, ttl_seconds=args.ttl)
+    except MratrustError as exc:
+        print(f"mratrust lab: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
