@@ -59,11 +59,12 @@ class Identity:
     name: str
     path: str
     certs: tuple[LoadedCert, ...]
+    chain: tuple[x509.Certificate, ...] = field(default=(), compare=False, repr=False)
+    """Leaf first, as :func:`order_chain` orders the file (computed once)."""
 
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        """Leaf first, as :func:`order_chain` orders the file."""
-        return order_chain([c.cert for c in self.certs])
+    def __post_init__(self) -> None:
+        if not self.chain:
+            object.__setattr__(self, "chain", order_chain([c.cert for c in self.certs]))
 
     @property
     def leaf(self) -> x509.Certificate:

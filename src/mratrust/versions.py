@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 from mratrust.errors import InputError
 
@@ -245,6 +245,7 @@ X14_2 = V("X14.2")
 X14_0 = V("X14.0")
 
 
+@lru_cache(maxsize=256)
 def behaviour(version: Version, *, strict_from: Version | None = None) -> Behaviour:
     """The behaviour of ``version``.
 

@@ -124,18 +124,32 @@ def _key_facts(cert: x509.Certificate) -> KeyFacts:
 _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
-def _ext(cert: x509.Certificate, kind: type[_E]) -> x509.Extension[_E] | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind)
-    except x509.ExtensionNotFound:
-        return None
-    except ValueError:  # a malformed extension: treat as absent, other checks will show it
-        return None
+class _Extensions:
+    """A certificate's extensions by type, read once (a malformed set reads as empty)."""
+
+    __slots__ = ("_by_type",)
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self._by_type: dict[type[x509.ExtensionType], x509.Extension[x509.ExtensionType]] = {}
+        try:
+            for ext in cert.extensions:
+                self._by_type[type(ext.value)] = ext
+        except ValueError:  # malformed extensions: other checks will show what is wrong
+            self._by_type.clear()
+
+    def get(self, kind: type[_E]) -> x509.Extension[_E] | None:
+        return self._by_type.get(kind)  # type: ignore[return-value]
 
 
-def _self_signed(cert: x509.Certificate) -> bool:
+def _self_signed(cert: x509.Certificate, exts: _Extensions) -> bool:
     if cert.issuer != cert.subject:
         return False
+    ski = exts.get(x509.SubjectKeyIdentifier)
+    aki = exts.get(x509.AuthorityKeyIdentifier)
+    if ski is not None and aki is not None and aki.value.key_identifier is not None:
+        # the key identifiers settle it without a signature check (a renewed CA with the
+        # same name and another key has another SKI)
+        return aki.value.key_identifier == ski.value.digest
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature):
@@ -148,15 +162,16 @@ def facts(cert: x509.Certificate) -> CertFacts:
     """The facts of ``cert`` (cached: certificates are immutable)."""
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = str(cns[0].value) if cns else None
-    san = _ext(cert, x509.SubjectAlternativeName)
+    exts = _Extensions(cert)
+    san = exts.get(x509.SubjectAlternativeName)
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
     if san is not None:
         dns = tuple(san.value.get_values_for_type(x509.DNSName))
         ips = tuple(str(ip) for ip in san.value.get_values_for_type(x509.IPAddress))
-    eku_ext = _ext(cert, x509.ExtendedKeyUsage)
+    eku_ext = exts.get(x509.ExtendedKeyUsage)
     eku = tuple(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value) if eku_ext else ()
-    ku_ext = _ext(cert, x509.KeyUsage)
+    ku_ext = exts.get(x509.KeyUsage)
     ku: tuple[str, ...] = ()
     if ku_ext is not None:
         names: list[str] = []
@@ -169,9 +184,9 @@ def facts(cert: x509.Certificate) -> CertFacts:
             if ku_ext.value.decipher_only:
                 names.append("decipher_only")
         ku = tuple(names)
-    bc = _ext(cert, x509.BasicConstraints)
-    ski = _ext(cert, x509.SubjectKeyIdentifier)
-    aki = _ext(cert, x509.AuthorityKeyIdentifier)
+    bc = exts.get(x509.BasicConstraints)
+    ski = exts.get(x509.SubjectKeyIdentifier)
+    aki = exts.get(x509.AuthorityKeyIdentifier)
     algo = cert.signature_hash_algorithm
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
@@ -191,7 +206,7 @@ def facts(cert: x509.Certificate) -> CertFacts:
         key_usage=ku,
         is_ca=bc.value.ca if bc is not None else None,
         basic_constraints_critical=bc.critical if bc is not None else False,
-        self_signed=_self_signed(cert),
+        self_signed=_self_signed(cert, exts),
         wildcard=wildcard,
         fingerprint=fingerprint(cert),
         ski=ski.value.digest if ski is not None else None,

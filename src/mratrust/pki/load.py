@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7, pkcs12
 
 from mratrust.errors import InputError, InputErrors
@@ -29,6 +29,7 @@ _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _P7_LABELS = {b"PKCS7", b"CERTIFICATE CHAIN"}
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _DER = Encoding.DER
+_SHA256 = hashes.SHA256()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +47,7 @@ class LoadedCert:
 
 def fingerprint(cert: x509.Certificate) -> str:
     """``sha256:<hex>`` of the DER encoding."""
-    return "sha256:" + hashlib.sha256(cert.public_bytes(_DER)).hexdigest()
+    return "sha256:" + cert.fingerprint(_SHA256).hex()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +83,15 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+_SLOW_LABELS = (b"PKCS7", b"CERTIFICATE CHAIN", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE")
+
+
 def _from_pem(data: bytes, source: str, password: bytes | None) -> list[x509.Certificate]:
+    if not any(b"BEGIN " + label in data for label in _SLOW_LABELS):
+        try:  # the common case, in one native call; the scanner below explains any failure
+            return x509.load_pem_x509_certificates(data)
+        except ValueError:
+            pass
     certs: list[x509.Certificate] = []
     for block in scan_pem(data):
         line = _line_of(data, block.offset)

@@ -164,13 +164,7 @@ def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """Put a presented chain in leaf-first order (any order in, duplicates dropped)."""
-    unique: list[x509.Certificate] = []
-    seen: set[str] = set()
-    for c in presented:
-        fp = facts(c).fingerprint
-        if fp not in seen:
-            seen.add(fp)
-            unique.append(c)
+    unique = list(dict.fromkeys(presented))  # certificates hash and compare by DER
     if len(unique) <= 1:
         return tuple(unique)
     issuers = {c.issuer for c in unique if c.issuer != c.subject}
@@ -283,12 +277,27 @@ def _missing_up(start: x509.Certificate, catalogue: _Catalogue | None) -> tuple[
     return missing, False
 
 
+def plausibly_issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Names and key identifiers agree (no signature check: the verifier does that once)."""
+    if child.issuer != issuer.subject:
+        return False
+    aki, ski = facts(child).aki, facts(issuer).ski
+    return aki is None or ski is None or aki == ski
+
+
 def _build(
     chain: tuple[x509.Certificate, ...],
     store: TrustStore,
     catalogue: _Catalogue | None,
+    *,
+    signatures: bool = True,
 ) -> tuple[list[x509.Certificate], bool, list[Problem], tuple[str, ...]]:
-    """Walk up from the leaf: presented certificates and the store's first subject match."""
+    """Walk up from the leaf: presented certificates and the store's first subject match.
+
+    With ``signatures`` off, links are judged by names and key identifiers only: the fast path,
+    whose result the verifier then checks; the careful walk runs only when that fails.
+    """
+    linked = issued_by if signatures else plausibly_issued_by
     leaf = chain[0]
     path = [leaf]
     problems: list[Problem] = []
@@ -316,7 +325,7 @@ def _build(
             return path, False, problems, (cf.subject,)
         entry = store.lookup(current.issuer)
         if entry is not None:
-            if issued_by(current, entry):
+            if linked(current, entry):
                 path.append(entry)
                 current = entry
                 if facts(entry).self_signed:
@@ -324,7 +333,7 @@ def _build(
                 continue
             problems.append(_shadow_problem(current, entry, store, issuer=True))
             return path, False, problems, (current.issuer.rfc4514_string(),)
-        nxt = next((c for c in presented if issued_by(current, c)), None)
+        nxt = next((c for c in presented if linked(current, c)), None)
         if nxt is not None:
             presented.remove(nxt)
             path.append(nxt)
@@ -536,21 +545,24 @@ def validate(
         raise ValueError("validate needs at least one certificate")
     chain = order_chain(presented)
     catalogue = _Catalogue(known, store.certs)
-    path, reached, problems, missing = _build(chain, store, catalogue)
+    path, reached, problems, missing = _build(chain, store, catalogue, signatures=False)
+    verdict = _structure_check(tuple(path), _structure_time(path, now)) if reached else None
+    if not reached or verdict is not None:
+        # the careful walk, with every signature checked, says exactly what is wrong
+        path, reached, problems, missing = _build(chain, store, catalogue)
+        verdict = _structure_check(tuple(path), _structure_time(path, now)) if reached else None
     leaf = facts(chain[0])
     trusted = reached
-    if reached:
-        verdict = _structure_check(tuple(path), _structure_time(path, now))
-        if verdict is not None:
-            trusted = False
-            problems.append(
-                Problem(
-                    reason=Reason.CHAIN_REJECTED,
-                    message=f"the path to {facts(path[-1]).subject} is rejected: {verdict}",
-                    subject=leaf.subject,
-                    fingerprint=leaf.fingerprint,
-                )
+    if reached and verdict is not None:
+        trusted = False
+        problems.append(
+            Problem(
+                reason=Reason.CHAIN_REJECTED,
+                message=f"the path to {facts(path[-1]).subject} is rejected: {verdict}",
+                subject=leaf.subject,
+                fingerprint=leaf.fingerprint,
             )
+        )
     missing_certs: tuple[x509.Certificate, ...] = ()
     shadowing: tuple[x509.Certificate, ...] = ()
     if not reached:

@@ -173,10 +173,8 @@ class AuditContext:
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
-            seen: dict[str, x509.Certificate] = {}
-            for c in self.deployment.all_certificates():
-                seen.setdefault(facts(c).fingerprint, c)
-            self._cache.known = tuple(seen.values())
+            # certificates compare and hash by their DER encoding
+            self._cache.known = tuple(dict.fromkeys(self.deployment.all_certificates()))
         return self._cache.known
 
     def ciphers(self, setting: str) -> EffectiveCiphers:
@@ -279,13 +277,16 @@ def make(
     )
 
 
+_SOFT = {
+    Status.WARN: Severity.MEDIUM,
+    Status.ERROR: Severity.HIGH,
+    Status.INFO: Severity.INFO,
+    Status.PASS: Severity.INFO,
+}
+
+
 def _soft(status: Status) -> Severity:
-    return {
-        Status.WARN: Severity.MEDIUM,
-        Status.ERROR: Severity.HIGH,
-        Status.INFO: Severity.INFO,
-        Status.PASS: Severity.INFO,
-    }.get(status, Severity.LOW)
+    return _SOFT.get(status, Severity.LOW)
 
 
 def short(name: str) -> str:

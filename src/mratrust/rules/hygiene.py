@@ -51,6 +51,8 @@ def _chain_cas(ctx: AuditContext) -> dict[str, x509.Certificate]:
                 continue
             for c in ident.chain[1:]:
                 out.setdefault(facts(c).fingerprint, c)
+            if facts(ident.leaf).self_signed:
+                continue  # no CA above it
             for peer in peers(ctx):
                 r = ctx.validate(ident.chain, peer.trusted_cas.trust)
                 for c in r.chain[1:]:
