@@ -328,6 +328,8 @@ def _new_context(versions: Sequence[TlsVersion]) -> SSL.Context:
     ctx.set_min_proto_version(min(v.openssl for v in versions))
     ctx.set_max_proto_version(max(v.openssl for v in versions))
     ctx.set_verify(SSL.VERIFY_NONE)  # the chain is judged by mratrust.pki.verify, every reason
+    # OpenSSL 1.1.1 (as on Expressway) still connects to servers without RFC 5746; 3.x does not
+    ctx.set_options(getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0x4))
     return ctx
 
 
