@@ -46,6 +46,7 @@ import selectors
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ Protocol = Literal["http", "tftp", "sip", "xmpp"]
 ClientAuth = Literal["none", "optional", "required"]
 
 HANDSHAKE_TIMEOUT = 5.0
+LINGER_SECONDS = 1.0
 MAX_CONNECTIONS = 64
 WORKERS = 16
 MAX_REQUEST = 16 * 1024
@@ -442,6 +444,26 @@ def _failure(exc: ssl.SSLError) -> dict[str, Any]:
     return out
 
 
+def _linger(tls: ssl.SSLSocket) -> None:
+    """After a failed handshake: stop sending, drain what the client still sends, close.
+
+    The fatal alert is already on the wire; closing with unread data would make the kernel send
+    a reset, and a TLS 1.3 client that wrote its first request before reading would see a reset
+    or EOF instead of the alert. Bounded by LINGER_SECONDS.
+    """
+    try:
+        tls.shutdown(socket.SHUT_WR)  # drops the TLS layer; plain socket from here on
+        tls.settimeout(LINGER_SECONDS)
+        deadline = time.monotonic() + LINGER_SECONDS
+        while time.monotonic() < deadline:
+            if not tls.recv(4096):
+                break
+    except OSError:
+        pass
+    finally:
+        tls.close()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Listener:
     """A running listener: its plan, context and bound socket."""
@@ -566,19 +588,25 @@ class LabServers:
         try:
             conn.setblocking(True)
             conn.settimeout(HANDSHAKE_TIMEOUT)
+            tls = listener.context.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
             try:
-                tls = listener.context.wrap_socket(conn, server_side=True)
+                tls.do_handshake()
             except ssl.SSLEOFError as exc:
                 entry.update(outcome="closed-by-client", error=str(exc))
                 self.log.write(**entry)
+                _linger(tls)
                 return
             except ssl.SSLError as exc:
                 entry.update(outcome="handshake-failed", **_failure(exc))
                 self.log.write(**entry)
+                _linger(tls)
                 return
             except (OSError, TimeoutError) as exc:
                 entry.update(outcome="no-handshake", error=str(exc) or type(exc).__name__)
                 self.log.write(**entry)
+                _linger(tls)
                 return
             with tls:
                 cipher = tls.cipher()
