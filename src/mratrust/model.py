@@ -277,3 +277,29 @@ class Finding:
 
     def evidence_dict(self) -> dict[str, EvidenceValue]:
         return dict(self.evidence)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observed:
+    """What a live handshake to one leg showed (filled in by ``audit --probe``)."""
+
+    cluster: str
+    node: str
+    port: int
+    leg: str
+    address: str
+    reachable: bool
+    ok: bool
+    """Expressway-C's own offer completed and the chain it got verifies."""
+    outcome: str
+    message: str
+    log_lines: tuple[str, ...] = ()
+    alert: str | None = None
+    tls_version: str | None = None
+    cipher: str | None = None
+    presented: tuple[x509.Certificate, ...] = ()
+    """The chain the default offer got."""
+    identities: tuple[tuple[str, x509.Certificate], ...] = ()
+    """Every distinct leaf found (key type, certificate)."""
+    client_cert_requested: bool = False
+    ca_names: tuple[str, ...] = ()

@@ -132,7 +132,7 @@ def test_uploads_exactly_what_is_missing(scenario_dir: Dir, tmp_path: Path) -> N
     ]
     (files,) = [s["files"] for s in uploads]
     names = {Path(f).name for f in files}
-    assert names == {"ENT-ROOT.pem"}  # ENT-INT is already there; the leaf is not needed
+    assert names == {"ENT-ROOT.pem", "ENT-INT.pem"}  # the CA chain, not the leaf
     for f in files:
         text = (kit / f).read_text()
         assert text.count("BEGIN CERTIFICATE") == 1 and "PRIVATE" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -103,11 +104,23 @@ def _finding(console: Console, f: Finding) -> None:
     if where:
         head.append(f"  {where}", style="dim")
     console.print(head)
-    console.print(Text(f"        {f.message}"))
+    width = max(console.width - 8, 40)
+    console.print(Text(_wrap(f.message, width, "        ", "        ")))
     if f.since and f.status in (Status.FAIL, Status.RISK):
         console.print(Text(f"        since {f.since}", style="dim"))
     for step in f.remediation:
-        console.print(Text(f"        -> {step}"))
+        console.print(Text(_wrap(step, width, "        -> ", "           ")))
+
+
+def _wrap(text: str, width: int, first: str, rest: str) -> str:
+    return textwrap.fill(
+        text,
+        width=width + len(first),
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 def render(report: Report, *, color: bool = False, show_pass: bool = False) -> str:
@@ -118,7 +131,7 @@ def render(report: Report, *, color: bool = False, show_pass: bool = False) -> s
         no_color=not color,
         width=110,
         highlight=False,
-        soft_wrap=False,
+        soft_wrap=True,
     )
     render_to(console, report, show_pass=show_pass)
     return buf.getvalue()

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from mratrust.rules import c2u, expressway, hygiene, u2c, ucm
+from mratrust.rules import c2u, expressway, hygiene, observed, u2c, ucm
 from mratrust.rules.base import RULES, AuditContext, RuleInfo
 
-__all__ = ["RULES", "AuditContext", "RuleInfo", "c2u", "expressway", "hygiene", "u2c", "ucm"]
+__all__ = [
+    "RULES",
+    "AuditContext",
+    "RuleInfo",
+    "c2u",
+    "expressway",
+    "hygiene",
+    "observed",
+    "u2c",
+    "ucm",
+]

@@ -22,6 +22,7 @@ from mratrust.model import (
     Finding,
     Identity,
     Node,
+    Observed,
     Peer,
     Severity,
     Status,
@@ -72,7 +73,7 @@ def sources(*ids: str) -> tuple[str, ...]:
 class RuleInfo:
     id: str
     title: str
-    since: str
+    since: str | None
     severity: Severity
     sources: tuple[str, ...]
     kb: tuple[str, ...]
@@ -86,7 +87,7 @@ def rule(
     rule_id: str,
     *,
     title: str,
-    since: str,
+    since: str | None,
     severity: Severity,
     kb: tuple[str, ...] = (),
     cite: tuple[str, ...] = (),
@@ -156,6 +157,8 @@ class AuditContext:
     upgraded_from: Version | None
     now: dt.datetime
     strict_from: Version | None = None
+    observed: tuple[Observed, ...] = ()
+    """Live handshakes (``audit --probe``); empty offline."""
     _cache: _Cache = field(default_factory=_Cache, compare=False, repr=False)
 
     @property

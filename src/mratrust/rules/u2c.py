@@ -80,8 +80,15 @@ def _store_finding(
         )
     if result.missing_issuer:
         evidence["missing_issuer"] = result.missing_issuer
-    if result.missing_certs:
-        evidence["upload"] = chain_fps(result.missing_certs)
+    # Cisco asks for the root and every intermediate in the store, not only what completes the
+    # path (Expressway-C may not send its intermediates on every interface)
+    needed = tuple(
+        c
+        for c in dict.fromkeys((*peer.certificate.chain[1:], *result.missing_certs))
+        if facts(c).is_ca and not store.trust.contains(c)
+    )
+    if needed:
+        evidence["upload"] = chain_fps(needed)
     if not required:
         return make(
             rule_id,
@@ -92,9 +99,7 @@ def _store_finding(
             evidence={**evidence, "latent": True},
         )
     missing = (
-        " and ".join(facts(c).subject for c in result.missing_certs)
-        if result.missing_certs
-        else f"the CA chain of {peer.name}"
+        " and ".join(facts(c).subject for c in needed) if needed else f"the CA chain of {peer.name}"
     )
     return make(
         rule_id,

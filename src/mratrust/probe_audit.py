@@ -1,0 +1,157 @@
+"""``audit --probe``: make the handshakes Expressway-C makes, then audit with what was seen.
+
+The only I/O is here and in :mod:`mratrust.probe`: every leg of the deployment becomes a probe
+target (the node's ``probe:`` address when the inventory gives one, else its name), the results
+become :class:`~mratrust.model.Observed` values, and the rules — offline ones and PROBE-* — run
+over the deployment and those observations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from mratrust.audit import Report, context, run_rules
+from mratrust.errors import InputError
+from mratrust.legs import Leg, Transport
+from mratrust.model import Deployment, EvidenceValue, Finding, Observed
+from mratrust.probe.client import ClientIdentity, client_profile, load_client_identity
+from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
+from mratrust.probe.handshake import Timeouts
+from mratrust.probe.outcome import Outcome
+from mratrust.rules import AuditContext
+from mratrust.versions import Version
+
+
+def _identity(deployment: Deployment) -> ClientIdentity | None:
+    """Expressway-C's certificate and key, when the inventory gives the key of a peer."""
+    base = Path(deployment.source).parent if deployment.source else Path()
+    for peer in deployment.expressway.peers:
+        if peer.key:
+            return load_client_identity(base / peer.certificate.path, peer.key)
+    return None
+
+
+def _target(leg: Leg) -> ProbeTarget:
+    probe = leg.node.probe
+    if probe is None:
+        return ProbeTarget(host=leg.node.name, port=leg.port, label=leg.id)
+    return ProbeTarget(
+        host=leg.node.name, port=probe.port_for(leg.port), address=probe.host, label=leg.id
+    )
+
+
+def _observed(leg: Leg, report: EndpointReport) -> Observed:
+    default = report.default
+    hs = default.handshake
+    return Observed(
+        cluster=leg.cluster.name,
+        node=leg.node.name,
+        port=leg.port,
+        leg=leg.id,
+        address=f"{report.target.connect_host}:{report.target.port}",
+        reachable=report.reachable,
+        ok=default.outcome is Outcome.OK,
+        outcome=default.outcome.value,
+        message=default.message,
+        log_lines=default.log_lines,
+        alert=hs.alert.name.lower() if hs.alert is not None else None,
+        tls_version=hs.tls_version,
+        cipher=hs.cipher,
+        presented=hs.chain,
+        identities=tuple((i.key_type.value, i.leaf) for i in report.identities),
+        client_cert_requested=hs.client_cert_requested,
+        ca_names=tuple(n.rfc4514_string() for n in hs.client_ca_names),
+    )
+
+
+def observe(
+    ctx: AuditContext,
+    *,
+    timeout: float = 5.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Observed, ...]:
+    """Probe every leg of the deployment as Expressway-C on ``ctx.version`` would."""
+    deployment = ctx.deployment
+    exp = deployment.expressway
+    identity = _identity(deployment)
+    trust = exp.peers[0].trusted_cas.trust if exp.peers else None
+    groups: dict[str, list[Leg]] = {}
+    for leg in ctx.legs():
+        key = "sip" if leg.transport is Transport.SIP else "uc_server_discovery"
+        groups.setdefault(key, []).append(leg)
+    results: dict[tuple[str, str, str], Observed] = {}
+    timeouts = Timeouts(
+        connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
+    )
+    for setting, legs in groups.items():
+        sip = setting == "sip"
+        presents = sip or ctx.behaviour.presents_client_certificate
+        profile = client_profile(
+            ctx.version,
+            upgraded_from=ctx.upgraded_from,
+            ciphers=getattr(exp.ciphers, setting),
+            rsa_signature_first=exp.sip_signature_pref_rsa if sip else None,
+            identity=identity if presents else None,
+        )
+        reports = probe_endpoints(
+            [_target(leg) for leg in legs],
+            profile,
+            trust=trust,
+            now=ctx.now,
+            timeouts=timeouts,
+            known=ctx.known(),
+            progress=progress,
+        )
+        for leg, report in zip(legs, reports, strict=True):
+            results[(leg.cluster.name, leg.node.name, leg.id)] = _observed(leg, report)
+    return tuple(
+        results[(leg.cluster.name, leg.node.name, leg.id)]
+        for leg in ctx.legs()
+        if (leg.cluster.name, leg.node.name, leg.id) in results
+    )
+
+
+def _with_observation(f: Finding, seen: dict[tuple[str, str, str], Observed]) -> Finding:
+    s = f.subject
+    if not (s.cluster and s.node and s.leg) or f.rule.startswith("PROBE-"):
+        return f
+    obs = seen.get((s.cluster, s.node, s.leg))
+    if obs is None:
+        return f
+    extra: dict[str, EvidenceValue] = {"observed": obs.outcome}
+    if obs.alert:
+        extra["observed_alert"] = obs.alert
+    return replace(f, evidence=(*f.evidence, *extra.items()))
+
+
+def audit_with_probe(
+    deployment: Deployment,
+    *,
+    version: Version | None = None,
+    now: dt.datetime | None = None,
+    strict_from: Version | None = None,
+    timeout: float = 5.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """The offline audit plus live handshakes to every leg (SPEC §1 ``audit --probe``)."""
+    if timeout <= 0:
+        raise InputError("--timeout must be a positive number of seconds", field="--timeout")
+    ctx = context(deployment, version=version, now=now, strict_from=strict_from)
+    observed = observe(ctx, timeout=timeout, progress=progress)
+    live = replace(ctx, observed=observed)
+    seen = {(o.cluster, o.node, o.leg): o for o in observed}
+    findings = tuple(_with_observation(f, seen) for f in run_rules(live))
+    return Report(
+        deployment=deployment.name,
+        expressway_version=ctx.version,
+        upgraded_from=ctx.upgraded_from,
+        evaluated_at=ctx.now,
+        findings=findings,
+        strict_from=strict_from,
+    )
+
+
+__all__: Sequence[str] = ("audit_with_probe", "observe")
