@@ -57,7 +57,7 @@ def _common(
 
 def _color(args: argparse.Namespace) -> bool:
     return (
-        args.output is None
+        getattr(args, "output", None) is None
         and "NO_COLOR" not in os.environ
         and sys.stdout.isatty()
         and os.environ.get("TERM") != "dumb"
