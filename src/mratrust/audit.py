@@ -76,16 +76,23 @@ def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Ver
     return version, exp.upgraded_from
 
 
+def as_version(value: Version | str | None) -> Version | None:
+    """Accept ``"X14.2.1"`` as well as a :class:`Version` in the public API."""
+    return Version.parse(value) if isinstance(value, str) else value
+
+
 def context(
     deployment: Deployment,
     *,
-    version: Version | None = None,
-    upgraded_from: Version | None = None,
+    version: Version | str | None = None,
+    upgraded_from: Version | str | None = None,
     now: dt.datetime | None = None,
-    strict_from: Version | None = None,
+    strict_from: Version | str | None = None,
 ) -> AuditContext:
     """The context rules read; ``upgraded_from`` overrides the derived upgrade path."""
-    judged, frm = _path(deployment, version)
+    judged, frm = _path(deployment, as_version(version))
+    upgraded_from = as_version(upgraded_from)
+    strict_from = as_version(strict_from)
     return AuditContext(
         deployment=deployment,
         version=judged,

@@ -17,7 +17,12 @@ from mratrust.audit import Report, context, run_rules
 from mratrust.errors import InputError
 from mratrust.legs import Leg, Transport
 from mratrust.model import Deployment, EvidenceValue, Finding, Observed
-from mratrust.probe.client import ClientIdentity, client_profile, load_client_identity
+from mratrust.probe.client import (
+    ClientIdentity,
+    TlsVersion,
+    client_profile,
+    load_client_identity,
+)
 from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
@@ -35,12 +40,27 @@ def _identity(deployment: Deployment) -> ClientIdentity | None:
 
 
 def _target(leg: Leg) -> ProbeTarget:
+    """Where to connect for ``leg``, with the name Expressway-C uses there.
+
+    On Unity Connection's 443 that is the voicemail host of the UC service (what clients' voicemail
+    requests name), on every other leg the node name.
+    """
+    names = leg.expected_names()
+    name = names[-1]
     probe = leg.node.probe
     if probe is None:
-        return ProbeTarget(host=leg.node.name, port=leg.port, label=leg.id)
-    return ProbeTarget(
-        host=leg.node.name, port=probe.port_for(leg.port), address=probe.host, label=leg.id
-    )
+        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.id)
+    return ProbeTarget(host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.id)
+
+
+def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
+    out = []
+    for text in texts:
+        try:
+            out.append(TlsVersion.parse(text))
+        except InputError:
+            continue  # TLS 1.0/1.1 are not offered by this probe
+    return tuple(out) or (TlsVersion.TLS1_2,)
 
 
 def _observed(leg: Leg, report: EndpointReport) -> Observed:
@@ -78,21 +98,23 @@ def observe(
     exp = deployment.expressway
     identity = _identity(deployment)
     trust = exp.peers[0].trusted_cas.trust if exp.peers else None
-    groups: dict[str, list[Leg]] = {}
+    groups: dict[Transport, list[Leg]] = {}
     for leg in ctx.legs():
-        key = "sip" if leg.transport is Transport.SIP else "uc_server_discovery"
-        groups.setdefault(key, []).append(leg)
+        groups.setdefault(leg.transport, []).append(leg)
     results: dict[tuple[str, str, str], Observed] = {}
     timeouts = Timeouts(
         connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
     )
-    for setting, legs in groups.items():
-        sip = setting == "sip"
-        presents = sip or ctx.behaviour.presents_client_certificate
+    for transport, legs in groups.items():
+        sip = transport is Transport.SIP
+        # Traffic Server presents its certificate from X14.0.2; SIP and XMPP always did
+        presents = transport is not Transport.ATS or ctx.behaviour.presents_client_certificate
         profile = client_profile(
             ctx.version,
             upgraded_from=ctx.upgraded_from,
-            ciphers=getattr(exp.ciphers, setting),
+            ciphers=getattr(exp.ciphers, legs[0].cipher_setting),
+            # TLS 1.3 towards UC nodes is a SIP setting; Traffic Server and XCP offer TLS 1.2
+            tls_versions=_tls_versions(exp.sip_tls_versions) if sip else (TlsVersion.TLS1_2,),
             rsa_signature_first=exp.sip_signature_pref_rsa if sip else None,
             identity=identity if presents else None,
         )
@@ -130,9 +152,9 @@ def _with_observation(f: Finding, seen: dict[tuple[str, str, str], Observed]) ->
 def audit_with_probe(
     deployment: Deployment,
     *,
-    version: Version | None = None,
+    version: Version | str | None = None,
     now: dt.datetime | None = None,
-    strict_from: Version | None = None,
+    strict_from: Version | str | None = None,
     timeout: float = 5.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
@@ -150,7 +172,7 @@ def audit_with_probe(
         upgraded_from=ctx.upgraded_from,
         evaluated_at=ctx.now,
         findings=findings,
-        strict_from=strict_from,
+        strict_from=ctx.strict_from,
     )
 
 

@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 from mratrust.model import EvidenceValue, Finding, Severity, Status, Subject
 from mratrust.pki.facts import facts
-from mratrust.rules.base import AuditContext, chain_fps, make, rule, short
+from mratrust.rules.base import GATE_STATUS, AuditContext, Gate, chain_fps, make, rule, short
+
+OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
+"""Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
 
 
 @rule(
@@ -21,8 +24,11 @@ from mratrust.rules.base import AuditContext, chain_fps, make, rule, short
     cite=("S1", "S18", "S36"),
 )
 def probe_handshake(ctx: AuditContext) -> Iterator[Finding]:
+    legs = {(leg.cluster.name, leg.node.name, leg.id): leg for leg in ctx.legs()}
     for seen in ctx.observed:
         subject = Subject(cluster=seen.cluster, node=seen.node, leg=seen.leg)
+        leg = legs.get((seen.cluster, seen.node, seen.leg))
+        gate = ctx.gate(leg) if leg is not None else Gate.VERIFIED
         evidence: dict[str, EvidenceValue] = {
             "address": seen.address,
             "outcome": seen.outcome,
@@ -56,6 +62,18 @@ def probe_handshake(ctx: AuditContext) -> Iterator[Finding]:
                 f"live: {seen.leg} to {short(seen.node)} completes ({seen.tls_version}, "
                 f"{seen.cipher}) and the presented chain verifies",
                 evidence=evidence,
+            )
+        elif seen.outcome in OUR_VERDICTS and gate is not Gate.VERIFIED:
+            # we would reject their certificate, but this version does not check it on this leg
+            yield make(
+                "PROBE-HANDSHAKE",
+                GATE_STATUS[gate],
+                subject,
+                f"live: {short(seen.node)}'s certificate on {seen.leg} would not verify "
+                f"({seen.message}); {ctx.version} does not verify it on this leg "
+                f"({gate.value}), so the handshake succeeds today",
+                remediation=["fix it before the version that verifies it (see C2U-LATENT)"],
+                evidence={**evidence, "gate": gate.value},
             )
         else:
             yield make(
