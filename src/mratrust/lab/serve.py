@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -37,17 +38,48 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
-    """Run the lab in this process until stopped or expired; 0 on a clean stop."""
-    directory = directory.resolve()
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _stop_waiter() -> Callable[[float], None]:
+    """Prepare for SIGTERM/SIGINT and return ``wait(seconds)``, which returns on either or after
+    ``seconds``.
+
+    Where possible the signals are blocked in every thread (threads started later inherit the
+    mask) and taken synchronously with ``sigtimedwait``: a Python handler only runs when the
+    kernel happens to deliver the signal to the main thread, and may otherwise wait for the
+    whole TTL. Elsewhere a handler sets an event that the main thread polls.
+    """
+    if hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigtimedwait"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+        def wait_signal(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                if signal.sigtimedwait(STOP_SIGNALS, left) is not None:
+                    return
+
+        return wait_signal
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
 
+    def wait_event(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            stop.wait(timeout=min(left, 0.5))
+
+    return wait_event
+
+
+def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
+    """Run the lab in this process until stopped or expired; 0 on a clean stop."""
+    directory = directory.resolve()
+    wait_for_stop = _stop_waiter()
     material = build_scenario(scenario_id)
     private = directory / PRIVATE_DIR
     private.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -75,7 +107,7 @@ def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
                 },
             },
         )
-        stop.wait(timeout=ttl_seconds)
+        wait_for_stop(ttl_seconds)
     finally:
         servers.close()
     return 0
