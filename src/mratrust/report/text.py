@@ -35,8 +35,12 @@ MARK = {
 
 def _group(f: Finding) -> str:
     s = f.subject
-    if s.cluster in (None, "expressway-c"):
+    if s.cluster is None:
+        return "CA certificates"
+    if s.cluster == "expressway-c":
         return "Expressway-C" + (f" {s.node}" if s.node else "")
+    if s.certificate and s.certificate.endswith("-trust"):
+        return f"{s.cluster} trust stores"
     if s.node:
         return f"{s.cluster} / {s.node}"
     return s.cluster
