@@ -2,11 +2,15 @@
 
 * :mod:`mratrust.lab.pkigen` builds real certificates (CAs, leaves, CUCM-style identities).
 * :mod:`mratrust.lab.scenarios` describes B0 and every scenario as a change to it, builds the
-  material in memory and writes an inventory (``write_scenario``).
+  material in memory (``build_scenario``) and writes an inventory (``write_scenario``).
+* :mod:`mratrust.lab.servers` runs the simulated nodes (stdlib ``ssl`` listeners).
+* :mod:`mratrust.lab.process` starts and stops a lab as a background process
+  (``lab_up``/``lab_down``); :mod:`mratrust.lab.cli` is ``mratrust lab up|down|list``.
 """
 
 from __future__ import annotations
 
+from mratrust.lab.process import LabInfo, lab_down, lab_status, lab_up
 from mratrust.lab.scenarios import (
     ProbeTarget,
     ScenarioInfo,
@@ -18,10 +22,14 @@ from mratrust.lab.scenarios import (
 )
 
 __all__ = [
+    "LabInfo",
     "ProbeTarget",
     "ScenarioInfo",
     "ScenarioMaterial",
     "build_scenario",
+    "lab_down",
+    "lab_status",
+    "lab_up",
     "list_scenarios",
     "write_material",
     "write_scenario",
