@@ -142,6 +142,8 @@ class Pki:
     rogue_pem: Path
     rogue_key: Path
     encrypted_key: Path
+    ec_self_pem: Path
+    ec_self: x509.Certificate
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +169,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     rogue = _cert(
         "expc.example.com", rogue_key, other_root, other_key, ca=False, san=("expc.example.com",)
     )
+    # CUCM's default tomcat-ECDSA: self-signed, SAN = the node
+    ec_self = _cert(NODE + "-EC", ec_key, None, ec_key, ca=True, san=(NODE,))
     encrypted = d / "encrypted.key"
     encrypted.write_bytes(
         expc_key.private_bytes(
@@ -196,6 +200,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         rogue_pem=_write(d / "rogue.pem", rogue),
         rogue_key=_write(d / "rogue.key", rogue_key),
         encrypted_key=encrypted,
+        ec_self_pem=_write(d / "ec-self.pem", ec_self),
+        ec_self=ec_self,
     )
 
 
@@ -307,6 +313,9 @@ def servers(pki: Pki) -> Iterator[dict[str, SServer]]:
     try:
         running["dual"] = start_s_server(*dual)
         running["rsa_only"] = start_s_server(*rsa_only)
+        running["ec_self_signed"] = start_s_server(
+            *rsa_only, "-dcert", str(pki.ec_self_pem), "-dkey", str(pki.ec_key)
+        )
         running["leaf_only"] = start_s_server("-cert", str(pki.rsa_pem), "-key", str(pki.rsa_key))
         running["mtls"] = start_s_server(*dual, *mtls)
         running["mtls12"] = start_s_server(*dual, *mtls, "-no_tls1_3")

@@ -172,3 +172,14 @@ def test_wrong_client_key_is_input_error_without_key_material(
     assert code == 2
     assert "does not belong to the certificate" in err
     assert "PRIVATE KEY" not in out + err and "BEGIN" not in out + err
+
+
+@pytest.mark.openssl
+def test_text_explains_a_failing_identity_expressway_does_not_get(
+    capsys: pytest.CaptureFixture[str], servers: dict[str, SServer], pki: Pki
+) -> None:
+    code, out, _ = run(capsys, servers["ec_self_signed"].target, "--trust", str(pki.root_pem))
+    assert code == 1
+    assert "FAIL (ECDSA identity untrusted: not on Expressway-C's own offer" in out
+    assert "Verdict: accepted:" in out
+    assert "(answered by the default handshake)" in out

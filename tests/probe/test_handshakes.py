@@ -94,6 +94,10 @@ def test_both_identities_are_found_under_tls12_and_tls13(
     assert set(ec_id.variants) == {Variant.TLS12_ECDSA, Variant.TLS13_ECDSA}
     assert all(o.outcome is Outcome.OK for o in report.observations)
     assert report.ok and exit_code([report]) == 0
+    # the default offer (TLS 1.3, RSA first) already answers the forced TLS 1.3 RSA offer
+    assert by_variant[Variant.TLS13_RSA].handshake.same_as is Variant.DEFAULT
+    assert by_variant[Variant.TLS12_RSA].handshake.same_as is None
+    assert by_variant[Variant.TLS13_ECDSA].handshake.same_as is None
 
 
 @needs_sigalgs
@@ -145,6 +149,43 @@ def test_default_offer_gets_what_expressway_gets(
     )
     assert report.default.key_type is expected
     assert next(i for i in report.identities if i.default).key_type is expected
+
+
+@needs_sigalgs
+def test_self_signed_ecdsa_identity_fails_even_when_expressway_gets_rsa(
+    servers: dict[str, SServer], trust: TrustStore, pki: Pki
+) -> None:
+    # X15.3 with TLS 1.3 sends RSA signature algorithms first: it gets the trusted RSA tomcat,
+    # but the self-signed tomcat-ECDSA is there for any offer that prefers ECDSA
+    report = probe_one(servers["ec_self_signed"], profile(), trust=trust)
+    assert report.default.outcome is Outcome.OK
+    rsa_id, ec_id = report.identities
+    assert rsa_id.verdict.ok and rsa_id.default
+    assert ec_id.leaf == pki.ec_self and not ec_id.default
+    assert ec_id.verdict.outcomes == (Outcome.UNTRUSTED,)
+    assert report.failed and exit_code([report]) == 1
+
+
+@needs_sigalgs
+def test_twin_x142_tls12_ecdsa_first_gets_the_self_signed_ecdsa(
+    servers: dict[str, SServer], trust: TrustStore, pki: Pki
+) -> None:
+    # the classic break after an upgrade to X14.2 (fresh default cipher order, ECDSA first)
+    report = probe_one(
+        servers["ec_self_signed"], profile("X14.2.1", tls=(TlsVersion.TLS1_2,)), trust=trust
+    )
+    assert report.default.outcome is Outcome.UNTRUSTED
+    assert report.default.leaf == pki.ec_self
+    assert "self-signed certificate" in report.default.message
+    assert "Error=self signed certificate " in report.default.log_lines[0]
+    # and with the RSA prefix (upgraded from X14.0) Expressway-C gets the trusted RSA one
+    fixed = probe_one(
+        servers["ec_self_signed"],
+        profile("X14.2.1", upgraded="X14.0.7", tls=(TlsVersion.TLS1_2,)),
+        trust=trust,
+    )
+    assert fixed.default.outcome is Outcome.OK
+    assert fixed.default.key_type is KeyType.RSA
 
 
 # --------------------------------------------------------------------------- client certificates

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from cryptography import x509
 
@@ -49,6 +50,23 @@ STOP_AFTER_DEFAULT = frozenset(
     {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.UNREACHABLE, Outcome.NOT_TLS}
 )
 """Default-offer outcomes after which the forced offers are not tried (nobody answers TLS)."""
+
+
+_COVERS: dict[tuple[str, KeyType], Variant] = {
+    ("TLSv1.2", KeyType.RSA): Variant.TLS12_RSA,
+    ("TLSv1.2", KeyType.ECDSA): Variant.TLS12_ECDSA,
+    ("TLSv1.3", KeyType.RSA): Variant.TLS13_RSA,
+    ("TLSv1.3", KeyType.ECDSA): Variant.TLS13_ECDSA,
+}
+"""The forced offer a completed default handshake already answers (one connection less per
+endpoint, and one less on a production UC node)."""
+
+
+def covered_by(hs: Handshake) -> Variant | None:
+    """The forced variant that ``hs`` (a completed default handshake) makes redundant."""
+    if not hs.completed or not hs.chain or hs.tls_version is None:
+        return None
+    return _COVERS.get((hs.tls_version, facts(hs.chain[0]).key.type))
 
 
 def _is_ip(text: str) -> bool:
@@ -557,42 +575,60 @@ def probe_endpoints(
         finally:
             slot.release()
 
+    done_queue: queue.SimpleQueue[tuple[int, Variant, Handshake]] = queue.SimpleQueue()
+
+    def task(index: int, variant: Variant) -> None:
+        try:
+            hs = one(index, variant)
+        except Exception as exc:  # a bug, not the network: still report, never hang the run
+            hs = Handshake(
+                variant=variant,
+                completed=False,
+                failure=Outcome.TLS_ERROR,
+                phase=Phase.HANDSHAKE,
+                detail=f"{type(exc).__name__}: {exc}",
+            )
+        done_queue.put((index, variant, hs))
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mratrust-probe")
-    pending: dict[Future[Handshake], tuple[int, Variant]] = {}
+    pending: dict[tuple[int, Variant], Future[None]] = {}
     try:
         for i in range(len(targets)):
-            pending[pool.submit(one, i, Variant.DEFAULT)] = (i, Variant.DEFAULT)
+            pending[(i, Variant.DEFAULT)] = pool.submit(task, i, Variant.DEFAULT)
         while pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            done, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-            for fut in done:
-                i, variant = pending.pop(fut)
-                results[(i, variant)] = fut.result()
-                finished += 1
-                if variant is Variant.DEFAULT:
-                    follow = [v for v in wanted if v is not Variant.DEFAULT]
-                    if results[(i, variant)].failure in STOP_AFTER_DEFAULT:
-                        for v in follow:
-                            results[(i, v)] = Handshake(
-                                variant=v,
-                                completed=False,
-                                failure=Outcome.SKIPPED,
-                                detail="the default offer got no TLS answer",
-                            )
-                            finished += 1
+            try:
+                i, variant, hs = done_queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            pending.pop((i, variant), None)
+            results[(i, variant)] = hs
+            finished += 1
+            if variant is Variant.DEFAULT:
+                follow = [v for v in wanted if v is not Variant.DEFAULT]
+                covered = covered_by(hs)
+                for v in follow:
+                    if hs.failure in STOP_AFTER_DEFAULT:
+                        results[(i, v)] = Handshake(
+                            variant=v,
+                            completed=False,
+                            failure=Outcome.SKIPPED,
+                            detail="the default offer got no TLS answer",
+                        )
+                        finished += 1
+                    elif v is covered:
+                        results[(i, v)] = replace(hs, variant=v, same_as=Variant.DEFAULT)
+                        finished += 1
                     else:
-                        for v in follow:
-                            pending[pool.submit(one, i, v)] = (i, v)
-                if progress is not None:
-                    progress(finished, total)
+                        pending[(i, v)] = pool.submit(task, i, v)
+            if progress is not None:
+                progress(finished, total)
     finally:
-        for fut in pending:
-            fut.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    for i, variant in pending.values():
+    for i, variant in pending:
         results[(i, variant)] = Handshake(
             variant=variant,
             completed=False,

@@ -83,6 +83,9 @@ class Handshake:
     address: str | None = None
     """The address actually connected to."""
     elapsed: float = 0.0
+    same_as: Variant | None = None
+    """Set when this offer was not made again because another one (the default) already
+    negotiated exactly it: same TLS version, same certificate type. Everything else is a copy."""
 
 
 class _Expired(Exception):

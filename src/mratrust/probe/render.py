@@ -90,6 +90,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "detail": hs.detail,
         "address": hs.address,
         "elapsed_ms": round(hs.elapsed * 1000, 1),
+        "same_as": hs.same_as.value if hs.same_as else None,
     }
 
 
@@ -226,6 +227,13 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
     head = f"{r.target.display}  {_paint(_MARK[state], state, color)}"
     if d.outcome is not Outcome.OK:
         head += f" ({d.outcome.value})"
+    elif r.failed:
+        bad = [
+            f"{i.key_type.value.upper()} identity {', '.join(o.value for o in i.verdict.outcomes)}"
+            for i in r.identities
+            if not i.verdict.ok
+        ]
+        head += f" ({'; '.join(bad)}: not on Expressway-C's own offer, but on any that prefers it)"
     extra = []
     if r.target.server_name != r.target.host:
         extra.append(f"SNI {r.target.server_name or 'none'}")
@@ -267,6 +275,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
                 if h.completed
                 else (h.detail or "")
             )
+            if h.same_as is not None:
+                got += f"  (answered by the {h.same_as.value} handshake)"
             lines.append(f"    {o.variant.value:<13} {o.outcome.value:<19} {got}".rstrip())
     return lines
 
