@@ -30,7 +30,7 @@ from cryptography.x509 import verification as xv
 from mratrust.audit import audit
 from mratrust.inventory import load_inventory
 from mratrust.lab import pkigen as pg
-from mratrust.pki.facts import facts
+from mratrust.pki.facts import clear_cache as clear_facts
 from mratrust.pki.verify import _structure_check, issued_by
 from mratrust.versions import behaviour
 
@@ -194,7 +194,7 @@ def baseline(inventory: Path) -> tuple[float, int]:
 
 def clear_caches() -> None:
     """Forget every certificate-level cache, so each run starts cold like a fresh process."""
-    facts.cache_clear()
+    clear_facts()
     issued_by.cache_clear()
     _structure_check.cache_clear()
     behaviour.cache_clear()

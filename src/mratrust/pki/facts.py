@@ -157,9 +157,34 @@ def _self_signed(cert: x509.Certificate, exts: _Extensions) -> bool:
     return True
 
 
-@lru_cache(maxsize=65536)
+_BY_ID: dict[int, tuple[x509.Certificate, CertFacts]] = {}
+_BY_ID_LIMIT = 262144
+
+
 def facts(cert: x509.Certificate) -> CertFacts:
-    """The facts of ``cert`` (cached: certificates are immutable)."""
+    """The facts of ``cert`` (cached: certificates are immutable).
+
+    Looked up by object identity first (the audit asks for the same objects ~30 times each, and
+    hashing a certificate means hashing its DER), then by content.
+    """
+    entry = _BY_ID.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    found = _facts(cert)
+    if len(_BY_ID) >= _BY_ID_LIMIT:
+        _BY_ID.clear()
+    _BY_ID[id(cert)] = (cert, found)  # keeps ``cert`` alive, so its id is not reused
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every computed fact (benchmarks start cold with it)."""
+    _BY_ID.clear()
+    _facts.cache_clear()
+
+
+@lru_cache(maxsize=65536)
+def _facts(cert: x509.Certificate) -> CertFacts:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = str(cns[0].value) if cns else None
     exts = _Extensions(cert)
