@@ -247,9 +247,9 @@ def timed(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[flo
 
 
 def mratrust_cmd(targets: Sequence[str], root: Path) -> list[str]:
-    return [sys.executable, "-m", "mratrust", "probe", *targets, "--trust", str(root)] + [
-        "--format", "json", "--workers", os.environ.get("PROBE_WORKERS", "16"),
-    ]  # fmt: skip
+    workers = os.environ.get("PROBE_WORKERS", "16")
+    return [sys.executable, "-m", "mratrust", "probe", *targets, "--trust", str(root),
+            "--format", "json", "--workers", workers]  # fmt: skip
 
 
 def sslyze_cmd(exe: Path, targets: Sequence[str], root: Path) -> list[str]:
