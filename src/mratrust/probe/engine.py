@@ -242,7 +242,9 @@ class Observation:
     outcomes: tuple[Outcome, ...]
     """Every failing outcome (the first is :attr:`outcome`)."""
     message: str
-    """In words: what happened and what to do."""
+    """In words: what happened and what to do (all of :attr:`details`, joined)."""
+    details: tuple[str, ...]
+    """One sentence per outcome, in the order of :attr:`outcomes` (or the one for OK)."""
     log_lines: tuple[str, ...]
     """What Expressway-C's Traffic Server logs for this outcome (knowledge base §10.1)."""
     handshake: Handshake
@@ -468,6 +470,7 @@ def observe(
         outcome=outcome,
         outcomes=outcomes,
         message="; ".join(parts),
+        details=tuple(parts),
         log_lines=_log_lines(outcome, hs, verdict, target),
         handshake=hs,
         verdict=verdict,

@@ -74,6 +74,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "outcome": o.outcome.value,
         "outcomes": [x.value for x in o.outcomes],
         "message": o.message,
+        "details": list(o.details),
         "log_lines": list(o.log_lines),
         "completed": hs.completed,
         "phase": hs.phase.value if hs.phase else None,
@@ -257,7 +258,9 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             )
         else:
             lines.append("  Client certificate: not requested")
-    lines += _wrap("  Verdict: ", d.message)
+    lines += _wrap("  Verdict: ", d.details[0] if d.details else d.message)
+    for more in d.details[1:]:
+        lines += _wrap("     also: ", more)
     if d.log_lines:
         lines.append("  Traffic Server would log:")
         lines += [f"    {line}" for line in d.log_lines]
@@ -277,7 +280,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             )
             if h.same_as is not None:
                 got += f"  (answered by the {h.same_as.value} handshake)"
-            lines.append(f"    {o.variant.value:<13} {o.outcome.value:<19} {got}".rstrip())
+            seen = ", ".join(x.value for x in o.outcomes) or o.outcome.value
+            lines.append(f"    {o.variant.value:<13} {seen:<19} {got}".rstrip())
     return lines
 
 
