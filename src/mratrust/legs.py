@@ -7,7 +7,7 @@ client presents a certificate and which of the server's stores must trust it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -70,96 +70,78 @@ class Leg:
         return tuple(names)
 
 
-def _https_ecdsa(cluster: UcCluster) -> EcdsaOffer:
-    if cluster.https_ciphers is HttpsCiphers.EC_AND_RSA:
-        return EcdsaOffer.ALLOWED
-    return EcdsaOffer.NEVER
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegKind:
+    """One row of the leg table: a port of a product and what happens on it."""
+
+    product: Product
+    port: int
+    transport: Transport
+    rsa_identity: str
+    ecdsa_identity: str | None
+    ecdsa_always: bool = False
+    """SIP TLS on CUCM always allows ECDSA; HTTPS-like ports follow the HTTPS Ciphers parameter."""
+    cipher_setting: str = "uc_server_discovery"
+    client_certificate_stores: tuple[str, ...] = ()
+    discovery: bool = False
+    when: Callable[[UcCluster], bool] = lambda _cluster: True
+
+
+LEG_TABLE: tuple[LegKind, ...] = (
+    LegKind(
+        product=Product.CUCM, port=8443, transport=Transport.ATS, rsa_identity="tomcat",
+        ecdsa_identity="tomcat-ECDSA", discovery=True,
+    ),
+    LegKind(
+        product=Product.CUCM, port=6972, transport=Transport.ATS, rsa_identity="tomcat",
+        ecdsa_identity="tomcat-ECDSA",
+        client_certificate_stores=("tomcat-trust", "CallManager-trust"),
+    ),
+    LegKind(
+        product=Product.CUCM, port=5061, transport=Transport.SIP, rsa_identity="CallManager",
+        ecdsa_identity="CallManager-ECDSA", ecdsa_always=True, cipher_setting="sip",
+        client_certificate_stores=("CallManager-trust",), when=lambda c: c.mixed,
+    ),
+    LegKind(
+        product=Product.CUCM, port=5091, transport=Transport.SIP, rsa_identity="tomcat",
+        ecdsa_identity="tomcat-ECDSA", cipher_setting="sip",
+        client_certificate_stores=("tomcat-trust",), when=lambda c: c.sip_oauth,
+    ),
+    LegKind(
+        product=Product.IMP, port=8443, transport=Transport.ATS, rsa_identity="tomcat",
+        ecdsa_identity="tomcat-ECDSA", discovery=True,
+    ),
+    LegKind(
+        product=Product.IMP, port=7400, transport=Transport.XMPP, rsa_identity="cup-xmpp",
+        ecdsa_identity="cup-xmpp-ECDSA", client_certificate_stores=("cup-xmpp-trust",),
+    ),
+    LegKind(
+        product=Product.CUC, port=443, transport=Transport.ATS, rsa_identity="tomcat",
+        ecdsa_identity="tomcat-ECDSA", discovery=True,
+    ),
+)  # fmt: skip
+"""Who connects where (knowledge base §2–§3): every leg Expressway-C makes, as data."""
 
 
 def node_legs(cluster: UcCluster, node: Node) -> Iterator[Leg]:
-    """The legs to one node, in a stable order."""
-    https = _https_ecdsa(cluster)
-    if cluster.product is Product.CUCM:
+    """The legs to one node, in table order."""
+    https = (
+        EcdsaOffer.ALLOWED if cluster.https_ciphers is HttpsCiphers.EC_AND_RSA else EcdsaOffer.NEVER
+    )
+    for kind in LEG_TABLE:
+        if kind.product is not cluster.product or not kind.when(cluster):
+            continue
         yield Leg(
             cluster=cluster,
             node=node,
-            port=8443,
-            transport=Transport.ATS,
-            rsa_identity="tomcat",
-            ecdsa_identity="tomcat-ECDSA",
-            ecdsa=https,
-            cipher_setting="uc_server_discovery",
-            discovery=True,
-        )
-        yield Leg(
-            cluster=cluster,
-            node=node,
-            port=6972,
-            transport=Transport.ATS,
-            rsa_identity="tomcat",
-            ecdsa_identity="tomcat-ECDSA",
-            ecdsa=https,
-            cipher_setting="uc_server_discovery",
-            client_certificate_stores=("tomcat-trust", "CallManager-trust"),
-        )
-        if cluster.mixed:
-            yield Leg(
-                cluster=cluster,
-                node=node,
-                port=5061,
-                transport=Transport.SIP,
-                rsa_identity="CallManager",
-                ecdsa_identity="CallManager-ECDSA",
-                ecdsa=EcdsaOffer.ALLOWED,
-                cipher_setting="sip",
-                client_certificate_stores=("CallManager-trust",),
-            )
-        if cluster.sip_oauth:
-            yield Leg(
-                cluster=cluster,
-                node=node,
-                port=5091,
-                transport=Transport.SIP,
-                rsa_identity="tomcat",
-                ecdsa_identity="tomcat-ECDSA",
-                ecdsa=https,
-                cipher_setting="sip",
-                client_certificate_stores=("tomcat-trust",),
-            )
-    elif cluster.product is Product.IMP:
-        yield Leg(
-            cluster=cluster,
-            node=node,
-            port=8443,
-            transport=Transport.ATS,
-            rsa_identity="tomcat",
-            ecdsa_identity="tomcat-ECDSA",
-            ecdsa=https,
-            cipher_setting="uc_server_discovery",
-            discovery=True,
-        )
-        yield Leg(
-            cluster=cluster,
-            node=node,
-            port=7400,
-            transport=Transport.XMPP,
-            rsa_identity="cup-xmpp",
-            ecdsa_identity="cup-xmpp-ECDSA",
-            ecdsa=https,
-            cipher_setting="uc_server_discovery",
-            client_certificate_stores=("cup-xmpp-trust",),
-        )
-    else:
-        yield Leg(
-            cluster=cluster,
-            node=node,
-            port=443,
-            transport=Transport.ATS,
-            rsa_identity="tomcat",
-            ecdsa_identity="tomcat-ECDSA",
-            ecdsa=https,
-            cipher_setting="uc_server_discovery",
-            discovery=True,
+            port=kind.port,
+            transport=kind.transport,
+            rsa_identity=kind.rsa_identity,
+            ecdsa_identity=kind.ecdsa_identity,
+            ecdsa=EcdsaOffer.ALLOWED if kind.ecdsa_always else https,
+            cipher_setting=kind.cipher_setting,
+            client_certificate_stores=kind.client_certificate_stores,
+            discovery=kind.discovery,
         )
 
 
