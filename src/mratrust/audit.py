@@ -29,6 +29,26 @@ class Report:
     tool_version: str = __version__
     strict_from: Version | None = None
 
+    @classmethod
+    def of(
+        cls,
+        ctx: AuditContext,
+        findings: tuple[Finding, ...],
+        *,
+        running: Version | None = None,
+        target_version: Version | None = None,
+    ) -> Report:
+        """The report of the rules run in ``ctx`` (an upgrade check names the running version)."""
+        return cls(
+            deployment=ctx.deployment.name,
+            expressway_version=running or ctx.version,
+            upgraded_from=ctx.upgraded_from,
+            evaluated_at=ctx.now,
+            findings=findings,
+            target_version=target_version,
+            strict_from=ctx.strict_from,
+        )
+
     def summary(self) -> dict[str, int]:
         counts = Counter(f.status for f in self.findings)
         return {s.value: counts.get(s, 0) for s in _SUMMARY_ORDER}
@@ -120,17 +140,8 @@ def audit(
     strict_from: Version | str | None = None,
 ) -> Report:
     """Evaluate every rule for ``version`` (default: the inventory's running version)."""
-    v = Version.parse(version) if isinstance(version, str) else version
-    s = Version.parse(strict_from) if isinstance(strict_from, str) else strict_from
-    ctx = context(deployment, version=v, now=now, strict_from=s)
-    return Report(
-        deployment=deployment.name,
-        expressway_version=ctx.version,
-        upgraded_from=ctx.upgraded_from,
-        evaluated_at=ctx.now,
-        findings=run_rules(ctx),
-        strict_from=s,
-    )
+    ctx = context(deployment, version=version, now=now, strict_from=strict_from)
+    return Report.of(ctx, run_rules(ctx))
 
 
 def _change(before: Finding | None, after: Finding) -> ChangeKind:
@@ -156,7 +167,7 @@ def upgrade_check(
     upgrade breaks.
     """
     target = Version.parse(to) if isinstance(to, str) else to
-    s = Version.parse(strict_from) if isinstance(strict_from, str) else strict_from
+    s = as_version(strict_from)
     current = audit(deployment, now=now, strict_from=s)
     ctx = context(
         deployment,
@@ -179,13 +190,7 @@ def upgrade_check(
             f.subject.key(),
         ),
     )
-    target_report = Report(
-        deployment=deployment.name,
-        expressway_version=current.expressway_version,
-        upgraded_from=ctx.upgraded_from,
-        evaluated_at=current.evaluated_at,
-        findings=tuple(changed),
-        target_version=target,
-        strict_from=s,
+    target_report = Report.of(
+        ctx, tuple(changed), running=current.expressway_version, target_version=target
     )
     return current, target_report

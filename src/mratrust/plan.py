@@ -412,19 +412,27 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
     def add(**kw: Any) -> None:
         steps.append(Step(order=len(steps) + 1, **kw))
 
+    def configure(on_expressway: bool) -> set[str]:
+        """The configure steps of one side; returns the rules they fix."""
+        fixed: set[str] = set()
+        for _, (target, commands, fixes, why) in sorted(draft.configure.items()):
+            if (target.get("system") == "expressway-c") is not on_expressway:
+                continue
+            add(
+                action="configure",
+                target=tuple((k, str(v)) for k, v in target.items()),
+                commands=commands,
+                fixes=tuple(sorted(fixes)),
+                why=why,
+            )
+            fixed |= fixes
+        return fixed
+
     touched_expc: dict[str, set[str]] = {}
-    for _, (target, commands, fixes, why) in sorted(draft.configure.items()):
-        if target.get("system") != "expressway-c":
-            continue
-        add(
-            action="configure",
-            target=tuple((k, str(v)) for k, v in target.items()),
-            commands=commands,
-            fixes=tuple(sorted(fixes)),
-            why=why,
-        )
+    expc_settings = configure(on_expressway=True)  # before the restart that applies them
+    if expc_settings:
         for p in deployment.expressway.peers:
-            touched_expc.setdefault(p.name, set()).update(fixes)
+            touched_expc.setdefault(p.name, set()).update(expc_settings)
     # Expressway-C trusted CA lists: removals first (the lookup stops at the first match)
     for peer in deployment.expressway.peers:
         pkey = _expc_key(peer.name)
@@ -511,16 +519,7 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                 why=f"{', '.join(stores_done)} changes take effect after these restarts, on every "
                 "node (Cisco Tomcat can only be restarted from the CLI)",
             )
-    for _, (target, commands, fixes, why) in sorted(draft.configure.items()):
-        if target.get("system") == "expressway-c":
-            continue
-        add(
-            action="configure",
-            target=tuple((k, str(v)) for k, v in target.items()),
-            commands=commands,
-            fixes=tuple(sorted(fixes)),
-            why=why,
-        )
+    configure(on_expressway=False)
     for _, (target, fixes, whys) in sorted(draft.reissue.items()):
         add(
             action="reissue",

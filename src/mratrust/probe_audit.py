@@ -165,15 +165,7 @@ def audit_with_probe(
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
     seen = {(o.cluster, o.node, o.leg): o for o in observed}
-    findings = tuple(_with_observation(f, seen) for f in run_rules(live))
-    return Report(
-        deployment=deployment.name,
-        expressway_version=ctx.version,
-        upgraded_from=ctx.upgraded_from,
-        evaluated_at=ctx.now,
-        findings=findings,
-        strict_from=ctx.strict_from,
-    )
+    return Report.of(ctx, tuple(_with_observation(f, seen) for f in run_rules(live)))
 
 
 __all__: Sequence[str] = ("audit_with_probe", "observe")
