@@ -205,21 +205,6 @@ def _profile(args: argparse.Namespace) -> ClientProfile:
     )
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
-    from mratrust.errors import InputError
-
-    if args.output:
-        path = Path(args.output)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
-        print(f"mratrust: wrote {path}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
 def _progress_bar(total: int) -> tuple[Any, Any]:
     """A rich progress bar on stderr when it is a terminal; else nothing."""
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
@@ -303,7 +288,9 @@ def _run(args: argparse.Namespace) -> int:
             and os.environ.get("TERM") != "dumb"
         )
         text = to_text(reports, profile, trust=trust, color=color)
-    _emit(args, text)
+    from mratrust.cli import emit
+
+    emit(args, text)
     return exit_code(reports)
 
 
