@@ -7,10 +7,11 @@ Exit codes (SPEC §2): 0 nothing at or above --fail-on; 1 at least one finding a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,35 @@ def emit(args: argparse.Namespace, text: str) -> None:
         sys.stdout.flush()
 
 
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal (nothing otherwise)."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        base = {"done": 0, "last": 0}
+
+        def update(done: int, total: int) -> None:
+            # handshakes run in groups (one per transport); keep one running count
+            if done < base["last"]:
+                base["done"] += base["last"]
+            base["last"] = done
+            bar.update(task, completed=base["done"] + done, total=base["done"] + total)
+
+        yield update
+
+
 def _password(args: argparse.Namespace) -> bytes | None:
     from mratrust.errors import InputError
     from mratrust.inventory import PASSWORD_ENV
@@ -141,13 +171,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.probe:
         from mratrust.probe_audit import audit_with_probe
 
-        report = audit_with_probe(
-            deployment,
-            version=args.version,
-            now=args.now,
-            strict_from=args.strict_from,
-            timeout=args.timeout,
-        )
+        with _progress("probing") as progress:
+            report = audit_with_probe(
+                deployment,
+                version=args.version,
+                now=args.now,
+                strict_from=args.strict_from,
+                timeout=args.timeout,
+                progress=progress,
+            )
     else:
         report = audit(deployment, version=args.version, now=args.now, strict_from=args.strict_from)
     emit(args, _render(args, report))
