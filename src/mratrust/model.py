@@ -214,17 +214,11 @@ class Status(Enum):
 
     @property
     def rank(self) -> int:
-        return _STATUS_RANK[self]
+        """0 for fail (worst) … 5 for pass (keyed by value: hashing a str beats an enum)."""
+        return _STATUS_RANK[self._value_]
 
 
-_STATUS_RANK = {
-    Status.FAIL: 0,
-    Status.ERROR: 1,
-    Status.RISK: 2,
-    Status.WARN: 3,
-    Status.INFO: 4,
-    Status.PASS: 5,
-}
+_STATUS_RANK = {"fail": 0, "error": 1, "risk": 2, "warn": 3, "info": 4, "pass": 5}
 
 
 class Severity(Enum):

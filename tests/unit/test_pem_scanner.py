@@ -57,3 +57,22 @@ def test_crlf_and_indentation() -> None:
 
 def test_no_block() -> None:
     assert scan_pem(b"just text, no certificate here") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=16).filter(lambda s: "\x00" not in s))
+def test_fast_dn_matches_rfc4514(value: str) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from mratrust.pki.facts import dn
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, value)])
+    assert dn(name) == name.rfc4514_string()
+    twin = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, value),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example"),
+        ]
+    )
+    assert dn(twin) == twin.rfc4514_string()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -183,6 +184,21 @@ def clear_cache() -> None:
     _facts.cache_clear()
 
 
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
+
+
+def dn(name: x509.Name) -> str:
+    """RFC 4514 text of a name; the common single-CN case without cryptography's general path."""
+    rdns = name.rdns
+    if len(rdns) == 1:
+        attrs = list(rdns[0])
+        if len(attrs) == 1 and attrs[0].oid == NameOID.COMMON_NAME:
+            value = attrs[0].value
+            if isinstance(value, str) and _PLAIN.match(value):
+                return "CN=" + value
+    return name.rfc4514_string()
+
+
 @lru_cache(maxsize=65536)
 def _facts(cert: x509.Certificate) -> CertFacts:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
@@ -215,8 +231,8 @@ def _facts(cert: x509.Certificate) -> CertFacts:
     algo = cert.signature_hash_algorithm
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=dn(cert.subject),
+        issuer=dn(cert.issuer),
         common_name=cn,
         san_dns=dns,
         san_ip=ips,
