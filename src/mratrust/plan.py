@@ -221,6 +221,8 @@ def _draft(deployment: Deployment, report: Report) -> _Draft:
                     draft.remove(_expc_key(peer), remove, f.rule)
                 if upload:
                     draft.upload(_expc_key(peer), upload, f.rule, f.message)
+            if f.rule == "C2U-LATENT" and _fps(f, "missing_names"):
+                _uc_reissue(deployment, draft, f)
         elif f.rule == "C2U-DUP-SUBJECT" and f.status is Status.FAIL:
             first = ev.get("first")
             if (
@@ -700,6 +702,56 @@ def kit_files(plan: Plan) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     return out, files
 
 
+_PRODUCT = {"cucm": "Unified CM", "imp": "IM and Presence", "cuc": "Unity Connection"}
+_SETTINGS = {
+    "ciphers.uc_server_discovery": "the UC server discovery cipher string",
+    "ciphers.sip": "the SIP cipher string",
+    "SIP Advanced TlsSignatureAlgoPrefRsa": "the SIP TLS 1.3 signature preference",
+}
+
+
+def _title(step: Step) -> str:
+    """A heading a UC engineer reads as an instruction."""
+    t = step.target_dict()
+    system = str(t.get("system", ""))
+    product = _PRODUCT.get(system, system)
+    owner = (
+        f"{product} cluster {t['cluster']}" if "cluster" in t else f"Expressway-C {t.get('peer')}"
+    )
+    if step.action == "upload-trust":
+        store = "trusted CA list" if t.get("store") == "trusted_cas" else t.get("store")
+        return f"Upload to the {store} of {owner}"
+    if step.action == "remove-trust":
+        return f"Remove from the trusted CA list of {owner}"
+    if step.action == "restart":
+        if system == "expressway-c":
+            return f"Restart {owner}"
+        return f"Restart services on every node of {owner} ({', '.join(t.get('nodes', []))})"
+    if step.action == "configure":
+        setting = t.get("setting")
+        label = _SETTINGS.get(str(setting), str(setting))
+        return f"Change {label} on Expressway-C" if setting else f"Change the setup of {owner}"
+    if step.action == "reissue":
+        what = t.get("certificate", "certificate")
+        where = owner if system != "expressway-c" else f"Expressway-C {t.get('peer')}"
+        details = "; ".join(
+            part
+            for part in (
+                f"SAN {', '.join(t['san'])}" if t.get("san") else "",
+                str(t.get("key", "")),
+                f"EKU {' + '.join(t['eku'])}" if t.get("eku") else "",
+                "multi-server (SAN) CSR" if t.get("multi_server") == "True" else "",
+            )
+            if part
+        )
+        return f"Reissue the {what} certificate of {where}" + (f" ({details})" if details else "")
+    return "Refresh the UC servers on Expressway-C"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
     before = plan.before
     head = f"# Remediation plan: {before.deployment}\n\n"
@@ -712,17 +764,15 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         head += f"For Expressway **{before.expressway_version}**.\n\n"
     bad = [f for f in before.findings if f.status in TARGET_BAD]
     head += (
-        f"The audit found {sum(f.status is Status.FAIL for f in bad)} failures and "
-        f"{sum(f.status is Status.RISK for f in bad)} risks. Applied in memory, this kit fixes "
-        f"{len(plan.fixed)} of them; {len(plan.remaining)} remain"
+        f"The audit found {_plural(sum(f.status is Status.FAIL for f in bad), 'failure')} and "
+        f"{_plural(sum(f.status is Status.RISK for f in bad), 'risk')}. Applied in memory, this "
+        f"kit fixes {len(plan.fixed)} of them; {len(plan.remaining)} remain"
         + (" (they need the reissues or settings below)" if plan.remaining else "")
         + ".\n\n"
     )
     lines = [head, "## Steps\n"]
     for s, data in zip(plan.steps, steps_json, strict=True):
-        t = s.target_dict()
-        where = ", ".join(f"{k} {', '.join(v) if isinstance(v, list) else v}" for k, v in t.items())
-        lines.append(f"### {s.order}. {s.action}: {where}\n")
+        lines.append(f"### {s.order}. {_title(s)}\n")
         if s.why:
             lines.append(f"Why: {s.why}\n")
         for f in data["files"]:

@@ -687,7 +687,10 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
                 "Expressway-C peer and make sure every node name is in its certificate's SAN",
                 REFRESH,
             ],
-            evidence={"upload": upload} if upload else {},
+            evidence={
+                **({"upload": upload} if upload else {}),
+                **({"missing_names": tuple(missing_names)} if missing_names else {}),
+            },
             since="X14.2",
         )
 
