@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -65,6 +65,11 @@ class CertFacts:
     fingerprint: str
     ski: bytes | None
     aki: bytes | None
+    has_key_usage: bool = False
+    malformed: str | None = None
+    """Why the extensions could not be decoded (None: they could)."""
+    name_constrained: bool = False
+    """The certificate carries nameConstraints (a CA limiting the names below it)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,7 +115,10 @@ _KU_FIELDS = (
 
 
 def _key_facts(cert: x509.Certificate) -> KeyFacts:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return KeyFacts(type=KeyType.OTHER, bits=0, curve="undecodable")
     if isinstance(key, rsa.RSAPublicKey):
         return KeyFacts(type=KeyType.RSA, bits=key.key_size, curve=None)
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -128,15 +136,18 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 class _Extensions:
     """A certificate's extensions by type, read once (a malformed set reads as empty)."""
 
-    __slots__ = ("_by_type",)
+    __slots__ = ("_by_type", "error")
 
     def __init__(self, cert: x509.Certificate) -> None:
         self._by_type: dict[type[x509.ExtensionType], x509.Extension[x509.ExtensionType]] = {}
+        self.error: str | None = None
         try:
             for ext in cert.extensions:
                 self._by_type[type(ext.value)] = ext
-        except ValueError:  # malformed extensions: other checks will show what is wrong
+        except (ValueError, TypeError, x509.DuplicateExtension) as exc:
+            # OpenSSL rejects such a certificate; the path validation reports it as fatal
             self._by_type.clear()
+            self.error = str(exc) or type(exc).__name__
 
     def get(self, kind: type[_E]) -> x509.Extension[_E] | None:
         return self._by_type.get(kind)  # type: ignore[return-value]
@@ -148,8 +159,8 @@ def _self_signed(cert: x509.Certificate, exts: _Extensions) -> bool:
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
     if ski is not None and aki is not None and aki.value.key_identifier is not None:
-        # the key identifiers settle it without a signature check (a renewed CA with the
-        # same name and another key has another SKI)
+        # the key identifiers settle it without a signature check, as OpenSSL's issuer check
+        # does: a certificate whose AKI is not its own SKI is not its own issuer
         return aki.value.key_identifier == ski.value.digest
     try:
         cert.verify_directly_issued_by(cert)
@@ -252,6 +263,9 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         fingerprint=fingerprint(cert),
         ski=ski.value.digest if ski is not None else None,
         aki=aki.value.key_identifier if aki is not None else None,
+        has_key_usage=ku_ext is not None,
+        malformed=exts.error,
+        name_constrained=exts.get(x509.NameConstraints) is not None,
     )
 
 
@@ -272,7 +286,8 @@ def _dns_match(pattern: str, name: str) -> bool:
     pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
     if pattern == name:
         return True
-    if pattern.startswith("*.") and "." in name:
+    if pattern.startswith("*.") and "." in pattern[2:] and "." in name:
+        # one label only, and never a wildcard over a top-level domain alone ("*.com")
         return name.split(".", 1)[1] == pattern[2:]
     return False
 

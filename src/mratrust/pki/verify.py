@@ -324,7 +324,7 @@ def _build(
             )
             return path, False, problems, (cf.subject,)
         entry = store.lookup(current.issuer)
-        if entry is not None:
+        if entry is not None and entry is not current and entry != current:
             if linked(current, entry):
                 path.append(entry)
                 current = entry
@@ -466,6 +466,17 @@ def _leaf_checks(
                     fingerprint=leaf.fingerprint,
                 )
             )
+    if purpose is not None and leaf.has_key_usage and not _TLS_USES & set(leaf.key_usage):
+        problems.append(
+            Problem(
+                reason=Reason.EKU,
+                message=f"{leaf.subject} has keyUsage "
+                f"{', '.join(leaf.key_usage) or '(none)'}, which allows no TLS use "
+                "(digitalSignature or keyEncipherment)",
+                subject=leaf.subject,
+                fingerprint=leaf.fingerprint,
+            )
+        )
     if purpose is not None:
         wanted = "serverAuth" if purpose is Purpose.SERVER else "clientAuth"
         ok = leaf.server_auth if purpose is Purpose.SERVER else leaf.client_auth
@@ -479,6 +490,21 @@ def _leaf_checks(
                 )
             )
     return problems, match
+
+
+def _weak_key(f: CertFacts) -> str | None:
+    """What is too weak about a key, or None."""
+    key = f.key
+    if key.type is KeyType.RSA and key.bits < 2048:
+        return f"a {key.bits}-bit RSA key (2048 at least)"
+    if key.type is KeyType.ECDSA and key.bits < 256:
+        return f"a {key.bits}-bit ECDSA key ({key.curve}; P-256 at least)"
+    if key.type is KeyType.OTHER and key.curve in ("dsa", "undecodable"):
+        return "a DSA key (use RSA or ECDSA)" if key.curve == "dsa" else "a key that cannot be read"
+    return None
+
+
+_TLS_USES = frozenset({"digital_signature", "key_encipherment", "key_agreement"})
 
 
 def _cert_checks(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Problem]:
@@ -504,12 +530,32 @@ def _cert_checks(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Pro
                     fingerprint=f.fingerprint,
                 )
             )
-        if f.key.type is KeyType.RSA and f.key.bits < 2048:
+        weak = _weak_key(f)
+        if weak is not None:
             problems.append(
                 Problem(
                     reason=Reason.WEAK_KEY,
-                    message=f"the {role} {f.subject} has a {f.key.bits}-bit RSA key "
-                    "(2048 at least)",
+                    message=f"the {role} {f.subject} has {weak}",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+        if f.malformed is not None:
+            problems.append(
+                Problem(
+                    reason=Reason.CHAIN_REJECTED,
+                    message=f"the {role} {f.subject} has extensions that cannot be decoded "
+                    f"({f.malformed}); OpenSSL rejects it",
+                    subject=f.subject,
+                    fingerprint=f.fingerprint,
+                )
+            )
+        if i > 0 and f.has_key_usage and "key_cert_sign" not in f.key_usage:
+            problems.append(
+                Problem(
+                    reason=Reason.CHAIN_REJECTED,
+                    message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
+                    f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
                     subject=f.subject,
                     fingerprint=f.fingerprint,
                 )
@@ -568,6 +614,19 @@ def validate(
     if not reached:
         missing_certs, shadowing = _remedy(path, store, catalogue)
     leaf_problems, match = _leaf_checks(leaf, name, purpose, cn_fallback)
+    if match is NameMatch.CN_FALLBACK and any(facts(c).name_constrained for c in path[1:]):
+        # name constraints apply to the SAN; a CN-only match would slip past them
+        leaf_problems = [p for p in leaf_problems if p.reason is not Reason.CN_FALLBACK]
+        leaf_problems.append(
+            Problem(
+                reason=Reason.NAME_MISMATCH,
+                message=f"{name} matches only the CN of {leaf.subject}, and a CA above it "
+                "constrains names: the CN fallback is not accepted there; put the name in the SAN",
+                subject=leaf.subject,
+                fingerprint=leaf.fingerprint,
+            )
+        )
+        match = NameMatch.NONE
     problems.extend(leaf_problems)
     problems.extend(_cert_checks(path, now))
     return PathResult(
