@@ -157,9 +157,9 @@ def generate(clusters: int, nodes: int, out: Path) -> Path:
     return inventory
 
 
-def baseline(inventory: Path) -> tuple[float, int]:
+def baseline(inventory: Path) -> tuple[float, float, int]:
     """cryptography alone: parse every file, path-validate every node identity chain."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     doc = yaml.safe_load(inventory.read_text())
     base = inventory.parent
     peer = doc["expressway"]["peers"][0]
@@ -189,7 +189,7 @@ def baseline(inventory: Path) -> tuple[float, int]:
                     continue
                 verifier.verify(leaf, inters)
                 checked += 1
-    return time.perf_counter() - start, checked
+    return time.perf_counter() - start, time.process_time() - cpu, checked
 
 
 def clear_caches() -> None:
@@ -200,11 +200,11 @@ def clear_caches() -> None:
     behaviour.cache_clear()
 
 
-def run_audit(inventory: Path) -> tuple[float, int]:
+def run_audit(inventory: Path) -> tuple[float, float, int]:
     clear_caches()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = audit(load_inventory(inventory), now=NOW)
-    return time.perf_counter() - start, len(report.findings)
+    return time.perf_counter() - start, time.process_time() - cpu, len(report.findings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,19 +217,27 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     inventory = generate(args.clusters, args.nodes, OUT)
     print(f"inventory: {inventory} (ready in {time.perf_counter() - t0:.1f} s)")
-    best_base = best_audit = float("inf")
+    best = {"base": float("inf"), "audit": float("inf"), "base_cpu": float("inf")}
+    best["audit_cpu"] = float("inf")
     checked = findings = 0
     for _ in range(args.repeat):
         gc.collect()
-        t, checked = baseline(inventory)
-        best_base = min(best_base, t)
+        wall, cpu, checked = baseline(inventory)
+        best["base"], best["base_cpu"] = min(best["base"], wall), min(best["base_cpu"], cpu)
         gc.collect()
-        t, findings = run_audit(inventory)
-        best_audit = min(best_audit, t)
-    ratio = best_audit / best_base
-    print(f"baseline (cryptography parse + verify {checked} chains): {best_base:.3f} s")
-    print(f"mratrust load_inventory + audit ({findings} findings):  {best_audit:.3f} s")
-    print(f"ratio audit/baseline: {ratio:.2f} (goal <= 1.5)")
+        wall, cpu, findings = run_audit(inventory)
+        best["audit"], best["audit_cpu"] = min(best["audit"], wall), min(best["audit_cpu"], cpu)
+    ratio = best["audit"] / best["base"]
+    cpu_ratio = best["audit_cpu"] / best["base_cpu"]
+    print(
+        f"baseline (cryptography parse + verify {checked} chains): {best['base']:.3f} s "
+        f"(CPU {best['base_cpu']:.3f} s)"
+    )
+    print(
+        f"mratrust load_inventory + audit ({findings} findings):  {best['audit']:.3f} s "
+        f"(CPU {best['audit_cpu']:.3f} s)"
+    )
+    print(f"ratio audit/baseline: wall {ratio:.2f}, CPU {cpu_ratio:.2f} (goal <= 1.5)")
     return 0 if ratio <= 1.5 else 1
 
 
