@@ -79,7 +79,7 @@ def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 def _now(now: dt.datetime | None) -> dt.datetime:
     if now is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+    return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
 
 def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Version | None]:

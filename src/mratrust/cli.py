@@ -42,7 +42,7 @@ def _now(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 time (e.g. 2026-11-29T00:00:00Z)"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _common(
@@ -193,17 +193,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     deployment = load_inventory(args.inventory, password=_password(args))
     _, target = upgrade_check(deployment, args.to, now=args.now, strict_from=args.strict_from)
     emit(args, _render(args, target))
-    from mratrust.model import ChangeKind
-
-    news = [f for f in target.findings if f.change is ChangeKind.NEW]
-    from mratrust.model import Status
-
-    threshold = Status(args.fail_on)
-    if any(
-        f.status.rank <= threshold.rank for f in target.findings if f.status is not Status.ERROR
-    ):
-        return EXIT_FINDINGS
-    return EXIT_INCOMPLETE if any(f.status is Status.ERROR for f in news) else EXIT_OK
+    return _exit_for(target, args.fail_on)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -424,3 +414,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: one line, the traceback with --debug
+        if debug:
+            raise
+        print(
+            f"mratrust: internal error: {type(exc).__name__}: {exc} (nothing was evaluated; "
+            "run again with --debug for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT

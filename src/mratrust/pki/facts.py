@@ -79,7 +79,12 @@ class CertFacts:
     def multi_server(self) -> bool:
         """CUCM multi-server (SAN): CN ends in ``-ms`` or the SAN lists several hosts."""
         cn = (self.common_name or "").split(".")[0]
-        return cn.endswith("-ms") or len(self.san_dns) > 1
+        if cn.endswith("-ms"):
+            return True
+        # several hosts, not a host and its parent domain (which a single-server CSR may add)
+        names = [n.lower().rstrip(".") for n in self.san_dns]
+        hosts = [n for n in names if not any(o != n and o.endswith("." + n) for o in names)]
+        return len(hosts) > 1
 
     @property
     def server_auth(self) -> bool:
@@ -239,7 +244,13 @@ def _facts(cert: x509.Certificate) -> CertFacts:
     bc = exts.get(x509.BasicConstraints)
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
-    algo = cert.signature_hash_algorithm
+    malformed = exts.error
+    try:
+        algo = cert.signature_hash_algorithm
+        signature_hash = algo.name if algo is not None else None
+    except UnsupportedAlgorithm:
+        signature_hash = f"unsupported ({cert.signature_algorithm_oid.dotted_string})"
+        malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
         subject=dn(cert.subject),
@@ -252,7 +263,7 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key=_key_facts(cert),
-        signature_hash=algo.name if algo is not None else None,
+        signature_hash=signature_hash,
         eku=eku,
         has_eku=eku_ext is not None,
         key_usage=ku,
@@ -264,7 +275,7 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         ski=ski.value.digest if ski is not None else None,
         aki=aki.value.key_identifier if aki is not None else None,
         has_key_usage=ku_ext is not None,
-        malformed=exts.error,
+        malformed=malformed,
         name_constrained=exts.get(x509.NameConstraints) is not None,
     )
 
@@ -305,10 +316,10 @@ def match_name(f: CertFacts, name: str, *, cn_fallback: bool = True) -> NameMatc
     in the SAN; a match there is accepted but reported as a fallback.
     """
     if is_ip(name):
+        # an address is matched against iPAddress entries only, never the CN (as OpenSSL does)
         target = str(ipaddress.ip_address(name))
-        if target in f.san_ip:
-            return NameMatch.SAN
-    elif any(_dns_match(p, name) for p in f.san_dns):
+        return NameMatch.SAN if target in f.san_ip else NameMatch.NONE
+    if any(_dns_match(p, name) for p in f.san_dns):
         return NameMatch.SAN
     if cn_fallback and f.common_name is not None and _dns_match(f.common_name, name):
         return NameMatch.CN_FALLBACK

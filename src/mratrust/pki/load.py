@@ -196,7 +196,14 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
                 file=source,
                 hint="point at the certificate, not at a backup or archive",
             )
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # bounded: a pipe or device reports size 0
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(
+                f"file is larger than {MAX_FILE_BYTES} bytes, too large for a certificate file",
+                file=source,
+                hint="point at the certificate, not at a backup, archive or device",
+            )
     except FileNotFoundError as exc:
         raise InputError(
             "file not found", file=source, hint="check the path (relative to the inventory)"

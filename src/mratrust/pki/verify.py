@@ -260,10 +260,13 @@ class _Catalogue:
         return None
 
 
-def _missing_up(start: x509.Certificate, catalogue: _Catalogue | None) -> tuple[list[str], bool]:
-    """Subjects missing above ``start`` as far as the catalogue knows; True if it reaches a root."""
+def _missing_up(
+    start: x509.Certificate, catalogue: _Catalogue | None, store: TrustStore
+) -> tuple[list[str], bool]:
+    """Subjects missing above ``start`` as far as the catalogue knows (up to the first one the
+    store holds); True if the walk reaches a root."""
     missing = [start.issuer.rfc4514_string()]
-    if catalogue is None:
+    if catalogue is None:  # pragma: no cover - validate always builds one
         return missing, False
     current = start
     for _ in range(MAX_DEPTH):
@@ -272,9 +275,16 @@ def _missing_up(start: x509.Certificate, catalogue: _Catalogue | None) -> tuple[
             return missing, False
         if facts(issuer).self_signed:
             return missing, True
+        if _store_has_issuer(issuer, store):
+            return missing, True
         missing.append(issuer.issuer.rfc4514_string())
         current = issuer
     return missing, False
+
+
+def _store_has_issuer(cert: x509.Certificate, store: TrustStore) -> bool:
+    entry = store.lookup(cert.issuer)
+    return entry is not None and issued_by(cert, entry)
 
 
 def plausibly_issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -340,10 +350,11 @@ def _build(
             current = nxt
             continue
         # nothing signs ``current``: say what is missing, and whether it is a root
-        missing, reaches_root = _missing_up(current, catalogue)
+        missing, _ = _missing_up(current, catalogue, store)
         issuer_dn = current.issuer.rfc4514_string()
-        has_known_issuer = catalogue is not None and catalogue.issuer_of(current) is not None
-        if has_known_issuer and len(missing) == 1 and reaches_root:
+        known_issuer = catalogue.issuer_of(current) if catalogue is not None else None
+        has_known_issuer = known_issuer is not None
+        if known_issuer is not None and facts(known_issuer).self_signed:
             reason = Reason.UNTRUSTED_ROOT
             text = f"the root {issuer_dn} is not in the trust store"
         elif has_known_issuer:

@@ -403,7 +403,9 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
             if both_in:
                 peer = next(iter(p for p in peers(ctx) if p.name in both_in))
                 order = [c for c in peer.trusted_cas.trust.certs if c in (a.leaf, b.leaf)]
-                loser = pair[0] if order and order[0] is b.leaf else pair[1]
+                loser = (
+                    pair[0] if order and facts(order[0]).fingerprint == fb.fingerprint else pair[1]
+                )
             broken = leg_of.get(loser)
             where = broken.id if broken is not None else f"the {loser} leg"
             yield make(
@@ -734,11 +736,12 @@ def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[f"export {chosen} and add it to the inventory"],
             )
             continue
-        bad = [
-            p.name
+        results = {
+            p.name: ctx.validate(ident.chain, p.trusted_cas.trust, name=leg.node.name)
             for p in peers(ctx)
-            if ctx.validate(ident.chain, p.trusted_cas.trust, name=leg.node.name).fatal_problems()
-        ]
+        }
+        bad = [name for name, r in results.items() if r.fatal_problems()]
+        gate = ctx.gate(leg)
         if not bad:
             yield make(
                 "C2U-TLS13-SIGALG",
@@ -748,12 +751,17 @@ def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
                 "verifies",
             )
         else:
+            why = "; ".join(p.message for p in results[bad[0]].fatal_problems())
+            status = GATE_STATUS[gate]
+            if status is Status.FAIL and pref_rsa is False:
+                status = Status.RISK  # which type CUCM picks then is not documented
             yield make(
                 "C2U-TLS13-SIGALG",
-                Status.RISK if pref_rsa is False else Status.FAIL,
+                status,
                 subject,
                 f"with SIP TLS 1.3 and {how}, {short(leg.node.name)} presents {chosen}, which "
-                f"{', '.join(bad)} cannot verify",
+                f"{', '.join(bad)} cannot verify: {why}"
+                + ("" if gate is Gate.VERIFIED else f" ({_not_verified_reason(ctx, leg, gate)})"),
                 remediation=[
                     "xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On",
                     f"or trust {chosen} (or its CA) on every Expressway-C peer",
