@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from mratrust import __version__
+from mratrust.errors import InputError
 from mratrust.model import ChangeKind, Deployment, Finding, Status
 from mratrust.rules import RULES, AuditContext
 from mratrust.versions import Version
@@ -93,7 +94,9 @@ def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Ver
         return exp.version, exp.upgraded_from
     if version > exp.version:
         return version, exp.version
-    return version, exp.upgraded_from
+    # judging an earlier release: keep the recorded path only if it leads there
+    frm = exp.upgraded_from
+    return version, frm if frm is not None and frm < version else None
 
 
 def as_version(value: Version | str | None) -> Version | None:
@@ -167,6 +170,12 @@ def upgrade_check(
     upgrade breaks.
     """
     target = Version.parse(to) if isinstance(to, str) else to
+    if target < deployment.expressway.version:
+        raise InputError(
+            f"{target} is earlier than the running {deployment.expressway.version}",
+            field="--to",
+            hint="upgrade-check judges an upgrade; use audit --version for any other release",
+        )
     s = as_version(strict_from)
     current = audit(deployment, now=now, strict_from=s)
     ctx = context(

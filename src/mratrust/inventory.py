@@ -101,6 +101,17 @@ class ExpresswayIn(_Strict):
                 raise ValueError(exc.message + "; " + (exc.hint or "")) from None
         return value
 
+    @model_validator(mode="after")
+    def _upgrade_path(self) -> ExpresswayIn:
+        if self.upgraded_from is not None:
+            frm, now = Version.parse(self.upgraded_from), Version.parse(self.version)
+            if frm > now:
+                raise ValueError(
+                    f"upgraded_from {frm} is later than version {now}; give the release this "
+                    "Expressway ran before its last upgrade, or null for a fresh install"
+                )
+        return self
+
 
 class ExpresswayEIn(ExpresswayIn):
     edge_domains: list[str] = Field(default_factory=list)
@@ -442,7 +453,8 @@ def parse_inventory(
     try:
         return InventoryIn.model_validate(data), lines
     except ValidationError as exc:
-        raise _validation_errors(exc, source, lines) from exc
+        errors = _validation_errors(exc, source, lines)
+        raise (errors.errors[0] if len(errors.errors) == 1 else errors) from exc
 
 
 def load_inventory(

@@ -266,8 +266,10 @@ class Finding:
     sources: tuple[str, ...] = ()
     change: ChangeKind | None = None
 
-    def key(self) -> tuple[str, tuple[str, str, str, str]]:
-        return (self.rule, self.subject.key())
+    def key(self) -> tuple[str, tuple[str, str, str, str], str]:
+        """Identity across runs: rule, subject and, for one certificate, its fingerprint."""
+        fp = next((v for k, v in self.evidence if k == "fingerprint"), "")
+        return (self.rule, self.subject.key(), fp if isinstance(fp, str) else "")
 
     def evidence_dict(self) -> dict[str, EvidenceValue]:
         return dict(self.evidence)

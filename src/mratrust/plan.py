@@ -393,6 +393,19 @@ def _file_name(cert: x509.Certificate, used: set[str]) -> str:
     return name
 
 
+def _issuers_first(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    """Roots, then what they sign, and so on (the order uploads must follow)."""
+    pending = list(certs)
+    ordered: list[x509.Certificate] = []
+    while pending:
+        subjects = {c.subject for c in pending}
+        ready = [c for c in pending if c.issuer == c.subject or c.issuer not in subjects]
+        ready = ready or pending[:1]  # a loop of names: keep the given order
+        ordered.extend(ready)
+        pending = [c for c in pending if c not in ready]
+    return tuple(ordered)
+
+
 def _restart_commands(product: Product, stores: Iterable[str]) -> tuple[str, ...]:
     tables: dict[Product, dict[str, tuple[str, ...]]] = {
         Product.CUCM: CUCM_RESTARTS,
@@ -467,8 +480,8 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     "time, CA certificates before the certificates they sign)",
                 ),
                 fixes=tuple(sorted(fixes)),
-                why="; ".join(draft.upload_why.get(pkey, [])[:2]),
-                certificates=tuple(up.values()),
+                why="; ".join(draft.upload_why.get(pkey, [])[:1]),
+                certificates=_issuers_first(up.values()),
             )
             touched_expc.setdefault(peer.name, set()).update(fixes)
     for peer_name, fixes in touched_expc.items():
@@ -505,8 +518,8 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     f"{store.name} (replicates to every node)",
                 ),
                 fixes=tuple(sorted(fixes)),
-                why="; ".join(draft.upload_why.get(skey, [])[:2]),
-                certificates=tuple(up.values()),
+                why="; ".join(draft.upload_why.get(skey, [])[:1]),
+                certificates=_issuers_first(up.values()),
             )
         if stores_done:
             add(

@@ -236,6 +236,22 @@ def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> s
     return None
 
 
+def _check_path(path: Sequence[x509.Certificate], now: dt.datetime) -> str | None:
+    """cryptography's verdict on the path's structure and signatures (None: accepted).
+
+    A trust anchor without basicConstraints (an old v1-style root) is accepted by OpenSSL but not
+    by cryptography's verifier: its signature over the next certificate is checked here, and the
+    verifier judges the rest of the path, anchored one step lower.
+    """
+    if len(path) > 1 and facts(path[-1]).is_ca is None:
+        if not issued_by(path[-2], path[-1]):
+            return f"the signature of {facts(path[-2]).subject} does not verify"
+        path = path[:-1]
+        if len(path) == 1:
+            return None
+    return _structure_check(tuple(path), _structure_time(path, now))
+
+
 class _Catalogue:
     """Certificates known elsewhere in the inventory, used only to classify what is missing."""
 
@@ -603,11 +619,11 @@ def validate(
     chain = order_chain(presented)
     catalogue = _Catalogue(known, store.certs)
     path, reached, problems, missing = _build(chain, store, catalogue, signatures=False)
-    verdict = _structure_check(tuple(path), _structure_time(path, now)) if reached else None
+    verdict = _check_path(path, now) if reached else None
     if not reached or verdict is not None:
         # the careful walk, with every signature checked, says exactly what is wrong
         path, reached, problems, missing = _build(chain, store, catalogue)
-        verdict = _structure_check(tuple(path), _structure_time(path, now)) if reached else None
+        verdict = _check_path(path, now) if reached else None
     leaf = facts(chain[0])
     trusted = reached
     if reached and verdict is not None:

@@ -170,6 +170,8 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
     cite=("S22",),
 )
 def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
+    if not ctx.behaviour.sip_oauth:
+        return  # SIP OAuth over MRA arrived in X12.5
     for cluster in ctx.deployment.uc_clusters:
         if cluster.product is not Product.CUCM or not cluster.sip_oauth:
             continue

@@ -88,7 +88,9 @@ def ucm_multi_san(ctx: AuditContext) -> Iterator[Finding]:
                 leaves[f.fingerprint] = f
         for fp, (name, users) in by_fp.items():
             f = leaves[fp]
-            subject = Subject(cluster=cluster.name, certificate=name)
+            subject = Subject(
+                cluster=cluster.name, certificate=f"{name} {f.common_name or ''}".strip()
+            )
             not_using = [n.name for n in cluster.nodes if n.name not in users]
             users_missing = [
                 n for n in users if match_name(f, n, cn_fallback=False) is not NameMatch.SAN
