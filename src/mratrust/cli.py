@@ -163,11 +163,29 @@ def _exit_for(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
+LATEST_MODELLED = "X15.5"
+
+
+def _note_version(*versions: Any) -> None:
+    """Say so when a version is later than the behaviour table knows."""
+    from mratrust.versions import Version
+
+    latest = Version.parse(LATEST_MODELLED)
+    for v in versions:
+        if v is not None and v > latest:
+            print(
+                f"mratrust: note: {v} is later than {LATEST_MODELLED}, the last release whose "
+                f"behaviour is modelled; it is judged as {LATEST_MODELLED}",
+                file=sys.stderr,
+            )
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from mratrust.audit import audit
     from mratrust.inventory import load_inventory
 
     deployment = load_inventory(args.inventory, password=_password(args))
+    _note_version(args.version or deployment.expressway.version)
     if args.probe:
         from mratrust.probe_audit import audit_with_probe
 
@@ -191,6 +209,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     from mratrust.inventory import load_inventory
 
     deployment = load_inventory(args.inventory, password=_password(args))
+    _note_version(args.to)
     _, target = upgrade_check(deployment, args.to, now=args.now, strict_from=args.strict_from)
     emit(args, _render(args, target))
     return _exit_for(target, args.fail_on)
