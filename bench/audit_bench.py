@@ -40,7 +40,8 @@ OUT = Path(__file__).resolve().parent / "out" / "audit"
 
 def generate(clusters: int, nodes: int, out: Path) -> Path:
     """Write the inventory and its certificates; return the inventory path."""
-    inventory = out / f"inventory-{clusters}x{nodes}.yaml"
+    out = out / f"{clusters}x{nodes}"
+    inventory = out / "inventory.yaml"
     if inventory.exists():
         return inventory
     pool = pg.KeyPool()

@@ -326,12 +326,6 @@ class _Files:
         if path in self.cache:
             return self.cache[path]
         try:
-            if not path.exists():
-                raise InputError(
-                    "file not found",
-                    file=str(path),
-                    hint=f"check the path (relative to {self.base})",
-                )
             certs = load_path(path, password=self.password)
         except InputError as exc:
             self.errors.append(

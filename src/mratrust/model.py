@@ -106,7 +106,10 @@ class Node:
     probe: ProbeAddress | None = None
 
     def identity(self, name: str) -> Identity | None:
-        return next((c for c in self.certificates if c.name == name), None)
+        for c in self.certificates:
+            if c.name == name:
+                return c
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

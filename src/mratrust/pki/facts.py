@@ -281,6 +281,8 @@ def _facts(cert: x509.Certificate) -> CertFacts:
 
 
 def is_ip(name: str) -> bool:
+    if not name or (not name[0].isdigit() and ":" not in name):
+        return False  # a host name: no need to let ipaddress raise
     try:
         ipaddress.ip_address(name)
     except ValueError:

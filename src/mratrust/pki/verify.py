@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import verification as xv
 
-from mratrust.pki.facts import CertFacts, KeyType, NameMatch, facts, match_name
+from mratrust.pki.facts import CertFacts, KeyType, NameMatch, dn, facts, match_name
 from mratrust.pki.load import LoadedCert
 
 MAX_DEPTH = 8
@@ -75,6 +75,10 @@ class Problem:
     detail: tuple[tuple[str, str], ...] = ()
 
 
+def _key(name: x509.Name | str) -> str:
+    return name if isinstance(name, str) else dn(name)
+
+
 class TrustStore:
     """An ordered list of trusted certificates, looked up the way Expressway does.
 
@@ -88,10 +92,10 @@ class TrustStore:
         items = tuple(c.cert if isinstance(c, LoadedCert) else c for c in certs)
         self.certs: tuple[x509.Certificate, ...] = items
         self.label = label
-        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        self._by_subject: dict[str, list[x509.Certificate]] = {}
         self._by_fp: set[str] = set()
         for c in items:
-            self._by_subject.setdefault(c.subject, []).append(c)
+            self._by_subject.setdefault(facts(c).subject, []).append(c)
             self._by_fp.add(facts(c).fingerprint)
         self._key: tuple[str, ...] = tuple(facts(c).fingerprint for c in items)
 
@@ -100,12 +104,13 @@ class TrustStore:
         """A hashable identity of the store's content and order."""
         return self._key
 
-    def lookup(self, subject: x509.Name) -> x509.Certificate | None:
-        found = self._by_subject.get(subject)
+    def lookup(self, subject: x509.Name | str) -> x509.Certificate | None:
+        """The first entry with this subject (a DN string as facts() writes it, or a Name)."""
+        found = self._by_subject.get(_key(subject))
         return found[0] if found else None
 
-    def all_with_subject(self, subject: x509.Name) -> tuple[x509.Certificate, ...]:
-        return tuple(self._by_subject.get(subject, ()))
+    def all_with_subject(self, subject: x509.Name | str) -> tuple[x509.Certificate, ...]:
+        return tuple(self._by_subject.get(_key(subject), ()))
 
     def contains(self, cert: x509.Certificate) -> bool:
         return facts(cert).fingerprint in self._by_fp
@@ -153,7 +158,7 @@ class PathResult:
 @lru_cache(maxsize=65536)
 def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     """``issuer`` names and signs ``child`` (signature checked; remembered)."""
-    if child.issuer != issuer.subject:
+    if facts(child).issuer != facts(issuer).subject:
         return False
     try:
         child.verify_directly_issued_by(issuer)
@@ -167,15 +172,15 @@ def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate
     unique = list(dict.fromkeys(presented))  # certificates hash and compare by DER
     if len(unique) <= 1:
         return tuple(unique)
-    issuers = {c.issuer for c in unique if c.issuer != c.subject}
-    leaves = [c for c in unique if c.subject not in issuers]
+    issuers = {facts(c).issuer for c in unique if facts(c).issuer != facts(c).subject}
+    leaves = [c for c in unique if facts(c).subject not in issuers]
     leaf = next((c for c in leaves if not facts(c).is_ca), leaves[0] if leaves else unique[0])
     ordered = [leaf]
     rest = [c for c in unique if c is not leaf]
     current = leaf
     while rest:
-        nxt = next((c for c in rest if c.subject == current.issuer), None)
-        if nxt is None or current.issuer == current.subject:
+        nxt = next((c for c in rest if facts(c).subject == facts(current).issuer), None)
+        if nxt is None or facts(current).issuer == facts(current).subject:
             break
         ordered.append(nxt)
         rest.remove(nxt)
@@ -257,20 +262,20 @@ class _Catalogue:
 
     def __init__(self, *sources: Iterable[x509.Certificate]) -> None:
         self._sources = sources
-        self._by_subject: dict[x509.Name, list[x509.Certificate]] | None = None
+        self._by_subject: dict[str, list[x509.Certificate]] | None = None
 
     @property
-    def by_subject(self) -> dict[x509.Name, list[x509.Certificate]]:
+    def by_subject(self) -> dict[str, list[x509.Certificate]]:
         """Built on first use: only failed paths need it."""
         if self._by_subject is None:
             self._by_subject = {}
             for source in self._sources:
                 for c in source:
-                    self._by_subject.setdefault(c.subject, []).append(c)
+                    self._by_subject.setdefault(facts(c).subject, []).append(c)
         return self._by_subject
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
-        for cand in self.by_subject.get(cert.issuer, ()):
+        for cand in self.by_subject.get(facts(cert).issuer, ()):
             if issued_by(cert, cand):
                 return cand
         return None
@@ -281,7 +286,7 @@ def _missing_up(
 ) -> tuple[list[str], bool]:
     """Subjects missing above ``start`` as far as the catalogue knows (up to the first one the
     store holds); True if the walk reaches a root."""
-    missing = [start.issuer.rfc4514_string()]
+    missing = [facts(start).issuer]
     if catalogue is None:  # pragma: no cover - validate always builds one
         return missing, False
     current = start
@@ -293,19 +298,19 @@ def _missing_up(
             return missing, True
         if _store_has_issuer(issuer, store):
             return missing, True
-        missing.append(issuer.issuer.rfc4514_string())
+        missing.append(facts(issuer).issuer)
         current = issuer
     return missing, False
 
 
 def _store_has_issuer(cert: x509.Certificate, store: TrustStore) -> bool:
-    entry = store.lookup(cert.issuer)
+    entry = store.lookup(facts(cert).issuer)
     return entry is not None and issued_by(cert, entry)
 
 
 def plausibly_issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Names and key identifiers agree (no signature check: the verifier does that once)."""
-    if child.issuer != issuer.subject:
+    if facts(child).issuer != facts(issuer).subject:
         return False
     aki, ski = facts(child).aki, facts(issuer).ski
     return aki is None or ski is None or aki == ski
@@ -332,7 +337,7 @@ def _build(
     for _ in range(MAX_DEPTH + 1):
         cf = facts(current)
         if cf.self_signed:
-            entry = store.lookup(current.subject)
+            entry = store.lookup(cf.subject)
             if entry is not None and facts(entry).fingerprint == cf.fingerprint:
                 return path, True, problems, ()
             if entry is not None:
@@ -349,7 +354,7 @@ def _build(
                 )
             )
             return path, False, problems, (cf.subject,)
-        entry = store.lookup(current.issuer)
+        entry = store.lookup(cf.issuer)
         if entry is not None and entry is not current and entry != current:
             if linked(current, entry):
                 path.append(entry)
@@ -358,7 +363,7 @@ def _build(
                     return path, True, problems, ()
                 continue
             problems.append(_shadow_problem(current, entry, store, issuer=True))
-            return path, False, problems, (current.issuer.rfc4514_string(),)
+            return path, False, problems, (cf.issuer,)
         nxt = next((c for c in presented if linked(current, c)), None)
         if nxt is not None:
             presented.remove(nxt)
@@ -367,7 +372,7 @@ def _build(
             continue
         # nothing signs ``current``: say what is missing, and whether it is a root
         missing, _ = _missing_up(current, catalogue, store)
-        issuer_dn = current.issuer.rfc4514_string()
+        issuer_dn = cf.issuer
         known_issuer = catalogue.issuer_of(current) if catalogue is not None else None
         has_known_issuer = known_issuer is not None
         if known_issuer is not None and facts(known_issuer).self_signed:
@@ -401,8 +406,8 @@ def _build(
 def _shadow_problem(
     cert: x509.Certificate, entry: x509.Certificate, store: TrustStore, *, issuer: bool = False
 ) -> Problem:
-    subject = cert.issuer if issuer else cert.subject
-    dn = subject.rfc4514_string()
+    dn = facts(cert).issuer if issuer else facts(cert).subject
+    subject = dn
     later = store.all_with_subject(subject)[1:]
     right = next(
         (
@@ -454,7 +459,7 @@ def _remedy(
             current = issuer
     shadowing: list[x509.Certificate] = []
     for cert in needed:
-        first = store.lookup(cert.subject)
+        first = store.lookup(facts(cert).subject)
         if first is not None and facts(first).fingerprint != facts(cert).fingerprint:
             shadowing.append(first)
     missing = tuple(c for c in needed if not store.contains(c))

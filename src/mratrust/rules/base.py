@@ -143,6 +143,10 @@ GATE_STATUS: Mapping[Gate, Status] = {
 @dataclass(slots=True)
 class _Cache:
     paths: dict[tuple[object, ...], PathResult] = field(default_factory=dict)
+    by_id: dict[
+        tuple[int, int, str | None, Purpose | None],
+        tuple[tuple[x509.Certificate, ...], TrustStore, PathResult],
+    ] = field(default_factory=dict)
     ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
     known: tuple[x509.Certificate, ...] | None = None
     legs: tuple[Leg, ...] | None = None
@@ -198,19 +202,23 @@ class AuditContext:
         name: str | None = None,
         purpose: Purpose | None = None,
     ) -> PathResult:
-        """Path validation, remembered per (chain, store, name, purpose)."""
-        key = (
-            tuple(facts(c).fingerprint for c in chain),
-            store.key,
-            name,
-            purpose,
-        )
+        """Path validation, remembered per (chain, store, name, purpose).
+
+        Identities and stores are long-lived objects, so they are looked up by identity first
+        (kept alive in the entry), then by content.
+        """
+        fast = (id(chain), id(store), name, purpose)
+        hit = self._cache.by_id.get(fast)
+        if hit is not None and hit[0] is chain and hit[1] is store:
+            return hit[2]
+        key = (tuple(facts(c).fingerprint for c in chain), store.key, name, purpose)
         found = self._cache.paths.get(key)
         if found is None:
             found = validate(
                 chain, store, now=self.now, name=name, purpose=purpose, known=self.known()
             )
             self._cache.paths[key] = found
+        self._cache.by_id[fast] = (chain, store, found)
         return found
 
     # ------------------------------------------------------------------ verification gate
