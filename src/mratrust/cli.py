@@ -35,7 +35,8 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- shared options
 
 
-def _now(text: str) -> dt.datetime:
+def parse_now(text: str) -> dt.datetime:
+    """``--now``: an ISO 8601 time, in UTC (naive times are taken as UTC)."""
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -51,7 +52,7 @@ def _common(
     p.add_argument("--format", choices=formats, default="text", help="output format")
     p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
     p.add_argument(
-        "--now", type=_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
+        "--now", type=parse_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 

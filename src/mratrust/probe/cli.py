@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mratrust.cli import parse_now
+
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
     from mratrust.probe.client import ClientProfile
@@ -49,16 +51,6 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
     return int(text)
-
-
-def _now(text: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-29T00:00:00Z)"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -157,7 +149,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
     p.add_argument(
-        "--now", type=_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
+        "--now", type=parse_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=run)

@@ -547,7 +547,8 @@ def probe_endpoints(
     def one(index: int, variant: Variant) -> Handshake:
         target = targets[index]
         offer = offers[variant]
-        if offer.context is None:
+
+        def connect() -> Handshake:
             return handshake(
                 target.connect_host,
                 target.port,
@@ -556,6 +557,9 @@ def probe_endpoints(
                 timeouts=timeouts,
                 deadline=deadline,
             )
+
+        if offer.context is None:
+            return connect()
         slot = slots[target.connect_host]
         if not slot.acquire(timeout=max(deadline - time.monotonic(), 0)):
             return Handshake(
@@ -567,14 +571,7 @@ def probe_endpoints(
                 "connection slot was free",
             )
         try:
-            return handshake(
-                target.connect_host,
-                target.port,
-                offer=offer,
-                server_name=target.server_name,
-                timeouts=timeouts,
-                deadline=deadline,
-            )
+            return connect()
         finally:
             slot.release()
 
