@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -139,7 +138,3 @@ def render(report: Report, *, color: bool = False, show_pass: bool = False) -> s
     )
     render_to(console, report, show_pass=show_pass)
     return buf.getvalue()
-
-
-def plain_lines(findings: Iterable[Finding]) -> list[str]:
-    return [f"{f.status.value} {f.rule} {f.message}" for f in findings]

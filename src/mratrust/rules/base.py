@@ -8,7 +8,7 @@ and yields one finding per subject it applies to, passes included.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,7 +20,6 @@ from mratrust.model import (
     Deployment,
     EvidenceValue,
     Finding,
-    Identity,
     Node,
     Observed,
     Peer,
@@ -311,16 +310,6 @@ def chain_fps(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
 
 def peers(ctx: AuditContext) -> tuple[Peer, ...]:
     return ctx.deployment.expressway.peers
-
-
-def identity_chain(ident: Identity) -> tuple[x509.Certificate, ...]:
-    return ident.chain
-
-
-def node_identities(ctx: AuditContext) -> Iterator[tuple[UcCluster, Node, Identity]]:
-    for cluster, node in ctx.deployment.nodes():
-        for ident in node.certificates:
-            yield cluster, node, ident
 
 
 EXPC = "expressway-c"

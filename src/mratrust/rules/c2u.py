@@ -6,13 +6,11 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
-from mratrust.ciphers import EffectiveCiphers
 from mratrust.legs import EcdsaOffer, Leg, Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
     Identity,
-    Peer,
     Product,
     Severity,
     Status,
@@ -517,10 +515,6 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                 )
 
 
-def _ecdsa_lean(ctx: AuditContext, ciphers: EffectiveCiphers) -> bool | None:
-    return ciphers.prefers_ecdsa
-
-
 @rule(
     "C2U-ECDSA",
     title="If ECDSA may be negotiated, the node's ECDSA identity is trusted",
@@ -546,7 +540,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
             )
             continue
         ciphers = ctx.ciphers(leg.cipher_setting)
-        lean = _ecdsa_lean(ctx, ciphers)
+        lean = ciphers.prefers_ecdsa
         where = f"the {leg.cipher_setting} cipher string " + (
             "(configured)" if ciphers.configured else f"(default for {_path_words(ctx)})"
         )
@@ -767,7 +761,3 @@ def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
                     f"or trust {chosen} (or its CA) on every Expressway-C peer",
                 ],
             )
-
-
-def peer_chain(peer: Peer) -> tuple[x509.Certificate, ...]:
-    return peer.certificate.chain
