@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
 
 from cryptography import x509
 
@@ -31,6 +32,8 @@ from mratrust.model import (
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
 from mratrust.versions import Behaviour, Verification, Version, behaviour
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------- sources
 
@@ -149,6 +152,7 @@ class _Cache:
     ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
     known: tuple[x509.Certificate, ...] | None = None
     legs: tuple[Leg, ...] | None = None
+    memo: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +175,12 @@ class AuditContext:
     @property
     def every_request(self) -> bool:
         return self.behaviour.verification is Verification.EVERY_REQUEST
+
+    def memo(self, key: str, compute: Callable[[], _T]) -> _T:
+        """A value several rules need, computed once per audit."""
+        if key not in self._cache.memo:
+            self._cache.memo[key] = compute()
+        return self._cache.memo[key]  # type: ignore[return-value]
 
     def legs(self) -> tuple[Leg, ...]:
         if self._cache.legs is None:

@@ -104,7 +104,7 @@ def cert_validity(ctx: AuditContext) -> Iterator[Finding]:
             remediation=[f"Renew {label} and upload it (then the restarts its type needs)"],
             evidence={"fingerprint": facts(cert).fingerprint, "not_after": _iso(cert)},
         )
-    used = _chain_cas(ctx)
+    used = ctx.memo("chain-cas", lambda: _chain_cas(ctx))
     for fp, cert in used.items():
         f = facts(cert)
         status, message = _validity(
@@ -162,7 +162,7 @@ def _iso(cert: x509.Certificate) -> str:
 def cert_signature(ctx: AuditContext) -> Iterator[Finding]:
     seen: set[str] = set()
     items = list(_identities(ctx))
-    for fp, cert in _chain_cas(ctx).items():
+    for fp, cert in ctx.memo("chain-cas", lambda: _chain_cas(ctx)).items():
         f = facts(cert)
         items.append((Subject(certificate=f.subject), cert, f"the CA {f.subject}"))
         seen.discard(fp)
