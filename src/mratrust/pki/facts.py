@@ -224,8 +224,9 @@ def _facts(cert: x509.Certificate) -> CertFacts:
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
     if san is not None:
-        dns = tuple(san.value.get_values_for_type(x509.DNSName))
-        ips = tuple(str(ip) for ip in san.value.get_values_for_type(x509.IPAddress))
+        entries = list(san.value)  # one pass over the names instead of one per type
+        dns = tuple(n.value for n in entries if type(n) is x509.DNSName)
+        ips = tuple(str(n.value) for n in entries if type(n) is x509.IPAddress)
     eku_ext = exts.get(x509.ExtendedKeyUsage)
     eku = tuple(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value) if eku_ext else ()
     ku_ext = exts.get(x509.KeyUsage)
