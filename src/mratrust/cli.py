@@ -128,6 +128,16 @@ def _password(args: argparse.Namespace) -> bytes | None:
     return env.encode() if env else None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 86400")
+    return value
+
+
 def _version_arg(text: str) -> Any:
     from mratrust.errors import InputError
     from mratrust.versions import Version
@@ -331,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inventory", help="inventory YAML (schema 1)")
     p.add_argument("--version", type=_version_arg, metavar="X", help="judge at this version")
     p.add_argument("--probe", action="store_true", help="add live handshakes to the nodes")
-    p.add_argument("--timeout", type=float, default=5.0, help="per-handshake timeout (probe)")
+    p.add_argument(
+        "--timeout", type=_seconds, default=5.0, help="per-handshake timeout in seconds (probe)"
+    )
     judged(p)
     p12(p)
     _common(p, ("text", "json", "markdown", "html"))

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from mratrust.errors import MratrustError
 from mratrust.inventory import load_inventory
+from mratrust.lab.layout import LAB_JSON
 from mratrust.lab.process import lab_down, lab_up
 from mratrust.model import ChangeKind, Status
 from mratrust.plan import make_plan, write_kit
@@ -48,8 +49,8 @@ def run_demo(*, color: bool = False, keep: bool = False, out: TextIO | None = No
         _rule(out, "1/4  starting two simulated deployments on 127.0.0.1")
         for sid in (HEALTHY, BROKEN):
             folder = work / sid
+            labs.append(folder)  # before starting: an interrupt must still stop it
             info = lab_up(sid, folder, ttl_seconds=600)
-            labs.append(folder)
             ports = sum(len(p) for p in info.ports.values())
             _say(
                 out, f"  {sid}: {ports} TLS listeners (pid {info.pid}), inventory {info.inventory}"
@@ -101,13 +102,16 @@ def run_demo(*, color: bool = False, keep: bool = False, out: TextIO | None = No
         _say(out, f"mratrust: demo failed: {exc}")
         ok = False
     finally:
+        stopped = True
         for folder in labs:
+            if not (folder / LAB_JSON).exists():
+                continue  # it never came up (lab_up stops what it started)
             try:
                 lab_down(folder)
             except MratrustError as exc:  # keep stopping the others
                 _say(out, f"mratrust: could not stop the lab in {folder}: {exc}")
-                ok = False
-        if not keep:
+                ok = stopped = False
+        if not keep and stopped:
             shutil.rmtree(work, ignore_errors=True)
     _rule(out, "done")
     elapsed = time.monotonic() - started

@@ -42,7 +42,7 @@ def test_text_shows_identities_client_cas_and_verdict(
     assert "CA names accepted: CN=EXPC-CA,O=Example Corp" in out
     assert "requested (sent)" in out
     assert "TLSv1.3 TLS_AES_256_GCM_SHA384, RSA certificate" in out
-    assert "1 endpoint(s): 1 ok, 0 failed, 0 could not be probed" in out
+    assert "1 endpoint(s): 1 ok, 0 failed, 0 incomplete, 0 could not be probed" in out
     assert "PRIVATE KEY" not in out + err
 
 
@@ -115,7 +115,7 @@ def test_json_is_stable_and_complete(
     assert rsa["verdict"]["missing_issuer"] == "CN=ENT-ROOT,O=Example Corp"
     assert rsa["chain"][0]["san"] == [NODE]
     assert rsa["chain"][0]["fingerprint"].startswith("sha256:")
-    assert doc["summary"] == {"endpoints": 1, "ok": 0, "fail": 1, "error": 0}
+    assert doc["summary"] == {"endpoints": 1, "ok": 0, "fail": 1, "incomplete": 0, "error": 0}
 
 
 @pytest.mark.openssl

@@ -24,13 +24,15 @@ from typing import Any
 
 import mratrust
 from mratrust.errors import LabError
+from mratrust.lab.layout import LAB_JSON, LAB_LOG, LAB_SCHEMA, PRIVATE_DIR
 from mratrust.lab.scenarios import get_scenario
-from mratrust.lab.serve import LAB_JSON, LAB_SCHEMA
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 KILL_TIMEOUT = 5.0
 STDERR_FILE = "lab.stderr"
+_LAB_MARKERS = (STDERR_FILE, LAB_LOG, PRIVATE_DIR)
+"""Files only a lab writes: a non-empty folder without any of them is the user's, not a lab's."""
 
 # Popen objects of labs started by this process, so that their exit is reaped (no zombies, no
 # "still running" warnings).
@@ -182,9 +184,22 @@ def lab_up(scenario_id: str, directory: Path | str, *, ttl_seconds: float = 3600
                 f"pid {old.pid}); run `mratrust lab down {directory}` first"
             )
         lab_json.unlink()
-    directory.mkdir(parents=True, exist_ok=True)
-    stderr_path = directory / STDERR_FILE
-    with stderr_path.open("wb") as stderr:
+    elif (
+        directory.is_dir()
+        and any(directory.iterdir())
+        and not any((directory / marker).exists() for marker in _LAB_MARKERS)
+    ):
+        # never write over a user's own files (an inventory.yaml, trust-store folders …)
+        raise LabError(
+            f"{directory} is not empty and holds no lab; give a new or empty folder for the lab"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        stderr_path = directory / STDERR_FILE
+        stderr = stderr_path.open("wb")
+    except OSError as exc:
+        raise LabError(f"{directory}: cannot write the lab folder ({exc.strerror})") from None
+    with stderr:
         child = subprocess.Popen(
             [
                 sys.executable,
@@ -203,6 +218,19 @@ def lab_up(scenario_id: str, directory: Path | str, *, ttl_seconds: float = 3600
             start_new_session=True,
         )
     _CHILDREN[child.pid] = child
+    try:
+        return _wait_until_up(child, scenario.id, directory, stderr_path)
+    except BaseException:
+        # Ctrl-C or any failure while waiting: the detached child must not outlive us
+        _stop_pid(child.pid)
+        raise
+
+
+def _wait_until_up(
+    child: subprocess.Popen[bytes], scenario_id: str, directory: Path, stderr_path: Path
+) -> LabInfo:
+    """Wait (bounded) for lab.json and for every port it lists to accept connections."""
+    lab_json = directory / LAB_JSON
     deadline = time.monotonic() + START_TIMEOUT
     info: LabInfo | None = None
     while time.monotonic() < deadline:
@@ -210,7 +238,7 @@ def lab_up(scenario_id: str, directory: Path | str, *, ttl_seconds: float = 3600
         if code is not None:
             _CHILDREN.pop(child.pid, None)
             raise LabError(
-                f"the lab process for {scenario.id} exited with code {code}: "
+                f"the lab process for {scenario_id} exited with code {code}: "
                 f"{_tail(stderr_path) or 'no error output'}"
             )
         if lab_json.exists():
@@ -218,15 +246,13 @@ def lab_up(scenario_id: str, directory: Path | str, *, ttl_seconds: float = 3600
             break
         time.sleep(0.05)
     if info is None:
-        _stop_pid(child.pid)
         raise LabError(
-            f"the lab for {scenario.id} did not start within {START_TIMEOUT:.0f} s: "
+            f"the lab for {scenario_id} did not start within {START_TIMEOUT:.0f} s: "
             f"{_tail(stderr_path) or 'no error output'}"
         )
     down = [f"{n}:{r}" for n, r, p in info.endpoints() if not _listening(info.host, p)]
     if down:
-        _stop_pid(child.pid)
-        raise LabError(f"the lab for {scenario.id} started but not listening on {', '.join(down)}")
+        raise LabError(f"the lab for {scenario_id} started but not listening on {', '.join(down)}")
     return info
 
 

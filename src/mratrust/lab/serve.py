@@ -22,13 +22,9 @@ from types import FrameType
 from typing import Any
 
 from mratrust.errors import MratrustError
+from mratrust.lab.layout import LAB_JSON, LAB_LOG, LAB_SCHEMA, PRIVATE_DIR
 from mratrust.lab.scenarios import build_scenario, write_material
 from mratrust.lab.servers import LabServers
-
-LAB_JSON = "lab.json"
-LAB_LOG = "lab.log"
-LAB_SCHEMA = "mratrust.lab/1"
-PRIVATE_DIR = ".lab"
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -124,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args.directory, args.scenario, ttl_seconds=args.ttl)
     except MratrustError as exc:
         print(f"mratrust lab: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the folder or a file in it cannot be written
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"mratrust lab: cannot write the lab files{where}: {exc.strerror}", file=sys.stderr)
         return 2
 
 

@@ -31,13 +31,18 @@ default cipher order prefers ECDSA. Give the running version: the offer depends 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
+MAX_SECONDS = 86400.0
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be more than 0 and at most {MAX_SECONDS} seconds"
+        )
     return value
 
 

@@ -113,7 +113,7 @@ class ProbeTarget:
         address = None
         if rest.endswith("}") and "{" in rest:
             rest, _, tail = rest.partition("{")
-            address = tail[:-1].strip() or None
+            address = tail[:-1].strip().removeprefix("[").removesuffix("]") or None
         host, port_text = rest, ""
         if rest.startswith("["):
             host, _, after = rest[1:].partition("]")
@@ -316,16 +316,24 @@ class EndpointReport:
         return any(not i.verdict.ok for i in self.identities)
 
     @property
+    def incomplete(self) -> bool:
+        """Reachable, but an offer got no answer (timeout, reset): an identity may be unseen."""
+        return self.reachable and any(o.outcome in _NO_ANSWER for o in self.observations)
+
+    @property
     def ok(self) -> bool:
-        """Reachable and nothing failed."""
-        return self.reachable and not self.failed
+        """Reachable, every offer answered, and nothing failed."""
+        return self.reachable and not self.failed and not self.incomplete
+
+
+_NO_ANSWER = frozenset({Outcome.TIMEOUT, Outcome.RESET, Outcome.TLS_ERROR})
 
 
 def exit_code(reports: Sequence[EndpointReport]) -> int:
     """SPEC §2 for ``mratrust probe``: 1 a verdict fails, else 3 one was not probed, else 0."""
     if any(r.failed for r in reports):
         return 1
-    if any(not r.reachable for r in reports):
+    if any(not r.reachable or r.incomplete for r in reports):
         return 3
     return 0
 

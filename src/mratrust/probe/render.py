@@ -23,11 +23,14 @@ SCHEMA = "mratrust.probe/1"
 
 
 def status(report: EndpointReport) -> str:
-    """``ok``, ``fail`` (a verdict fails) or ``error`` (could not be probed)."""
+    """``ok``, ``fail`` (a verdict fails), ``incomplete`` (an offer got no answer: an identity may
+    be unseen) or ``error`` (could not be probed)."""
     if report.failed:
         return "fail"
     if not report.reachable:
         return "error"
+    if report.incomplete:
+        return "incomplete"
     return "ok"
 
 
@@ -160,7 +163,7 @@ def to_json(
 
 def summary(reports: Sequence[EndpointReport]) -> dict[str, int]:
     """Endpoint counts by status."""
-    counts = {"endpoints": len(reports), "ok": 0, "fail": 0, "error": 0}
+    counts = {"endpoints": len(reports), "ok": 0, "fail": 0, "incomplete": 0, "error": 0}
     for r in reports:
         counts[status(r)] += 1
     return counts
@@ -168,8 +171,8 @@ def summary(reports: Sequence[EndpointReport]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- text
 
-_MARK = {"ok": "OK", "fail": "FAIL", "error": "ERROR"}
-_COLOR = {"ok": "\x1b[32m", "fail": "\x1b[31m", "error": "\x1b[33m"}
+_MARK = {"ok": "OK", "fail": "FAIL", "incomplete": "INCOMPLETE", "error": "ERROR"}
+_COLOR = {"ok": "\x1b[32m", "fail": "\x1b[31m", "incomplete": "\x1b[33m", "error": "\x1b[33m"}
 _RESET = "\x1b[0m"
 
 
@@ -306,7 +309,7 @@ def to_text(
     lines += [
         "",
         f"{counts['endpoints']} endpoint(s): {counts['ok']} ok, {counts['fail']} failed, "
-        f"{counts['error']} could not be probed",
+        f"{counts['incomplete']} incomplete, {counts['error']} could not be probed",
     ]
     return "\n".join(lines) + "\n"
 
