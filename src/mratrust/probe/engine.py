@@ -423,13 +423,21 @@ def observe(
     trust: TrustStore | None,
     now: dt.datetime,
     known: Iterable[x509.Certificate] = (),
+    verdicts: dict[tuple[tuple[str, ...], str], Verdict] | None = None,
 ) -> Observation:
-    """Turn one :class:`Handshake` into an :class:`Observation` with a verdict and words."""
-    verdict = (
-        judge(hs.chain, trust=trust, now=now, name=target.expected_name, known=known)
-        if hs.chain
-        else None
-    )
+    """Turn one :class:`Handshake` into an :class:`Observation` with a verdict and words.
+
+    ``verdicts`` remembers verdicts per (chain, name) across the observations of one run: the
+    same server answers several offers with the same certificate.
+    """
+    verdict: Verdict | None = None
+    if hs.chain:
+        key = (tuple(facts(c).fingerprint for c in hs.chain), target.expected_name)
+        verdict = verdicts.get(key) if verdicts is not None else None
+        if verdict is None:
+            verdict = judge(hs.chain, trust=trust, now=now, name=target.expected_name, known=known)
+            if verdicts is not None:
+                verdicts[key] = verdict
     found: list[Outcome] = list(verdict.outcomes) if verdict else []
     if hs.failure is not None and hs.failure not in found:
         found.append(hs.failure)
@@ -645,6 +653,7 @@ def probe_endpoints(
             detail=f"the run's deadline of {timeouts.overall:g} s passed",
         )
     reports: list[EndpointReport] = []
+    verdicts: dict[tuple[tuple[str, ...], str], Verdict] = {}
     for i, target in enumerate(targets):
         observations = tuple(
             observe(
@@ -663,6 +672,7 @@ def probe_endpoints(
                 trust=trust,
                 now=now,
                 known=known,
+                verdicts=verdicts,
             )
             for v in wanted
         )
