@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import select
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -159,8 +161,36 @@ _ERRNO_OUTCOME: dict[int, Outcome] = {
 """Socket errors by errno; anything else while connecting is UNREACHABLE, later RESET."""
 
 
+def _resolve(host: str, port: int, deadline: float) -> list[Any]:
+    """``getaddrinfo`` bounded by ``deadline``: it runs in a daemon thread, so a resolver that
+    never answers neither holds the caller nor keeps the process alive at exit."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:  # a literal address needs no resolver
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="mratrust-resolve", daemon=True)
+    worker.start()
+    worker.join(max(deadline - time.monotonic(), 0.0))
+    if worker.is_alive():
+        raise TimeoutError(f"{host} did not resolve in time")
+    if "error" in box:
+        raise box["error"]
+    infos: list[Any] = box["infos"]
+    return infos
+
+
 def _connect(host: str, port: int, deadline: float) -> socket.socket:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    infos = _resolve(host, port, deadline)
     last: OSError = OSError(errno.EHOSTUNREACH, "no address")
     for family, kind, proto, _, addr in infos:
         remaining = deadline - time.monotonic()
