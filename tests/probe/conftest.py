@@ -21,85 +21,16 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+
+from mratrust.lab import pkigen as pg
 
 LOOPBACK = "127.0.0.1"
 NODE = "cucm-pub.example.com"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 READY_WAIT = 10.0
 
-Key = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def _name(cn: str, org: str = "Example Corp") -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
-def _cert(
-    subject: str,
-    key: Key,
-    issuer: x509.Certificate | None,
-    issuer_key: Key,
-    *,
-    ca: bool,
-    san: tuple[str, ...] = (),
-    days: int = 365,
-) -> x509.Certificate:
-    issuer_name = issuer.subject if issuer is not None else _name(subject)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-    if san:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _rsa() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+Key = pg.PrivateKey
 
 
 def _write(path: Path, *items: x509.Certificate | Key) -> Path:
@@ -151,26 +82,45 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """Enterprise root → intermediate → RSA and ECDSA identities of NODE; Expressway-C's
     certificate from a client CA, and a rogue one from a CA nobody trusts."""
     d = tmp_path_factory.mktemp("pki")
-    root_key, inter_key, other_key = _rsa(), _rsa(), _rsa()
-    root = _cert("ENT-ROOT", root_key, None, root_key, ca=True, days=3650)
-    inter = _cert("ENT-INT", inter_key, root, root_key, ca=True, days=1825)
-    other_root = _cert("OTHER-ROOT", other_key, None, other_key, ca=True, days=3650)
-    rsa_key = _rsa()
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    rsa_leaf = _cert(NODE, rsa_key, inter, inter_key, ca=False, san=(NODE,))
-    ec_leaf = _cert(NODE + "-EC", ec_key, inter, inter_key, ca=False, san=(NODE,))
-    cca_key = _rsa()
-    client_ca = _cert("EXPC-CA", cca_key, None, cca_key, ca=True, days=3650)
-    expc_key = _rsa()
-    expc = _cert(
-        "expc.example.com", expc_key, client_ca, cca_key, ca=False, san=("expc.example.com",)
+    pool = pg.KeyPool()
+    org = "Example Corp"
+    year = pg.Validity.around(NOW, days_before=1, days_after=365)
+
+    def ca(cn: str, issuer: pg.Issued | None = None) -> pg.Issued:
+        return pg.make_ca(cn, now=NOW, issuer=issuer, organization=org, pool=pool)
+
+    def leaf(cn: str, issuer: pg.Issued, san: str, **kw: object) -> pg.Issued:
+        return pg.make_leaf(
+            cn,
+            now=NOW,
+            issuer=issuer,
+            san=(san,),
+            organization=org,
+            validity=year,
+            pool=pool,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    root_i, other_i, client_i = ca("ENT-ROOT"), ca("OTHER-ROOT"), ca("EXPC-CA")
+    inter_i = ca("ENT-INT", root_i)
+    rsa_i = leaf(NODE, inter_i, NODE)
+    # one ECDSA key for the CA-issued and the self-signed tomcat-ECDSA (CUCM's default)
+    ec_i = leaf(NODE + "-EC", inter_i, NODE, key_type=pg.KeyType.EC, key_slot="node-ec")
+    ec_self_i = pg.make_cucm_self_signed(
+        NODE,
+        now=NOW,
+        key_type=pg.KeyType.EC,
+        common_name=NODE + "-EC",
+        validity=year,
+        key_slot="node-ec",
+        pool=pool,
     )
-    rogue_key = _rsa()
-    rogue = _cert(
-        "expc.example.com", rogue_key, other_root, other_key, ca=False, san=("expc.example.com",)
-    )
-    # CUCM's default tomcat-ECDSA: self-signed, SAN = the node
-    ec_self = _cert(NODE + "-EC", ec_key, None, ec_key, ca=True, san=(NODE,))
+    expc_i = leaf("expc.example.com", client_i, "expc.example.com", key_slot="expc")
+    rogue_i = leaf("expc.example.com", other_i, "expc.example.com", key_slot="rogue")
+    root, inter, other_root = root_i.cert, inter_i.cert, other_i.cert
+    rsa_leaf, ec_leaf, ec_self = rsa_i.cert, ec_i.cert, ec_self_i.cert
+    client_ca, expc, rogue = client_i.cert, expc_i.cert, rogue_i.cert
+    rsa_key, ec_key, expc_key, rogue_key = rsa_i.key, ec_i.key, expc_i.key, rogue_i.key
     encrypted = d / "encrypted.key"
     encrypted.write_bytes(
         expc_key.private_bytes(
