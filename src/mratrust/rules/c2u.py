@@ -489,6 +489,21 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                 "first": facts(first).fingerprint,
             }
             if hurt:
+                first_is_identity = facts(first).fingerprint in {
+                    facts(ident.leaf).fingerprint for _, ident in targets
+                }
+                remedy = (
+                    [
+                        f"Both {dn} entries are node certificates Expressway-C needs: have them "
+                        "CA-signed (one CA entry then serves both) or regenerate one so that the "
+                        "names differ (CUCM 14+: reuse the multi-server tomcat for CallManager)",
+                    ]
+                    if first_is_identity
+                    else [
+                        f"Remove the older {dn} entry ({facts(first).fingerprint[:19]}…) from the "
+                        f"trusted CA list of {peer.name}",
+                    ]
+                )
                 yield make(
                     "C2U-DUP-SUBJECT",
                     Status.FAIL,
@@ -496,11 +511,7 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                     f"{peer.name}'s trusted CA list holds {dn} {len(group)} times; Expressway "
                     f"stops at the first entry ({facts(first).fingerprint[:19]}…), which is not "
                     f"the one that signs {', '.join(sorted(set(hurt)))}",
-                    remediation=[
-                        f"Remove the older {dn} entry ({facts(first).fingerprint[:19]}…) from the "
-                        f"trusted CA list of {peer.name}",
-                        RESTART_EXPC,
-                    ],
+                    remediation=[*remedy, RESTART_EXPC],
                     evidence={**evidence, "affects": tuple(sorted(set(hurt)))},
                 )
             else:
