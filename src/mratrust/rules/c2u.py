@@ -56,8 +56,14 @@ def _dn_list(certs: tuple[x509.Certificate, ...]) -> str:
     return " and ".join(facts(c).subject for c in certs)
 
 
-def trust_remediation(results: dict[str, PathResult], ident: Identity) -> list[str]:
-    """What to upload to / remove from the trusted CA list so these paths build."""
+def trust_remediation(
+    results: dict[str, PathResult], ident: Identity, needed: frozenset[str] = frozenset()
+) -> list[str]:
+    """What to upload to / remove from the trusted CA list so these paths build.
+
+    ``needed`` are fingerprints of node certificates Expressway-C must trust: a shadowing entry
+    among them cannot simply be removed.
+    """
     steps: list[str] = []
     upload: dict[str, x509.Certificate] = {}
     remove: dict[str, x509.Certificate] = {}
@@ -67,6 +73,16 @@ def trust_remediation(results: dict[str, PathResult], ident: Identity) -> list[s
         for c in r.shadowing:
             remove.setdefault(facts(c).fingerprint, c)
     failing = ", ".join(sorted(results))
+    clash = [c for fp, c in remove.items() if fp in needed]
+    if clash:
+        names = _dn_list(tuple(clash))
+        steps.append(
+            f"{names} is also a node certificate Expressway-C needs, with the same name: have "
+            "the certificates CA-signed (one CA entry serves both) or regenerate one with another "
+            "name (CUCM 14+: reuse the multi-server tomcat for CallManager)"
+        )
+        steps.append(RESTART_EXPC)
+        return steps
     if remove:
         steps.append(
             f"Remove the older entry {_dn_list(tuple(remove.values()))} (another key, same "
@@ -91,6 +107,24 @@ def trust_remediation(results: dict[str, PathResult], ident: Identity) -> list[s
         )
     steps.append(RESTART_EXPC)
     return steps
+
+
+def _since(leg: Leg) -> str:
+    """Traffic Server legs are checked on every node from X14.2; SIP and XMPP legs whenever TLS
+    verify is on (X8.8 tightened that validation)."""
+    return "X14.2" if leg.transport is Transport.ATS else "X8.8"
+
+
+def _identity_fps(ctx: AuditContext) -> frozenset[str]:
+    """Fingerprints of every node certificate the deployment holds."""
+    return ctx.memo(
+        "identity-fps",
+        lambda: frozenset(
+            facts(ident.leaf).fingerprint
+            for _, node in ctx.deployment.nodes()
+            for ident in node.certificates
+        ),
+    )
 
 
 def _not_verified_reason(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
@@ -189,8 +223,9 @@ def _trust_finding(
         status,
         subject,
         message,
-        remediation=trust_remediation(failing, ident),
+        remediation=trust_remediation(failing, ident, _identity_fps(ctx)),
         evidence=evidence,
+        since=_since(leg),
     )
 
 
@@ -256,7 +291,13 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 )
             remediation.append(REFRESH)
             yield make(
-                "C2U-NAME", status, subject, message, remediation=remediation, evidence=evidence
+                "C2U-NAME",
+                status,
+                subject,
+                message,
+                remediation=remediation,
+                evidence=evidence,
+                since=_since(leg),
             )
         elif by_cn:
             yield make(
