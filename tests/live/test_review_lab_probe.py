@@ -99,3 +99,17 @@ def test_probe_exit_3_when_forced_offers_get_no_answer(
     out = capsys.readouterr().out
     assert code == 3, out
     assert "incomplete" in out and "timeout" in out
+
+
+def test_damaged_lab_json_does_not_start_a_second_lab(tmp_path: Path) -> None:
+    from mratrust.lab.process import lab_down
+
+    info = lab_up("B0", tmp_path, ttl_seconds=120)
+    good = (tmp_path / "lab.json").read_text()
+    try:
+        (tmp_path / "lab.json").write_text("{")
+        with pytest.raises(LabError, match=f"lab process {info.pid} still serves this folder"):
+            lab_up("B0", tmp_path)
+    finally:
+        (tmp_path / "lab.json").write_text(good)
+        lab_down(tmp_path)

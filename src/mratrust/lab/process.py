@@ -133,6 +133,18 @@ def _is_lab_process(pid: int, directory: Path) -> bool:
     return b"mratrust.lab.serve" in args and os.fsencode(str(directory.resolve())) in args
 
 
+def _running_labs(directory: Path) -> list[int]:
+    """Pids of lab processes serving ``directory``, found through /proc (empty elsewhere)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    found = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _is_lab_process(int(entry.name), directory):
+            found.append(int(entry.name))
+    return found
+
+
 def _listening(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
@@ -177,7 +189,14 @@ def lab_up(scenario_id: str, directory: Path | str, *, ttl_seconds: float = 3600
         try:
             old: LabInfo | None = LabInfo.read(directory)
         except LabError:
-            old = None  # unreadable: replaced below
+            old = None
+            live = _running_labs(directory)
+            if live:  # lab.json is damaged but its lab still runs: do not start a second one
+                raise LabError(
+                    f"{directory}/{LAB_JSON} cannot be read, but lab process "
+                    f"{', '.join(map(str, live))} still serves this folder; stop it "
+                    f"(kill {live[0]}) before starting another lab here"
+                ) from None
         if old is not None and _is_lab_process(old.pid, directory):
             raise LabError(
                 f"{directory} already holds a running lab (scenario {old.scenario}, "
