@@ -314,7 +314,7 @@ class _Files:
         self.source = source
         self.lines = lines
         self.password = password
-        self.cache: dict[Path, tuple[LoadedCert, ...]] = {}
+        self.cache: dict[str, tuple[LoadedCert, ...]] = {}
         self.errors: list[InputError] = []
 
     def resolve(self, ref: str) -> Path:
@@ -322,9 +322,10 @@ class _Files:
         return path if path.is_absolute() else self.base / path
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
+        found = self.cache.get(ref)  # an inventory names the same file many times
+        if found is not None:
+            return found
         path = self.resolve(ref)
-        if path in self.cache:
-            return self.cache[path]
         try:
             certs = load_path(path, password=self.password)
         except InputError as exc:
@@ -338,7 +339,7 @@ class _Files:
                 )
             )
             certs = ()
-        self.cache[path] = certs
+        self.cache[ref] = certs
         return certs
 
 

@@ -185,6 +185,10 @@ def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
     return certs
 
 
+class _IsAFolder(InputError):
+    """load_file was given a folder (load_path then reads its files)."""
+
+
 def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
     """All certificates in one file, in file order. Never returns an empty tuple."""
     source = str(path)
@@ -201,8 +205,8 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
         raise InputError(
             "file not found", file=source, hint="check the path (relative to the inventory)"
         ) from exc
-    except IsADirectoryError as exc:  # pragma: no cover - handled by load_path
-        raise InputError("is a folder", file=source) from exc
+    except IsADirectoryError as exc:
+        raise _IsAFolder(f"{source} is a folder", file=source) from exc
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=source) from exc
     if not data.strip():
@@ -224,6 +228,10 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
 
 def load_path(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
     """A file, or every file of a folder in name order (hidden files skipped)."""
+    try:
+        return load_file(path, password=password)  # the common case, without a stat first
+    except _IsAFolder:
+        pass
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         if not files:
