@@ -128,13 +128,19 @@ def _password(args: argparse.Namespace) -> bytes | None:
     return env.encode() if env else None
 
 
-def _seconds(text: str) -> float:
+MAX_SECONDS = 86400.0
+
+
+def parse_seconds(text: str) -> float:
+    """A duration option: a finite number of seconds, more than 0 and at most a day."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 86400:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and at most 86400")
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be more than 0 and at most {MAX_SECONDS:g} seconds"
+        )
     return value
 
 
@@ -342,7 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=_version_arg, metavar="X", help="judge at this version")
     p.add_argument("--probe", action="store_true", help="add live handshakes to the nodes")
     p.add_argument(
-        "--timeout", type=_seconds, default=5.0, help="per-handshake timeout in seconds (probe)"
+        "--timeout",
+        type=parse_seconds,
+        default=5.0,
+        help="per-handshake timeout in seconds (probe)",
     )
     judged(p)
     p12(p)

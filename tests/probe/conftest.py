@@ -33,22 +33,6 @@ READY_WAIT = 10.0
 Key = pg.PrivateKey
 
 
-def _write(path: Path, *items: x509.Certificate | Key) -> Path:
-    with path.open("wb") as fh:
-        for item in items:
-            if isinstance(item, x509.Certificate):
-                fh.write(item.public_bytes(serialization.Encoding.PEM))
-            else:
-                fh.write(
-                    item.private_bytes(
-                        serialization.Encoding.PEM,
-                        serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    )
-                )
-    return path
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pki:
     """Files and objects of the test PKI (all under one temporary folder)."""
@@ -137,20 +121,20 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         other_root=other_root,
         expc=expc,
         rogue=rogue,
-        root_pem=_write(d / "root.pem", root),
-        inter_pem=_write(d / "inter.pem", inter),
-        other_root_pem=_write(d / "other-root.pem", other_root),
-        rsa_pem=_write(d / "rsa.pem", rsa_leaf),
-        rsa_key=_write(d / "rsa.key", rsa_key),
-        ec_pem=_write(d / "ec.pem", ec_leaf),
-        ec_key=_write(d / "ec.key", ec_key),
-        client_ca_pem=_write(d / "client-ca.pem", client_ca),
-        expc_pem=_write(d / "expc.pem", expc),
-        expc_key=_write(d / "expc.key", expc_key),
-        rogue_pem=_write(d / "rogue.pem", rogue),
-        rogue_key=_write(d / "rogue.key", rogue_key),
+        root_pem=pg.write_certs(d / "root.pem", [root]),
+        inter_pem=pg.write_certs(d / "inter.pem", [inter]),
+        other_root_pem=pg.write_certs(d / "other-root.pem", [other_root]),
+        rsa_pem=pg.write_certs(d / "rsa.pem", [rsa_leaf]),
+        rsa_key=pg.write_key(d / "rsa.key", rsa_key),
+        ec_pem=pg.write_certs(d / "ec.pem", [ec_leaf]),
+        ec_key=pg.write_key(d / "ec.key", ec_key),
+        client_ca_pem=pg.write_certs(d / "client-ca.pem", [client_ca]),
+        expc_pem=pg.write_certs(d / "expc.pem", [expc]),
+        expc_key=pg.write_key(d / "expc.key", expc_key),
+        rogue_pem=pg.write_certs(d / "rogue.pem", [rogue]),
+        rogue_key=pg.write_key(d / "rogue.key", rogue_key),
         encrypted_key=encrypted,
-        ec_self_pem=_write(d / "ec-self.pem", ec_self),
+        ec_self_pem=pg.write_certs(d / "ec-self.pem", [ec_self]),
         ec_self=ec_self,
     )
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mratrust.cli import parse_now
+from mratrust.cli import parse_now, parse_seconds
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
@@ -29,21 +29,6 @@ verification of every node, X15.2+ RSA-first TLS 1.3 signatures) on a fresh inst
 default cipher order prefers ECDSA. Give the running version: the offer depends on it."""
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
-
-
-MAX_SECONDS = 86400.0
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must be more than 0 and at most {MAX_SECONDS} seconds"
-        )
-    return value
 
 
 def _count(text: str) -> int:
@@ -121,21 +106,21 @@ def add_parser(subparsers: Any) -> None:
     )
     run_opts.add_argument(
         "--timeout",
-        type=_positive,
+        type=parse_seconds,
         default=5.0,
         metavar="SECONDS",
         help="per connect and per handshake (default 5)",
     )
     run_opts.add_argument(
         "--read-timeout",
-        type=_positive,
+        type=parse_seconds,
         default=1.0,
         metavar="SECONDS",
         help="TLS 1.3: wait after the handshake for a client-certificate rejection (default 1)",
     )
     run_opts.add_argument(
         "--deadline",
-        type=_positive,
+        type=parse_seconds,
         default=120.0,
         metavar="SECONDS",
         help="the whole run (default 120)",
