@@ -11,7 +11,7 @@ from mratrust import __version__
 from mratrust.errors import InputError
 from mratrust.model import ChangeKind, Deployment, Finding, Status
 from mratrust.rules import RULES, AuditContext
-from mratrust.versions import Version
+from mratrust.versions import UpgradePath, Version
 
 RULE_ORDER = {rule_id: i for i, rule_id in enumerate(RULES)}
 BAD = frozenset({Status.FAIL, Status.ERROR, Status.RISK, Status.WARN})
@@ -29,6 +29,9 @@ class Report:
     target_version: Version | None = None
     tool_version: str = __version__
     strict_from: Version | None = None
+    assumed_fresh_install: bool = False
+    """The inventory has no ``upgraded_from``: its release is taken as a fresh install (most
+    Expressways were upgraded; findings whose prediction depends on it say so)."""
 
     @classmethod
     def of(
@@ -48,6 +51,7 @@ class Report:
             findings=findings,
             target_version=target_version,
             strict_from=ctx.strict_from,
+            assumed_fresh_install=ctx.upgrade_path.fresh,
         )
 
     def summary(self) -> dict[str, int]:
@@ -83,20 +87,22 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
 
-def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Version | None]:
-    """The version to judge and the release it was reached from.
+def _path(deployment: Deployment, version: Version | None) -> UpgradePath:
+    """The version to judge and the releases it was reached through.
 
     Auditing at a later version than the inventory's means "after upgrading from it", so the
-    cipher defaults follow that upgrade path.
+    cipher defaults follow the whole recorded path (``upgraded_from``, the running version, the
+    judged one): the release that crossed into X14.2 decides the order.
     """
     exp = deployment.expressway
+    recorded = UpgradePath.of(exp.version, exp.upgraded_from)
     if version is None or version == exp.version:
-        return exp.version, exp.upgraded_from
+        return recorded
     if version > exp.version:
-        return version, exp.version
+        return UpgradePath(releases=(*recorded.releases, version), fresh=recorded.fresh)
     # judging an earlier release: keep the recorded path only if it leads there
     frm = exp.upgraded_from
-    return version, frm if frm is not None and frm < version else None
+    return UpgradePath.of(version, frm if frm is not None and frm < version else None)
 
 
 def as_version(value: Version | str | None) -> Version | None:
@@ -113,15 +119,19 @@ def context(
     strict_from: Version | str | None = None,
 ) -> AuditContext:
     """The context rules read; ``upgraded_from`` overrides the derived upgrade path."""
-    judged, frm = _path(deployment, as_version(version))
-    upgraded_from = as_version(upgraded_from)
+    path = _path(deployment, as_version(version))
+    judged = path.version
+    override = as_version(upgraded_from)
+    if override is not None:
+        path = UpgradePath.of(judged, override)
     strict_from = as_version(strict_from)
     return AuditContext(
         deployment=deployment,
         version=judged,
-        upgraded_from=upgraded_from if upgraded_from is not None else frm,
+        upgraded_from=path.releases[-2] if len(path.releases) > 1 else None,
         now=_now(now),
         strict_from=strict_from,
+        path=path,
     )
 
 
@@ -178,15 +188,7 @@ def upgrade_check(
         )
     s = as_version(strict_from)
     current = audit(deployment, now=now, strict_from=s)
-    ctx = context(
-        deployment,
-        version=target,
-        upgraded_from=deployment.expressway.version
-        if target != deployment.expressway.version
-        else None,
-        now=current.evaluated_at,
-        strict_from=s,
-    )
+    ctx = context(deployment, version=target, now=current.evaluated_at, strict_from=s)
     before = {f.key(): f for f in current.findings}
     changed = [replace(f, change=_change(before.get(f.key()), f)) for f in run_rules(ctx)]
     order = {ChangeKind.NEW: 0, ChangeKind.FIXED: 2, ChangeKind.SAME: 1}

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from mratrust.audit import Report, audit, upgrade_check
-from mratrust.model import ChangeKind, Deployment, Status
+from mratrust.model import ChangeKind, Deployment, HttpsCiphers, Status
 from tests.conftest import NOW
 
 Get = Callable[[str], Deployment]
@@ -124,10 +124,35 @@ def test_f11_f12_ecdsa_risk_for_every_cucm_node(deployment: Get, scenario: str) 
 
 
 @pytest.mark.parametrize("scenario", ["F13", "F14"])
-def test_f13_f14_rsa_first_no_ecdsa_risk(deployment: Get, scenario: str) -> None:
+def test_f13_f14_rsa_first_is_tls13_risk_not_fail(deployment: Get, scenario: str) -> None:
+    """RSA first decides TLS 1.2 only; TLS 1.3 may still pick ECDSA: risk offline, never fail."""
     report = _run(deployment(scenario), "X14.2.1")
-    assert report.by_rule("C2U-ECDSA")  # checked ...
-    assert not [f for f in report.by_rule("C2U-ECDSA") if f.status in BAD]  # ... and fine
+    findings = report.by_rule("C2U-ECDSA")
+    assert Status.FAIL not in {f.status for f in findings}
+    risky = [f for f in findings if f.status is Status.RISK]
+    assert {f.subject.node for f in risky} == {"cucm-pub.example.com", "cucm-sub1.example.com"}
+    for f in risky:
+        ev = f.evidence_dict()
+        assert ev["tls13_possible"] is True and ev["tls12_order"] == "rsa-first"
+        assert ev["identity"] == "tomcat-ECDSA"
+        assert "under TLS 1.3 the certificate type follows the signature algorithms" in f.message
+        assert "negotiated TLS version is not in any export" in f.message
+        # fixes that hold under both versions come first, the cipher change last
+        assert f.remediation[0].startswith("Trust tomcat-ECDSA (holds under TLS 1.2 and 1.3)")
+        assert "HTTPS Ciphers" in f.remediation[1] and "RSA Ciphers only" in f.remediation[1]
+        assert "TLS 1.2 only" in f.remediation[2]
+
+
+def test_rsa_only_https_ciphers_is_pass_under_both_versions(deployment: Get) -> None:
+    """The negative twin: with HTTPS Ciphers RSA only the node has no ECDSA identity to present."""
+    d = deployment("F13")
+    rsa_only = replace(
+        d,
+        uc_clusters=tuple(replace(c, https_ciphers=HttpsCiphers.RSA_ONLY) for c in d.uc_clusters),
+    )
+    findings = _run(rsa_only, "X14.2.1").by_rule("C2U-ECDSA")
+    assert findings and {f.status for f in findings} == {Status.PASS}
+    assert all(f.evidence_dict()["tls13_possible"] is False for f in findings)
 
 
 def test_f17_oauth_and_tomcat_trust(deployment: Get) -> None:
@@ -181,3 +206,13 @@ def test_every_rule_of_the_catalogue_runs(deployment: Get) -> None:
     offline_only = {"C2U-LATENT", "C2U-TLS13-SIGALG", "EXP-PEER-TRUST", "U2C-PROFILE-SAN"}
     expected = {r for r in RULES if not r.startswith("PROBE-")} - offline_only
     assert expected <= seen
+
+
+def test_same_upgrade_path_same_answer(deployment: Get) -> None:
+    """F09 runs X14.2.1 upgraded from X14.0.7: to X15.3 it keeps RSA first, as B0 does."""
+    for sid in ("B0", "F09"):
+        _, target = upgrade_check(deployment(sid), "X15.3", now=NOW)
+        ecdsa = target.by_rule("C2U-ECDSA")
+        assert not [f for f in ecdsa if "upgrade path is not known" in f.message]
+        assert all(f.evidence_dict().get("tls12_order") != "unknown" for f in ecdsa), sid
+        assert all(f.evidence_dict().get("cipher_path") != "unknown" for f in ecdsa), sid
