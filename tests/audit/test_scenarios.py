@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from mratrust.audit import Report, audit, upgrade_check
-from mratrust.model import ChangeKind, Deployment, HttpsCiphers, Status
+from mratrust.model import ChangeKind, Deployment, HttpsCiphers, Product, SecurityMode, Status
 from tests.conftest import NOW
 
 Get = Callable[[str], Deployment]
@@ -216,3 +216,70 @@ def test_same_upgrade_path_same_answer(deployment: Get) -> None:
         assert not [f for f in ecdsa if "upgrade path is not known" in f.message]
         assert all(f.evidence_dict().get("tls12_order") != "unknown" for f in ecdsa), sid
         assert all(f.evidence_dict().get("cipher_path") != "unknown" for f in ecdsa), sid
+
+
+def test_f01_mixed_mode_5061_is_its_own_leg_since_always(deployment: Get) -> None:
+    """Mutual TLS on 5061 needs CallManager-trust on every release: not the 6972 Traffic Server
+    leg, and not 'since X14.0.2'."""
+    d = deployment("F01")
+    mixed = replace(
+        d,
+        uc_clusters=tuple(
+            replace(c, security_mode=SecurityMode.MIXED) if c.product is Product.CUCM else c
+            for c in d.uc_clusters
+        ),
+    )
+    old = _run(mixed, "X12.7").by_rule("U2C-TRUST")
+    fails = [f for f in old if f.status is Status.FAIL]
+    assert fails and {f.subject.leg for f in fails} == {"expc->cucm:5061"}
+    for f in fails:
+        assert f.subject.certificate == "CallManager-trust" and f.since == "X8.8"
+        assert "Traffic Server" not in f.message and "CEtls" in f.message
+    # the Traffic Server leg is not required before X14.0.2 ...
+    assert {f.status for f in old if f.subject.leg == "expc->cucm:6972"} == {Status.PASS}
+    # ... and fails from X14.0.2, labelled so
+    new = [f for f in _run(mixed, "X14.0.2").by_rule("U2C-TRUST") if f.status is Status.FAIL]
+    tomcat_6972 = [f for f in new if f.subject.leg == "expc->cucm:6972"]
+    assert tomcat_6972 and all(f.since == "X14.0.2" for f in tomcat_6972)
+    assert all("Traffic Server logs" in f.message for f in tomcat_6972)
+    # the twin: non-secure F01 has no 5061 finding at all
+    assert not [f for f in _run(d, "X12.7").by_rule("U2C-TRUST") if "5061" in (f.subject.leg or "")]
+
+
+def test_f17_sip_oauth_rejection_is_not_a_traffic_server_log(deployment: Get) -> None:
+    report = _run(deployment("F17"), "X14.2.1")
+    oauth = [f for f in report.by_rule("U2C-OAUTH") if f.status is Status.FAIL]
+    store = [f for f in oauth if f.subject.certificate == "tomcat-trust"]
+    assert store
+    for f in store:
+        assert "Traffic Server" not in f.message
+        assert "CEOAuth" in f.message
+        assert not any("trafficserver" in r for r in f.remediation)
+    # the twin: the 6972 Traffic Server leg keeps Traffic Server's log line and its debug levels
+    (u2c,) = [
+        f
+        for f in report.by_rule("U2C-TRUST")
+        if f.status is Status.FAIL and f.subject.certificate == "tomcat-trust"
+    ]
+    assert "Traffic Server logs" in u2c.message
+    assert any("developer.trafficserver.ssl" in r for r in u2c.remediation)
+
+
+def test_publisher_verified_at_discovery_fails_since_x8_8(deployment: Get) -> None:
+    """TLS verify on, X14.0.7: the publisher fails today, so its since is not X14.2."""
+    d = deployment("F04")
+    verify = replace(d, uc_clusters=tuple(replace(c, tls_verify=True) for c in d.uc_clusters))
+    report = _run(verify, "X14.0.7")
+    (pub,) = [
+        f
+        for f in report.by_rule("C2U-TRUST")
+        if f.subject.node == "cucm-pub.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert pub.status is Status.FAIL and pub.since == "X8.8"
+    # the twin: the subscriber is not verified before X14.2 and fails from X14.2
+    (sub,) = [
+        f
+        for f in _run(verify, "X14.2.1").by_rule("C2U-TRUST")
+        if f.subject.node == "cucm-sub1.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert sub.status is Status.FAIL and sub.since == "X14.2"

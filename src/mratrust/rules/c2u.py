@@ -27,11 +27,13 @@ from mratrust.rules.base import (
     Gate,
     chain_fps,
     cipher_where,
+    is_discovered_node,
     make,
     peers,
     rule,
     short,
 )
+from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
 REFRESH = (
@@ -111,10 +113,19 @@ def trust_remediation(
     return steps
 
 
-def _since(leg: Leg) -> str:
-    """Traffic Server legs are checked on every node from X14.2; SIP and XMPP legs whenever TLS
-    verify is on (X8.8 tightened that validation)."""
-    return "X14.2" if leg.transport is Transport.ATS else "X8.8"
+def _since(ctx: AuditContext, leg: Leg) -> str:
+    """The first release on which this leg's check fails for this node.
+
+    Traffic Server legs are checked on every node from X14.2 (or ``--strict-from``), but the
+    address typed for the cluster is verified at discovery with TLS verify on since X8.8 tightened
+    that validation; SIP and XMPP legs whenever TLS verify is on (X8.8 too).
+    """
+    if leg.transport is not Transport.ATS:
+        return "X8.8"
+    if leg.discovery and leg.cluster.tls_verify and is_discovered_node(leg.cluster, leg.node):
+        return "X8.8"
+    strict = ctx.strict_from
+    return str(strict) if strict is not None and strict < X14_2 else "X14.2"
 
 
 def _identity_fps(ctx: AuditContext) -> frozenset[str]:
@@ -227,7 +238,7 @@ def _trust_finding(
         message,
         remediation=trust_remediation(failing, ident, _identity_fps(ctx)),
         evidence=evidence,
-        since=_since(leg),
+        since=_since(ctx, leg),
     )
 
 
@@ -299,7 +310,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 message,
                 remediation=remediation,
                 evidence=evidence,
-                since=_since(leg),
+                since=_since(ctx, leg),
             )
         elif by_cn:
             yield make(
