@@ -236,7 +236,10 @@ def _trust_finding(
         status,
         subject,
         message,
-        remediation=trust_remediation(failing, ident, _identity_fps(ctx)),
+        remediation=[
+            *trust_remediation(failing, ident, _identity_fps(ctx)),
+            *((ATS_DEBUG,) if leg.transport is Transport.ATS and gate is Gate.VERIFIED else ()),
+        ],
         evidence=evidence,
         since=_since(ctx, leg),
     )
@@ -303,6 +306,8 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                     f"({san})"
                 )
             remediation.append(REFRESH)
+            if leg.transport is Transport.ATS and gate is Gate.VERIFIED:
+                remediation.append(ATS_DEBUG)
             yield make(
                 "C2U-NAME",
                 status,
@@ -443,12 +448,14 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
         remediation = [
             f"Have {pair[0]} and {pair[1]} CA-signed and trust the CA on Expressway-C",
             (
-                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}"
+                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}, then "
+                f"confirm with show cert own tomcat and show cert own {pair[1]} (same serial)"
                 if cluster.product is Product.CUCM
                 else "or regenerate one of them so that the CNs differ"
             ),
             RESTART_EXPC,
         ]
+        bug = "CSCwa12894" if cluster.product is Product.CUCM else "CSCve56019"
         if both_in or all(needed.values()):
             # Expressway's lookup stops at the first subject match: the later one never works
             loser = pair[1]
@@ -466,7 +473,8 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                 subject,
                 f"{short(node.name)}'s self-signed {pair[0]} and {pair[1]} certificates share the "
                 f"CN {fa.common_name}; Expressway-C can trust only one of them (its lookup stops "
-                f"at the first subject match), so {where} breaks ({loser} is never found)",
+                f"at the first subject match), so {where} breaks ({loser} is never found; "
+                f"{bug})",
                 remediation=remediation,
                 evidence={**evidence, "breaks": where},
             )

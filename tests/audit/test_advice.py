@@ -1,0 +1,50 @@
+"""Advice a UC engineer would sign: diagnostics per component, bug IDs, the upgrade accounting,
+intermediates the node may not send, and the fresh-install assumption made visible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mratrust.audit import Report, audit
+from mratrust.model import Deployment, Status
+from tests.conftest import NOW
+
+Get = Callable[[str], Deployment]
+
+
+def _run(deployment: Deployment, version: str) -> Report:
+    return audit(deployment, version=version, now=NOW)
+
+
+def test_failing_traffic_server_leg_gives_the_tech_note_debug_levels(deployment: Get) -> None:
+    report = _run(deployment("F04"), "X14.2.1")
+    fails = [f for f in report.by_rule("C2U-TRUST") if f.status is Status.FAIL]
+    assert fails
+    for f in fails:
+        debug = [r for r in f.remediation if "xConfiguration Logger Developer" in r]
+        assert debug, f.subject
+        for part in ("trafficserver.http ", "http_trans", "iocore", "trafficserver.ssl"):
+            assert part in debug[0]
+    # the twin: a SIP leg's failure does not point at Traffic Server's debug levels
+    f08 = _run(deployment("F08"), "X14.2.1")
+    sip = [
+        f
+        for f in f08.by_rule("C2U-TRUST")
+        if f.status is Status.FAIL and f.subject.leg == "expc->cucm:5061"
+    ]
+    assert all(not any("trafficserver" in r for r in f.remediation) for f in sip)
+
+
+def test_same_cn_cites_the_bug_and_how_to_confirm_reuse(deployment: Get) -> None:
+    report = _run(deployment("F08"), "X14.0.7")
+    fails = [f for f in report.by_rule("C2U-SAME-CN") if f.status is Status.FAIL]
+    assert fails
+    for f in fails:
+        assert "CSCwa12894" in f.message
+        assert any("show cert own tomcat and show cert own CallManager" in r for r in f.remediation)
+    reuse = [
+        f
+        for f in _run(deployment("F09"), "X14.2.1").by_rule("UCM-REUSE")
+        if f.status is Status.PASS and "reuses" in f.message
+    ]
+    assert reuse and all("show cert own tomcat" in f.message for f in reuse)
