@@ -4,6 +4,7 @@ intermediates the node may not send, and the fresh-install assumption made visib
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from mratrust.audit import Report, audit
 from mratrust.model import Deployment, Status
@@ -48,3 +49,38 @@ def test_same_cn_cites_the_bug_and_how_to_confirm_reuse(deployment: Get) -> None
         if f.status is Status.PASS and "reuses" in f.message
     ]
     assert reuse and all("show cert own tomcat" in f.message for f in reuse)
+
+
+def _root_only(d: Deployment) -> Deployment:
+    """B0 with each Expressway-C peer trusting ENT-ROOT only (ENT-INT missing)."""
+    peers = []
+    for p in d.expressway.peers:
+        store = p.trusted_cas
+        kept = tuple(c for c in store.certs if "ENT-INT" not in c.cert.subject.rfc4514_string())
+        assert len(kept) < len(store.certs)
+        peers.append(replace(p, trusted_cas=store.with_certs(kept)))
+    return replace(d, expressway=replace(d.expressway, peers=tuple(peers)))
+
+
+def test_intermediate_missing_from_the_trusted_list_is_risk(deployment: Get) -> None:
+    d = _root_only(deployment("B0"))
+    report = _run(d, "X14.2.1")
+    tomcat = [
+        f
+        for f in report.by_rule("C2U-TRUST")
+        if f.subject.cluster == "cucm-main" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert tomcat and {f.status for f in tomcat} == {Status.RISK}
+    for f in tomcat:
+        ev = f.evidence_dict()
+        assert ev["missing_intermediates"] and ev["upload"] == ev["missing_intermediates"]
+        assert "CN=ENT-INT" in f.message and "often sends only its leaf" in f.message
+        assert "Upload CN=ENT-INT" in f.remediation[0]
+
+
+def test_intermediate_in_the_trusted_list_passes(deployment: Get) -> None:
+    """The twin: B0 trusts ENT-ROOT and ENT-INT, so nothing depends on what the node sends."""
+    report = _run(deployment("B0"), "X14.2.1")
+    findings = report.by_rule("C2U-TRUST")
+    assert findings and {f.status for f in findings} == {Status.PASS}
+    assert not any("missing_intermediates" in f.evidence_dict() for f in findings)

@@ -17,7 +17,7 @@ from mratrust.model import (
     Subject,
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
-from mratrust.pki.verify import TRUST_REASONS, PathResult, issued_by
+from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
 from mratrust.rules.base import (
     ATS_DEBUG,
     CIPHER_LABELS,
@@ -202,6 +202,13 @@ def _trust_finding(
     gate = ctx.gate(leg)
     evidence: dict[str, str | tuple[str, ...]] = {"chain": chain_fps(ident.chain)}
     if not failing:
+        gaps = {
+            p.name: gap
+            for p in peers(ctx)
+            if (gap := missing_intermediates(results[p.name], p.trusted_cas.trust))
+        }
+        if gaps:
+            return _intermediate_finding(ctx, leg, ident, rule_id, subject, gaps, evidence)
         anchors = sorted({facts(r.anchor).subject for r in results.values() if r.anchor})
         status = Status.PASS
         message = (
@@ -241,6 +248,63 @@ def _trust_finding(
             *((ATS_DEBUG,) if leg.transport is Transport.ATS and gate is Gate.VERIFIED else ()),
         ],
         evidence=evidence,
+        since=_since(ctx, leg),
+    )
+
+
+def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.Certificate, ...]:
+    """CA certificates of a built path that only the presented chain supplies, not the store."""
+    if not result.trusted:
+        return ()
+    return tuple(
+        c
+        for c in result.chain[1:]
+        if facts(c).is_ca and not store.contains(c) and c is not result.anchor
+    )
+
+
+def _intermediate_finding(
+    ctx: AuditContext,
+    leg: Leg,
+    ident: Identity,
+    rule_id: str,
+    subject: Subject,
+    gaps: dict[str, tuple[x509.Certificate, ...]],
+    evidence: dict[str, str | tuple[str, ...]],
+) -> Finding:
+    """The path builds only with an intermediate from the node's own file: risk offline."""
+    gate = ctx.gate(leg)
+    certs = tuple(dict.fromkeys(c for gap in gaps.values() for c in gap))
+    names = _dn_list(certs)
+    failing = ", ".join(sorted(gaps))
+    status = Status.RISK if gate in (Gate.VERIFIED, Gate.DISPUTED) else Status.INFO
+    message = (
+        f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to Expressway-C's "
+        f"trusted CA list only through {names} from its own certificate file: the trusted CA "
+        f"list of {failing} lacks it. Cisco requires the root and every intermediate in that "
+        "list, and CUCM often sends only its leaf; whether the node sends the intermediate is "
+        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.id}"
+    )
+    if gate not in (Gate.VERIFIED, Gate.DISPUTED):
+        message += f" ({_not_verified_reason(ctx, leg, gate)})"
+    fps = chain_fps(certs)
+    return make(
+        rule_id,
+        status,
+        subject,
+        message,
+        remediation=[
+            f"Upload {names} to the trusted CA list of {failing} (Maintenance > Security > "
+            "Trusted CA certificate)",
+            RESTART_EXPC,
+        ],
+        evidence={
+            **evidence,
+            "missing_intermediates": fps,
+            "upload": fps,
+            "peers": tuple(sorted(gaps)),
+            "gate": gate.value,
+        },
         since=_since(ctx, leg),
     )
 
