@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from mratrust import __version__
 from mratrust.errors import InputError
-from mratrust.model import ChangeKind, Deployment, Finding, Status
+from mratrust.model import ChangeKind, Deployment, Finding, Severity, Status
 from mratrust.rules import RULES, AuditContext
 from mratrust.versions import UpgradePath, Version
 
@@ -167,6 +167,90 @@ def _change(before: Finding | None, after: Finding) -> ChangeKind:
     return ChangeKind.SAME
 
 
+SUCCESSORS: dict[str, tuple[str, ...]] = {
+    "C2U-LATENT": ("C2U-TRUST", "C2U-NAME"),
+}
+"""Rules that stop at a release, and the rules that report the same problem after it."""
+
+
+def _successors(f: Finding, after: Sequence[Finding]) -> list[Finding]:
+    """The target findings that report what ``f`` reported (same subject, another rule)."""
+    rules = SUCCESSORS.get(f.rule)
+    out = []
+    for g in after:
+        if g.status not in BAD or g.rule == f.rule:
+            continue
+        a, b = f.subject, g.subject
+        if rules is not None:
+            if g.rule in rules and (a.cluster, a.node, a.leg) == (b.cluster, b.node, b.leg):
+                out.append(g)
+        elif a.key() == b.key():
+            out.append(g)
+    return out
+
+
+def _account(
+    gone: Sequence[Finding], after: Sequence[Finding], *, running: Version, to: Version
+) -> tuple[list[Finding], dict[tuple[str, tuple[str, str, str, str], str], tuple[str, ...]]]:
+    """Every finding of the running release that the target no longer reports, accounted for.
+
+    A problem (fail, risk, warn, error) becomes ``change: fixed``: with ``became`` naming the
+    findings that report it on the target (the upgrade turned it into those), or none when it is
+    gone. A pass or info that no longer applies stays a pass. Also returns, per successor
+    finding, the rules it replaces.
+    """
+    out: list[Finding] = []
+    replaces: dict[tuple[str, tuple[str, str, str, str], str], list[str]] = {}
+    for f in gone:
+        if f.status not in BAD:
+            out.append(
+                replace(
+                    f,
+                    status=Status.PASS,
+                    severity=Severity.INFO,
+                    message=f"not evaluated on {to} (the rule does not apply there); on "
+                    f"{running}: {f.message}",
+                    remediation=(),
+                    change=ChangeKind.SAME,
+                )
+            )
+            continue
+        successors = _successors(f, after)
+        evidence = dict(f.evidence)
+        evidence["was"] = f.status.value
+        if successors:
+            worst = min(successors, key=lambda g: g.status.rank)
+            became = tuple(dict.fromkeys(g.rule for g in successors))
+            evidence["became"] = became
+            evidence["became_status"] = worst.status.value
+            where = worst.subject.leg or worst.subject.certificate or worst.subject.node or ""
+            message = (
+                f"on {to} this {f.status.value} is no longer reported as {f.rule}: it became "
+                f"{' and '.join(became)} {worst.status.value}"
+                + (f" on {where}" if where else "")
+                + f" (see that finding). On {running}: {f.message}"
+            )
+            for g in successors:
+                replaces.setdefault(g.key(), []).append(f.rule)
+        else:
+            message = (
+                f"on {to} this {f.status.value} is gone: nothing reports it any more. On "
+                f"{running}: {f.message}"
+            )
+        out.append(
+            replace(
+                f,
+                status=Status.INFO,
+                severity=Severity.INFO,
+                message=message,
+                remediation=(),
+                evidence=tuple(evidence.items()),
+                change=ChangeKind.FIXED,
+            )
+        )
+    return out, {k: tuple(dict.fromkeys(v)) for k, v in replaces.items()}
+
+
 def upgrade_check(
     deployment: Deployment,
     to: Version | str,
@@ -190,7 +274,19 @@ def upgrade_check(
     current = audit(deployment, now=now, strict_from=s)
     ctx = context(deployment, version=target, now=current.evaluated_at, strict_from=s)
     before = {f.key(): f for f in current.findings}
-    changed = [replace(f, change=_change(before.get(f.key()), f)) for f in run_rules(ctx)]
+    after = run_rules(ctx)
+    gone = [f for f in current.findings if f.key() not in {g.key() for g in after}]
+    accounted, replaces = _account(gone, after, running=current.expressway_version, to=target)
+    changed = [
+        replace(
+            f,
+            change=_change(before.get(f.key()), f),
+            evidence=f.evidence
+            + ((("replaces", replaces[f.key()]),) if f.key() in replaces else ()),
+        )
+        for f in after
+    ]
+    changed.extend(accounted)
     order = {ChangeKind.NEW: 0, ChangeKind.FIXED: 2, ChangeKind.SAME: 1}
     changed = sorted(
         changed,

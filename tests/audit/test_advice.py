@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from mratrust.audit import Report, audit
-from mratrust.model import Deployment, Status
+from mratrust.audit import Report, audit, upgrade_check
+from mratrust.model import ChangeKind, Deployment, Status
 from tests.conftest import NOW
 
 Get = Callable[[str], Deployment]
@@ -84,3 +84,38 @@ def test_intermediate_in_the_trusted_list_passes(deployment: Get) -> None:
     findings = report.by_rule("C2U-TRUST")
     assert findings and {f.status for f in findings} == {Status.PASS}
     assert not any("missing_intermediates" in f.evidence_dict() for f in findings)
+
+
+def test_upgrade_check_accounts_for_every_current_finding(deployment: Get) -> None:
+    """F05: the C2U-LATENT risk of X14.0.7 becomes a C2U-NAME fail on X14.2.1 and says so."""
+    current, target = upgrade_check(deployment("F05"), "X14.2.1", now=NOW)
+    keys = {f.key() for f in target.findings}
+    assert all(f.key() in keys for f in current.findings)
+    latent = [
+        f
+        for f in target.by_rule("C2U-LATENT")
+        if f.subject.node == "cucm-sub1.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert len(latent) == 1
+    (f,) = latent
+    ev = f.evidence_dict()
+    assert f.change is ChangeKind.FIXED and ev["was"] == "risk"
+    assert ev["became"] == ("C2U-NAME",) and ev["became_status"] == "fail"
+    assert "became C2U-NAME fail on expc->cucm:8443" in f.message
+    (name,) = [
+        g
+        for g in target.by_rule("C2U-NAME")
+        if g.subject.node == "cucm-sub1.example.com" and g.subject.leg == "expc->cucm:8443"
+    ]
+    assert name.change is ChangeKind.NEW and name.evidence_dict()["replaces"] == ("C2U-LATENT",)
+
+
+def test_upgrade_check_clean_path_carries_passes_without_fixes(deployment: Get) -> None:
+    """The twin: B0's passing C2U-LATENT checks are accounted for as passes, nothing 'became'."""
+    current, target = upgrade_check(deployment("B0"), "X15.3", now=NOW)
+    keys = {f.key() for f in target.findings}
+    assert all(f.key() in keys for f in current.findings)
+    latent = target.by_rule("C2U-LATENT")
+    assert latent and {f.status for f in latent} == {Status.PASS}
+    assert not [f for f in target.findings if "became" in f.evidence_dict()]
+    assert not [f for f in target.findings if f.change is ChangeKind.NEW]
