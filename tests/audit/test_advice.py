@@ -119,3 +119,32 @@ def test_upgrade_check_clean_path_carries_passes_without_fixes(deployment: Get) 
     assert latent and {f.status for f in latent} == {Status.PASS}
     assert not [f for f in target.findings if "became" in f.evidence_dict()]
     assert not [f for f in target.findings if f.change is ChangeKind.NEW]
+
+
+def test_missing_upgraded_from_is_said_where_it_decides(deployment: Get) -> None:
+    """F11 has no upgraded_from: the ECDSA-first default rests on a fresh install; say so."""
+    report = _run(deployment("F11"), "X14.2.1")
+    assert report.assumed_fresh_install is True
+    risky = [f for f in report.by_rule("C2U-ECDSA") if f.status is Status.RISK]
+    assert risky
+    for f in risky:
+        assert "assuming a fresh install (upgraded_from not set)" in f.message
+        assert f.evidence_dict()["assumed_fresh_install"] is True
+
+
+def test_recorded_or_configured_path_assumes_nothing(deployment: Get) -> None:
+    """The twins: F12 records upgraded_from; a configured cipher string needs no path."""
+    f12 = _run(deployment("F12"), "X14.2.1")
+    assert f12.assumed_fresh_install is False
+    assert not [f for f in f12.findings if "assuming a fresh install" in f.message]
+    d = deployment("F11")
+    configured = replace(
+        d,
+        expressway=replace(
+            d.expressway,
+            ciphers=replace(d.expressway.ciphers, uc_server_discovery="EECDH:EDH:HIGH"),
+        ),
+    )
+    report = _run(configured, "X14.2.1")
+    ecdsa = [f for f in report.by_rule("C2U-ECDSA") if f.subject.leg == "expc->cucm:8443"]
+    assert ecdsa and not [f for f in ecdsa if "assuming a fresh install" in f.message]
