@@ -168,7 +168,8 @@ TIMELINE: tuple[Change, ...] = (
         version=V("X14.2"),
         summary="Server certificate verification for every UC node on every request whatever TLS "
         "verify says (CSCwc69661, CVE-2022-20814), unless VerifyOriginServer is off; ECDSA cipher "
-        "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP",
+        "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP and "
+        "the reverse proxy",
         rules=("C2U-TRUST", "C2U-NAME", "C2U-FQDN", "C2U-ECDSA"),
         sources=(S2, S3, S14, S27),
     ),
