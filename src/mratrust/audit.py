@@ -208,8 +208,8 @@ def _account(
                     f,
                     status=Status.PASS,
                     severity=Severity.INFO,
-                    message=f"not evaluated on {to} (the rule does not apply there); on "
-                    f"{running}: {f.message}",
+                    message=f"{f.rule} does not report this on {to} (nothing to check there); "
+                    f"on {running}: {f.message}",
                     remediation=(),
                     change=ChangeKind.SAME,
                 )
