@@ -365,7 +365,7 @@ ATS_DEBUG = (
 """The tech note's Traffic Server debug levels, for a failing Traffic Server leg."""
 
 
-def rejection_signature(transport: Transport, port: int, node: str, product: str) -> str:
+def rejection_signature(transport: Transport, port: int, node: str) -> str:
     """How a UC node's rejection of Expressway-C's certificate shows, per component.
 
     Only Traffic Server's log line is documented (its message text comes from Traffic Server's
@@ -383,7 +383,7 @@ def rejection_signature(transport: Transport, port: int, node: str, product: str
         )
     if transport is Transport.SIP:
         return f"the SIP TLS (CEtls) zone to {node} does not come up and secure registrations fail"
-    return f"{product} refuses the XCP connection on {port}"
+    return f"the XCP connection to {node} on {port} fails; no log line for it is documented"
 
 
 def leg_transport(product: str, port: int) -> Transport:

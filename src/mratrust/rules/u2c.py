@@ -115,7 +115,7 @@ def _store_finding(
     )
     port = int(leg.rsplit(":", 1)[-1])
     transport = leg_transport(cluster.product.value, port)
-    signature = rejection_signature(transport, port, cluster.publisher, cluster.product.label)
+    signature = rejection_signature(transport, port, cluster.publisher)
     remediation = [
         f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
         "Administration > Security > Certificate Management > Upload Certificate/Certificate "
