@@ -70,3 +70,148 @@ def _p7_der(p7b: Path) -> bytes:
 
     body = p7b.read_text().split("-----")[2]
     return base64.b64decode("".join(body.split()))
+
+
+# --------------------------------------------------------------------------- wrong identity files
+
+INVENTORY = """\
+schema: 1
+name: First run
+expressway:
+  version: X14.2.1
+  peers:
+    - name: expc1.example.com
+      certificate: {expc}
+      trusted_cas: expc-trust.pem
+uc_clusters:
+  - name: cucm-main
+    product: cucm
+    publisher: cucm-pub.example.com
+    trust:
+      tomcat-trust: tomcat-trust.pem
+      CallManager-trust: callmanager-trust.pem
+    nodes:
+      - name: cucm-pub.example.com
+        role: publisher
+        certificates:
+          tomcat: {tomcat}
+"""
+TOMCAT_LINE = 20
+EXPC_LINE = 7
+
+
+def _deployment(tmp_path: Path, pki: Pki, *, tomcat: str, expc: str = "expc1.pem") -> Path:
+    """A one-node deployment whose files are all right; ``tomcat``/``expc`` pick what is named."""
+    expc1 = pg.make_leaf(
+        "expc1.example.com",
+        now=NOW,
+        issuer=pki.inter,
+        san=("expc1.example.com",),
+        pool=pki.pool,
+    )
+    node = pg.make_leaf(
+        "cucm-pub.example.com",
+        now=NOW,
+        issuer=pki.inter,
+        san=("cucm-pub.example.com",),
+        pool=pki.pool,
+    )
+    cas = [pki.root.cert, pki.inter.cert]
+    pg.write_certs(tmp_path / "expc1.pem", [expc1.cert, pki.inter.cert])
+    pg.write_certs(tmp_path / "expc-trust.pem", cas)
+    pg.write_certs(tmp_path / "tomcat-trust.pem", cas)
+    pg.write_certs(tmp_path / "callmanager-trust.pem", cas)
+    pg.write_certs(tmp_path / "tomcat.pem", [node.cert])
+    pg.write_certs(tmp_path / "tomcat-chain.pem", [pki.root.cert, node.cert, pki.inter.cert])
+    pg.write_certs(tmp_path / "certs" / "cucm-main" / "tomcat.pem", [node.cert])
+    pg.write_certs(tmp_path / "root.pem", [pki.root.cert])
+    pg.write_certs(tmp_path / "inter.pem", [pki.inter.cert])
+    selfs = [
+        pg.make_cucm_self_signed(n, now=NOW, pool=pki.pool).cert
+        for n in ("cucm-pub.example.com", "cucm-sub1.example.com")
+    ]
+    pg.write_certs(tmp_path / "self.pem", selfs[:1])
+    pg.write_certs(tmp_path / "selfs-bundle.pem", selfs)
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(INVENTORY.format(tomcat=tomcat, expc=expc))
+    return inv
+
+
+@pytest.mark.parametrize(
+    ("tomcat", "words", "hint"),
+    [
+        (
+            "certs/cucm-main/",
+            "is a folder; an identity is one certificate file",
+            "give the file of the node's own tomcat certificate inside it",
+        ),
+        (
+            "callmanager-trust.pem",
+            "this is 2 CA certificates (CN=T-ROOT; CN=T-INT), not the node's own tomcat",
+            "export the node's own tomcat certificate, not its issuer or a trust store",
+        ),
+        (
+            "root.pem",
+            "this is a CA certificate (CN=T-ROOT), not the node's own tomcat",
+            "not its issuer",
+        ),
+        (
+            "selfs-bundle.pem",
+            "holds 2 certificates that each look like a server's own",
+            "export the node's own tomcat certificate",
+        ),
+    ],
+)
+def test_wrong_file_as_node_identity_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki, tomcat: str, words: str, hint: str
+) -> None:
+    inv = _deployment(tmp_path, pki, tomcat=tomcat)
+    code, out, err = run(capsys, "audit", str(inv), "--now", NOW_ARG)
+    assert code == 2 and out == ""
+    assert err.startswith(f"mratrust: error: {inv}:{TOMCAT_LINE}: ")
+    assert "uc_clusters[0].nodes[0].certificates.tomcat: " in err
+    assert words in err and hint in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("tomcat", ["tomcat.pem", "tomcat-chain.pem", "self.pem"])
+def test_a_leaf_a_chain_or_cucm_self_signed_identity_still_loads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki, tomcat: str
+) -> None:
+    # self.pem is CA:TRUE with keyCertSign, as CUCM makes its self-signed identities
+    inv = _deployment(tmp_path, pki, tomcat=tomcat)
+    code, out, err = run(capsys, "audit", str(inv), "--now", NOW_ARG)
+    assert code in (0, 1), err
+    assert err == "" and "Summary:" in out
+
+
+def test_a_ca_as_expressway_peer_certificate_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki
+) -> None:
+    inv = _deployment(tmp_path, pki, tomcat="tomcat.pem", expc="inter.pem")
+    code, _, err = run(capsys, "audit", str(inv), "--now", NOW_ARG)
+    assert code == 2
+    assert f"{inv}:{EXPC_LINE}: expressway.peers[0].certificate: " in err
+    assert "this is a CA certificate (CN=T-INT), not the Expressway peer expc1.example.com's" in err
+    assert "export the Expressway peer expc1.example.com's own server certificate" in err
+
+
+def test_missing_certificate_file_says_where_relative_paths_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki
+) -> None:
+    inv = _deployment(tmp_path, pki, tomcat="nope/tomcat.pem")
+    code, _, err = run(capsys, "audit", str(inv), "--now", NOW_ARG)
+    assert code == 2 and "file not found" in err
+    assert f"a relative path starts from the inventory's folder ({tmp_path})" in err
+
+
+@pytest.mark.parametrize("command", ["inspect", "verify"])
+def test_inspect_and_verify_do_not_speak_of_an_inventory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "absent.pem"
+    extra = ["--trust", str(missing)] if command == "verify" else []
+    code, _, err = run(capsys, command, str(missing), *extra)
+    assert code == 2 and f"{missing}: file not found" in err
+    assert "a relative path starts from the current folder" in err
+    assert "inventory" not in err

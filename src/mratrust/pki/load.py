@@ -200,6 +200,10 @@ def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
     return certs
 
 
+class MissingFile(InputError):
+    """A certificate file that does not exist (the caller may say where relative paths start)."""
+
+
 class _IsAFolder(InputError):
     """load_file was given a folder (load_path then reads its files)."""
 
@@ -217,8 +221,10 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
                 hint="point at the certificate, not at a backup, archive or device",
             )
     except FileNotFoundError as exc:
-        raise InputError(
-            "file not found", file=source, hint="check the path (relative to the inventory)"
+        raise MissingFile(
+            "file not found",
+            file=source,
+            hint="check the path (a relative path starts from the current folder)",
         ) from exc
     except IsADirectoryError as exc:
         raise _IsAFolder(f"{source} is a folder", file=source) from exc
