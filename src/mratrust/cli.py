@@ -422,6 +422,14 @@ def _attach(sub: Any, module: str) -> None:
             parser.set_defaults(func=mod.run)
 
 
+def _shown(exc: BaseException) -> str:
+    """An error's lines (several input errors are one per line) with control characters escaped:
+    a message may quote a certificate's name or a file name."""
+    from mratrust.textsafe import escape_control
+
+    return "\n".join(escape_control(line) for line in str(exc).split("\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from mratrust.errors import InputError, LabError, MratrustError
 
@@ -438,17 +446,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INPUT
         return int(args.func(args))
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_shown(exc), file=sys.stderr)
         return EXIT_INPUT
     except (InputError, LabError) as exc:
         if debug:
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        print(f"mratrust: error: {_shown(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except MratrustError as exc:
         if debug:
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        print(f"mratrust: error: {_shown(exc)}", file=sys.stderr)
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("mratrust: interrupted", file=sys.stderr)
@@ -459,8 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(
-            f"mratrust: internal error: {type(exc).__name__}: {exc} (nothing was evaluated; "
-            "run again with --debug for the traceback and report it)",
+            f"mratrust: internal error: {type(exc).__name__}: {_shown(exc)} (nothing was "
+            "evaluated; run again with --debug for the traceback and report it)",
             file=sys.stderr,
         )
         return EXIT_INPUT
