@@ -1,7 +1,7 @@
 """Command line: parsing, exit codes, output. No logic: every command calls the library.
 
 Exit codes (SPEC §2): 0 nothing at or above --fail-on; 1 at least one finding at or above it;
-2 usage or input error; 3 evaluation ran but some checks could not.
+2 usage or input error; 3 evaluation ran but some checks could not; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mratrust.audit import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -430,6 +431,20 @@ def _shown(exc: BaseException) -> str:
     return "\n".join(escape_control(line) for line in str(exc).split("\n"))
 
 
+def _exit_now(code: int) -> None:
+    """End the program at once after Ctrl-C.
+
+    The interrupt has already run every ``finally`` on its way here (lab servers stopped,
+    temporary folders removed, sockets of this thread closed). What is left are probe worker
+    threads blocked in a handshake: a normal exit would wait for each one's timeout.
+    """
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from mratrust.errors import InputError, LabError, MratrustError
 
@@ -460,7 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("mratrust: interrupted", file=sys.stderr)
-        return 130
+        if argv is None:
+            _exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: one line, the traceback with --debug

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import warnings
@@ -215,3 +217,54 @@ def test_inspect_and_verify_do_not_speak_of_an_inventory(
     assert code == 2 and f"{missing}: file not found" in err
     assert "a relative path starts from the current folder" in err
     assert "inventory" not in err
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_during_a_probe_exits_130_without_a_traceback(tmp_path: Path, pki: Pki) -> None:
+    """A real SIGINT while ``audit --probe`` waits on a server that accepts and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(30)
+    port = listener.getsockname()[1]
+    inv = _deployment(tmp_path, pki, tomcat="tomcat.pem")
+    inv.write_text(
+        inv.read_text() + f"        probe: {{host: 127.0.0.1, ports: {{8443: {port}, 6972: {port}, "
+        f"6971: {port}, 5061: {port}, 5091: {port}}}}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mratrust", "audit", str(inv), "--probe", "--timeout", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    held = []
+    try:
+        held.append(listener.accept()[0])  # the handshake has started and now waits
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for s in (*held, listener):
+            s.close()
+    assert proc.returncode == 130, err
+    assert "mratrust: interrupted" in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_ctrl_c_is_130_and_an_ordinary_run_is_not(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv = _deployment(tmp_path, pki, tomcat="tomcat.pem")
+    assert run(capsys, "audit", str(inv), "--now", NOW_ARG)[0] in (0, 1)
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mratrust.audit.audit", interrupted)
+    code, out, err = run(capsys, "audit", str(inv), "--now", NOW_ARG)
+    assert code == 130 and out == "" and err == "mratrust: interrupted\n"
