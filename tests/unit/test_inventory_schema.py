@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from mratrust.errors import InputError, InputErrors
-from mratrust.inventory import load_inventory, parse_inventory
+from mratrust.inventory import README_REF, InventoryIn, _model_of, load_inventory, parse_inventory
 
 GOOD = """\
 schema: 1
@@ -246,3 +247,25 @@ def test_every_missing_file_reported_together(tmp_path: Path) -> None:
         "expressway.peers[0].certificate",
         "uc_clusters[0].nodes[0].certificates.tomcat",
     }
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        inner = _model_of(info.annotation)
+        if inner is not None:
+            names |= _field_names(inner)
+    return names
+
+
+def test_readme_inventory_reference_covers_every_field() -> None:
+    # the error messages point there: the section must exist and name every key schema 1 reads
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert README_REF == "see 'Inventory reference' in the README"
+    start = readme.index("\n## Inventory reference\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    missing = sorted(
+        n for n in _field_names(InventoryIn) if f"`{n}`" not in section and f".{n}`" not in section
+    )
+    assert missing == []
