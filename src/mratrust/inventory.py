@@ -434,13 +434,16 @@ _TLS_EKU = frozenset({"serverAuth", "clientAuth"})
 
 
 def _ca_only(f: CertFacts) -> bool:
-    """A CA certificate that cannot be a node's own identity.
+    """A CA certificate that cannot be a server's own identity.
 
-    CA:TRUE (or keyCertSign without basicConstraints) and neither a SAN nor a TLS EKU. CUCM's
-    self-signed identities are CA:TRUE with keyCertSign too, but they carry both.
+    CA:TRUE (or keyCertSign without basicConstraints), and either issued by another CA (an
+    intermediate, whatever EKU it carries) or self-signed with neither a SAN nor a TLS EKU.
+    CUCM's self-signed identities are CA:TRUE with keyCertSign too, but they carry both.
     """
     ca = f.is_ca is True or (f.is_ca is None and "key_cert_sign" in f.key_usage)
-    return ca and not f.has_san and not (_TLS_EKU & set(f.eku))
+    if not ca:
+        return False
+    return not f.self_signed or (not f.has_san and not (_TLS_EKU & set(f.eku)))
 
 
 def _wrong_identity(
@@ -454,7 +457,8 @@ def _wrong_identity(
             f"give the file of {whose} own {name} certificate inside it",
         )
     every = [facts(c.cert) for c in certs]
-    own = [f for f in every if not _ca_only(f)]
+    issuers = {f.issuer for f in every if f.issuer != f.subject}  # the chain above a leaf
+    own = [f for f in every if not _ca_only(f) and f.subject not in issuers]
     if not own:
         what = "a CA certificate" if len(every) == 1 else f"{len(every)} CA certificates"
         names = "; ".join(f.subject or "(empty subject)" for f in every[:3])

@@ -133,6 +133,23 @@ def _deployment(tmp_path: Path, pki: Pki, *, tomcat: str, expc: str = "expc1.pem
         for n in ("cucm-pub.example.com", "cucm-sub1.example.com")
     ]
     pg.write_certs(tmp_path / "self.pem", selfs[:1])
+    # public CAs often carry serverAuth/clientAuth EKUs: still CAs, still a chain
+    ca_uses = frozenset({pg.KeyUse.KEY_CERT_SIGN, pg.KeyUse.CRL_SIGN})
+    eku_root = pg.make_leaf(
+        "EKU-ROOT", now=NOW, issuer=None, san=(), ca=True, key_usage=ca_uses, pool=pki.pool
+    )
+    eku_int = pg.make_leaf(
+        "EKU-INT", now=NOW, issuer=eku_root, san=(), ca=True, key_usage=ca_uses, pool=pki.pool
+    )
+    eku_leaf = pg.make_leaf(
+        "cucm-pub.example.com",
+        now=NOW,
+        issuer=eku_int,
+        san=("cucm-pub.example.com",),
+        pool=pki.pool,
+    )
+    pg.write_certs(tmp_path / "eku-chain.pem", [eku_leaf.cert, eku_int.cert, eku_root.cert])
+    pg.write_certs(tmp_path / "eku-int.pem", [eku_int.cert])
     pg.write_certs(tmp_path / "selfs-bundle.pem", selfs)
     inv = tmp_path / "inventory.yaml"
     inv.write_text(INVENTORY.format(tomcat=tomcat, expc=expc))
@@ -158,6 +175,11 @@ def _deployment(tmp_path: Path, pki: Pki, *, tomcat: str, expc: str = "expc1.pem
             "not its issuer",
         ),
         (
+            "eku-int.pem",
+            "this is a CA certificate (CN=EKU-INT), not the node's own tomcat",
+            "not its issuer",
+        ),
+        (
             "selfs-bundle.pem",
             "holds 2 certificates that each look like a server's own",
             "export the node's own tomcat certificate",
@@ -176,7 +198,7 @@ def test_wrong_file_as_node_identity_is_an_input_error(
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("tomcat", ["tomcat.pem", "tomcat-chain.pem", "self.pem"])
+@pytest.mark.parametrize("tomcat", ["tomcat.pem", "tomcat-chain.pem", "self.pem", "eku-chain.pem"])
 def test_a_leaf_a_chain_or_cucm_self_signed_identity_still_loads(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, pki: Pki, tomcat: str
 ) -> None:
