@@ -178,7 +178,6 @@ def _relied_on(deployment: Deployment, report: Report) -> set[str]:
     ctx = context(
         deployment,
         version=report.target_version or report.expressway_version,
-        upgraded_from=report.upgraded_from,
         now=report.evaluated_at,
         strict_from=report.strict_from,
     )
