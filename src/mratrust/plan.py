@@ -607,6 +607,19 @@ def _chain_above(subject: str, known: dict[str, x509.Certificate]) -> list[x509.
     return out
 
 
+def _self_signed_owners(deployment: Deployment, certs: Iterable[x509.Certificate]) -> list[str]:
+    """ "cucm-main's tomcat" for each UC node certificate among ``certs`` that is self-signed."""
+    fps = {facts(c).fingerprint for c in certs if facts(c).self_signed}
+    owners: list[str] = []
+    for cluster, node in deployment.nodes():
+        for ident in node.certificates:
+            if facts(ident.leaf).fingerprint in fps:
+                label = f"{cluster.name}'s {ident.name}"
+                if label not in owners:
+                    owners.append(label)
+    return owners
+
+
 def _tomcat_multi_server(cluster: UcCluster) -> bool:
     leaves = [n.identity("tomcat") for n in cluster.nodes]
     return all(i is not None and facts(i.leaf).multi_server for i in leaves)
@@ -669,6 +682,12 @@ def _uc_reissue(
         "eku": ["serverAuth", "clientAuth"],
         "multi_server": cluster.product is not Product.CUC or len(cluster.nodes) > 1,
     }
+    current = [n.identity(cert) for n in cluster.nodes if n.identity(cert) is not None]
+    issuers = {
+        facts(i.leaf).issuer for i in current if i is not None and not facts(i.leaf).self_signed
+    }
+    if len(issuers) == 1:
+        target["issuer"] = issuers.pop()  # the CA that signs it today
     why = f.message
     if same_cn:
         ca_chain = _expc_ca_chain(deployment, known)
@@ -854,15 +873,35 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
         up = {fp: c for fp, c in draft.uploads.get(pkey, {}).items() if fp not in present}
         if up or lacking(pkey):
             fixes = draft.upload_fixes.get(pkey, set())
+            why = "; ".join(draft.upload_why.get(pkey, [])[:1])
+            commands: tuple[str, ...] = (
+                "Maintenance > Security > Trusted CA certificate > Upload (one file at a "
+                "time, CA certificates before the certificates they sign)",
+            )
+            owners = _self_signed_owners(deployment, up.values())
+            if owners:
+                # Cisco's recommendation first; the upload keeps MRA working until then
+                why = (
+                    "Cisco recommends CA-signed certificates for MRA (tech note 225476). The "
+                    "lasting fix: have "
+                    + ", ".join(owners)
+                    + " certificates CA-signed (a multi-server CSR where the product offers "
+                    "it) and upload that CA's root and intermediates here instead. Until then, this step trusts "
+                    "the self-signed certificates themselves; each must be uploaded again "
+                    "whenever it is regenerated. " + why
+                )
+                commands = (
+                    "recommended instead: CA-sign "
+                    + ", ".join(owners)
+                    + " and upload the CA chain (then these files are not needed)",
+                    "otherwise: " + commands[0],
+                )
             add(
                 action="upload-trust",
                 target=(("system", "expressway-c"), ("peer", peer.name), ("store", "trusted_cas")),
-                commands=(
-                    "Maintenance > Security > Trusted CA certificate > Upload (one file at a "
-                    "time, CA certificates before the certificates they sign)",
-                ),
+                commands=commands,
                 fixes=tuple(sorted(fixes)),
-                why="; ".join(draft.upload_why.get(pkey, [])[:1]),
+                why=why,
                 certificates=_issuers_first(up.values()),
                 missing=lacking(pkey),
             )
@@ -1350,6 +1389,9 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         lines.append(f"### {s.order}. {_title(s)}\n")
         if s.why:
             lines.append(f"Why: {s.why}\n")
+        first = [c for c in s.commands if c.startswith("recommended instead")]
+        for cmd in first:
+            lines.append(f"- [ ] {cmd}")
         for subject, key_id, step in s.missing:
             lines.append(
                 f"- [ ] upload {subject} (key identifier {key_id}) once step {step} has obtained it"
@@ -1357,7 +1399,8 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         for f in data["files"]:
             lines.append(f"- [ ] upload `{f}`")
         for cmd in s.commands:
-            lines.append(f"- [ ] {cmd}")
+            if cmd not in first:
+                lines.append(f"- [ ] {cmd}")
         if s.action == "remove-trust":
             for cert in s.certificates:
                 lines.append(f"  - {facts(cert).subject} ({facts(cert).fingerprint})")
