@@ -886,8 +886,8 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     "lasting fix: have "
                     + ", ".join(owners)
                     + " certificates CA-signed (a multi-server CSR where the product offers "
-                    "it) and upload that CA's root and intermediates here instead. Until then, this step trusts "
-                    "the self-signed certificates themselves; each must be uploaded again "
+                    "it) and upload that CA's root and intermediates here instead. Until then, "
+                    "this step trusts the self-signed certificates themselves; each must be uploaded again "
                     "whenever it is regenerated. " + why
                 )
                 commands = (
