@@ -887,8 +887,8 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     + ", ".join(owners)
                     + " certificates CA-signed (a multi-server CSR where the product offers "
                     "it) and upload that CA's root and intermediates here instead. Until then, "
-                    "this step trusts the self-signed certificates themselves; each must be uploaded again "
-                    "whenever it is regenerated. " + why
+                    "this step trusts the self-signed certificates themselves; each must be "
+                    "uploaded again whenever it is regenerated. " + why
                 )
                 commands = (
                     "recommended instead: CA-sign "
