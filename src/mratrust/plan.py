@@ -280,12 +280,12 @@ def _complete(
     new: list[x509.Certificate] = []
     used_extra = False
     current = ordered[0]
+    if store.contains(current):
+        return [], None  # the certificate itself is trusted (self-signed, or a mixed-mode leaf)
+    # a path is anchored by a self-signed root (an intermediate alone does not anchor it)
     for _ in range(8):
         cf = facts(current)
-        if store.contains(current) or cf.fingerprint in have or cf.self_signed:
-            return (new if used_extra else []), None
-        entry = store.lookup(cf.issuer)
-        if entry is not None and issued_by(current, entry):
+        if cf.self_signed:
             return (new if used_extra else []), None
         issuer = next(
             (
@@ -300,7 +300,7 @@ def _complete(
         if issuer is None:
             return new, (cf.issuer, _key_id(current))
         ifp = facts(issuer).fingerprint
-        if ifp not in have and not store.contains(issuer) and facts(issuer).is_ca:
+        if ifp not in have and not store.contains(issuer) and facts(issuer).is_ca is not False:
             new.append(issuer)
             used_extra = used_extra or ifp in extra_fps
         current = issuer
@@ -329,6 +329,11 @@ def _draft(
         ):
             peers = (f.subject.node,) if f.rule == "EXP-CHAIN" else _peer_names(deployment, f)
             chain = _chain_of(f, known)
+            if not chain and f.rule == "EXP-CHAIN":
+                own = next(
+                    (p for p in deployment.expressway.peers if p.name == f.subject.node), None
+                )
+                chain = list(own.certificate.chain) if own is not None else []
             for peer in peers:
                 if peer is None:
                     continue

@@ -13,9 +13,11 @@ from mratrust.cli import main
 from mratrust.inventory import load_inventory
 from mratrust.lab.pkigen import write_certs
 from mratrust.lab.scenarios import (
+    EXPC1,
     ScenarioMaterial,
     SetExpressway,
     SetIdentity,
+    SetPeer,
     build_spec,
     get_scenario,
     issued,
@@ -154,3 +156,44 @@ def test_ca_path_errors_are_one_clear_message(
         assert main(["plan", str(inventory), "--out", str(out), "--ca", str(bad), *NOW_ARG]) == 2
         err = capsys.readouterr().err
         assert text in err and "--ca" in err and "Traceback" not in err
+
+
+def test_expressway_c_from_a_missing_root_every_store_waits_for_one_obtain_step(
+    tmp_path: Path,
+) -> None:
+    base = get_scenario("B0")
+    spec = base.spec()
+    for change in (
+        SetExpressway(values={"version": "X14.2.1", "upgraded_from": "X14.0.7"}),
+        SetPeer(
+            identity=issued(
+                "PUB-INT",
+                common_name="expc.example.com",
+                san=("expc.example.com", EXPC1),
+                key_slot=f"peer:{EXPC1}",
+            )
+        ),
+    ):
+        spec = change.apply(spec)
+    material = build_spec(spec, info=base.info(), now=NOW)
+    inventory = write_material(material, tmp_path / "deployment")
+    plan = make_plan(load_inventory(inventory), now=NOW)
+    (obtain,) = [s for s in plan.steps if s.action == "obtain-ca"]
+    assert obtain.subject == "CN=PUB-ROOT" and obtain.order == 1
+    uploads = [s for s in plan.steps if s.action == "upload-trust"]
+    stores = {(s.target_dict()["system"], s.target_dict()["store"]) for s in uploads}
+    assert stores == {
+        ("expressway-c", "trusted_cas"),
+        ("cucm", "tomcat-trust"),
+        ("cucm", "CallManager-trust"),
+        ("imp", "tomcat-trust"),
+        ("imp", "cup-xmpp-trust"),
+    }
+    assert all(s.needs == (1,) for s in uploads)
+    assert plan.dependent_steps == {s.order: (1,) for s in uploads}
+    # with the company's root the same kit is complete
+    root = tmp_path / "root.pem"
+    write_certs(root, (material.cas["PUB-ROOT"].cert,))
+    full = make_plan(load_inventory(inventory), now=NOW, extra_cas=load_ca_sources([root]))
+    assert not [s for s in full.steps if s.action == "obtain-ca"]
+    assert not full.remaining_failures and not full.regressions
