@@ -139,6 +139,20 @@ def test_reuse_is_offered_only_for_a_multi_server_tomcat(scenario_dir: Dir) -> N
     assert not _tomcat_multi_server(next(c for c in f08.uc_clusters if c.name == "cucm-main"))
 
 
+def test_f05_cucm_tomcat_reissue_lists_the_upload_prompt_services(scenario_dir: Dir) -> None:
+    step = _only(_plan(scenario_dir, "F05", "X14.2.1"), "reissue", certificate="tomcat")
+    commands = list(step.commands)
+    rolling = next(i for i, c in enumerate(commands) if "node by node" in c)
+    assert "maintenance window" in commands[rolling] and "publisher first" in commands[rolling]
+    restarts = commands[rolling + 1 :]
+    for service in ("Cisco Tomcat", "Cisco UDS Tomcat", "Cisco AXL Tomcat", "Cisco TFTP"):
+        assert f"utils service restart {service}" in restarts
+    assert any("publisher only" in c and "DRF Master" in c for c in restarts)
+    assert any("SP metadata" in c for c in restarts)
+    assert "utils service restart Cisco CallManager" not in restarts  # no SIP OAuth in F05
+    assert "tomcat-trust must hold the CA chain" in " ".join(commands[:rolling])
+
+
 def test_f06_rename_then_refresh_no_reissue(scenario_dir: Dir) -> None:
     plan = _plan(scenario_dir, "F06")
     assert not [s for s in plan.steps if s.action == "reissue"]
