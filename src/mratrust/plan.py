@@ -1384,7 +1384,11 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         f"The audit found {_plural(sum(f.status is Status.FAIL for f in bad), 'failure')} and "
         f"{_plural(sum(f.status is Status.RISK for f in bad), 'risk')}. Applied in memory, this "
         f"kit fixes {len(plan.fixed)} of them; {len(plan.remaining)} remain"
-        + (" (they need the reissues or settings below)" if plan.remaining else "")
+        + (
+            " (they need the reissues or settings below)"
+            if len(plan.remaining) > len(plan.pending)
+            else ""
+        )
         + ".\n\n"
     )
     if plan.pending:
@@ -1472,13 +1476,18 @@ def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") 
     lines = [f"Remediation kit written to {out}: {len(plan.steps)} steps, {len(files)} files"]
     for s in plan.steps:
         t = s.target_dict()
-        owner = t.get("cluster") or t.get("peer") or t.get("system")
+        owner = s.subject or t.get("cluster") or t.get("peer") or t.get("system")
         store = f" {t['store']}" if "store" in t else ""
-        lines.append(f"  {s.order:2}. {s.action:<13} {owner}{store}  ({', '.join(s.fixes)})")
+        needs = f" [needs step {', '.join(map(str, s.needs))}]" if s.needs else ""
+        lines.append(f"  {s.order:2}. {s.action:<13} {owner}{store}{needs}  ({', '.join(s.fixes)})")
     lines.append(
         f"Proof: applied in memory, the kit fixes {len(plan.fixed)} failing checks; "
         f"{len(plan.remaining)} remain"
-        + (" (need a reissue or a product setting; see steps.md)" if plan.remaining else "")
+        + (
+            " (need a reissue or a product setting; see steps.md)"
+            if len(plan.remaining) > len(plan.pending)
+            else ""
+        )
     )
     if plan.pending:
         lines.append("Proof: " + _proof_of_obtain(plan))
