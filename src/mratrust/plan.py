@@ -1,8 +1,10 @@
 """Findings → an ordered, deduplicated remediation kit (SPEC §5a), proved before it is handed out.
 
-The kit's ``upload-trust``, ``remove-trust`` and cipher ``configure`` steps are applied to the
-deployment in memory and the audit runs again: the plan says which failures the kit fixes and
-which remain (those need a certificate reissued or a setting changed on the product).
+The kit's ``upload-trust``, ``remove-trust`` and ``configure`` steps (cipher strings, CUCM HTTPS
+Ciphers, server names) are applied to the deployment in memory and the audit runs again: the plan
+says which failures the kit fixes, which remain (those need a certificate reissued), and which
+wait for a CA that neither the inventory nor ``--ca`` holds (``obtain-ca`` steps). Restarts and
+per-certificate-type steps come from :mod:`mratrust.products`.
 """
 
 from __future__ import annotations
@@ -1363,9 +1365,9 @@ def _proof_of_obtain(plan: Plan) -> str:
         parts.append(f"step {order} depends on obtain-ca step {', '.join(map(str, needs))}")
     waiting = len(plan.pending)
     return (
-        f"{_plural(waiting, 'remaining finding')} {'waits' if waiting == 1 else 'wait'} only "
-        f"for a CA the kit does not hold: {'; '.join(parts)}. Obtain it (or run plan again "
-        "with --ca) and those steps fix them."
+        f"{_plural(waiting, 'remaining finding')} {'waits' if waiting == 1 else 'wait'} for a CA "
+        f"the kit does not hold: {'; '.join(parts)}. Once it is obtained (or given with --ca), "
+        "those uploads complete the path; the proof cannot apply a certificate it does not have."
     )
 
 
