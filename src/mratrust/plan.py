@@ -731,12 +731,6 @@ def _uc_reissue(
                             "self-signed tomcat entries, so Expressway-C never uses them; once "
                             "CallManager is CA-signed (below) they are stale",
                         )
-        if ca_chain:
-            for peer in deployment.expressway.peers:
-                draft.upload(_expc_key(peer.name), ca_chain, f.rule, why)
-            draft.upload(
-                (cluster.product.value, cluster.name, "CallManager-trust"), ca_chain, f.rule, why
-            )
     draft.add_reissue(f"uc:{cluster.name}:{cert}", target, f.rule, why)
 
 
@@ -1066,6 +1060,34 @@ def _reissue_commands(
             f"before uploading it: upload the root and intermediates of the signing CA to "
             f"{store_name} on the publisher"
         )
+    if chain:
+        # Expressway-C must trust the new certificate too (not replicated between peers)
+        todo: dict[str, list[x509.Certificate]] = {}
+        planned_any = False
+        for p in deployment.expressway.peers:
+            planned = set(draft.uploads.get(_expc_key(p.name), {}))
+            absent = [c for c in chain if not p.trusted_cas.trust.contains(c)]
+            planned_any = planned_any or any(facts(c).fingerprint in planned for c in absent)
+            rest = [c for c in absent if facts(c).fingerprint not in planned]
+            if rest:
+                todo[p.name] = rest
+        if todo:
+            for name, certs in todo.items():
+                out.append(
+                    "upload "
+                    + ", ".join(facts(c).subject for c in certs)
+                    + f" to the trusted CA list of Expressway-C {name} (then restart it) before "
+                    "the new certificate is installed"
+                    + (
+                        "; the rest of the chain comes with the upload-trust above"
+                        if planned_any
+                        else ""
+                    )
+                )
+        elif planned_any:
+            out.append("Expressway-C's trusted CA list gets that chain in the upload-trust above")
+        else:
+            out.append("Expressway-C's trusted CA list holds that chain on every peer")
     out.append(
         f"{where}: Upload Certificate/Certificate chain, purpose {cert} (the signed certificate "
         "with its chain)"

@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 
 from mratrust.inventory import load_inventory
-from mratrust.lab.scenarios import SCENARIOS
+from mratrust.lab.scenarios import (
+    CUCM_PUB,
+    CUCM_SUB1,
+    SCENARIOS,
+    IdentityRef,
+    SetPeer,
+    build_spec,
+    get_scenario,
+    write_material,
+)
 from mratrust.model import Product, Status
+from mratrust.pki.facts import facts
 from mratrust.plan import Plan, Step, make_plan, write_kit
 from mratrust.products import PRODUCTS, identity_recipe, trust_restarts
 from mratrust.versions import Version
@@ -302,3 +312,36 @@ def test_no_step_renders_none_or_an_empty_field(
     md = (kit / "steps.md").read_text()
     bad.extend(f"steps.md: {line}" for line in md.splitlines() if _EMPTY_MD.search(line))
     assert not bad, bad
+
+
+def test_f08_reissue_says_where_expressway_c_gets_the_new_chain(tmp_path: Path) -> None:
+    # F08 with Expressway-C trusting only the self-signed node certificates (no ENT chain)
+    f08 = get_scenario("F08")
+    spec = f08.spec()
+    cucm = "cucm-main"
+    spec = SetPeer(
+        trusted=(
+            IdentityRef(cucm, CUCM_PUB, "tomcat"),
+            IdentityRef(cucm, CUCM_SUB1, "tomcat"),
+            IdentityRef(cucm, CUCM_PUB, "CallManager"),
+            IdentityRef(cucm, CUCM_SUB1, "CallManager"),
+        )
+    ).apply(spec)
+    inventory = write_material(build_spec(spec, info=f08.info(), now=NOW), tmp_path / "d")
+    plan = make_plan(load_inventory(inventory), now=NOW)
+    step = _only(plan, "reissue", certificate="CallManager")
+    upload = _only(plan, "upload-trust", system="expressway-c")
+    assert upload.order < step.order
+    assert {facts(c).subject for c in upload.certificates} == {"CN=ENT-ROOT"}
+    (line,) = [c for c in step.commands if "trusted CA list of Expressway-C" in c]
+    assert line.startswith("upload CN=ENT-INT to the trusted CA list of Expressway-C expc1")
+    assert "comes with the upload-trust above" in line
+    assert step.commands.index(line) < next(
+        i for i, c in enumerate(step.commands) if "Upload Certificate" in c
+    )
+    assert "C2U-SAME-CN" not in upload.fixes  # a preparation, not a fix it could prove
+
+
+def test_f08_reissue_notes_a_chain_expressway_c_already_holds(scenario_dir: Dir) -> None:
+    step = _only(_plan(scenario_dir, "F08"), "reissue", certificate="CallManager")
+    assert "Expressway-C's trusted CA list holds that chain on every peer" in step.commands
