@@ -39,7 +39,7 @@ from mratrust.model import (
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
-from mratrust.products import identity_recipe, trust_restarts
+from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
 from mratrust.products import info as product_info
 from mratrust.versions import Version
 
@@ -76,6 +76,8 @@ class Step:
     """obtain-ca: its subject key identifier (the authority key identifier the chain names)."""
     missing: tuple[tuple[str, str, int], ...] = ()
     """upload-trust: CAs it needs that the kit lacks (subject, key id, obtain-ca step)."""
+    sources: tuple[str, ...] = ()
+    """Where the restarts and steps of this step come from (URLs)."""
 
     def target_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.target}
@@ -98,6 +100,8 @@ class Step:
         if self.action == "obtain-ca":
             out["subject"] = self.subject
             out["key_id"] = self.key_id
+        if self.sources:
+            out["sources"] = list(self.sources)
         if self.missing:
             out["missing"] = [
                 {"subject": subj, "key_id": kid, "obtain_step": step}
@@ -408,15 +412,6 @@ def _draft(
         elif f.rule == "U2C-CM-EKU":
             _uc_reissue(deployment, draft, f)
     return draft
-
-
-def _system_of(deployment: Deployment, f: Finding) -> str:
-    cluster = _cluster(deployment, f.subject.cluster)
-    if cluster is not None:
-        return cluster.product.value
-    if f.subject.cluster == "expressway-c":
-        return "expressway-c"
-    return "ca"
 
 
 def _key_text(cert: x509.Certificate) -> str:
@@ -973,6 +968,15 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                 fixes=tuple(sorted(cluster_fixes)),
                 why=f"{', '.join(stores_done)} changes take effect after these restarts on each "
                 f"node (Cisco Tomcat can only be restarted from the CLI){oauth}",
+                sources=tuple(
+                    dict.fromkeys(
+                        url
+                        for store_name in stores_done
+                        for url in trust_sources(
+                            cluster.product, store_name, sip_oauth=cluster.sip_oauth
+                        )
+                    )
+                ),
             )
     configure(on_expressway=False)
     for _, (target, fixes, whys) in sorted(draft.reissue.items()):
@@ -985,6 +989,7 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
             commands=_reissue_commands(deployment, draft, target),
             fixes=tuple(sorted(fixes)),
             why="; ".join(whys[:3]),
+            sources=_reissue_sources(deployment, target),
         )
     if steps and any(
         s.action in ("upload-trust", "remove-trust", "reissue")
@@ -1004,6 +1009,19 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
             "certificate or server-name changes",
         )
     return steps
+
+
+def _reissue_sources(deployment: Deployment, target: dict[str, Any]) -> tuple[str, ...]:
+    cluster = _cluster(deployment, str(target.get("cluster")))
+    if cluster is None:
+        return ()
+    recipe = identity_recipe(
+        cluster.product,
+        str(target.get("certificate", "")),
+        mixed=cluster.mixed,
+        sip_oauth=cluster.sip_oauth,
+    )
+    return source_urls(recipe.sources)
 
 
 def _reissue_commands(
@@ -1437,6 +1455,8 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         if s.action == "remove-trust":
             for cert in s.certificates:
                 lines.append(f"  - {facts(cert).subject} ({facts(cert).fingerprint})")
+        if s.sources:
+            lines.append(f"\nSources: {', '.join(s.sources)}")
         lines.append(f"\nFixes: {', '.join(s.fixes) or '—'}\n")
     if plan.remaining:
         lines.append("## Still failing after the uploads and settings of this kit\n")

@@ -179,6 +179,15 @@ def trust_restarts(product: Product, store: str, *, sip_oauth: bool = False) -> 
     return tuple(out)
 
 
+def trust_sources(product: Product, store: str, *, sip_oauth: bool = False) -> tuple[str, ...]:
+    """The URLs behind :func:`trust_restarts`."""
+    recipe = PRODUCTS[product].trust.get(store)
+    ids = (recipe.sources if recipe else ()) + (
+        ("S22",) if sip_oauth and product is Product.CUCM and store == "tomcat-trust" else ()
+    )
+    return source_urls(ids)
+
+
 def trust_restart_text(product: Product, store: str) -> str:
     """The same as one phrase (for a finding's remediation)."""
     commands = trust_restarts(product, store)

@@ -345,3 +345,17 @@ def test_f08_reissue_says_where_expressway_c_gets_the_new_chain(tmp_path: Path) 
 def test_f08_reissue_notes_a_chain_expressway_c_already_holds(scenario_dir: Dir) -> None:
     step = _only(_plan(scenario_dir, "F08"), "reissue", certificate="CallManager")
     assert "Expressway-C's trusted CA list holds that chain on every peer" in step.commands
+
+
+def test_restart_and_reissue_steps_cite_their_sources(scenario_dir: Dir, tmp_path: Path) -> None:
+    cuc = _only(_plan(scenario_dir, "F31"), "reissue", system="cuc")
+    assert any("connection/15/os_administration" in u for u in cuc.sources)
+    oauth = _only(_plan(scenario_dir, "F17"), "restart", system="cucm")
+    assert any("215572-cisco-jabber-and-sip-oauth-mode" in u for u in oauth.sources)
+    plain = _only(_plan(scenario_dir, "F03"), "restart", system="cucm")
+    assert plain.sources and not any("215572" in u for u in plain.sources)
+    plan = _plan(scenario_dir, "F31")
+    write_kit(plan, tmp_path / "kit")
+    steps = json.loads((tmp_path / "kit" / "steps.json").read_text())
+    assert steps[0]["sources"] == list(cuc.sources)
+    assert "Sources: https://www.cisco.com/" in (tmp_path / "kit" / "steps.md").read_text()
