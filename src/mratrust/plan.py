@@ -964,10 +964,11 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     ("cluster", cluster.name),
                     ("nodes", tuple(n.name for n in cluster.nodes)),
                 ),
-                commands=(f"{ROLLING}:", *commands),
+                commands=commands,
                 fixes=tuple(sorted(cluster_fixes)),
                 why=f"{', '.join(stores_done)} changes take effect after these restarts on each "
-                f"node (Cisco Tomcat can only be restarted from the CLI){oauth}",
+                f"node (Cisco Tomcat can only be restarted from the CLI){oauth}. Run them "
+                f"{ROLLING}",
                 sources=tuple(
                     dict.fromkeys(
                         url

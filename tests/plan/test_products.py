@@ -228,8 +228,9 @@ def test_uploads_to_uc_stores_are_made_on_the_publisher(scenario_dir: Dir) -> No
 
 def test_restarts_roll_node_by_node_publisher_first(scenario_dir: Dir) -> None:
     step = _only(_plan(scenario_dir, "F03"), "restart", system="cucm")
-    assert "node by node" in step.commands[0] and "publisher first" in step.commands[0]
-    assert step.commands[1:] == (
+    assert "node by node" in step.why and "publisher first" in step.why
+    assert "maintenance window" in step.why
+    assert step.commands == (
         "utils service restart Cisco CallManager",
         "utils service restart Cisco TFTP",
         "utils service restart Cisco HAProxy",
