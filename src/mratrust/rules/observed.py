@@ -7,10 +7,23 @@ read the :class:`~mratrust.model.Observed` values in the context, so offline the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
-from mratrust.model import EvidenceValue, Finding, Severity, Status, Subject
-from mratrust.pki.facts import facts
-from mratrust.rules.base import GATE_STATUS, AuditContext, Gate, chain_fps, make, rule, short
+from cryptography import x509
+
+from mratrust.legs import EcdsaOffer, Leg, Transport
+from mratrust.model import EvidenceValue, Finding, Observed, Severity, Status, Subject
+from mratrust.pki.facts import KeyType, facts
+from mratrust.rules.base import (
+    GATE_STATUS,
+    AuditContext,
+    Gate,
+    chain_fps,
+    make,
+    peers,
+    rule,
+    short,
+)
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
@@ -147,3 +160,264 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
             ],
             evidence={"presented": f.fingerprint, "inventory": tuple(expected)},
         )
+
+
+# --------------------------------------------------------------------------- live decisions
+
+LIVE_DECIDED = frozenset({"C2U-ECDSA", "C2U-TRUST"})
+"""Offline findings whose verdict the live handshake decides (SPEC §5): the negotiated TLS
+version and the identity presented (C2U-ECDSA), the chain the node really sends (C2U-TRUST)."""
+
+
+def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
+    """``finding`` as the live handshake ``seen`` on its leg decides it.
+
+    Offline, whether TLS 1.3 is negotiated and whether a node sends its intermediates are not in
+    any export, so those cases are ``risk``; the wire answers both. A finding the wire cannot
+    decide (unreachable node, no certificate received, a rule not in :data:`LIVE_DECIDED`) comes
+    back unchanged. A decided finding keeps its offline evidence and adds ``decided_by: live``,
+    ``offline_status`` and what was seen.
+    """
+    if finding.rule not in LIVE_DECIDED or not seen.reachable:
+        return finding
+    s = finding.subject
+    leg = next(
+        (
+            leg
+            for leg in ctx.legs()
+            if (leg.cluster.name, leg.node.name, leg.id) == (s.cluster, s.node, s.leg)
+        ),
+        None,
+    )
+    if leg is None:
+        return finding
+    if finding.rule == "C2U-ECDSA":
+        return _decide_ecdsa(ctx, finding, seen, leg)
+    return _decide_trust(ctx, finding, seen, leg)
+
+
+def _identity_name(leg: Leg, cert: x509.Certificate) -> str:
+    """The node's identity name for a presented leaf, or a description when the inventory lacks
+    it."""
+    fp = facts(cert).fingerprint
+    for name in (leg.rsa_identity, leg.ecdsa_identity):
+        ident = leg.node.identity(name) if name else None
+        if name and ident is not None and facts(ident.leaf).fingerprint == fp:
+            return name
+    kind = facts(cert).key.type
+    return (
+        f"an {kind.value.upper()} certificate the inventory does not hold ({facts(cert).subject})"
+    )
+
+
+def _live_evidence(
+    finding: Finding, seen: Observed, **extra: EvidenceValue
+) -> dict[str, EvidenceValue]:
+    out: dict[str, EvidenceValue] = dict(finding.evidence)
+    out.update(
+        decided_by="live",
+        offline_status=finding.status.value,
+        negotiated=f"{seen.tls_version or '?'} {seen.cipher or ''}".strip(),
+        address=seen.address,
+    )
+    out.update(extra)
+    return out
+
+
+def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+    if not seen.presented:
+        return finding
+    leaf = seen.presented[0]
+    kind = facts(leaf).key.type
+    name = _identity_name(leg, leaf)
+    node = short(leg.node.name)
+    version = seen.tls_version or "an unknown TLS version"
+    tls13 = seen.tls_version == "TLSv1.3"
+    evidence = _live_evidence(
+        finding,
+        seen,
+        presented=name if leg.node.identity(name) else facts(leaf).fingerprint,
+        presented_key=kind.value,
+        presented_chain=chain_fps(seen.presented),
+    )
+    if kind is not KeyType.ECDSA:
+        if leg.ecdsa is EcdsaOffer.NEVER:
+            why = f"{leg.cluster.name} allows RSA only on {leg.port}"
+        elif tls13:
+            why = "the node chose RSA although the offer listed ECDSA signatures first"
+        else:
+            why = "under TLS 1.2 the cipher order chose it"
+        message = (
+            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and "
+            f"{node} presented {name} (RSA; {why})"
+        )
+        if not tls13 and leg.ecdsa is EcdsaOffer.ALLOWED:
+            message += (
+                f"; this holds while {node} negotiates TLS 1.2 only: under TLS 1.3 the signature "
+                f"algorithms, not the cipher string, choose, and {leg.ecdsa_identity} may come "
+                "back"
+            )
+        return replace(
+            make("C2U-ECDSA", Status.PASS, finding.subject, message, evidence=evidence),
+            since=finding.since,
+        )
+    chooser = (
+        "under TLS 1.3 the signature algorithms choose the certificate type, whatever the cipher "
+        "string"
+        if tls13
+        else "under TLS 1.2 the cipher order chose it"
+    )
+    bad = {
+        p.name: r
+        for p in peers(ctx)
+        if (
+            r := ctx.validate(seen.presented, p.trusted_cas.trust, name=leg.node.name)
+        ).fatal_problems()
+    }
+    if not bad:
+        return replace(
+            make(
+                "C2U-ECDSA",
+                Status.PASS,
+                finding.subject,
+                f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+                f"presented {name} (ECDSA), which verifies on every Expressway-C peer",
+                evidence=evidence,
+            ),
+            since=finding.since,
+        )
+    why = "; ".join(p.message for p in next(iter(bad.values())).fatal_problems())
+    gate = ctx.gate(leg)
+    status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
+    self_signed = "self-signed " if facts(leaf).self_signed else ""
+    remediation = [
+        f"Trust {leg.ecdsa_identity or 'the ECDSA identity'}: have it CA-signed by a CA every "
+        f"Expressway-C peer trusts (or upload the {self_signed}certificate itself to the trusted "
+        "CA list of every peer), then restart Expressway-C; this holds under TLS 1.2 and 1.3",
+        "or set CUCM's HTTPS Ciphers enterprise parameter to RSA Ciphers only (System > "
+        "Enterprise Parameters > Security Parameters), then restart Cisco Tomcat on every node"
+        if leg.transport is Transport.ATS
+        else "or set CUCM's TLS Ciphers enterprise parameter to an RSA-only value",
+    ]
+    if tls13:
+        remediation.append(
+            "the ECDHE-RSA-AES256-GCM-SHA384: prefix, :+ECDSA and !ECDSA in the Expressway-C "
+            "cipher string change TLS 1.2 only: they do not stop this TLS 1.3 handshake"
+        )
+    else:
+        remediation.append(
+            "or, for TLS 1.2 only, prefix the Expressway-C cipher string (Maintenance > Security > "
+            "Ciphers) with ECDHE-RSA-AES256-GCM-SHA384: — not enough once TLS 1.3 is negotiated"
+        )
+    return replace(
+        make(
+            "C2U-ECDSA",
+            status,
+            finding.subject,
+            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+            f"presented its {self_signed}{name} (ECDSA), which does not verify: {why} "
+            f"({chooser}); the {leg.id} connection fails",
+            remediation=remediation,
+            evidence={**evidence, "gate": gate.value},
+        ),
+        since=finding.since,
+    )
+
+
+def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
+    """The chain the node sends with its RSA identity (the one C2U-TRUST judges)."""
+    ident = leg.node.identity(leg.rsa_identity)
+    want = facts(ident.leaf).fingerprint if ident is not None else None
+    chains = list(seen.chains)
+    if seen.presented:
+        chains.append((facts(seen.presented[0]).key.type.value, seen.presented))
+    for _, chain in chains:
+        if want is not None and facts(chain[0]).fingerprint == want:
+            return chain
+    for kind, chain in chains:
+        if kind == KeyType.RSA.value:
+            return chain
+    return ()
+
+
+def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+    if finding.status not in (Status.PASS, Status.RISK):
+        return finding  # offline already fails: the wire cannot make the chain any better
+    sent = _sent_chain(seen, leg)
+    if not sent:
+        return finding
+    node = short(leg.node.name)
+    results = {p.name: (p, ctx.validate(sent, p.trusted_cas.trust)) for p in peers(ctx)}
+    sent_ev: dict[str, EvidenceValue] = {"sent_chain": chain_fps(sent)}
+    failing = {n: r for n, (_, r) in results.items() if r.fatal_problems()}
+    if failing:
+        first = next(iter(failing.values()))
+        lacking = first.missing or ((first.missing_issuer,) if first.missing_issuer else ())
+        if not first.missing_issuer:
+            return finding  # another reason than a missing issuer: the offline finding says it
+        gate = ctx.gate(leg)
+        status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
+        listed = ", ".join(lacking)
+        sends = "only its certificate" if len(sent) == 1 else f"{len(sent)} certificates"
+        return replace(
+            make(
+                "C2U-TRUST",
+                status,
+                finding.subject,
+                f"live: {node} sends {sends} on {leg.id}, without {listed}, and the trusted CA "
+                f"list of {', '.join(sorted(failing))} lacks {listed}: Expressway-C cannot build "
+                f"the path to {leg.rsa_identity}'s issuer, so the {leg.id} connection fails",
+                remediation=[
+                    f"Upload {listed} (and its root, if absent) to the trusted CA list of every "
+                    "Expressway-C peer (Maintenance > Security > Trusted CA certificate), then "
+                    "restart Expressway-C",
+                ],
+                evidence=_live_evidence(
+                    finding, seen, **sent_ev, missing_intermediates=tuple(lacking), gate=gate.value
+                ),
+            ),
+            since=finding.since,
+        )
+    # the path builds: with which intermediates the node sent that a peer's list lacks?
+    absent: dict[str, None] = {}
+    for peer, result in results.values():
+        listed_fps = {facts(c).fingerprint for c in peer.trusted_cas.trust.certs}
+        for cert in result.chain[1:]:
+            f = facts(cert)
+            if f.is_ca and not f.self_signed and f.fingerprint not in listed_fps:
+                absent.setdefault(f.subject, None)
+    if not absent:
+        if finding.status is Status.RISK and "missing_intermediates" in finding.evidence_dict():
+            return replace(
+                make(
+                    "C2U-TRUST",
+                    Status.PASS,
+                    finding.subject,
+                    f"live: the chain {node} sends on {leg.id} builds with the trusted CA list "
+                    "alone",
+                    evidence=_live_evidence(finding, seen, **sent_ev),
+                ),
+                since=finding.since,
+            )
+        return finding
+    names = ", ".join(absent)
+    message = (
+        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.id}, so "
+        "the path builds today although the trusted CA list lacks it; Cisco asks for the root "
+        "and every intermediate in that list, and a node that stops sending it (a certificate "
+        "renewal, a CUCM update) breaks the connection"
+    )
+    advice = (
+        f"Upload {names} to the trusted CA list of every Expressway-C peer (Maintenance > "
+        "Security > Trusted CA certificate), then restart Expressway-C"
+    )
+    done = make(
+        "C2U-TRUST",
+        Status.PASS,
+        finding.subject,
+        message,
+        evidence=_live_evidence(
+            finding, seen, **sent_ev, missing_intermediates=tuple(absent), upload_advised=True
+        ),
+    )
+    return replace(done, remediation=(advice,), since=finding.since)
