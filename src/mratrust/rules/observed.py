@@ -225,13 +225,13 @@ def _live_evidence(
 
 
 def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
-    if not seen.presented:
-        return finding
+    if not seen.presented or not seen.tls_version:
+        return finding  # a handshake that failed before it said its version decides nothing
     leaf = seen.presented[0]
     kind = facts(leaf).key.type
     name = _identity_name(leg, leaf)
     node = short(leg.node.name)
-    version = seen.tls_version or "an unknown TLS version"
+    version = seen.tls_version
     tls13 = seen.tls_version == "TLSv1.3"
     evidence = _live_evidence(
         finding,
