@@ -17,6 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from mratrust.inventory import load_inventory
 from mratrust.lab.pkigen import Issued, certs_pem, write_certs, write_key
 from mratrust.lab.scenarios import (
     Change,
@@ -25,9 +26,11 @@ from mratrust.lab.scenarios import (
     build_scenario,
     build_spec,
     get_scenario,
+    list_scenarios,
 )
 from mratrust.lab.servers import LabServers, plan_listeners, read_log
-from tests.lab.conftest import NOW
+from mratrust.legs import EcdsaOffer, legs
+from tests.lab.conftest import NOW, Written
 
 PUB = "cucm-pub.example.com"
 SUB1 = "cucm-sub1.example.com"
@@ -600,3 +603,26 @@ def test_private_keys_of_the_listeners_are_private(labs: dict[str, Lab]) -> None
 def test_identity_helper_types(labs: dict[str, Lab]) -> None:
     ident: Issued = labs["B0"].material.node(PUB)[1].identities["tomcat-ECDSA"]
     assert is_ec(ident.cert) and not is_rsa(ident.cert)
+
+
+# --------------------------------------------------------------------------- agreement with legs.py
+
+
+@pytest.mark.parametrize("sid", [i.id for i in list_scenarios()])
+def test_listeners_agree_with_the_leg_table(written: dict[str, Written], sid: str) -> None:
+    # the lab serves exactly the legs the rules judge: same ports, identity, ECDSA, mutual TLS
+    w = written[sid]
+    expected = {}
+    for leg in legs(load_inventory(w.inventory)):
+        ecdsa = leg.ecdsa is EcdsaOffer.ALLOWED and leg.ecdsa_identity is not None
+        expected[(leg.node.name, leg.port)] = (
+            leg.rsa_identity,
+            ecdsa and leg.node.identity(leg.ecdsa_identity or "") is not None,
+            leg.mutual,
+            leg.client_certificate_stores,
+        )
+    served = {
+        (p.node, p.role): (p.identity, p.ecdsa is not None, p.client_auth != "none", p.trust_stores)
+        for p in plan_listeners(w.material)
+    }
+    assert served == expected
