@@ -8,9 +8,11 @@ intermediate. Real lab servers on 127.0.0.1, real handshakes, the scenarios' rea
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+import jsonschema
 import pytest
 
 from mratrust.audit import Report, audit, context
@@ -19,6 +21,8 @@ from mratrust.lab.scenarios import build_scenario, write_material
 from mratrust.lab.servers import LabServers
 from mratrust.model import Deployment, Finding, Status
 from mratrust.probe_audit import audit_with_probe, observe
+from mratrust.report.json import render as render_json
+from mratrust.report.schema import report_schema
 from mratrust.rules.observed import decide_live
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -198,3 +202,12 @@ def test_a_trusted_chain_is_left_as_offline_said(labs: dict[str, Lab]) -> None:
     # B0: the list holds root and intermediate, nothing for the wire to add
     for f in _cucm(_probe(labs["B0"]), "C2U-TRUST"):
         assert f.status is Status.PASS and "decided_by" not in f.evidence_dict()
+
+
+@pytest.mark.parametrize("sid", ["F13", "F35", "F35-LEAF"])
+def test_decided_reports_follow_the_report_schema(labs: dict[str, Lab], sid: str) -> None:
+    doc = json.loads(render_json(_probe(labs[sid])))
+    jsonschema.validate(doc, report_schema())
+    decided = [f for f in doc["findings"] if f["evidence"].get("decided_by") == "live"]
+    # offline: pass before the TLS 1.3 / missing-intermediate risks of SPEC §5, risk with them
+    assert decided and all(f["evidence"]["offline_status"] in ("pass", "risk") for f in decided)
