@@ -211,3 +211,14 @@ def test_decided_reports_follow_the_report_schema(labs: dict[str, Lab], sid: str
     decided = [f for f in doc["findings"] if f["evidence"].get("decided_by") == "live"]
     # offline: pass before the TLS 1.3 / missing-intermediate risks of SPEC §5, risk with them
     assert decided and all(f["evidence"]["offline_status"] in ("pass", "risk") for f in decided)
+
+
+def test_a_leg_this_version_does_not_verify_is_not_failed(labs: dict[str, Lab]) -> None:
+    # VerifyOriginServer off: the missing intermediate is a warning, not a broken connection
+    d = labs["F35-LEAF"].deployment
+    off = replace(d, expressway=replace(d.expressway, verify_origin_server=False))
+    report = audit_with_probe(off, version="X14.2.1", now=NOW, timeout=5)
+    for f in _cucm(report, "C2U-TRUST"):
+        assert f.status is Status.WARN, f.message
+        assert "does not verify it on this leg (disabled)" in f.message
+        assert "connection fails" not in f.message

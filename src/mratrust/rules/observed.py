@@ -224,6 +224,16 @@ def _live_evidence(
     return out
 
 
+def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+    """What a certificate that does not verify does to the leg on this version."""
+    if gate is Gate.VERIFIED:
+        return f"the {leg.id} connection fails"
+    return (
+        f"{ctx.version} does not verify it on this leg ({gate.value}), so the connection works "
+        "until a version or setting that verifies it"
+    )
+
+
 def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
     if not seen.presented or not seen.tls_version:
         return finding  # a handshake that failed before it said its version decides nothing
@@ -316,7 +326,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
             finding.subject,
             f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
             f"presented its {self_signed}{name} (ECDSA), which does not verify: {why} "
-            f"({chooser}); the {leg.id} connection fails",
+            f"({chooser}); {_consequence(ctx, leg, gate)}",
             remediation=remediation,
             evidence={**evidence, "gate": gate.value},
         ),
@@ -366,7 +376,7 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                 finding.subject,
                 f"live: {node} sends {sends} on {leg.id}, without {listed}, and the trusted CA "
                 f"list of {', '.join(sorted(failing))} lacks {listed}: Expressway-C cannot build "
-                f"the path to {leg.rsa_identity}'s issuer, so the {leg.id} connection fails",
+                f"the path to {leg.rsa_identity}'s issuer: {_consequence(ctx, leg, gate)}",
                 remediation=[
                     f"Upload {listed} (and its root, if absent) to the trusted CA list of every "
                     "Expressway-C peer (Maintenance > Security > Trusted CA certificate), then "
