@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 
 from mratrust import __version__
 from mratrust.errors import InputError
-from mratrust.model import ChangeKind, Deployment, Finding, Status
+from mratrust.model import ChangeKind, Deployment, Finding, Severity, Status
 from mratrust.rules import RULES, AuditContext
-from mratrust.versions import Version
+from mratrust.versions import UpgradePath, Version
 
 RULE_ORDER = {rule_id: i for i, rule_id in enumerate(RULES)}
 BAD = frozenset({Status.FAIL, Status.ERROR, Status.RISK, Status.WARN})
@@ -29,6 +29,9 @@ class Report:
     target_version: Version | None = None
     tool_version: str = __version__
     strict_from: Version | None = None
+    assumed_fresh_install: bool = False
+    """The inventory has no ``upgraded_from``: its release is taken as a fresh install (most
+    Expressways were upgraded; findings whose prediction depends on it say so)."""
 
     @classmethod
     def of(
@@ -48,6 +51,7 @@ class Report:
             findings=findings,
             target_version=target_version,
             strict_from=ctx.strict_from,
+            assumed_fresh_install=ctx.upgrade_path.fresh,
         )
 
     def summary(self) -> dict[str, int]:
@@ -83,20 +87,22 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
 
-def _path(deployment: Deployment, version: Version | None) -> tuple[Version, Version | None]:
-    """The version to judge and the release it was reached from.
+def _path(deployment: Deployment, version: Version | None) -> UpgradePath:
+    """The version to judge and the releases it was reached through.
 
     Auditing at a later version than the inventory's means "after upgrading from it", so the
-    cipher defaults follow that upgrade path.
+    cipher defaults follow the whole recorded path (``upgraded_from``, the running version, the
+    judged one): the release that crossed into X14.2 decides the order.
     """
     exp = deployment.expressway
+    recorded = UpgradePath.of(exp.version, exp.upgraded_from)
     if version is None or version == exp.version:
-        return exp.version, exp.upgraded_from
+        return recorded
     if version > exp.version:
-        return version, exp.version
+        return UpgradePath(releases=(*recorded.releases, version), fresh=recorded.fresh)
     # judging an earlier release: keep the recorded path only if it leads there
     frm = exp.upgraded_from
-    return version, frm if frm is not None and frm < version else None
+    return UpgradePath.of(version, frm if frm is not None and frm < version else None)
 
 
 def as_version(value: Version | str | None) -> Version | None:
@@ -113,15 +119,19 @@ def context(
     strict_from: Version | str | None = None,
 ) -> AuditContext:
     """The context rules read; ``upgraded_from`` overrides the derived upgrade path."""
-    judged, frm = _path(deployment, as_version(version))
-    upgraded_from = as_version(upgraded_from)
+    path = _path(deployment, as_version(version))
+    judged = path.version
+    override = as_version(upgraded_from)
+    if override is not None:
+        path = UpgradePath.of(judged, override)
     strict_from = as_version(strict_from)
     return AuditContext(
         deployment=deployment,
         version=judged,
-        upgraded_from=upgraded_from if upgraded_from is not None else frm,
+        upgraded_from=path.releases[-2] if len(path.releases) > 1 else None,
         now=_now(now),
         strict_from=strict_from,
+        path=path,
     )
 
 
@@ -157,6 +167,90 @@ def _change(before: Finding | None, after: Finding) -> ChangeKind:
     return ChangeKind.SAME
 
 
+SUCCESSORS: dict[str, tuple[str, ...]] = {
+    "C2U-LATENT": ("C2U-TRUST", "C2U-NAME"),
+}
+"""Rules that stop at a release, and the rules that report the same problem after it."""
+
+
+def _successors(f: Finding, after: Sequence[Finding]) -> list[Finding]:
+    """The target findings that report what ``f`` reported (same subject, another rule)."""
+    rules = SUCCESSORS.get(f.rule)
+    out = []
+    for g in after:
+        if g.status not in BAD or g.rule == f.rule:
+            continue
+        a, b = f.subject, g.subject
+        if rules is not None:
+            if g.rule in rules and (a.cluster, a.node, a.leg) == (b.cluster, b.node, b.leg):
+                out.append(g)
+        elif a.key() == b.key():
+            out.append(g)
+    return out
+
+
+def _account(
+    gone: Sequence[Finding], after: Sequence[Finding], *, running: Version, to: Version
+) -> tuple[list[Finding], dict[tuple[str, tuple[str, str, str, str], str], tuple[str, ...]]]:
+    """Every finding of the running release that the target no longer reports, accounted for.
+
+    A problem (fail, risk, warn, error) becomes ``change: fixed``: with ``became`` naming the
+    findings that report it on the target (the upgrade turned it into those), or none when it is
+    gone. A pass or info that no longer applies stays a pass. Also returns, per successor
+    finding, the rules it replaces.
+    """
+    out: list[Finding] = []
+    replaces: dict[tuple[str, tuple[str, str, str, str], str], list[str]] = {}
+    for f in gone:
+        if f.status not in BAD:
+            out.append(
+                replace(
+                    f,
+                    status=Status.PASS,
+                    severity=Severity.INFO,
+                    message=f"{f.rule} does not report this on {to} (nothing to check there); "
+                    f"on {running}: {f.message}",
+                    remediation=(),
+                    change=ChangeKind.SAME,
+                )
+            )
+            continue
+        successors = _successors(f, after)
+        evidence = dict(f.evidence)
+        evidence["was"] = f.status.value
+        if successors:
+            worst = min(successors, key=lambda g: g.status.rank)
+            became = tuple(dict.fromkeys(g.rule for g in successors))
+            evidence["became"] = became
+            evidence["became_status"] = worst.status.value
+            where = worst.subject.leg or worst.subject.certificate or worst.subject.node or ""
+            message = (
+                f"on {to} this {f.status.value} is no longer reported as {f.rule}: it became "
+                f"{' and '.join(became)} {worst.status.value}"
+                + (f" on {where}" if where else "")
+                + f" (see that finding). On {running}: {f.message}"
+            )
+            for g in successors:
+                replaces.setdefault(g.key(), []).append(f.rule)
+        else:
+            message = (
+                f"on {to} this {f.status.value} is gone: nothing reports it any more. On "
+                f"{running}: {f.message}"
+            )
+        out.append(
+            replace(
+                f,
+                status=Status.INFO,
+                severity=Severity.INFO,
+                message=message,
+                remediation=(),
+                evidence=tuple(evidence.items()),
+                change=ChangeKind.FIXED,
+            )
+        )
+    return out, {k: tuple(dict.fromkeys(v)) for k, v in replaces.items()}
+
+
 def upgrade_check(
     deployment: Deployment,
     to: Version | str,
@@ -178,17 +272,21 @@ def upgrade_check(
         )
     s = as_version(strict_from)
     current = audit(deployment, now=now, strict_from=s)
-    ctx = context(
-        deployment,
-        version=target,
-        upgraded_from=deployment.expressway.version
-        if target != deployment.expressway.version
-        else None,
-        now=current.evaluated_at,
-        strict_from=s,
-    )
+    ctx = context(deployment, version=target, now=current.evaluated_at, strict_from=s)
     before = {f.key(): f for f in current.findings}
-    changed = [replace(f, change=_change(before.get(f.key()), f)) for f in run_rules(ctx)]
+    after = run_rules(ctx)
+    gone = [f for f in current.findings if f.key() not in {g.key() for g in after}]
+    accounted, replaces = _account(gone, after, running=current.expressway_version, to=target)
+    changed = [
+        replace(
+            f,
+            change=_change(before.get(f.key()), f),
+            evidence=f.evidence
+            + ((("replaces", replaces[f.key()]),) if f.key() in replaces else ()),
+        )
+        for f in after
+    ]
+    changed.extend(accounted)
     order = {ChangeKind.NEW: 0, ChangeKind.FIXED: 2, ChangeKind.SAME: 1}
     changed = sorted(
         changed,

@@ -17,6 +17,7 @@ from mratrust.versions import (
     CipherPath,
     Version,
     cipher_path,
+    default_cipher_basis,
     default_cipher_string,
 )
 
@@ -156,21 +157,31 @@ def expand_cached(string: str) -> Expansion:
 
 
 def effective(
-    configured: str | None, version: Version, upgraded_from: Version | None
+    configured: str | None,
+    version: Version,
+    upgraded_from: Version | None,
+    *,
+    path: CipherPath | None = None,
 ) -> EffectiveCiphers:
-    """The configured string, else the default this version and upgrade path produce."""
+    """The configured string, else the default this version and upgrade path produce.
+
+    ``path`` is the cipher path of a longer recorded upgrade history
+    (:meth:`mratrust.versions.UpgradePath.cipher_path`); by default the one hop from
+    ``upgraded_from`` decides.
+    """
+    path = path or cipher_path(version, upgraded_from)
     if configured:
         return EffectiveCiphers(
             string=configured,
             configured=True,
-            path=cipher_path(version, upgraded_from),
+            path=path,
             expansion=expand_cached(configured),
         )
-    string = default_cipher_string(version, upgraded_from)
+    string = default_cipher_string(version, upgraded_from, path=path)
     return EffectiveCiphers(
         string=string,
         configured=False,
-        path=cipher_path(version, upgraded_from),
+        path=path,
         expansion=expand_cached(string),
     )
 
@@ -202,6 +213,8 @@ def render_ciphers(
     import json
 
     source = "given"
+    documented: bool | None = None
+    basis: str | None = None
     if string is None:
         if version is None:
             raise InputError(
@@ -211,11 +224,9 @@ def render_ciphers(
         frm = None if fresh else upgraded_from
         string = default_cipher_string(version, frm)
         path = cipher_path(version, frm)
-        source = f"default of {version} " + (
-            f"upgraded from {frm}" if frm is not None else "(fresh install)"
-        )
-        if path is CipherPath.UNKNOWN:
-            source += "; the order depends on what the earlier release had (shown: ECDSA first)"
+        documented, basis = default_cipher_basis(version, path)
+        where = f"{version} " + (f"upgraded from {frm}" if frm is not None else "(fresh install)")
+        source = ("documented default of " if documented else "modelled default of ") + where
     exp = expand(string)
     suggestions = suggest_rsa_first(string) if exp.prefers_ecdsa else ()
     if fmt == "json":
@@ -224,6 +235,8 @@ def render_ciphers(
                 {
                     "string": string,
                     "source": source,
+                    "documented": documented,
+                    "basis": basis,
                     "openssl": exp.openssl,
                     "prefers_ecdsa": exp.prefers_ecdsa,
                     "first_rsa": exp.first_rsa,
@@ -245,11 +258,10 @@ def render_ciphers(
             )
             + "\n"
         )
-    lines = [
-        f"Cipher string ({source}):",
-        f"  {string}",
-        f"Expanded by {exp.openssl}: {len(exp.suites)} suites",
-    ]
+    lines = [f"Cipher string ({source}):", f"  {string}"]
+    if basis:
+        lines.append(f"  ({basis})")
+    lines.append(f"Expanded by {exp.openssl}: {len(exp.suites)} suites")
     for i, s in enumerate(exp.suites):
         mark = ""
         if i == exp.first_ecdsa:
@@ -259,15 +271,22 @@ def render_ciphers(
         lines.append(f"  {i + 1:3}. {s.name:<40} {s.protocol:<8} {s.auth.value}{mark}")
     if exp.prefers_ecdsa:
         lines.append(
-            "Verdict: ECDSA is preferred over RSA: a UC node that allows ECDSA may present its "
-            "tomcat-ECDSA / CallManager-ECDSA certificate (self-signed by default)."
+            "Verdict: ECDSA is preferred over RSA under TLS 1.2: a UC node that allows ECDSA may "
+            "present its tomcat-ECDSA / CallManager-ECDSA certificate (self-signed by default)."
         )
         for g in suggestions:
             first = (g.expansion.first_rsa or 0) + 1
-            lines.append(f"To prefer RSA ({g.how}; verified: first RSA suite now #{first}):")
+            lines.append(
+                f"To prefer RSA under TLS 1.2 only ({g.how}; verified: first RSA suite now "
+                f"#{first}):"
+            )
             lines.append(f"  {g.string}")
     elif exp.first_rsa is not None:
-        lines.append("Verdict: RSA is preferred over ECDSA.")
+        lines.append(
+            "Verdict: RSA is preferred over ECDSA under TLS 1.2. Under TLS 1.3 the cipher string "
+            "does not choose the certificate type (the signature algorithms do): a node that "
+            "allows EC and negotiates TLS 1.3 may still present its ECDSA certificate."
+        )
     else:
         lines.append("Verdict: no RSA-authenticated suite is offered.")
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Command line: parsing, exit codes, output. No logic: every command calls the library.
 
 Exit codes (SPEC §2): 0 nothing at or above --fail-on; 1 at least one finding at or above it;
-2 usage or input error; 3 evaluation ran but some checks could not.
+2 usage or input error; 3 evaluation ran but some checks could not; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mratrust.audit import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -422,6 +423,28 @@ def _attach(sub: Any, module: str) -> None:
             parser.set_defaults(func=mod.run)
 
 
+def _shown(exc: BaseException) -> str:
+    """An error's lines (several input errors are one per line) with control characters escaped:
+    a message may quote a certificate's name or a file name."""
+    from mratrust.textsafe import escape_control
+
+    return "\n".join(escape_control(line) for line in str(exc).split("\n"))
+
+
+def _exit_now(code: int) -> None:
+    """End the program at once after Ctrl-C.
+
+    The interrupt has already run every ``finally`` on its way here (lab servers stopped,
+    temporary folders removed, sockets of this thread closed). What is left are probe worker
+    threads blocked in a handshake: a normal exit would wait for each one's timeout.
+    """
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from mratrust.errors import InputError, LabError, MratrustError
 
@@ -438,29 +461,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INPUT
         return int(args.func(args))
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_shown(exc), file=sys.stderr)
         return EXIT_INPUT
     except (InputError, LabError) as exc:
         if debug:
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        print(f"mratrust: error: {_shown(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except MratrustError as exc:
         if debug:
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        print(f"mratrust: error: {_shown(exc)}", file=sys.stderr)
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("mratrust: interrupted", file=sys.stderr)
-        return 130
+        if argv is None:
+            _exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: one line, the traceback with --debug
         if debug:
             raise
         print(
-            f"mratrust: internal error: {type(exc).__name__}: {exc} (nothing was evaluated; "
-            "run again with --debug for the traceback and report it)",
+            f"mratrust: internal error: {type(exc).__name__}: {_shown(exc)} (nothing was "
+            "evaluated; run again with --debug for the traceback and report it)",
             file=sys.stderr,
         )
         return EXIT_INPUT

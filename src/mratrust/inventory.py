@@ -7,10 +7,12 @@ their errors are reported together.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -34,7 +36,8 @@ from mratrust.model import (
     Traversal,
     UcCluster,
 )
-from mratrust.pki.load import LoadedCert, load_path
+from mratrust.pki.facts import CertFacts, facts
+from mratrust.pki.load import LoadedCert, MissingFile, load_path
 from mratrust.versions import Version
 
 PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
@@ -97,8 +100,11 @@ class ExpresswayIn(_Strict):
         if isinstance(value, str):
             try:
                 _check_version(value)
-            except InputError as exc:
-                raise ValueError(exc.message + "; " + (exc.hint or "")) from None
+            except InputError:
+                raise ValueError(
+                    f"{value!r} is not an Expressway version: expected a version like X14.2.1 "
+                    "(X<major>.<minor>[.<patch>], as on the Overview page)"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -149,7 +155,7 @@ class ClusterIn(_Strict):
     https_ciphers: Literal["rsa-only", "ec-and-rsa"] = "rsa-only"
     secure_profiles: list[str] = Field(default_factory=list)
     voicemail_host: str | None = None
-    trust: dict[str, str] = Field(default_factory=dict)
+    trust: dict[str, str | None] = Field(default_factory=dict)
     nodes: list[NodeIn] = Field(min_length=1)
 
     @field_validator("version", mode="before")
@@ -269,28 +275,96 @@ def _field(loc: Loc) -> str:
     return out
 
 
+README_REF = "see 'Inventory reference' in the README"
+
+_LIST = "a list (one '- item' per line, or [a, b])"
+_MAPPING = "a mapping (key: value lines)"
+_EXPECTED: dict[str, str] = {
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "string_type": "expected text (quote it when YAML would read it as a number, a list or null)",
+    "list_type": f"expected {_LIST}",
+    "dict_type": f"expected {_MAPPING}",
+    "model_type": f"expected {_MAPPING}",
+    "model_attributes_type": f"expected {_MAPPING}",
+}
+
+
+def _allowed_keys(loc: Loc) -> list[str] | None:
+    """The keys schema 1 allows in the mapping at ``loc`` (None where any key is allowed)."""
+    model: Any = InventoryIn
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        if info is None:
+            return None
+        inner = _model_of(info.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``X | None`` or ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _say(err: Any, loc: Loc) -> tuple[str, str | None]:
+    """One pydantic error in the project's own words: (message, hint)."""
+    kind = err["type"]
+    found = err.get("input")
+    plain = found is not None and not isinstance(found, dict | list)
+    shown = f" (found {found!r})" if plain else ""
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = _allowed_keys(loc[:-1]) or []
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else "remove it or fix its spelling; "
+        if allowed:
+            hint += f"the keys here are: {', '.join(allowed)} ({README_REF})"
+        else:
+            hint += README_REF
+        return f"unknown key {key!r}", hint
+    if kind == "missing":
+        return "required field is missing", f"add it ({README_REF})"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'|(\d+)", str(ctx.get("expected", "")))
+        words = ", ".join(a or b for a, b in choices)
+        return f"{found!r} is not allowed: expected one of: {words}", None
+    if kind in ("too_short", "string_too_short"):
+        if isinstance(found, str):
+            return "must not be empty", "give a value, or leave the key out when it is optional"
+        least = ctx.get("min_length", 1)
+        return f"expected at least {least} item{'s' if least != 1 else ''}", (
+            f"add {'it' if least == 1 else 'them'} ({README_REF})"
+        )
+    if kind in _EXPECTED:
+        return _EXPECTED[kind] + shown, README_REF
+    if kind == "value_error":  # the validators above write their own words, with the value
+        return str(err["msg"]).removeprefix("Value error, "), None
+    return f"not a valid value{shown}", README_REF
+
+
 def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int]) -> InputErrors:
     errors: list[InputError] = []
     for err in exc.errors():
         loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
         loc = tuple("schema" if p == "schema_" else p for p in loc)
-        kind = err["type"]
-        found = err.get("input")
-        if kind == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-            hint = "remove it or fix its spelling (see SPEC §3 for the keys)"
-        elif kind == "missing":
-            message = "required field is missing"
-            hint = "add it"
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            message = f"{found!r} is not allowed"
-            hint = f"use one of {expected}"
-        else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if found is not None and not isinstance(found, dict | list):
-                message += f" (found {found!r})"
-            hint = None
+        message, hint = _say(err, loc)
         errors.append(
             InputError(
                 message,
@@ -329,23 +403,88 @@ class _Files:
         try:
             certs = load_path(path, password=self.password)
         except InputError as exc:
-            self.errors.append(
-                InputError(
-                    f"{exc.message} ({exc.file}" + (f":{exc.line}" if exc.line else "") + ")",
-                    file=self.source,
-                    line=_line_for(self.lines, loc),
-                    field=_field(loc),
-                    hint=exc.hint,
+            hint = exc.hint
+            if isinstance(exc, MissingFile) and not Path(ref).expanduser().is_absolute():
+                hint = (
+                    "check the path: a relative path starts from the inventory's folder "
+                    f"({self.base})"
                 )
+            self.fail(
+                f"{exc.message} ({exc.file}" + (f":{exc.line}" if exc.line else "") + ")",
+                loc,
+                hint,
             )
             certs = ()
         self.cache[ref] = certs
         return certs
 
+    def fail(self, message: str, loc: Loc, hint: str | None) -> None:
+        self.errors.append(
+            InputError(
+                message,
+                file=self.source,
+                line=_line_for(self.lines, loc),
+                field=_field(loc),
+                hint=hint,
+            )
+        )
 
-def _identity(files: _Files, name: str, ref: str, loc: Loc) -> Identity | None:
+
+_TLS_EKU = frozenset({"serverAuth", "clientAuth"})
+
+
+def _ca_only(f: CertFacts) -> bool:
+    """A CA certificate that cannot be a server's own identity.
+
+    CA:TRUE (or keyCertSign without basicConstraints), and either issued by another CA (an
+    intermediate, whatever EKU it carries) or self-signed with neither a SAN nor a TLS EKU.
+    CUCM's self-signed identities are CA:TRUE with keyCertSign too, but they carry both.
+    """
+    ca = f.is_ca is True or (f.is_ca is None and "key_cert_sign" in f.key_usage)
+    if not ca:
+        return False
+    return not f.self_signed or (not f.has_san and not (_TLS_EKU & set(f.eku)))
+
+
+def _wrong_identity(
+    certs: tuple[LoadedCert, ...], path: Path, name: str, whose: str
+) -> tuple[str, str] | None:
+    """Why ``certs`` (loaded from ``path``) cannot be the ``name`` identity: (message, hint)."""
+    if any(c.source != str(path) for c in certs):  # load_path read a folder's files
+        return (
+            f"{path} is a folder; an identity is one certificate file (the certificate, "
+            "optionally followed by its chain)",
+            f"give the file of {whose} own {name} certificate inside it",
+        )
+    every = [facts(c.cert) for c in certs]
+    issuers = {f.issuer for f in every if f.issuer != f.subject}  # the chain above a leaf
+    own = [f for f in every if not _ca_only(f) and f.subject not in issuers]
+    if not own:
+        what = "a CA certificate" if len(every) == 1 else f"{len(every)} CA certificates"
+        names = "; ".join(f.subject or "(empty subject)" for f in every[:3])
+        return (
+            f"this is {what} ({names}), not {whose} own {name} certificate",
+            f"export {whose} own {name} certificate, not its issuer or a trust store",
+        )
+    if len(own) > 1:
+        names = "; ".join(f.subject or "(empty subject)" for f in own[:3])
+        return (
+            f"holds {len(own)} certificates that each look like a server's own ({names}): "
+            "a trust-store bundle, not one identity with its chain",
+            f"export {whose} own {name} certificate (optionally followed by its CA chain)",
+        )
+    return None
+
+
+def _identity(
+    files: _Files, name: str, ref: str, loc: Loc, whose: str = "the node's"
+) -> Identity | None:
     certs = files.load(ref, loc)
     if not certs:
+        return None
+    wrong = _wrong_identity(certs, files.resolve(ref), name, whose)
+    if wrong is not None:
+        files.fail(wrong[0], loc, wrong[1])
         return None
     return Identity(name=name, path=ref, certs=certs)
 
@@ -357,18 +496,20 @@ def _store(files: _Files, name: str, ref: str, loc: Loc) -> Store:
 def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
     peers: list[Peer] = []
     for i, p in enumerate(e.peers):
-        ident = _identity(files, "server", p.certificate, (*loc, "peers", i, "certificate"))
+        ident = _identity(
+            files,
+            "server",
+            p.certificate,
+            (*loc, "peers", i, "certificate"),
+            whose=f"the Expressway peer {p.name}'s",
+        )
         store = _store(files, "trusted_cas", p.trusted_cas, (*loc, "peers", i, "trusted_cas"))
         key = str(files.resolve(p.key)) if p.key else None
         if key is not None and not Path(key).is_file():
-            files.errors.append(
-                InputError(
-                    "key file not found",
-                    file=files.source,
-                    line=_line_for(files.lines, (*loc, "peers", i, "key")),
-                    field=_field((*loc, "peers", i, "key")),
-                    hint="give the private key of the peer's certificate, or null",
-                )
+            files.fail(
+                "key file not found",
+                (*loc, "peers", i, "key"),
+                "give the private key of the peer's certificate, or null",
             )
         if ident is not None:
             peers.append(Peer(name=p.name, certificate=ident, key=key, trusted_cas=store))
@@ -399,7 +540,11 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
 
 def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
     product = Product(c.product)
-    stores = tuple(_store(files, name, ref, (*loc, "trust", name)) for name, ref in c.trust.items())
+    stores = tuple(
+        _store(files, name, ref, (*loc, "trust", name))
+        for name, ref in c.trust.items()
+        if ref is not None  # null: not exported (rules that need it say so)
+    )
     nodes: list[Node] = []
     for i, n in enumerate(c.nodes):
         idents: list[Identity] = []

@@ -147,9 +147,11 @@ TIMELINE: tuple[Change, ...] = (
     ),
     Change(
         version=V("X14.0.2"),
-        summary="Traffic Server presents the Expressway-C certificate when CUCM asks (6971, 6972, "
-        "5061, 5091): CUCM tomcat-trust and CallManager-trust must hold its CA chain, even in "
-        "non-secure mode with TLS verify off (CSCvz45074 / CSCvz20720)",
+        summary="Traffic Server presents the Expressway-C certificate when CUCM asks for one on "
+        "ports other than 8443 (the tech note names 6971 and 6972): CUCM tomcat-trust and "
+        "CallManager-trust must hold its CA chain, even in non-secure mode with TLS verify off "
+        "(CSCvz45074 / CSCvz20720). SIP TLS 5061 (mixed mode) and SIP OAuth 5091 are mutual TLS "
+        "of the SIP zones, not Traffic Server, and needed that trust before",
         rules=("U2C-TRUST",),
         sources=(S1, S2, S3, S13),
     ),
@@ -166,7 +168,8 @@ TIMELINE: tuple[Change, ...] = (
         version=V("X14.2"),
         summary="Server certificate verification for every UC node on every request whatever TLS "
         "verify says (CSCwc69661, CVE-2022-20814), unless VerifyOriginServer is off; ECDSA cipher "
-        "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP",
+        "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP and "
+        "the reverse proxy",
         rules=("C2U-TRUST", "C2U-NAME", "C2U-FQDN", "C2U-ECDSA"),
         sources=(S2, S3, S14, S27),
     ),
@@ -273,32 +276,120 @@ def behaviour(version: Version, *, strict_from: Version | None = None) -> Behavi
     )
 
 
-def cipher_path(version: Version, upgraded_from: Version | None) -> CipherPath:
-    """Which way the default cipher order leans on ``version`` reached from ``upgraded_from``.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpgradePath:
+    """The releases an Expressway went through, oldest first, ending with the judged one.
 
-    Before X14.2 the offer is RSA first. From X14.2 a fresh install or an upgrade from below
-    X14.0 prefers ECDSA, an upgrade from X14.0 or later gets the ``ECDHE-RSA-AES256-GCM-SHA384:``
-    prefix (release note X14.2, knowledge base §6). An upgrade from X14.2 or later keeps whatever
-    the earlier release had, which the inventory does not say: unknown.
+    ``fresh`` says that ``releases[0]`` was installed fresh (the inventory has no
+    ``upgraded_from``); otherwise the origin of ``releases[0]`` is not recorded.
     """
-    if version < X14_2:
-        return CipherPath.RSA_FIRST
-    if upgraded_from is None or upgraded_from < X14_0:
-        return CipherPath.ECDSA_FIRST
-    if upgraded_from < X14_2:
-        return CipherPath.RSA_FIRST
-    return CipherPath.UNKNOWN
+
+    releases: tuple[Version, ...]
+    fresh: bool
+
+    @classmethod
+    def of(cls, version: Version, upgraded_from: Version | None) -> UpgradePath:
+        """One hop: ``version`` reached from ``upgraded_from`` (None: a fresh install)."""
+        if upgraded_from is None:
+            return cls(releases=(version,), fresh=True)
+        return cls(releases=(upgraded_from, version), fresh=False)
+
+    @property
+    def version(self) -> Version:
+        return self.releases[-1]
+
+    def _crossing(self) -> int | None:
+        """Index of the first release at X14.2 or later (where the cipher order was set)."""
+        return next((i for i, r in enumerate(self.releases) if r >= X14_2), None)
+
+    def cipher_path(self) -> CipherPath:
+        """Which way the default cipher order leans at the end of this path.
+
+        Before X14.2 the offer is RSA first. The first release at X14.2 or later sets the order:
+        a fresh install or an upgrade from below X14.0 prefers ECDSA, an upgrade from X14.0 or
+        later gets the ``ECDHE-RSA-AES256-GCM-SHA384:`` prefix (release note X14.2, knowledge base
+        §6). Later upgrades keep it. A path that starts at X14.2 or later without a recorded
+        origin is unknown.
+        """
+        i = self._crossing()
+        if i is None:
+            return CipherPath.RSA_FIRST
+        if i == 0:
+            return CipherPath.ECDSA_FIRST if self.fresh else CipherPath.UNKNOWN
+        return CipherPath.ECDSA_FIRST if self.releases[i - 1] < X14_0 else CipherPath.RSA_FIRST
+
+    @property
+    def assumes_fresh_install(self) -> bool:
+        """The cipher order hinges on ``releases[0]`` being a fresh install at X14.2 or later."""
+        return self.fresh and self._crossing() == 0
+
+    def words(self) -> str:
+        """``X15.3 upgraded from X14.2.1 (from X14.0.7)`` or ``a fresh X14.2.1 install``."""
+        *before, last = self.releases
+        if not before:
+            return f"a fresh {last} install" if self.fresh else f"{last}"
+        text = f"{last} upgraded from {before[-1]}"
+        if len(before) > 1:
+            text += " (" + ", ".join(f"from {r}" for r in reversed(before[:-1])) + ")"
+        if self.fresh and self._crossing() == 0:
+            text += f", {before[0]} installed fresh"
+        return text
 
 
-def default_cipher_string(version: Version, upgraded_from: Version | None) -> str:
+def cipher_path(version: Version, upgraded_from: Version | None) -> CipherPath:
+    """Which way the default cipher order leans on ``version`` reached from ``upgraded_from``
+    (see :meth:`UpgradePath.cipher_path`; an upgrade from X14.2 or later is unknown)."""
+    return UpgradePath.of(version, upgraded_from).cipher_path()
+
+
+def default_cipher_string(
+    version: Version, upgraded_from: Version | None, *, path: CipherPath | None = None
+) -> str:
     """The cipher string Expressway uses when none is configured, for this upgrade path.
 
     Where the path is unknown (upgraded from X14.2 or later) the ECDSA-first default is returned,
-    the pessimistic choice; callers that care ask :func:`cipher_path`.
+    the pessimistic choice; callers that care ask :func:`cipher_path`. Only two facts are
+    documented: the X15.0.2 default (tech note 222186) and the prefix that an upgrade from X14.0
+    or later to X14.2 adds (X14.2 release note); see :func:`default_cipher_basis`.
     """
-    if cipher_path(version, upgraded_from) is CipherPath.RSA_FIRST:
+    if (path or cipher_path(version, upgraded_from)) is CipherPath.RSA_FIRST:
         return RSA_PREFIX + BASE_CIPHERS
     return BASE_CIPHERS
+
+
+X15_0_2 = V("X15.0.2")
+
+
+def default_cipher_basis(version: Version, path: CipherPath) -> tuple[bool, str]:
+    """Is the default string shown for ``version`` documented, and on what is it based?
+
+    Returns (documented, explanation). A string the sources do not give is labelled modelled.
+    """
+    if version < X14_2:
+        return False, (
+            f"modelled: the default string of {version} is not in the sources used; before X14.2 "
+            "Expressway offered RSA first (X14.2 release note), so it is shown as the X15.0.2 "
+            "default with the RSA suite first. The ECDHE-RSA-AES256-GCM-SHA384: prefix itself is "
+            "what an upgrade to X14.2 from X14.0 or later adds"
+        )
+    if path is CipherPath.RSA_FIRST:
+        return False, (
+            "modelled from two documented parts: the ECDHE-RSA-AES256-GCM-SHA384: prefix that the "
+            "upgrade to X14.2 from X14.0 or later prepends (X14.2 release note), and the X15.0.2 "
+            "default (tech note 222186)"
+            + ("" if version >= X15_0_2 else f"; the exact string of {version} is not documented")
+        )
+    if path is CipherPath.UNKNOWN:
+        return False, (
+            "modelled: the order depends on what the release before X14.2 was, which is not "
+            "recorded; shown pessimistically as ECDSA first"
+        )
+    if version >= X15_0_2:
+        return True, "the documented X15.0.2 default (tech note 222186), ECDSA first"
+    return False, (
+        "modelled: X14.2 prefers ECDSA on this path (X14.2 release note); the exact string of "
+        f"{version} is not in the sources used, shown as the X15.0.2 default (tech note 222186)"
+    )
 
 
 def httpd_build(version: Version) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from mratrust.audit import Report, audit, upgrade_check
-from mratrust.model import ChangeKind, Deployment, Status
+from mratrust.model import ChangeKind, Deployment, HttpsCiphers, Product, SecurityMode, Status
 from tests.conftest import NOW
 
 Get = Callable[[str], Deployment]
@@ -124,10 +124,35 @@ def test_f11_f12_ecdsa_risk_for_every_cucm_node(deployment: Get, scenario: str) 
 
 
 @pytest.mark.parametrize("scenario", ["F13", "F14"])
-def test_f13_f14_rsa_first_no_ecdsa_risk(deployment: Get, scenario: str) -> None:
+def test_f13_f14_rsa_first_is_tls13_risk_not_fail(deployment: Get, scenario: str) -> None:
+    """RSA first decides TLS 1.2 only; TLS 1.3 may still pick ECDSA: risk offline, never fail."""
     report = _run(deployment(scenario), "X14.2.1")
-    assert report.by_rule("C2U-ECDSA")  # checked ...
-    assert not [f for f in report.by_rule("C2U-ECDSA") if f.status in BAD]  # ... and fine
+    findings = report.by_rule("C2U-ECDSA")
+    assert Status.FAIL not in {f.status for f in findings}
+    risky = [f for f in findings if f.status is Status.RISK]
+    assert {f.subject.node for f in risky} == {"cucm-pub.example.com", "cucm-sub1.example.com"}
+    for f in risky:
+        ev = f.evidence_dict()
+        assert ev["tls13_possible"] is True and ev["tls12_order"] == "rsa-first"
+        assert ev["identity"] == "tomcat-ECDSA"
+        assert "under TLS 1.3 the certificate type follows the signature algorithms" in f.message
+        assert "negotiated TLS version is not in any export" in f.message
+        # fixes that hold under both versions come first, the cipher change last
+        assert f.remediation[0].startswith("Trust tomcat-ECDSA (holds under TLS 1.2 and 1.3)")
+        assert "HTTPS Ciphers" in f.remediation[1] and "RSA Ciphers only" in f.remediation[1]
+        assert "TLS 1.2 only" in f.remediation[2]
+
+
+def test_rsa_only_https_ciphers_is_pass_under_both_versions(deployment: Get) -> None:
+    """The negative twin: with HTTPS Ciphers RSA only the node has no ECDSA identity to present."""
+    d = deployment("F13")
+    rsa_only = replace(
+        d,
+        uc_clusters=tuple(replace(c, https_ciphers=HttpsCiphers.RSA_ONLY) for c in d.uc_clusters),
+    )
+    findings = _run(rsa_only, "X14.2.1").by_rule("C2U-ECDSA")
+    assert findings and {f.status for f in findings} == {Status.PASS}
+    assert all(f.evidence_dict()["tls13_possible"] is False for f in findings)
 
 
 def test_f17_oauth_and_tomcat_trust(deployment: Get) -> None:
@@ -181,3 +206,80 @@ def test_every_rule_of_the_catalogue_runs(deployment: Get) -> None:
     offline_only = {"C2U-LATENT", "C2U-TLS13-SIGALG", "EXP-PEER-TRUST", "U2C-PROFILE-SAN"}
     expected = {r for r in RULES if not r.startswith("PROBE-")} - offline_only
     assert expected <= seen
+
+
+def test_same_upgrade_path_same_answer(deployment: Get) -> None:
+    """F09 runs X14.2.1 upgraded from X14.0.7: to X15.3 it keeps RSA first, as B0 does."""
+    for sid in ("B0", "F09"):
+        _, target = upgrade_check(deployment(sid), "X15.3", now=NOW)
+        ecdsa = target.by_rule("C2U-ECDSA")
+        assert not [f for f in ecdsa if "upgrade path is not known" in f.message]
+        assert all(f.evidence_dict().get("tls12_order") != "unknown" for f in ecdsa), sid
+        assert all(f.evidence_dict().get("cipher_path") != "unknown" for f in ecdsa), sid
+
+
+def test_f01_mixed_mode_5061_is_its_own_leg_since_always(deployment: Get) -> None:
+    """Mutual TLS on 5061 needs CallManager-trust on every release: not the 6972 Traffic Server
+    leg, and not 'since X14.0.2'."""
+    d = deployment("F01")
+    mixed = replace(
+        d,
+        uc_clusters=tuple(
+            replace(c, security_mode=SecurityMode.MIXED) if c.product is Product.CUCM else c
+            for c in d.uc_clusters
+        ),
+    )
+    old = _run(mixed, "X12.7").by_rule("U2C-TRUST")
+    fails = [f for f in old if f.status is Status.FAIL]
+    assert fails and {f.subject.leg for f in fails} == {"expc->cucm:5061"}
+    for f in fails:
+        assert f.subject.certificate == "CallManager-trust" and f.since == "X8.8"
+        assert "Traffic Server" not in f.message and "CEtls" in f.message
+    # the Traffic Server leg is not required before X14.0.2 ...
+    assert {f.status for f in old if f.subject.leg == "expc->cucm:6972"} == {Status.PASS}
+    # ... and fails from X14.0.2, labelled so
+    new = [f for f in _run(mixed, "X14.0.2").by_rule("U2C-TRUST") if f.status is Status.FAIL]
+    tomcat_6972 = [f for f in new if f.subject.leg == "expc->cucm:6972"]
+    assert tomcat_6972 and all(f.since == "X14.0.2" for f in tomcat_6972)
+    assert all("Traffic Server logs" in f.message for f in tomcat_6972)
+    # the twin: non-secure F01 has no 5061 finding at all
+    assert not [f for f in _run(d, "X12.7").by_rule("U2C-TRUST") if "5061" in (f.subject.leg or "")]
+
+
+def test_f17_sip_oauth_rejection_is_not_a_traffic_server_log(deployment: Get) -> None:
+    report = _run(deployment("F17"), "X14.2.1")
+    oauth = [f for f in report.by_rule("U2C-OAUTH") if f.status is Status.FAIL]
+    store = [f for f in oauth if f.subject.certificate == "tomcat-trust"]
+    assert store
+    for f in store:
+        assert "Traffic Server" not in f.message
+        assert "CEOAuth" in f.message
+        assert not any("trafficserver" in r for r in f.remediation)
+    # the twin: the 6972 Traffic Server leg keeps Traffic Server's log line and its debug levels
+    (u2c,) = [
+        f
+        for f in report.by_rule("U2C-TRUST")
+        if f.status is Status.FAIL and f.subject.certificate == "tomcat-trust"
+    ]
+    assert "Traffic Server logs" in u2c.message
+    assert any("developer.trafficserver.ssl" in r for r in u2c.remediation)
+
+
+def test_publisher_verified_at_discovery_fails_since_x8_8(deployment: Get) -> None:
+    """TLS verify on, X14.0.7: the publisher fails today, so its since is not X14.2."""
+    d = deployment("F04")
+    verify = replace(d, uc_clusters=tuple(replace(c, tls_verify=True) for c in d.uc_clusters))
+    report = _run(verify, "X14.0.7")
+    (pub,) = [
+        f
+        for f in report.by_rule("C2U-TRUST")
+        if f.subject.node == "cucm-pub.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert pub.status is Status.FAIL and pub.since == "X8.8"
+    # the twin: the subscriber is not verified before X14.2 and fails from X14.2
+    (sub,) = [
+        f
+        for f in _run(verify, "X14.2.1").by_rule("C2U-TRUST")
+        if f.subject.node == "cucm-sub1.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert sub.status is Status.FAIL and sub.since == "X14.2"

@@ -12,13 +12,15 @@ intended difference, a known gap, or a crash of ``validate``). The list is exact
 must agree with limbo, and a case in it must still disagree (or still raise), so the list cannot go
 stale. docs/conformance.md explains the categories.
 
-The data lives beside the repository, in ``shared/conformance/``; without it the module is skipped.
+The cases are vendored in ``tests/conformance/data/x509-limbo-core.json.gz`` (x509-limbo is
+Apache-2.0: see ``data/NOTICE``), so every clone runs all of them.
 Run ``python -m tests.conformance.test_limbo`` for the counts per category.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -29,9 +31,7 @@ from cryptography import x509
 
 from mratrust.pki.verify import Purpose, TrustStore, validate
 
-LIMBO = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "x509-limbo-core.json"
-)
+LIMBO = Path(__file__).resolve().parent / "data" / "x509-limbo-core.json.gz"
 
 FIXED_NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 """The validation time of the cases that have none: inside the validity of limbo's own certificates
@@ -328,16 +328,10 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
 
 
 def load_cases(path: Path = LIMBO) -> list[LimboCase]:
-    with path.open(encoding="utf-8") as fh:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
         data = json.load(fh)
     return cast(list[LimboCase], data["testcases"])
 
-
-if not LIMBO.is_file():
-    pytest.skip(
-        f"x509-limbo data not found at {LIMBO} (shared/conformance/ beside the repository)",
-        allow_module_level=True,
-    )
 
 CASES = load_cases()
 
@@ -391,6 +385,13 @@ def test_limbo_case(case: LimboCase) -> None:
         assert got != expected, (
             f"listed as {listed[0]!r} but now agrees with limbo: remove it from DIFFERENCES"
         )
+
+
+def test_vendored_data_is_complete() -> None:
+    # the repository carries the data: a clone without anything beside it runs every case
+    assert LIMBO.is_relative_to(Path(__file__).resolve().parent)
+    assert len(CASES) == 208
+    assert (LIMBO.parent / "NOTICE").is_file()
 
 
 def test_differences_are_well_formed() -> None:

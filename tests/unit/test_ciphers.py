@@ -82,3 +82,24 @@ def test_render_text_and_json() -> None:
 def test_render_needs_string_or_version() -> None:
     with pytest.raises(InputError, match="cipher string or --version"):
         render_ciphers(None)
+
+
+def test_x14_0_7_default_is_labelled_modelled_not_documented() -> None:
+    """The RSA prefix is what the upgrade to X14.2 adds, not a documented X14.0.7 default."""
+    text = render_ciphers(None, version=Version.parse("X14.0.7"))
+    assert "default of X14.0.7" in text
+    assert "modelled default of X14.0.7" in text
+    assert "what an upgrade to X14.2 from X14.0 or later adds" in text
+    js = render_ciphers(None, version=Version.parse("X14.0.7"), fmt="json")
+    assert '"documented": false' in js
+
+
+def test_x15_3_fresh_default_is_the_documented_string() -> None:
+    """The twin: the X15.0.2+ fresh default is the one tech note 222186 documents."""
+    js = render_ciphers(None, version=Version.parse("X15.3"), fresh=True, fmt="json")
+    assert '"documented": true' in js and "documented default of X15.3" in js
+
+
+def test_rsa_first_verdict_says_tls_1_2_only() -> None:
+    text = render_ciphers(RSA_PREFIX + BASE_CIPHERS)
+    assert "RSA is preferred over ECDSA under TLS 1.2" in text and "TLS 1.3" in text

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from mratrust.errors import InputError, InputErrors
-from mratrust.inventory import load_inventory, parse_inventory
+from mratrust.inventory import README_REF, InventoryIn, _model_of, load_inventory, parse_inventory
 
 GOOD = """\
 schema: 1
@@ -35,6 +36,9 @@ uc_clusters:
       - name: cucm-sub1.example.com
         role: subscriber
 """
+
+
+_A = "  upgraded_from: X12.7\n"
 
 
 def _errors(text: str) -> list[InputError]:
@@ -69,21 +73,115 @@ def test_unknown_key_names_line_and_field() -> None:
     assert "unknown key 'tls_verfy'" in err.message
     assert err.field == "uc_clusters[0].tls_verfy"
     assert err.line == 13
-    assert "spelling" in (err.hint or "")
+    hint = err.hint or ""
+    assert "did you mean 'tls_verify'?" in hint and "security_mode, sip_oauth" in hint
+    assert "'Inventory reference' in the README" in hint and "SPEC" not in err.render()
+
+
+def test_unknown_key_without_a_close_match_says_remove_it() -> None:
+    (err,) = _errors(GOOD.replace(_A, _A + "  zzz: 1\n"))
+    assert err.field == "expressway.zzz"
+    hint = err.hint or ""
+    assert hint.startswith("remove it or fix its spelling") and "did you mean" not in hint
+    assert "version, upgraded_from, cluster_name" in hint
 
 
 def test_bad_enum_lists_allowed_values() -> None:
     (err,) = _errors(GOOD.replace("product: cucm", "product: cme"))
     assert err.field == "uc_clusters[0].product"
-    assert "'cme' is not allowed" in err.message
-    assert "'cucm'" in (err.hint or "") and "'imp'" in (err.hint or "")
+    assert err.message == "'cme' is not allowed: expected one of: cucm, imp, cuc"
     assert err.line == 12
 
 
 def test_bad_version() -> None:
     (err,) = _errors(GOOD.replace("version: X14.0.7", "version: fourteen"))
     assert err.field == "expressway.version"
-    assert "not an Expressway version" in err.message
+    assert "not an Expressway version: expected a version like X14.2.1" in err.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (
+            ("    product: cucm\n", "    product: cucm\n    tls_verify: maybe\n"),
+            "uc_clusters[0].tls_verify",
+            "expected true or false (found 'maybe')",
+        ),
+        (
+            (_A, _A + "  sip_signature_pref_rsa: perhaps\n"),
+            "expressway.sip_signature_pref_rsa",
+            "expected true or false (found 'perhaps')",
+        ),
+        (
+            ("    product: cucm\n", "    product: cucm\n    security_mode: secure\n"),
+            "uc_clusters[0].security_mode",
+            "'secure' is not allowed: expected one of: non-secure, mixed",
+        ),
+        (
+            (_A, _A + "  sip_tls_versions: [TLS1.3]\n"),
+            "expressway.sip_tls_versions[0]",
+            "expected one of: TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3",
+        ),
+        (
+            (_A, _A + "  sip_tls_versions: TLSv1.3\n"),
+            "expressway.sip_tls_versions",
+            "expected a list (one '- item' per line, or [a, b]) (found 'TLSv1.3')",
+        ),
+        (
+            ("upgraded_from: X12.7", "upgraded_from: twelve"),
+            "expressway.upgraded_from",
+            "'twelve' is not an Expressway version: expected a version like X14.2.1",
+        ),
+        (
+            (
+                "        role: subscriber\n",
+                "        role: subscriber\n        probe: {host: h, ports: {x: 1}}\n",
+            ),
+            "uc_clusters[0].nodes[1].probe.ports.x",
+            "expected a whole number (found 'x')",
+        ),
+        (("name: Example Corp", "name: [a]"), "name", "expected text"),
+        (("name: Example Corp", "name: ''"), "name", "must not be empty"),
+        (
+            (_A, _A + "  ciphers: abc\n"),
+            "expressway.ciphers",
+            "expected a mapping (key: value lines) (found 'abc')",
+        ),
+        (
+            ("uc_clusters:\n", "uc_clusters:\n  - cucm\n"),
+            "uc_clusters[0]",
+            "expected a mapping (key: value lines) (found 'cucm')",
+        ),
+    ],
+)
+def test_pydantic_wording_never_reaches_the_user(
+    change: tuple[str, str], field: str, words: str
+) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    errs = _errors(text)
+    (err,) = [e for e in errs if e.field == field]
+    assert words in err.message
+    rendered = err.render()
+    for pydantic_words in ("Input should be", "valid dictionary", "instance of", "List should"):
+        assert pydantic_words not in rendered
+
+
+def test_empty_peer_list_says_how_many() -> None:
+    text = GOOD.replace(
+        "  peers:\n    - name: expc1.example.com\n      certificate: certs/expc1.pem\n"
+        "      trusted_cas: certs/expc-trust.pem\n",
+        "  peers: []\n",
+    )
+    (err,) = _errors(text)
+    assert err.field == "expressway.peers" and err.message == "expected at least 1 item"
+
+
+def test_a_null_trust_store_is_unknown_not_an_error() -> None:
+    model, _ = parse_inventory(
+        GOOD.replace("tomcat-trust: certs/tomcat-trust.pem", "tomcat-trust: null")
+    )
+    assert model.uc_clusters[0].trust == {"tomcat-trust": None}
 
 
 def test_duplicate_node_names_message() -> None:
@@ -144,7 +242,30 @@ def test_every_missing_file_reported_together(tmp_path: Path) -> None:
     errs = info.value.errors
     assert len(errs) == 4  # expc1.pem, expc-trust.pem, tomcat-trust.pem, pub-tomcat.pem
     assert all("file not found" in e.message and e.line for e in errs)
+    assert all(f"starts from the inventory's folder ({tmp_path})" in (e.hint or "") for e in errs)
     assert {e.field for e in errs} >= {
         "expressway.peers[0].certificate",
         "uc_clusters[0].nodes[0].certificates.tomcat",
     }
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        inner = _model_of(info.annotation)
+        if inner is not None:
+            names |= _field_names(inner)
+    return names
+
+
+def test_readme_inventory_reference_covers_every_field() -> None:
+    # the error messages point there: the section must exist and name every key schema 1 reads
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert README_REF == "see 'Inventory reference' in the README"
+    start = readme.index("\n## Inventory reference\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    missing = sorted(
+        n for n in _field_names(InventoryIn) if f"`{n}`" not in section and f".{n}`" not in section
+    )
+    assert missing == []

@@ -7,6 +7,7 @@ from mratrust.versions import (
     BASE_CIPHERS,
     RSA_PREFIX,
     CipherPath,
+    UpgradePath,
     Verification,
     Version,
     behaviour,
@@ -122,3 +123,39 @@ def test_timeline_renders_every_format() -> None:
     assert "X14.0.2" in text and "2.4.62" in text and "sources conflict" in text
     assert '"httpd_builds"' in render_timeline(fmt="json")
     assert "| X14.2 |" in render_timeline(fmt="markdown")
+
+
+@pytest.mark.parametrize(
+    ("releases", "fresh", "expected", "assumes"),
+    [
+        (("X14.0.7", "X14.2.1", "X15.3"), False, CipherPath.RSA_FIRST, False),  # F09 -> X15.3
+        (("X12.7", "X14.0.7", "X15.3"), False, CipherPath.RSA_FIRST, False),  # B0 -> X15.3
+        (("X12.7", "X14.2.1", "X15.3"), False, CipherPath.ECDSA_FIRST, False),
+        (("X14.2.1", "X15.3"), True, CipherPath.ECDSA_FIRST, True),  # fresh X14.2.1 upgraded
+        (("X14.2.1", "X15.3"), False, CipherPath.UNKNOWN, False),  # origin not recorded
+        (("X14.0.7",), True, CipherPath.RSA_FIRST, False),
+        (("X14.0.7", "X15.3"), True, CipherPath.RSA_FIRST, False),  # fresh X14.0.7: no matter
+    ],
+)
+def test_upgrade_path_uses_the_whole_recorded_history(
+    releases: tuple[str, ...], fresh: bool, expected: CipherPath, assumes: bool
+) -> None:
+    path = UpgradePath(releases=tuple(Version.parse(r) for r in releases), fresh=fresh)
+    assert path.cipher_path() is expected
+    assert path.assumes_fresh_install is assumes
+
+
+def test_one_hop_path_is_unchanged() -> None:
+    v = Version.parse
+    assert cipher_path(v("X15.3"), v("X14.2.1")) is CipherPath.UNKNOWN
+    assert cipher_path(v("X15.3"), v("X14.0.7")) is CipherPath.RSA_FIRST
+    assert cipher_path(v("X14.2.1"), None) is CipherPath.ECDSA_FIRST
+
+
+def test_timeline_does_not_put_sip_ports_on_traffic_server() -> None:
+    text = render_timeline()
+    line = next(ln for ln in text.splitlines() if ln.startswith("X14.0.2 "))
+    block = text[text.index(line) :].split("\nX14.0.8", 1)[0]
+    assert "6971 and 6972" in block
+    assert "(6971, 6972, 5061, 5091)" not in text
+    assert "SIP TLS 5061 (mixed mode) and SIP OAuth 5091 are mutual TLS of the SIP zones" in block

@@ -1,4 +1,9 @@
-"""Text and JSON views of certificates (``inspect``) and of a path verdict (``verify``)."""
+"""Text and JSON views of certificates (``inspect``) and of a path verdict (``verify``).
+
+Every text that comes from a certificate (names, SANs, issuers, problem messages that quote them)
+or from the command line goes through :func:`~mratrust.textsafe.escape_control` here, in both
+formats: a certificate cannot clear the terminal that inspects it.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,20 @@ from typing import Any
 from mratrust.pki.facts import CertFacts, facts
 from mratrust.pki.load import LoadedCert
 from mratrust.pki.verify import PathResult
+from mratrust.textsafe import escape_control as esc
+
+
+def _opt(s: str | None) -> str | None:
+    return None if s is None else esc(s)
 
 
 def facts_dict(f: CertFacts, now: dt.datetime | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "subject": f.subject,
-        "common_name": f.common_name,
-        "san_dns": list(f.san_dns),
+        "subject": esc(f.subject),
+        "common_name": _opt(f.common_name),
+        "san_dns": [esc(n) for n in f.san_dns],
         "san_ip": list(f.san_ip),
-        "issuer": f.issuer,
+        "issuer": esc(f.issuer),
         "serial": f"{f.serial:x}",
         "not_before": f.not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "not_after": f.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -62,9 +72,9 @@ def _lines(f: CertFacts, now: dt.datetime) -> list[str]:
         if on
     ]
     return [
-        f"  Subject:     {f.subject or '(empty)'}",
-        f"  SAN:         {', '.join(f.names) if f.names else '(none)'}",
-        f"  Issuer:      {f.issuer}",
+        f"  Subject:     {esc(f.subject) or '(empty)'}",
+        f"  SAN:         {esc(', '.join(f.names)) if f.names else '(none)'}",
+        f"  Issuer:      {esc(f.issuer)}",
         f"  Validity:    {f.not_before:%Y-%m-%d} .. {f.not_after:%Y-%m-%d}  [{state}]",
         f"  Key:         {f.key.describe()}",
         f"  Signature:   {f.signature_hash or 'unknown'}",
@@ -86,7 +96,7 @@ def render_inspect(
         return (
             json.dumps(
                 [
-                    {"source": c.source, "index": c.index, **facts_dict(facts(c.cert), when)}
+                    {"source": esc(c.source), "index": c.index, **facts_dict(facts(c.cert), when)}
                     for c in certs
                 ],
                 indent=2,
@@ -95,7 +105,7 @@ def render_inspect(
         )
     out: list[str] = []
     for c in certs:
-        out.append(f"{c.source} #{c.index + 1}")
+        out.append(f"{esc(c.source)} #{c.index + 1}")
         out.extend(_lines(facts(c.cert), when))
         out.append("")
     return "\n".join(out)
@@ -108,12 +118,12 @@ def render_verify(result: PathResult, *, fmt: str, chain_file: str, store: str) 
                 {
                     "ok": result.ok,
                     "trusted": result.trusted,
-                    "name": result.checked_name,
+                    "name": _opt(result.checked_name),
                     "name_match": result.name_match.value if result.name_match else None,
-                    "path": [facts(c).subject for c in result.chain],
-                    "missing_issuer": result.missing_issuer,
+                    "path": [esc(facts(c).subject) for c in result.chain],
+                    "missing_issuer": _opt(result.missing_issuer),
                     "problems": [
-                        {"reason": p.reason.value, "fatal": p.fatal, "message": p.message}
+                        {"reason": p.reason.value, "fatal": p.fatal, "message": esc(p.message)}
                         for p in result.problems
                     ],
                 },
@@ -122,20 +132,21 @@ def render_verify(result: PathResult, *, fmt: str, chain_file: str, store: str) 
             + "\n"
         )
     lines = [
-        f"{chain_file} against {store}"
-        + (f" for {result.checked_name}" if result.checked_name else "")
+        f"{esc(chain_file)} against {esc(store)}"
+        + (f" for {esc(result.checked_name)}" if result.checked_name else "")
     ]
     lines.append("  Path:")
     for i, c in enumerate(result.chain):
         f = facts(c)
-        lines.append(f"    {i}. {f.subject}" + ("  (trust anchor)" if c is result.anchor else ""))
+        anchor = "  (trust anchor)" if c is result.anchor else ""
+        lines.append(f"    {i}. {esc(f.subject)}{anchor}")
     if result.ok:
         warn = [p for p in result.problems if not p.fatal]
         lines.append("  Verdict: OK" + (" with warnings" if warn else ""))
-        lines.extend(f"    warning [{p.reason.value}]: {p.message}" for p in warn)
+        lines.extend(f"    warning [{p.reason.value}]: {esc(p.message)}" for p in warn)
     else:
         lines.append("  Verdict: FAILED")
         for p in result.problems:
             tag = "error" if p.fatal else "warning"
-            lines.append(f"    {tag} [{p.reason.value}]: {p.message}")
+            lines.append(f"    {tag} [{p.reason.value}]: {esc(p.message)}")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,9 +129,23 @@ def _from_pem(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
     return certs
 
 
+def _p7_certs(der: bytes) -> list[x509.Certificate]:
+    """The certificates of a PKCS#7 structure (ValueError when it is not one).
+
+    ``openssl crl2pkcs7`` writes the certificate SET in the order given, which strict DER forbids;
+    cryptography then reads it as BER and says so with a UserWarning. The certificates are the
+    same either way, so that warning is not passed on to the user.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PKCS#7 certificates could not be parsed as DER", category=UserWarning
+        )
+        return list(pkcs7.load_der_pkcs7_certificates(der))
+
+
 def _from_p7_der(der: bytes, source: str, line: int | None = None) -> list[x509.Certificate]:
     try:
-        return list(pkcs7.load_der_pkcs7_certificates(der))
+        return _p7_certs(der)
     except ValueError as exc:
         raise InputError(
             f"the PKCS#7 structure could not be read ({exc})",
@@ -146,7 +161,7 @@ def _from_der(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
     except ValueError:
         pass
     try:
-        return list(pkcs7.load_der_pkcs7_certificates(data))
+        return _p7_certs(data)
     except ValueError:
         pass
     return _from_p12(data, source, password)
@@ -185,6 +200,10 @@ def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
     return certs
 
 
+class MissingFile(InputError):
+    """A certificate file that does not exist (the caller may say where relative paths start)."""
+
+
 class _IsAFolder(InputError):
     """load_file was given a folder (load_path then reads its files)."""
 
@@ -202,8 +221,10 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
                 hint="point at the certificate, not at a backup, archive or device",
             )
     except FileNotFoundError as exc:
-        raise InputError(
-            "file not found", file=source, hint="check the path (relative to the inventory)"
+        raise MissingFile(
+            "file not found",
+            file=source,
+            hint="check the path (a relative path starts from the current folder)",
         ) from exc
     except IsADirectoryError as exc:
         raise _IsAFolder(f"{source} is a folder", file=source) from exc

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment, select_autoescape
 
+from mratrust.report.safe import displayable
+
 if TYPE_CHECKING:
     from mratrust.audit import Report
 
@@ -16,4 +18,4 @@ _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string
 
 
 def render(report: Report) -> str:
-    return _ENV.from_string(_TEMPLATE).render(r=report)
+    return _ENV.from_string(_TEMPLATE).render(r=displayable(report))

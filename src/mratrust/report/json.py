@@ -6,6 +6,7 @@ import json as _json
 from typing import TYPE_CHECKING, Any
 
 from mratrust.model import Finding
+from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -36,6 +37,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    report = displayable(report)
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "mratrust", "version": report.tool_version},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mratrust.model import Status
+from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -15,6 +16,7 @@ def _cell(text: str) -> str:
 
 
 def render(report: Report) -> str:
+    report = displayable(report)
     title = f"# mratrust: {report.deployment}"
     lines = [title, ""]
     if report.target_version is not None:

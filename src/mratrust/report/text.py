@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mratrust.model import Finding, Status
+from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -61,6 +62,7 @@ def render_to(
     console: Console, report: Report, *, show_pass: bool = False, limit: int | None = None
 ) -> None:
     """Write the report to a rich console."""
+    report = displayable(report)
     console.print(Text(_heading(report), style="bold"))
     console.print(f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC")
     findings = [f for f in report.findings if show_pass or f.status is not Status.PASS]

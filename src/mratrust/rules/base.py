@@ -16,7 +16,7 @@ from typing import TypeVar
 from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
-from mratrust.legs import Leg, Transport, legs
+from mratrust.legs import LEG_TABLE, Leg, Transport, legs
 from mratrust.model import (
     Deployment,
     EvidenceValue,
@@ -31,7 +31,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
-from mratrust.versions import Behaviour, Verification, Version, behaviour
+from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
 _T = TypeVar("_T")
 
@@ -166,6 +166,8 @@ class AuditContext:
     strict_from: Version | None = None
     observed: tuple[Observed, ...] = ()
     """Live handshakes (``audit --probe``); empty offline."""
+    path: UpgradePath | None = None
+    """The recorded releases up to ``version`` (default: the one hop from ``upgraded_from``)."""
     _cache: _Cache = field(default_factory=_Cache, compare=False, repr=False)
 
     @property
@@ -175,6 +177,13 @@ class AuditContext:
     @property
     def every_request(self) -> bool:
         return self.behaviour.verification is Verification.EVERY_REQUEST
+
+    @property
+    def upgrade_path(self) -> UpgradePath:
+        """How Expressway reached ``version``: decides the default cipher order."""
+        if self.path is not None and self.path.version == self.version:
+            return self.path
+        return UpgradePath.of(self.version, self.upgraded_from)
 
     def memo(self, key: str, compute: Callable[[], _T]) -> _T:
         """A value several rules need, computed once per audit."""
@@ -199,7 +208,12 @@ class AuditContext:
         if found is None:
             exp = self.deployment.expressway
             configured = getattr(exp.ciphers, setting)
-            found = effective(configured, self.version, self.upgraded_from)
+            found = effective(
+                configured,
+                self.version,
+                self.upgraded_from,
+                path=self.upgrade_path.cipher_path(),
+            )
             self._cache.ciphers[setting] = found
         return found
 
@@ -323,3 +337,58 @@ def peers(ctx: AuditContext) -> tuple[Peer, ...]:
 
 
 EXPC = "expressway-c"
+
+
+CIPHER_LABELS = {
+    "uc_server_discovery": "UC server discovery",
+    "sip": "SIP",
+    "https": "HTTPS",
+}
+"""Labels of Expressway's cipher settings (Maintenance > Security > Ciphers)."""
+
+
+def cipher_where(setting: str) -> str:
+    """Where an Expressway cipher setting is changed (only what the sources document)."""
+    return (
+        f"the {CIPHER_LABELS.get(setting, setting)} cipher string on Expressway-C "
+        "(Maintenance > Security > Ciphers)"
+    )
+
+
+ATS_DEBUG = (
+    "To see the handshake on Expressway-C: xConfiguration Logger Developer "
+    'developer.trafficserver.http Level: "DEBUG" (likewise developer.trafficserver.http_trans, '
+    "developer.trafficserver.iocore and developer.trafficserver.ssl), reproduce with "
+    "Maintenance > Diagnostics > Diagnostic logging (with tcpdump), then return those levels to "
+    "what they were (tech note 225476)"
+)
+"""The tech note's Traffic Server debug levels, for a failing Traffic Server leg."""
+
+
+def rejection_signature(transport: Transport, port: int, node: str) -> str:
+    """How a UC node's rejection of Expressway-C's certificate shows, per component.
+
+    Only Traffic Server's log line is documented (its message text comes from Traffic Server's
+    own source); the SIP zones and XCP have no documented log line here.
+    """
+    if transport is Transport.ATS:
+        return (
+            f"Traffic Server logs \"SSL connection failed for '{node}': ... tlsv1 alert unknown "
+            'ca"'
+        )
+    if transport is Transport.SIP and port == 5091:
+        return (
+            f"the SIP OAuth (CEOAuth) zone to {node} does not come up; tech note 215572 describes "
+            "the symptom as 'Unknown CA from UCM'"
+        )
+    if transport is Transport.SIP:
+        return f"the SIP TLS (CEtls) zone to {node} does not come up and secure registrations fail"
+    return f"the XCP connection to {node} on {port} fails; no log line for it is documented"
+
+
+def leg_transport(product: str, port: int) -> Transport:
+    """The Expressway component that makes the connection to ``product`` on ``port``."""
+    for kind in LEG_TABLE:
+        if kind.product.value == product and kind.port == port:
+            return kind.transport
+    return Transport.ATS

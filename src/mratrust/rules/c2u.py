@@ -17,19 +17,23 @@ from mratrust.model import (
     Subject,
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
-from mratrust.pki.verify import TRUST_REASONS, PathResult, issued_by
+from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
 from mratrust.rules.base import (
+    ATS_DEBUG,
+    CIPHER_LABELS,
     EXPC,
     GATE_STATUS,
     AuditContext,
     Gate,
     chain_fps,
+    cipher_where,
+    is_discovered_node,
     make,
     peers,
     rule,
     short,
 )
-from mratrust.versions import CipherPath
+from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
 REFRESH = (
@@ -109,10 +113,19 @@ def trust_remediation(
     return steps
 
 
-def _since(leg: Leg) -> str:
-    """Traffic Server legs are checked on every node from X14.2; SIP and XMPP legs whenever TLS
-    verify is on (X8.8 tightened that validation)."""
-    return "X14.2" if leg.transport is Transport.ATS else "X8.8"
+def _since(ctx: AuditContext, leg: Leg) -> str:
+    """The first release on which this leg's check fails for this node.
+
+    Traffic Server legs are checked on every node from X14.2 (or ``--strict-from``), but the
+    address typed for the cluster is verified at discovery with TLS verify on since X8.8 tightened
+    that validation; SIP and XMPP legs whenever TLS verify is on (X8.8 too).
+    """
+    if leg.transport is not Transport.ATS:
+        return "X8.8"
+    if leg.discovery and leg.cluster.tls_verify and is_discovered_node(leg.cluster, leg.node):
+        return "X8.8"
+    strict = ctx.strict_from
+    return str(strict) if strict is not None and strict < X14_2 else "X14.2"
 
 
 def _identity_fps(ctx: AuditContext) -> frozenset[str]:
@@ -189,6 +202,13 @@ def _trust_finding(
     gate = ctx.gate(leg)
     evidence: dict[str, str | tuple[str, ...]] = {"chain": chain_fps(ident.chain)}
     if not failing:
+        gaps = {
+            p.name: gap
+            for p in peers(ctx)
+            if (gap := missing_intermediates(results[p.name], p.trusted_cas.trust))
+        }
+        if gaps:
+            return _intermediate_finding(ctx, leg, ident, rule_id, subject, gaps, evidence)
         anchors = sorted({facts(r.anchor).subject for r in results.values() if r.anchor})
         status = Status.PASS
         message = (
@@ -223,9 +243,69 @@ def _trust_finding(
         status,
         subject,
         message,
-        remediation=trust_remediation(failing, ident, _identity_fps(ctx)),
+        remediation=[
+            *trust_remediation(failing, ident, _identity_fps(ctx)),
+            *((ATS_DEBUG,) if leg.transport is Transport.ATS and gate is Gate.VERIFIED else ()),
+        ],
         evidence=evidence,
-        since=_since(leg),
+        since=_since(ctx, leg),
+    )
+
+
+def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.Certificate, ...]:
+    """CA certificates of a built path that only the presented chain supplies, not the store."""
+    if not result.trusted:
+        return ()
+    return tuple(
+        c
+        for c in result.chain[1:]
+        if facts(c).is_ca and not store.contains(c) and c is not result.anchor
+    )
+
+
+def _intermediate_finding(
+    ctx: AuditContext,
+    leg: Leg,
+    ident: Identity,
+    rule_id: str,
+    subject: Subject,
+    gaps: dict[str, tuple[x509.Certificate, ...]],
+    evidence: dict[str, str | tuple[str, ...]],
+) -> Finding:
+    """The path builds only with an intermediate from the node's own file: risk offline."""
+    gate = ctx.gate(leg)
+    certs = tuple(dict.fromkeys(c for gap in gaps.values() for c in gap))
+    names = _dn_list(certs)
+    failing = ", ".join(sorted(gaps))
+    status = Status.RISK if gate in (Gate.VERIFIED, Gate.DISPUTED) else Status.INFO
+    message = (
+        f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to Expressway-C's "
+        f"trusted CA list only through {names} from its own certificate file: the trusted CA "
+        f"list of {failing} lacks it. Cisco requires the root and every intermediate in that "
+        "list, and CUCM often sends only its leaf; whether the node sends the intermediate is "
+        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.id}"
+    )
+    if gate not in (Gate.VERIFIED, Gate.DISPUTED):
+        message += f" ({_not_verified_reason(ctx, leg, gate)})"
+    fps = chain_fps(certs)
+    return make(
+        rule_id,
+        status,
+        subject,
+        message,
+        remediation=[
+            f"Upload {names} to the trusted CA list of {failing} (Maintenance > Security > "
+            "Trusted CA certificate)",
+            RESTART_EXPC,
+        ],
+        evidence={
+            **evidence,
+            "missing_intermediates": fps,
+            "upload": fps,
+            "peers": tuple(sorted(gaps)),
+            "gate": gate.value,
+        },
+        since=_since(ctx, leg),
     )
 
 
@@ -290,6 +370,8 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                     f"({san})"
                 )
             remediation.append(REFRESH)
+            if leg.transport is Transport.ATS and gate is Gate.VERIFIED:
+                remediation.append(ATS_DEBUG)
             yield make(
                 "C2U-NAME",
                 status,
@@ -297,7 +379,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 message,
                 remediation=remediation,
                 evidence=evidence,
-                since=_since(leg),
+                since=_since(ctx, leg),
             )
         elif by_cn:
             yield make(
@@ -430,12 +512,14 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
         remediation = [
             f"Have {pair[0]} and {pair[1]} CA-signed and trust the CA on Expressway-C",
             (
-                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}"
+                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}, then "
+                f"confirm with show cert own tomcat and show cert own {pair[1]} (same serial)"
                 if cluster.product is Product.CUCM
                 else "or regenerate one of them so that the CNs differ"
             ),
             RESTART_EXPC,
         ]
+        bug = "CSCwa12894" if cluster.product is Product.CUCM else "CSCve56019"
         if both_in or all(needed.values()):
             # Expressway's lookup stops at the first subject match: the later one never works
             loser = pair[1]
@@ -453,7 +537,8 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                 subject,
                 f"{short(node.name)}'s self-signed {pair[0]} and {pair[1]} certificates share the "
                 f"CN {fa.common_name}; Expressway-C can trust only one of them (its lookup stops "
-                f"at the first subject match), so {where} breaks ({loser} is never found)",
+                f"at the first subject match), so {where} breaks ({loser} is never found; "
+                f"{bug})",
                 remediation=remediation,
                 evidence={**evidence, "breaks": where},
             )
@@ -567,9 +652,100 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                 )
 
 
+def _tls13(ctx: AuditContext, leg: Leg) -> tuple[bool, bool, str]:
+    """May ``leg`` negotiate TLS 1.3, would that pick the ECDSA identity, and why (offline).
+
+    Returns (possible, ecdsa_first, why).
+    """
+    exp = ctx.deployment.expressway
+    if leg.transport is Transport.SIP:
+        if not (ctx.behaviour.sip_tls13 and "TLSv1.3" in exp.sip_tls_versions):
+            return (
+                False,
+                False,
+                "SIP TLS is TLSv1.2 only (xConfiguration SIP Advanced SipTlsVersions)",
+            )
+        pref_rsa = exp.sip_signature_pref_rsa
+        if pref_rsa is None:
+            pref_rsa = ctx.behaviour.tls13_rsa_signature_default
+        if pref_rsa:
+            return (
+                True,
+                False,
+                "SIP TLS 1.3 is on, with RSA signature algorithms first (TlsSignatureAlgoPrefRsa)",
+            )
+        return True, True, "SIP TLS 1.3 is on, with ECDSA signature algorithms first"
+    if leg.transport is Transport.ATS:
+        return (
+            True,
+            True,
+            "Traffic Server offers TLS 1.3 (the tech note's capture shows it towards CUCM)",
+        )
+    return (
+        True,
+        True,
+        "the TLS versions XCP offers are not documented, so TLS 1.3 is taken as possible",
+    )
+
+
+def _ecdsa_remediation(
+    ctx: AuditContext, leg: Leg, ecdsa_name: str, lean: bool | None
+) -> list[str]:
+    """Fixes that hold under TLS 1.2 and 1.3 first, then the TLS 1.2-only cipher change."""
+    reuse = (
+        " (CUCM 14+: or reuse a multi-server tomcat-ECDSA as CallManager-ECDSA)"
+        if ecdsa_name == "CallManager-ECDSA"
+        else ""
+    )
+    steps = [
+        f"Trust {ecdsa_name} (holds under TLS 1.2 and 1.3): have it CA-signed, as Cisco "
+        "recommends, and upload the root and every intermediate to the trusted CA list of every "
+        "Expressway-C peer (Maintenance > Security > Trusted CA certificate), or upload the "
+        f"self-signed {ecdsa_name} itself{reuse}; then {RESTART_EXPC}",
+    ]
+    if not _ecdsa_always(leg):
+        steps.append(
+            f"or set the HTTPS Ciphers enterprise parameter of {leg.cluster.name} to RSA Ciphers "
+            "only (System > Enterprise Parameters > Security Parameters), so that the node has "
+            "no ECDSA identity to present on this port (holds under TLS 1.2 and 1.3)"
+        )
+    if leg.transport is Transport.SIP and ctx.behaviour.tls13_rsa_signature_default:
+        steps.append(
+            "or, for SIP TLS 1.3: xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On "
+            "(applies to SIP only)"
+        )
+    where = cipher_where(leg.cipher_setting)
+    if lean is False:
+        steps.append(
+            f"{where[0].upper()}{where[1:]} already puts RSA first: that decides TLS 1.2 only, "
+            "never the certificate of a TLS 1.3 handshake"
+        )
+    else:
+        steps.append(
+            f"TLS 1.2 only: put RSA first in {where}: prefix it with "
+            "ECDHE-RSA-AES256-GCM-SHA384: or append :+ECDSA (tech note 225476); under TLS 1.3 "
+            "this changes nothing"
+        )
+    if leg.transport is Transport.ATS:
+        steps.append(ATS_DEBUG)
+    return steps
+
+
+def _ecdsa_always(leg: Leg) -> bool:
+    """CUCM's SIP TLS always allows ECDSA (not governed by HTTPS Ciphers)."""
+    return leg.transport is Transport.SIP and leg.rsa_identity == "CallManager"
+
+
+FRESH_ASSUMED = (
+    "assuming a fresh install (upgraded_from not set); most Expressways were upgraded: set "
+    "upgraded_from in the inventory"
+)
+
+
 @rule(
     "C2U-ECDSA",
-    title="If ECDSA may be negotiated, the node's ECDSA identity is trusted",
+    title="If ECDSA may be negotiated (TLS 1.2 cipher order or TLS 1.3), the node's ECDSA "
+    "identity is trusted",
     since="X14.2",
     severity=Severity.HIGH,
     kb=("R-C2U-06",),
@@ -588,26 +764,39 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                 Status.PASS,
                 subject,
                 f"{leg.cluster.name} offers RSA only on {leg.port} (HTTPS Ciphers: RSA Ciphers "
-                f"only), so {leg.ecdsa_identity} is never presented",
+                f"only), so {leg.ecdsa_identity} is never presented, under TLS 1.2 or 1.3",
+                evidence={"tls13_possible": False, "identity": leg.ecdsa_identity},
             )
             continue
         ciphers = ctx.ciphers(leg.cipher_setting)
         lean = ciphers.prefers_ecdsa
-        where = f"the {leg.cipher_setting} cipher string " + (
-            "(configured)" if ciphers.configured else f"(default for {_path_words(ctx)})"
+        path = ctx.upgrade_path
+        assumed = not ciphers.configured and path.assumes_fresh_install
+        label = CIPHER_LABELS.get(leg.cipher_setting, leg.cipher_setting)
+        where = f"the {label} cipher string " + (
+            "(configured)" if ciphers.configured else f"(default for {path.words()})"
         )
-        evidence: dict[str, str | tuple[str, ...]] = {
+        tls13, tls13_ecdsa, tls13_why = _tls13(ctx, leg)
+        evidence: dict[str, EvidenceValue] = {
             "cipher_string": ciphers.string,
             "cipher_path": ciphers.path.value,
             "openssl": ciphers.expansion.openssl,
+            "tls12_order": {True: "ecdsa-first", False: "rsa-first", None: "unknown"}[lean],
+            "tls13_possible": tls13,
+            "tls13_selects_ecdsa": tls13_ecdsa,
+            "identity": leg.ecdsa_identity,
+            "key_type": "ecdsa",
         }
-        if lean is False:
+        if assumed:
+            evidence["assumed_fresh_install"] = True
+        if lean is False and not tls13_ecdsa:
             yield make(
                 "C2U-ECDSA",
                 Status.PASS,
                 subject,
-                f"Expressway-C offers RSA before ECDSA on {leg.id} ({where}), so "
-                f"{short(leg.node.name)} presents {leg.rsa_identity}",
+                f"Expressway-C offers RSA before ECDSA on {leg.id} under TLS 1.2 ({where}) and "
+                f"{tls13_why}, so {short(leg.node.name)} presents {leg.rsa_identity}"
+                + (f" ({FRESH_ASSUMED})" if assumed else ""),
                 evidence=evidence,
             )
             continue
@@ -625,59 +814,59 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"{short(leg.node.name)}'s {leg.ecdsa_identity} is trusted, so an ECDSA "
-                    f"handshake on {leg.id} verifies too",
+                    f"handshake on {leg.id} verifies too (TLS 1.2 or 1.3)",
                     evidence=evidence,
                 )
                 continue
-            why = "; ".join(p.message for p in next(iter(bad.values())).fatal_problems())
-            desc = facts(ident.leaf)
-            what = "self-signed " if desc.self_signed else ""
-            evidence["chain"] = chain_fps(ident.chain)
             first = next(iter(bad.values()))
+            why = "; ".join(p.message for p in first.fatal_problems())
+            what = "self-signed " if facts(ident.leaf).self_signed else ""
+            evidence["chain"] = chain_fps(ident.chain)
+            evidence["peers"] = tuple(sorted(bad))
             if first.missing_certs:
                 evidence["upload"] = chain_fps(first.missing_certs)
         else:
             why = f"{leg.ecdsa_identity} is not in the inventory, so it cannot be checked"
             what = ""
-        lean_words = "prefers ECDSA" if lean else "may prefer ECDSA (the upgrade path is not known)"
+        if lean is True:
+            reasons = f"under TLS 1.2 Expressway-C prefers ECDSA on {leg.id} ({where})"
+        elif lean is None:
+            reasons = (
+                f"under TLS 1.2 Expressway-C may prefer ECDSA on {leg.id}: {where} depends on the "
+                "release before X14.2, which the inventory does not record"
+            )
+        else:
+            reasons = f"Expressway-C offers RSA first on {leg.id} under TLS 1.2 ({where})"
+        if tls13_ecdsa:
+            reasons += (
+                ("; but " if lean is False else "; and ")
+                + "under TLS 1.3 the certificate type follows the signature algorithms, not the "
+                f"cipher string, and Expressway-C lists ECDSA first: {tls13_why}"
+            )
         status = Status.RISK if gate in (Gate.VERIFIED, Gate.DISPUTED) else Status.INFO
+        message = (
+            f"{reasons}. {leg.cluster.name} allows ECDSA there, so {short(leg.node.name)} may "
+            f"present its {what}{leg.ecdsa_identity} certificate, which does not verify: {why}. "
+            "Risk, not fail: the negotiated TLS version is not in any export (audit --probe "
+            "shows it)"
+            + (
+                ", and whether CUCM follows Expressway-C's TLS 1.2 order is not documented"
+                if lean is not False
+                else ""
+            )
+        )
+        if assumed:
+            message += f"; {FRESH_ASSUMED}"
+        if gate not in (Gate.VERIFIED, Gate.DISPUTED):
+            message += f" ({_not_verified_reason(ctx, leg, gate)})"
         yield make(
             "C2U-ECDSA",
             status,
             subject,
-            f"Expressway-C {lean_words} on {leg.id} ({where}) and {leg.cluster.name} allows ECDSA "
-            f"there, so {short(leg.node.name)} may present its {what}{leg.ecdsa_identity} "
-            f"certificate, which does not verify: {why}. Whether CUCM follows Expressway-C's "
-            "order is not documented, hence risk rather than fail",
-            remediation=[
-                "Prefix the Expressway-C cipher string with ECDHE-RSA-AES256-GCM-SHA384: "
-                f"(xConfiguration Ciphers {_cipher_cli(leg.cipher_setting)}), or append :+ECDSA",
-                f"or trust the {leg.ecdsa_identity} certificate (or its CA) on every Expressway-C "
-                "peer",
-                "or set CUCM's HTTPS Ciphers enterprise parameter back to RSA Ciphers only"
-                if leg.transport is Transport.ATS
-                else "or CA-sign CallManager-ECDSA (CUCM 14+: reuse tomcat-ECDSA)",
-            ],
+            message,
+            remediation=_ecdsa_remediation(ctx, leg, leg.ecdsa_identity, lean),
             evidence=evidence,
         )
-
-
-def _cipher_cli(setting: str) -> str:
-    return {
-        "uc_server_discovery": "UCServerDiscovery",
-        "sip": "SIP",
-        "https": "HTTPS",
-    }.get(setting, setting)
-
-
-def _path_words(ctx: AuditContext) -> str:
-    path = ctx.ciphers("uc_server_discovery").path
-    frm = ctx.upgraded_from
-    if path is CipherPath.UNKNOWN:
-        return f"{ctx.version} upgraded from {frm}"
-    if frm is None:
-        return f"a fresh {ctx.version} install"
-    return f"{ctx.version} upgraded from {frm}"
 
 
 @rule(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mratrust.legs import Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -17,7 +18,17 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult
-from mratrust.rules.base import AuditContext, chain_fps, make, peers, rule, short
+from mratrust.rules.base import (
+    ATS_DEBUG,
+    AuditContext,
+    chain_fps,
+    leg_transport,
+    make,
+    peers,
+    rejection_signature,
+    rule,
+    short,
+)
 from mratrust.versions import Version
 
 RESTARTS = {
@@ -52,6 +63,7 @@ def _store_finding(
     required: bool,
     why_required: str,
     accept_leaf: bool = False,
+    since: str | None = None,
 ) -> Finding:
     subject = Subject(cluster=cluster.name, node=peer.name, leg=leg, certificate=store_name)
     store = cluster.store(store_name)
@@ -101,25 +113,33 @@ def _store_finding(
     missing = (
         " and ".join(facts(c).subject for c in needed) if needed else f"the CA chain of {peer.name}"
     )
+    port = int(leg.rsplit(":", 1)[-1])
+    transport = leg_transport(cluster.product.value, port)
+    signature = rejection_signature(transport, port, cluster.publisher)
+    remediation = [
+        f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
+        "Administration > Security > Certificate Management > Upload Certificate/Certificate "
+        f"chain, purpose {store_name}); it replicates to every node",
+        f"then {RESTARTS.get(store_name, 'restart the services using it')} on every node",
+    ]
+    if transport is Transport.ATS:
+        remediation.append(ATS_DEBUG)
     return make(
         rule_id,
         Status.FAIL,
         subject,
         f"{cluster.name}'s {store_name} does not trust {peer.name}'s certificate: {how}. "
-        f"CUCM rejects Expressway-C's client certificate on {leg.split(':')[-1]} with alert "
-        f"unknown_ca (Traffic Server logs \"SSL connection failed for '{cluster.publisher}': "
-        f'... tlsv1 alert unknown ca"); {why_required}',
-        remediation=[
-            f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
-            "Administration > Security > Certificate Management > Upload Certificate/Certificate "
-            f"chain, purpose {store_name}); it replicates to every node",
-            f"then {RESTARTS.get(store_name, 'restart the services using it')} on every node",
-        ],
+        f"{cluster.product.label} rejects Expressway-C's certificate on {port} with alert "
+        f"unknown_ca ({signature}); {why_required}",
+        remediation=remediation,
         evidence=evidence,
+        since=since,
     )
 
 
 X14_0_2 = Version(14, 0, 2)
+SINCE_ALWAYS = "X8.8"
+"""The earliest release the timeline models: what "all versions" means in ``since``."""
 
 
 @rule(
@@ -137,16 +157,13 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
             continue
         for peer in peers(ctx):
             for store_name in ("tomcat-trust", "CallManager-trust"):
-                mixed_sip = cluster.mixed and store_name == "CallManager-trust"
-                required = presents or mixed_sip
                 why = (
-                    "from X14.0.2 Expressway-C presents its certificate whenever CUCM asks "
-                    "(6971, 6972), even in non-secure mode with TLS verify off"
+                    "from X14.0.2 Traffic Server presents Expressway-C's certificate whenever "
+                    "CUCM asks (6971, 6972), even in non-secure mode with TLS verify off"
                     if presents
-                    else "Expressway-C presents its certificate to CUCM only from X14.0.2"
+                    else "Traffic Server presents Expressway-C's certificate to CUCM only from "
+                    "X14.0.2"
                 )
-                if mixed_sip and not presents:
-                    why = "mixed mode: CUCM validates Expressway-C on SIP TLS 5061"
                 yield _store_finding(
                     ctx,
                     "U2C-TRUST",
@@ -154,9 +171,27 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     store_name,
                     peer,
                     leg="expc->cucm:6972",
-                    required=required,
+                    required=presents,
                     why_required=why,
                     accept_leaf=cluster.mixed,
+                    since="X14.0.2",
+                )
+            if cluster.mixed:
+                # SIP TLS is mutual in mixed mode on every release: not a Traffic Server change
+                yield _store_finding(
+                    ctx,
+                    "U2C-TRUST",
+                    cluster,
+                    "CallManager-trust",
+                    peer,
+                    leg="expc->cucm:5061",
+                    required=True,
+                    why_required="in mixed mode CUCM validates Expressway-C's certificate with "
+                    "CallManager-trust on SIP TLS 5061, when Expressway-C connects (mutual TLS, "
+                    "CEtls zone) and when CUCM connects back for secure registrations "
+                    "(cucm->expc:5061); this has always been so",
+                    accept_leaf=True,
+                    since=SINCE_ALWAYS,
                 )
 
 

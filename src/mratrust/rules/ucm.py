@@ -43,7 +43,9 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"{short(node.name)} reuses {source} as {target} (same serial {fs.serial:x}): "
-                    "one certificate to trust, no same-CN conflict",
+                    "one certificate to trust, no same-CN conflict (on CUCM, show cert own "
+                    f"{source} and show cert own {target} show the same serial; 14SU4+ hides the "
+                    "reused certificate in the GUI)",
                     evidence={"serial": f"{fs.serial:x}"},
                 )
                 continue
@@ -54,7 +56,9 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
                     subject,
                     f"{short(node.name)}'s {source} is a multi-server certificate: CUCM "
                     f"{cluster.version} can reuse it for {target} (Reuse Certificate), which "
-                    "removes a trust upload on Expressway-C and the same-CN conflict",
+                    "removes a trust upload on Expressway-C and the same-CN conflict; confirm "
+                    f"afterwards with show cert own {source} and show cert own {target} (same "
+                    "serial)",
                     evidence={"source": fs.fingerprint},
                 )
             else:

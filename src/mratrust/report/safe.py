@@ -1,0 +1,58 @@
+"""The one place where a report's text is made safe to show, for every format.
+
+Certificate names, SANs and issuers reach findings (messages, remediation, evidence) and so do a
+server's alerts and log lines under ``--probe``; the inventory names subjects. Every renderer
+(text, JSON, Markdown, HTML) starts from :func:`displayable`, so none of them can print a raw
+control character, whichever rule wrote the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from mratrust.model import EvidenceValue, Finding, Subject
+from mratrust.textsafe import escape_control
+
+if TYPE_CHECKING:
+    from mratrust.audit import Report
+
+
+def _opt(s: str | None) -> str | None:
+    return None if s is None else escape_control(s)
+
+
+def _value(v: EvidenceValue) -> EvidenceValue:
+    if isinstance(v, str):
+        return escape_control(v)
+    if isinstance(v, tuple):
+        return tuple(escape_control(x) for x in v)
+    return v
+
+
+def displayable_finding(f: Finding) -> Finding:
+    """``f`` with control characters escaped in every text it carries."""
+    s = f.subject
+    return replace(
+        f,
+        subject=Subject(
+            cluster=_opt(s.cluster),
+            node=_opt(s.node),
+            leg=_opt(s.leg),
+            certificate=_opt(s.certificate),
+        ),
+        message=escape_control(f.message),
+        since=_opt(f.since),
+        remediation=tuple(escape_control(r) for r in f.remediation),
+        evidence=tuple((escape_control(k), _value(v)) for k, v in f.evidence),
+        sources=tuple(escape_control(u) for u in f.sources),
+    )
+
+
+def displayable(report: Report) -> Report:
+    """``report`` with control characters escaped in every text it carries."""
+    return replace(
+        report,
+        deployment=escape_control(report.deployment),
+        findings=tuple(displayable_finding(f) for f in report.findings),
+    )

@@ -1,0 +1,150 @@
+"""Advice a UC engineer would sign: diagnostics per component, bug IDs, the upgrade accounting,
+intermediates the node may not send, and the fresh-install assumption made visible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from mratrust.audit import Report, audit, upgrade_check
+from mratrust.model import ChangeKind, Deployment, Status
+from tests.conftest import NOW
+
+Get = Callable[[str], Deployment]
+
+
+def _run(deployment: Deployment, version: str) -> Report:
+    return audit(deployment, version=version, now=NOW)
+
+
+def test_failing_traffic_server_leg_gives_the_tech_note_debug_levels(deployment: Get) -> None:
+    report = _run(deployment("F04"), "X14.2.1")
+    fails = [f for f in report.by_rule("C2U-TRUST") if f.status is Status.FAIL]
+    assert fails
+    for f in fails:
+        debug = [r for r in f.remediation if "xConfiguration Logger Developer" in r]
+        assert debug, f.subject
+        for part in ("trafficserver.http ", "http_trans", "iocore", "trafficserver.ssl"):
+            assert part in debug[0]
+    # the twin: a SIP leg's failure does not point at Traffic Server's debug levels
+    f08 = _run(deployment("F08"), "X14.2.1")
+    sip = [
+        f
+        for f in f08.by_rule("C2U-TRUST")
+        if f.status is Status.FAIL and f.subject.leg == "expc->cucm:5061"
+    ]
+    assert all(not any("trafficserver" in r for r in f.remediation) for f in sip)
+
+
+def test_same_cn_cites_the_bug_and_how_to_confirm_reuse(deployment: Get) -> None:
+    report = _run(deployment("F08"), "X14.0.7")
+    fails = [f for f in report.by_rule("C2U-SAME-CN") if f.status is Status.FAIL]
+    assert fails
+    for f in fails:
+        assert "CSCwa12894" in f.message
+        assert any("show cert own tomcat and show cert own CallManager" in r for r in f.remediation)
+    reuse = [
+        f
+        for f in _run(deployment("F09"), "X14.2.1").by_rule("UCM-REUSE")
+        if f.status is Status.PASS and "reuses" in f.message
+    ]
+    assert reuse and all("show cert own tomcat" in f.message for f in reuse)
+
+
+def _root_only(d: Deployment) -> Deployment:
+    """B0 with each Expressway-C peer trusting ENT-ROOT only (ENT-INT missing)."""
+    peers = []
+    for p in d.expressway.peers:
+        store = p.trusted_cas
+        kept = tuple(c for c in store.certs if "ENT-INT" not in c.cert.subject.rfc4514_string())
+        assert len(kept) < len(store.certs)
+        peers.append(replace(p, trusted_cas=store.with_certs(kept)))
+    return replace(d, expressway=replace(d.expressway, peers=tuple(peers)))
+
+
+def test_intermediate_missing_from_the_trusted_list_is_risk(deployment: Get) -> None:
+    d = _root_only(deployment("B0"))
+    report = _run(d, "X14.2.1")
+    tomcat = [
+        f
+        for f in report.by_rule("C2U-TRUST")
+        if f.subject.cluster == "cucm-main" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert tomcat and {f.status for f in tomcat} == {Status.RISK}
+    for f in tomcat:
+        ev = f.evidence_dict()
+        assert ev["missing_intermediates"] and ev["upload"] == ev["missing_intermediates"]
+        assert "CN=ENT-INT" in f.message and "often sends only its leaf" in f.message
+        assert "Upload CN=ENT-INT" in f.remediation[0]
+
+
+def test_intermediate_in_the_trusted_list_passes(deployment: Get) -> None:
+    """The twin: B0 trusts ENT-ROOT and ENT-INT, so nothing depends on what the node sends."""
+    report = _run(deployment("B0"), "X14.2.1")
+    findings = report.by_rule("C2U-TRUST")
+    assert findings and {f.status for f in findings} == {Status.PASS}
+    assert not any("missing_intermediates" in f.evidence_dict() for f in findings)
+
+
+def test_upgrade_check_accounts_for_every_current_finding(deployment: Get) -> None:
+    """F05: the C2U-LATENT risk of X14.0.7 becomes a C2U-NAME fail on X14.2.1 and says so."""
+    current, target = upgrade_check(deployment("F05"), "X14.2.1", now=NOW)
+    keys = {f.key() for f in target.findings}
+    assert all(f.key() in keys for f in current.findings)
+    latent = [
+        f
+        for f in target.by_rule("C2U-LATENT")
+        if f.subject.node == "cucm-sub1.example.com" and f.subject.leg == "expc->cucm:8443"
+    ]
+    assert len(latent) == 1
+    (f,) = latent
+    ev = f.evidence_dict()
+    assert f.change is ChangeKind.FIXED and ev["was"] == "risk"
+    assert ev["became"] == ("C2U-NAME",) and ev["became_status"] == "fail"
+    assert "became C2U-NAME fail on expc->cucm:8443" in f.message
+    (name,) = [
+        g
+        for g in target.by_rule("C2U-NAME")
+        if g.subject.node == "cucm-sub1.example.com" and g.subject.leg == "expc->cucm:8443"
+    ]
+    assert name.change is ChangeKind.NEW and name.evidence_dict()["replaces"] == ("C2U-LATENT",)
+
+
+def test_upgrade_check_clean_path_carries_passes_without_fixes(deployment: Get) -> None:
+    """The twin: B0's passing C2U-LATENT checks are accounted for as passes, nothing 'became'."""
+    current, target = upgrade_check(deployment("B0"), "X15.3", now=NOW)
+    keys = {f.key() for f in target.findings}
+    assert all(f.key() in keys for f in current.findings)
+    latent = target.by_rule("C2U-LATENT")
+    assert latent and {f.status for f in latent} == {Status.PASS}
+    assert not [f for f in target.findings if "became" in f.evidence_dict()]
+    assert not [f for f in target.findings if f.change is ChangeKind.NEW]
+
+
+def test_missing_upgraded_from_is_said_where_it_decides(deployment: Get) -> None:
+    """F11 has no upgraded_from: the ECDSA-first default rests on a fresh install; say so."""
+    report = _run(deployment("F11"), "X14.2.1")
+    assert report.assumed_fresh_install is True
+    risky = [f for f in report.by_rule("C2U-ECDSA") if f.status is Status.RISK]
+    assert risky
+    for f in risky:
+        assert "assuming a fresh install (upgraded_from not set)" in f.message
+        assert f.evidence_dict()["assumed_fresh_install"] is True
+
+
+def test_recorded_or_configured_path_assumes_nothing(deployment: Get) -> None:
+    """The twins: F12 records upgraded_from; a configured cipher string needs no path."""
+    f12 = _run(deployment("F12"), "X14.2.1")
+    assert f12.assumed_fresh_install is False
+    assert not [f for f in f12.findings if "assuming a fresh install" in f.message]
+    d = deployment("F11")
+    configured = replace(
+        d,
+        expressway=replace(
+            d.expressway,
+            ciphers=replace(d.expressway.ciphers, uc_server_discovery="EECDH:EDH:HIGH"),
+        ),
+    )
+    report = _run(configured, "X14.2.1")
+    ecdsa = [f for f in report.by_rule("C2U-ECDSA") if f.subject.leg == "expc->cucm:8443"]
+    assert ecdsa and not [f for f in ecdsa if "assuming a fresh install" in f.message]
