@@ -20,6 +20,7 @@ from mratrust.inventory import load_inventory
 from mratrust.lab.scenarios import build_scenario, write_material
 from mratrust.lab.servers import LabServers
 from mratrust.model import Deployment, Finding, Status
+from mratrust.pki.facts import facts
 from mratrust.probe_audit import audit_with_probe, observe
 from mratrust.report.json import render as render_json
 from mratrust.report.schema import report_schema
@@ -151,17 +152,27 @@ def test_an_offline_risk_is_decided_by_the_wire(labs: dict[str, Lab]) -> None:
 # --------------------------------------------------------------------------- C2U-TRUST
 
 
+def _ent2_int(lab: Lab) -> str:
+    """The fingerprint of CN=ENT2-INT, as the node's tomcat file holds it."""
+    ident = next(n for c, n in lab.deployment.nodes() if n.name == PUB).identity("tomcat")
+    assert ident is not None
+    ca = next(c for c in ident.chain if facts(c).subject == "CN=ENT2-INT")
+    return facts(ca).fingerprint
+
+
 def test_node_sending_the_missing_intermediate_passes_with_advice(labs: dict[str, Lab]) -> None:
     for f in _cucm(_probe(labs["F35"]), "C2U-TRUST"):
         ev = f.evidence_dict()
         assert f.status is Status.PASS, f.message
-        assert ev["decided_by"] == "live" and ev["missing_intermediates"] == ("CN=ENT2-INT",)
+        assert ev["decided_by"] == "live"
+        assert ev["missing_intermediates"] == ev["upload"] == (_ent2_int(labs["F35"]),)
         assert len(ev["sent_chain"]) == 2  # type: ignore[arg-type]
         assert "sends CN=ENT2-INT with its tomcat certificate" in f.message
-        assert f.remediation == (
-            "Upload CN=ENT2-INT to the trusted CA list of every Expressway-C peer (Maintenance > "
-            "Security > Trusted CA certificate), then restart Expressway-C",
+        assert f.remediation[0] == (
+            "Upload CN=ENT2-INT to the trusted CA list of expc1.example.com (Maintenance > "
+            "Security > Trusted CA certificate)"
         )
+        assert f.remediation[1].startswith("restart Expressway-C")
 
 
 def test_node_sending_its_leaf_alone_fails(labs: dict[str, Lab]) -> None:
@@ -169,7 +180,7 @@ def test_node_sending_its_leaf_alone_fails(labs: dict[str, Lab]) -> None:
     for f in _cucm(report, "C2U-TRUST"):
         ev = f.evidence_dict()
         assert f.status is Status.FAIL, f.message
-        assert ev["missing_intermediates"] == ("CN=ENT2-INT",)
+        assert ev["missing_issuer"] == "CN=ENT2-INT"
         assert len(ev["sent_chain"]) == 1  # type: ignore[arg-type]
         assert "sends only its certificate" in f.message and "without CN=ENT2-INT" in f.message
         assert f.remediation[0].startswith("Upload CN=ENT2-INT (and its root, if absent)")
@@ -189,7 +200,7 @@ def test_missing_intermediates_evidence_from_the_offline_rule_is_decided(
             risk = replace(
                 f,
                 status=Status.RISK,
-                evidence=(*f.evidence, ("missing_intermediates", ("CN=ENT2-INT",))),
+                evidence=(*f.evidence, ("missing_intermediates", (_ent2_int(labs[sid]),))),
             )
             s = risk.subject
             assert s.cluster and s.node and s.leg

@@ -47,7 +47,7 @@ def _explained(f: Finding) -> bool:
         return f.status is not Status.FAIL or ev["presented_key"] == "ecdsa"
     if f.rule == "C2U-TRUST":
         # the chain the node sends
-        return "sent_chain" in ev and "missing_intermediates" in ev
+        return "sent_chain" in ev and ("missing_intermediates" in ev or "missing_issuer" in ev)
     return False
 
 

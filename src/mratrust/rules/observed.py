@@ -24,6 +24,7 @@ from mratrust.rules.base import (
     rule,
     short,
 )
+from mratrust.rules.c2u import RESTART_EXPC, missing_intermediates
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
@@ -237,6 +238,8 @@ def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
 def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
     if not seen.presented or not seen.tls_version:
         return finding  # a handshake that failed before it said its version decides nothing
+    if leg.transport is Transport.XMPP:
+        return finding  # XCP's TLS versions are not documented: the probe's offer decides nothing
     leaf = seen.presented[0]
     kind = facts(leaf).key.type
     name = _identity_name(leg, leaf)
@@ -351,8 +354,8 @@ def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
 
 
 def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
-    if finding.status not in (Status.PASS, Status.RISK):
-        return finding  # offline already fails: the wire cannot make the chain any better
+    if finding.status in (Status.FAIL, Status.ERROR):
+        return finding  # offline already fails (or could not check): the wire cannot do better
     sent = _sent_chain(seen, leg)
     if not sent:
         return finding
@@ -362,13 +365,16 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
     failing = {n: r for n, (_, r) in results.items() if r.fatal_problems()}
     if failing:
         first = next(iter(failing.values()))
-        lacking = first.missing or ((first.missing_issuer,) if first.missing_issuer else ())
         if not first.missing_issuer:
             return finding  # another reason than a missing issuer: the offline finding says it
+        lacking = first.missing or (first.missing_issuer,)
         gate = ctx.gate(leg)
         status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
-        listed = ", ".join(lacking)
+        listed = " and ".join(lacking)
         sends = "only its certificate" if len(sent) == 1 else f"{len(sent)} certificates"
+        extra: dict[str, EvidenceValue] = {**sent_ev, "missing_issuer": first.missing_issuer}
+        if first.missing_certs:
+            extra["upload"] = chain_fps(first.missing_certs)
         return replace(
             make(
                 "C2U-TRUST",
@@ -378,26 +384,23 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                 f"list of {', '.join(sorted(failing))} lacks {listed}: Expressway-C cannot build "
                 f"the path to {leg.rsa_identity}'s issuer: {_consequence(ctx, leg, gate)}",
                 remediation=[
-                    f"Upload {listed} (and its root, if absent) to the trusted CA list of every "
-                    "Expressway-C peer (Maintenance > Security > Trusted CA certificate), then "
-                    "restart Expressway-C",
+                    f"Upload {listed} (and its root, if absent) to the trusted CA list of "
+                    f"{', '.join(sorted(failing))} (Maintenance > Security > Trusted CA "
+                    "certificate)",
+                    RESTART_EXPC,
                 ],
-                evidence=_live_evidence(
-                    finding, seen, **sent_ev, missing_intermediates=tuple(lacking), gate=gate.value
-                ),
+                evidence=_live_evidence(finding, seen, **extra, gate=gate.value),
             ),
             since=finding.since,
         )
     # the path builds: with which intermediates the node sent that a peer's list lacks?
-    absent: dict[str, None] = {}
-    for peer, result in results.values():
-        listed_fps = {facts(c).fingerprint for c in peer.trusted_cas.trust.certs}
-        for cert in result.chain[1:]:
-            f = facts(cert)
-            if f.is_ca and not f.self_signed and f.fingerprint not in listed_fps:
-                absent.setdefault(f.subject, None)
-    if not absent:
-        if finding.status is Status.RISK and "missing_intermediates" in finding.evidence_dict():
+    gaps = {
+        name: gap
+        for name, (peer, result) in results.items()
+        if (gap := missing_intermediates(result, peer.trusted_cas.trust))
+    }
+    if not gaps:
+        if finding.status is not Status.PASS and "missing_intermediates" in finding.evidence_dict():
             return replace(
                 make(
                     "C2U-TRUST",
@@ -410,24 +413,24 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                 since=finding.since,
             )
         return finding
-    names = ", ".join(absent)
-    message = (
-        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.id}, so "
-        "the path builds today although the trusted CA list lacks it; Cisco asks for the root "
-        "and every intermediate in that list, and a node that stops sending it (a certificate "
-        "renewal, a CUCM update) breaks the connection"
-    )
-    advice = (
-        f"Upload {names} to the trusted CA list of every Expressway-C peer (Maintenance > "
-        "Security > Trusted CA certificate), then restart Expressway-C"
-    )
+    certs = tuple(dict.fromkeys(c for gap in gaps.values() for c in gap))
+    names = " and ".join(facts(c).subject for c in certs)
+    where = ", ".join(sorted(gaps))
+    fps = chain_fps(certs)
     done = make(
         "C2U-TRUST",
         Status.PASS,
         finding.subject,
-        message,
+        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.id}, so "
+        f"the path builds today although the trusted CA list of {where} lacks it; Cisco asks "
+        "for the root and every intermediate in that list, and a node that stops sending it (a "
+        "certificate renewal, a CUCM update) breaks the connection",
         evidence=_live_evidence(
-            finding, seen, **sent_ev, missing_intermediates=tuple(absent), upload_advised=True
+            finding, seen, **sent_ev, missing_intermediates=fps, upload=fps, upload_advised=True
         ),
     )
-    return replace(done, remediation=(advice,), since=finding.since)
+    advice = (
+        f"Upload {names} to the trusted CA list of {where} (Maintenance > Security > Trusted CA "
+        "certificate)"
+    )
+    return replace(done, remediation=(advice, RESTART_EXPC), since=finding.since)
