@@ -110,9 +110,10 @@ def test_tls13_brings_out_the_untrusted_ecdsa_identity(labs: dict[str, Lab], sid
         assert str(ev["negotiated"]).startswith("TLSv1.3 ")
         assert "negotiated TLSv1.3" in f.message and "self-signed tomcat-ECDSA" in f.message
         assert "signature algorithms choose the certificate type" in f.message
-        assert f.remediation[0].startswith("Trust tomcat-ECDSA: have it CA-signed")
+        # fixes that hold under TLS 1.2 and 1.3 first, the cipher string (TLS 1.2 only) after
+        assert f.remediation[0].startswith("Trust tomcat-ECDSA (holds under TLS 1.2 and 1.3)")
         assert "RSA Ciphers only" in f.remediation[1]
-        assert "change TLS 1.2 only" in f.remediation[2]
+        assert "TLS 1.2 only" in f.remediation[2] and "TLS 1.3" in f.remediation[2]
 
 
 def test_tls12_only_brings_out_the_rsa_identity(labs: dict[str, Lab]) -> None:
@@ -233,3 +234,30 @@ def test_a_leg_this_version_does_not_verify_is_not_failed(labs: dict[str, Lab]) 
         assert f.status is Status.WARN, f.message
         assert "does not verify it on this leg (disabled)" in f.message
         assert "connection fails" not in f.message
+
+
+def test_an_ecdsa_certificate_the_inventory_does_not_hold_fails_with_its_own_advice(
+    labs: dict[str, Lab],
+) -> None:
+    # offline passes (no advice); the wire shows a stranger: cucm-sub1's ECDSA leaf on cucm-pub
+    d = labs["F13"].deployment
+    ctx = context(d, version="X14.2.1", now=NOW)
+    seen = {(o.cluster, o.node, o.leg): o for o in observe(ctx, timeout=5)}
+    key = ("cucm-main", PUB, "expc->cucm:8443")
+    stranger = next(n for c, n in d.nodes() if n.name == SUB1).identity("tomcat-ECDSA")
+    assert stranger is not None
+    wire = replace(seen[key], presented=stranger.chain)
+    live = replace(ctx, observed=(wire,))
+    offline = next(
+        f
+        for f in audit(d, version="X14.2.1", now=NOW).by_rule("C2U-ECDSA")
+        if (f.subject.cluster, f.subject.node, f.subject.leg) == key
+    )
+    decided = decide_live(live, replace(offline, status=Status.PASS, remediation=()), wire)
+    assert decided.status is Status.FAIL
+    assert "an ECDSA certificate the inventory does not hold (CN=cucm-sub1-EC" in decided.message
+    assert decided.remediation[0].startswith("Trust the ECDSA certificate cucm-pub presents")
+    assert "RSA Ciphers only" in decided.remediation[1]
+    # negative twin: its own ECDSA identity, as the inventory holds it, is named
+    own = decide_live(live, offline, seen[key])
+    assert own.status is Status.FAIL and "self-signed tomcat-ECDSA" in own.message

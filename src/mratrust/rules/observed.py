@@ -303,25 +303,22 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
     gate = ctx.gate(leg)
     status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
     self_signed = "self-signed " if facts(leaf).self_signed else ""
-    remediation = [
-        f"Trust {leg.ecdsa_identity or 'the ECDSA identity'}: have it CA-signed by a CA every "
-        f"Expressway-C peer trusts (or upload the {self_signed}certificate itself to the trusted "
-        "CA list of every peer), then restart Expressway-C; this holds under TLS 1.2 and 1.3",
-        "or set CUCM's HTTPS Ciphers enterprise parameter to RSA Ciphers only (System > "
-        "Enterprise Parameters > Security Parameters), then restart Cisco Tomcat on every node"
-        if leg.transport is Transport.ATS
-        else "or set CUCM's TLS Ciphers enterprise parameter to an RSA-only value",
+    # the offline finding's advice (fixes that hold under TLS 1.2 and 1.3 first) fits the live
+    # failure; an offline pass (the inventory's ECDSA identity verifies) has none: say the basics
+    remediation = list(finding.remediation) or [
+        f"Trust the {kind.value.upper()} certificate {node} presents on {leg.port} "
+        f"({facts(leaf).subject}): have it CA-signed and upload the root and every intermediate "
+        "to the trusted CA list of every Expressway-C peer (Maintenance > Security > Trusted CA "
+        "certificate), then restart Expressway-C; this holds under TLS 1.2 and 1.3",
+        *(
+            (
+                f"or set the HTTPS Ciphers enterprise parameter of {leg.cluster.name} to RSA "
+                "Ciphers only (System > Enterprise Parameters > Security Parameters)",
+            )
+            if not (leg.transport is Transport.SIP and leg.rsa_identity == "CallManager")
+            else ()
+        ),
     ]
-    if tls13:
-        remediation.append(
-            "the ECDHE-RSA-AES256-GCM-SHA384: prefix, :+ECDSA and !ECDSA in the Expressway-C "
-            "cipher string change TLS 1.2 only: they do not stop this TLS 1.3 handshake"
-        )
-    else:
-        remediation.append(
-            "or, for TLS 1.2 only, prefix the Expressway-C cipher string (Maintenance > Security > "
-            "Ciphers) with ECDHE-RSA-AES256-GCM-SHA384: — not enough once TLS 1.3 is negotiated"
-        )
     return replace(
         make(
             "C2U-ECDSA",
