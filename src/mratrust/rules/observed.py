@@ -257,7 +257,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
         if leg.ecdsa is EcdsaOffer.NEVER:
             why = f"{leg.cluster.name} allows RSA only on {leg.port}"
         elif tls13:
-            why = "the node chose RSA although the offer listed ECDSA signatures first"
+            why = "under TLS 1.3 the signature algorithms chose it"
         else:
             why = "under TLS 1.2 the cipher order chose it"
         message = (
