@@ -15,7 +15,6 @@ from pathlib import Path
 
 from mratrust.audit import Report, context, run_rules
 from mratrust.errors import InputError
-from mratrust.legs import Leg, Transport
 from mratrust.model import Deployment, EvidenceValue, Finding, Observed
 from mratrust.probe.client import (
     ClientIdentity,
@@ -28,6 +27,7 @@ from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
 from mratrust.rules.observed import decide_live
+from mratrust.topology import Leg, Transport
 from mratrust.versions import Version
 
 
@@ -50,8 +50,10 @@ def _target(leg: Leg) -> ProbeTarget:
     name = names[-1]
     probe = leg.node.probe
     if probe is None:
-        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.id)
-    return ProbeTarget(host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.id)
+        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.label)
+    return ProbeTarget(
+        host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.label
+    )
 
 
 def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
@@ -71,7 +73,8 @@ def _observed(leg: Leg, report: EndpointReport) -> Observed:
         cluster=leg.cluster.name,
         node=leg.node.name,
         port=leg.port,
-        leg=leg.id,
+        leg=leg.label,
+        leg_id=leg.id,
         address=f"{report.target.connect_host}:{report.target.port}",
         reachable=report.reachable,
         ok=default.outcome is Outcome.OK,
@@ -120,7 +123,7 @@ def observe(
     groups: dict[Transport, list[Leg]] = {}
     for leg in ctx.legs():
         groups.setdefault(leg.transport, []).append(leg)
-    results: dict[tuple[str, str, str], Observed] = {}
+    results: dict[str, Observed] = {}
     timeouts = Timeouts(
         connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
     )
@@ -146,22 +149,16 @@ def observe(
             progress=progress,
         )
         for leg, report in zip(legs, reports, strict=True):
-            results[(leg.cluster.name, leg.node.name, leg.id)] = _observed(leg, report)
-    return tuple(
-        results[(leg.cluster.name, leg.node.name, leg.id)]
-        for leg in ctx.legs()
-        if (leg.cluster.name, leg.node.name, leg.id) in results
-    )
+            results[leg.id] = _observed(leg, report)
+    return tuple(results[leg.id] for leg in ctx.legs() if leg.id in results)
 
 
-def _with_observation(
-    ctx: AuditContext, f: Finding, seen: dict[tuple[str, str, str], Observed]
-) -> Finding:
+def _with_observation(ctx: AuditContext, f: Finding, seen: dict[str, Observed]) -> Finding:
     """``f`` with what the wire showed on its leg; decided by it where the SPEC says so."""
-    s = f.subject
-    if not (s.cluster and s.node and s.leg) or f.rule.startswith("PROBE-"):
+    leg_id = f.subject.leg_id
+    if leg_id is None or f.rule.startswith("PROBE-"):
         return f
-    obs = seen.get((s.cluster, s.node, s.leg))
+    obs = seen.get(leg_id)
     if obs is None:
         return f
     f = decide_live(ctx, f, obs)
@@ -186,7 +183,7 @@ def audit_with_probe(
     ctx = context(deployment, version=version, now=now, strict_from=strict_from)
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
-    seen = {(o.cluster, o.node, o.leg): o for o in observed}
+    seen = {o.leg_id: o for o in observed}
     return Report.of(ctx, tuple(_with_observation(live, f, seen) for f in run_rules(live)))
 
 

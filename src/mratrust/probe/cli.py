@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mratrust.cli import parse_now, parse_seconds
+from mratrust.topology import CUCM_HTTPS_PORT as DEFAULT_PORT
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
@@ -102,7 +103,10 @@ def add_parser(subparsers: Any) -> None:
     judge.add_argument("--sni", help="server name to send (default: the host)")
     run_opts = p.add_argument_group("limits")
     run_opts.add_argument(
-        "--port", type=_port, default=8443, help="port for targets without one (default 8443)"
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port for targets without one (default {DEFAULT_PORT})",
     )
     run_opts.add_argument(
         "--timeout",

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
-from mratrust.legs import EcdsaOffer, Leg, Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -35,6 +34,7 @@ from mratrust.rules.base import (
     rule,
     short,
 )
+from mratrust.topology import EcdsaOffer, Leg, Transport
 from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
@@ -49,8 +49,9 @@ def _subject(leg: Leg, certificate: str | None = None) -> Subject:
     return Subject(
         cluster=leg.cluster.name,
         node=leg.node.name,
-        leg=leg.id,
+        leg=leg.label,
         certificate=certificate or leg.rsa_identity,
+        leg_id=leg.id,
     )
 
 
@@ -185,7 +186,7 @@ def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
                 Status.ERROR,
                 subject,
                 f"{leg.node.name} has no {leg.rsa_identity} certificate in the inventory, so "
-                f"the {leg.id} leg could not be checked",
+                f"the {leg.label} leg could not be checked",
                 remediation=[
                     f"export it (show cert own {leg.rsa_identity}) and add it under "
                     f"certificates.{leg.rsa_identity}"
@@ -229,7 +230,7 @@ def _trust_finding(
         f"{', '.join(sorted(failing))}: {problems}"
     )
     if gate is Gate.VERIFIED:
-        message += f"; the {leg.id} connection fails"
+        message += f"; the {leg.label} connection fails"
     else:
         message += f". {_not_verified_reason(ctx, leg, gate)}"
     if first.missing_issuer:
@@ -285,7 +286,7 @@ def _intermediate_finding(
         f"trusted CA list only through {names} from its own certificate file: the trusted CA "
         f"list of {failing} lacks it. Cisco requires the root and every intermediate in that "
         "list, and CUCM often sends only its leaf; whether the node sends the intermediate is "
-        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.id}"
+        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.label}"
     )
     if gate not in (Gate.VERIFIED, Gate.DISPUTED):
         message += f" ({_not_verified_reason(ctx, leg, gate)})"
@@ -353,7 +354,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 f"{short(leg.node.name)}'s {leg.rsa_identity} certificate (SAN: {san})"
             )
             message += (
-                f"; the {leg.id} connection fails"
+                f"; the {leg.label} connection fails"
                 if gate is Gate.VERIFIED
                 else f". {_not_verified_reason(ctx, leg, gate)}"
             )
@@ -554,7 +555,7 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                     pair[0] if order and facts(order[0]).fingerprint == fb.fingerprint else pair[1]
                 )
             broken = leg_of.get(loser)
-            where = broken.id if broken is not None else f"the {loser} leg"
+            where = broken.label if broken is not None else f"the {loser} leg"
             yield make(
                 "C2U-SAME-CN",
                 Status.FAIL,
@@ -820,7 +821,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                 "C2U-ECDSA",
                 Status.PASS,
                 subject,
-                f"Expressway-C offers RSA before ECDSA on {leg.id} under TLS 1.2 ({where}) and "
+                f"Expressway-C offers RSA before ECDSA on {leg.label} under TLS 1.2 ({where}) and "
                 f"{tls13_why}, so {short(leg.node.name)} presents {leg.rsa_identity}"
                 + (f" ({FRESH_ASSUMED})" if assumed else ""),
                 evidence=evidence,
@@ -840,7 +841,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"{short(leg.node.name)}'s {leg.ecdsa_identity} is trusted, so an ECDSA "
-                    f"handshake on {leg.id} verifies too (TLS 1.2 or 1.3)",
+                    f"handshake on {leg.label} verifies too (TLS 1.2 or 1.3)",
                     evidence=evidence,
                 )
                 continue
@@ -855,14 +856,14 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
             why = f"{leg.ecdsa_identity} is not in the inventory, so it cannot be checked"
             what = ""
         if lean is True:
-            reasons = f"under TLS 1.2 Expressway-C prefers ECDSA on {leg.id} ({where})"
+            reasons = f"under TLS 1.2 Expressway-C prefers ECDSA on {leg.label} ({where})"
         elif lean is None:
             reasons = (
-                f"under TLS 1.2 Expressway-C may prefer ECDSA on {leg.id}: {where} depends on the "
-                "release before X14.2, which the inventory does not record"
+                f"under TLS 1.2 Expressway-C may prefer ECDSA on {leg.label}: {where} depends on "
+                "the release before X14.2, which the inventory does not record"
             )
         else:
-            reasons = f"Expressway-C offers RSA first on {leg.id} under TLS 1.2 ({where})"
+            reasons = f"Expressway-C offers RSA first on {leg.label} under TLS 1.2 ({where})"
         if tls13_ecdsa:
             reasons += (
                 ("; but " if lean is False else "; and ")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mratrust.legs import Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -23,14 +22,21 @@ from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
     chain_fps,
-    leg_transport,
     make,
     peers,
     rejection_signature,
     rule,
     short,
 )
+from mratrust.topology import EndpointKind, LegRow, Purpose, Transport, row_for
 from mratrust.versions import Version
+
+_EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
+_TFTP = row_for(_EXPC, _CUCM, Purpose.TFTP)
+_SIP = row_for(_EXPC, _CUCM, Purpose.SIP)
+_OAUTH = row_for(_EXPC, _CUCM, Purpose.SIP_OAUTH)
+_CALLBACK = row_for(_CUCM, _EXPC, Purpose.SIP)
+_XMPP = row_for(_EXPC, _IMP, Purpose.XMPP)
 
 
 def _check_store(
@@ -54,13 +60,13 @@ def _store_finding(
     store_name: str,
     peer: Peer,
     *,
-    leg: str,
+    leg: LegRow,
     required: bool,
     why_required: str,
     accept_leaf: bool = False,
     since: str | None = None,
 ) -> Finding:
-    subject = Subject(cluster=cluster.name, node=peer.name, leg=leg, certificate=store_name)
+    subject = Subject(cluster=cluster.name, node=peer.name, leg=leg.label, certificate=store_name)
     store = cluster.store(store_name)
     if store is None:
         return make(
@@ -108,9 +114,8 @@ def _store_finding(
     missing = (
         " and ".join(facts(c).subject for c in needed) if needed else f"the CA chain of {peer.name}"
     )
-    port = int(leg.rsplit(":", 1)[-1])
-    transport = leg_transport(cluster.product.value, port)
-    signature = rejection_signature(transport, port, cluster.publisher)
+    port, transport = leg.port, leg.transport
+    signature = rejection_signature(leg, cluster.publisher)
     remediation = [
         f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
         "Administration > Security > Certificate Management > Upload Certificate/Certificate "
@@ -154,7 +159,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
             for store_name in ("tomcat-trust", "CallManager-trust"):
                 why = (
                     "from X14.0.2 Traffic Server presents Expressway-C's certificate whenever "
-                    "CUCM asks (6971, 6972), even in non-secure mode with TLS verify off"
+                    f"CUCM asks (6971, {_TFTP.port}), even in non-secure mode with TLS verify off"
                     if presents
                     else "Traffic Server presents Expressway-C's certificate to CUCM only from "
                     "X14.0.2"
@@ -165,7 +170,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     cluster,
                     store_name,
                     peer,
-                    leg="expc->cucm:6972",
+                    leg=_TFTP,
                     required=presents,
                     why_required=why,
                     accept_leaf=cluster.mixed,
@@ -179,12 +184,12 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     cluster,
                     "CallManager-trust",
                     peer,
-                    leg="expc->cucm:5061",
+                    leg=_SIP,
                     required=True,
                     why_required="in mixed mode CUCM validates Expressway-C's certificate with "
-                    "CallManager-trust on SIP TLS 5061, when Expressway-C connects (mutual TLS, "
-                    "CEtls zone) and when CUCM connects back for secure registrations "
-                    "(cucm->expc:5061); this has always been so",
+                    f"CallManager-trust on SIP TLS {_SIP.port}, when Expressway-C connects "
+                    "(mutual TLS, CEtls zone) and when CUCM connects back for secure "
+                    f"registrations ({_CALLBACK.label}); this has always been so",
                     accept_leaf=True,
                     since=SINCE_ALWAYS,
                 )
@@ -212,15 +217,15 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
                 cluster,
                 "tomcat-trust",
                 peer,
-                leg="expc->cucm:5091",
+                leg=_OAUTH,
                 required=True,
-                why_required="SIP OAuth over MRA is mutual TLS on 5091, validated with "
-                "tomcat-trust (not CallManager-trust)",
+                why_required=f"SIP OAuth over MRA is mutual TLS on {_OAUTH.port}, validated "
+                "with tomcat-trust (not CallManager-trust)",
             )
         for node in cluster.nodes:
             ident = node.identity("tomcat")
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg="expc->cucm:5091", certificate="tomcat"
+                cluster=cluster.name, node=node.name, leg=_OAUTH.label, certificate="tomcat"
             )
             if ident is None:
                 yield make(
@@ -242,7 +247,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"Expressway-C trusts {short(node.name)}'s tomcat certificate, which CUCM "
-                    "presents on 5091",
+                    f"presents on {_OAUTH.port}",
                 )
                 continue
             first = next(iter(bad.values()))
@@ -253,7 +258,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
                 "U2C-OAUTH",
                 Status.FAIL,
                 subject,
-                f"CUCM presents the tomcat certificate on the SIP OAuth port 5091 and "
+                f"CUCM presents the tomcat certificate on the SIP OAuth port {_OAUTH.port} and "
                 f"{', '.join(sorted(bad))} cannot verify {short(node.name)}'s: "
                 + "; ".join(p.message for p in first.fatal_problems()),
                 remediation=[
@@ -329,7 +334,7 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 continue
             leaf = facts(ident.leaf)
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg="cucm->expc:5061", certificate=name
+                cluster=cluster.name, node=node.name, leg=_CALLBACK.label, certificate=name
             )
             if leaf.server_auth and leaf.client_auth:
                 yield make(
@@ -373,17 +378,18 @@ def u2c_imp_trust(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.IMP:
             continue
         for peer in peers(ctx):
-            for store_name, leg in (
-                ("tomcat-trust", "expc->imp:8443"),
-                ("cup-xmpp-trust", "expc->imp:7400"),
-            ):
+            # Cisco lists tomcat-trust beside cup-xmpp-trust for XCP (knowledge base L8); the
+            # IM and Presence 8443 leg is not mutual TLS
+            for store_name in (*_XMPP.also_required, *_XMPP.server_stores):
                 yield _store_finding(
                     ctx,
                     "U2C-IMP-TRUST",
                     cluster,
                     store_name,
                     peer,
-                    leg=leg,
+                    leg=_XMPP,
                     required=True,
-                    why_required="IM and Presence validates Expressway-C on XMPP (7400)",
+                    why_required="IM and Presence validates Expressway-C on XMPP "
+                    f"({_XMPP.port}) with cup-xmpp-trust, and Cisco asks for the chain in "
+                    "tomcat-trust too",
                 )
