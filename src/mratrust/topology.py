@@ -148,6 +148,10 @@ class LegRow:
         """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
         return f"{_short(self.client)}->{_short(self.server)}:{self.port}"
 
+    def leg_id(self, client_id: str, server_id: str) -> str:
+        """The graph reference of this row between two endpoints (SPEC §4)."""
+        return f"{client_id}>{server_id}:{self.port}"
+
 
 _C, _CUCM, _IMP, _CUC = (
     EndpointKind.EXPRESSWAY_C,
@@ -258,6 +262,16 @@ def uc_endpoint(cluster: UcCluster, node: Node) -> Endpoint:
     return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node.name)
 
 
+def peer_id(name: str) -> str:
+    """The graph reference of the Expressway-C peer ``name``."""
+    return Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=name).id
+
+
+def node_id(cluster: UcCluster, node_name: str) -> str:
+    """The graph reference of a UC node of ``cluster``."""
+    return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node_name).id
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Leg:
     """One TLS connection of the deployment: a row of the table between two endpoints.
@@ -276,7 +290,7 @@ class Leg:
     @property
     def id(self) -> str:
         """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``)."""
-        return f"{self.client.id}>{self.server.id}:{self.port}"
+        return self.row.leg_id(self.client.id, self.server.id)
 
     @property
     def label(self) -> str:

@@ -34,7 +34,7 @@ from mratrust.rules.base import (
     rule,
     short,
 )
-from mratrust.topology import EcdsaOffer, Leg, Transport
+from mratrust.topology import EcdsaOffer, Leg, Transport, node_id, peer_id
 from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
@@ -428,7 +428,9 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         ):
             names.append(cluster.publisher)
         bad = sorted({n for n in names if not is_fqdn(n)})
-        subject = Subject(cluster=cluster_name, node=node_name)
+        subject = Subject(
+            cluster=cluster_name, node=node_name, endpoint_id=node_id(cluster, node_name)
+        )
         if not bad:
             yield make("C2U-FQDN", Status.PASS, subject, f"{node_name} is an FQDN")
             continue
@@ -489,7 +491,12 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
         a, b = (node.identity(n) for n in pair)
         if a is None or b is None:
             continue
-        subject = Subject(cluster=cluster.name, node=node.name, certificate=f"{pair[0]}+{pair[1]}")
+        subject = Subject(
+            cluster=cluster.name,
+            node=node.name,
+            certificate=f"{pair[0]}+{pair[1]}",
+            endpoint_id=node_id(cluster, node.name),
+        )
         fa, fb = facts(a.leaf), facts(b.leaf)
         if fa.fingerprint == fb.fingerprint:
             yield make(
@@ -606,7 +613,12 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
             yield make(
                 "C2U-DUP-SUBJECT",
                 Status.PASS,
-                Subject(cluster=EXPC, node=peer.name, certificate="trusted_cas"),
+                Subject(
+                    cluster=EXPC,
+                    node=peer.name,
+                    certificate="trusted_cas",
+                    endpoint_id=peer_id(peer.name),
+                ),
                 f"every entry of {peer.name}'s trusted CA list has its own subject",
             )
             continue
@@ -634,7 +646,9 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                         and not issued_by(other, first)
                     ):
                         hurt.append(facts(other).subject)
-            subject = Subject(cluster=EXPC, node=peer.name, certificate=dn)
+            subject = Subject(
+                cluster=EXPC, node=peer.name, certificate=dn, endpoint_id=peer_id(peer.name)
+            )
             evidence: dict[str, EvidenceValue] = {
                 "entries": chain_fps(group),
                 "first": facts(first).fingerprint,

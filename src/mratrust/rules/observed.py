@@ -128,7 +128,9 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
             ident = node.identity(name) if name else None
             if ident is not None:
                 expected[facts(ident.leaf).fingerprint] = name
-        subject = Subject(cluster=seen.cluster, node=seen.node, leg=seen.leg)
+        subject = Subject(
+            cluster=seen.cluster, node=seen.node, leg=seen.leg, leg_id=seen.leg_id or None
+        )
         strangers = [
             (kind, cert)
             for kind, cert in seen.identities

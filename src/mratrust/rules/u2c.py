@@ -28,7 +28,16 @@ from mratrust.rules.base import (
     rule,
     short,
 )
-from mratrust.topology import EndpointKind, LegRow, Purpose, Transport, row_for
+from mratrust.topology import (
+    EndpointKind,
+    LegRow,
+    Purpose,
+    Transport,
+    expressway_c,
+    node_id,
+    peer_id,
+    row_for,
+)
 from mratrust.versions import Version
 
 _EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
@@ -37,6 +46,16 @@ _SIP = row_for(_EXPC, _CUCM, Purpose.SIP)
 _OAUTH = row_for(_EXPC, _CUCM, Purpose.SIP_OAUTH)
 _CALLBACK = row_for(_CUCM, _EXPC, Purpose.SIP)
 _XMPP = row_for(_EXPC, _IMP, Purpose.XMPP)
+
+
+def _first_peer(ctx: AuditContext) -> str:
+    """The Expressway-C endpoint a finding judged for every peer names (peers share settings)."""
+    return expressway_c(ctx.deployment)[0].id
+
+
+def _leg_id(row: LegRow, expc: str, uc: str) -> str:
+    """The graph reference of ``row`` between an Expressway-C peer and a UC node."""
+    return row.leg_id(expc, uc) if row.client is _EXPC else row.leg_id(uc, expc)
 
 
 def _check_store(
@@ -66,7 +85,15 @@ def _store_finding(
     accept_leaf: bool = False,
     since: str | None = None,
 ) -> Finding:
-    subject = Subject(cluster=cluster.name, node=peer.name, leg=leg.label, certificate=store_name)
+    # a cluster-wide store, uploaded on the publisher: the finding names that peer's leg to it
+    subject = Subject(
+        cluster=cluster.name,
+        node=peer.name,
+        leg=leg.label,
+        certificate=store_name,
+        leg_id=_leg_id(leg, peer_id(peer.name), node_id(cluster, cluster.publisher)),
+        endpoint_id=node_id(cluster, cluster.publisher),
+    )
     store = cluster.store(store_name)
     if store is None:
         return make(
@@ -225,7 +252,11 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
         for node in cluster.nodes:
             ident = node.identity("tomcat")
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg=_OAUTH.label, certificate="tomcat"
+                cluster=cluster.name,
+                node=node.name,
+                leg=_OAUTH.label,
+                certificate="tomcat",
+                leg_id=_leg_id(_OAUTH, _first_peer(ctx), node_id(cluster, node.name)),
             )
             if ident is None:
                 yield make(
@@ -281,7 +312,12 @@ def u2c_profile_san(ctx: AuditContext) -> Iterator[Finding]:
     for cluster in ctx.deployment.uc_clusters:
         for profile in cluster.secure_profiles:
             for peer in peers(ctx):
-                subject = Subject(cluster=cluster.name, node=peer.name, certificate=profile)
+                subject = Subject(
+                    cluster=cluster.name,
+                    node=peer.name,
+                    certificate=profile,
+                    endpoint_id=peer_id(peer.name),
+                )
                 leaf = facts(peer.certificate.leaf)
                 problems: list[str] = []
                 if not is_fqdn(profile):
@@ -334,7 +370,12 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 continue
             leaf = facts(ident.leaf)
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg=_CALLBACK.label, certificate=name
+                cluster=cluster.name,
+                node=node.name,
+                leg=_CALLBACK.label,
+                certificate=name,
+                leg_id=_leg_id(_CALLBACK, _first_peer(ctx), node_id(cluster, node.name)),
+                endpoint_id=node_id(cluster, node.name),
             )
             if leaf.server_auth and leaf.client_auth:
                 yield make(
