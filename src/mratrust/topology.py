@@ -11,12 +11,12 @@ number of the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from mratrust.model import Deployment, HttpsCiphers, Node, Product, UcCluster
+from mratrust.model import Deployment, Finding, HttpsCiphers, Node, Product, Status, UcCluster
 
 
 class Transport(Enum):
@@ -127,6 +127,8 @@ class LegRow:
     """The leg exists only when the UC cluster is in mixed mode."""
     needs_sip_oauth: bool = False
     """The leg exists only when the UC cluster uses SIP OAuth over MRA."""
+    needs_behaviour: str | None = None
+    """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
 
     def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
         """Does the leg exist for a UC cluster with these settings?"""
@@ -184,6 +186,7 @@ _ROWS: tuple[LegRow, ...] = (
         rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA", cipher_setting="sip",
         client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE,
         client_auth="required", server_stores=("tomcat-trust",), needs_sip_oauth=True,
+        needs_behaviour="sip_oauth",
     ),
     LegRow(
         client=_CUCM, server=_C, port=5061, purpose=Purpose.SIP, transport=Transport.SIP,
@@ -419,4 +422,79 @@ def leg_between(
             if leg.client == client and leg.server == server and leg.port == port
         ),
         None,
+    )
+
+
+# --------------------------------------------------------------------------- the report's graph
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphLeg:
+    """A leg of the report's graph with the worst status of the findings about it."""
+
+    leg: Leg
+    status: Status | None
+    """``None``: no finding is about this leg (nothing was judged on it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Graph:
+    """The trust graph a report judged (SPEC §4 ``graph``)."""
+
+    endpoints: tuple[Endpoint, ...]
+    legs: tuple[GraphLeg, ...]
+
+
+def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """Every endpoint: the Expressway-C peers, then the UC nodes cluster by cluster."""
+    return (
+        *expressway_c(deployment),
+        *(uc_endpoint(cluster, node) for cluster, node in deployment.nodes()),
+    )
+
+
+def _about(finding: Finding, named: Leg, leg: Leg) -> bool:
+    """Is ``finding``, which names ``named``, about ``leg`` too?
+
+    A finding names one leg, but a check judged for every Expressway-C peer (the node's
+    certificate against each peer's trusted CA list) is about that node's legs from every peer,
+    and a check of a cluster-wide store against one peer's certificate is about that peer's legs
+    to every node of the cluster. Both are the same kind of connection (the same row) in the same
+    cluster, sharing the endpoint the finding's subject names.
+    """
+    if named.row is not leg.row or named.cluster.name != leg.cluster.name:
+        return False
+    node = finding.subject.node
+    expc = {named.client.name, named.server.name} - {named.node.name}
+    if node is not None and node in expc and node != named.node.name:
+        # about one peer: its legs to every node of the cluster
+        return node in (leg.client.name, leg.server.name)
+    return leg.node.name == named.node.name
+
+
+def graph(
+    deployment: Deployment,
+    findings: tuple[Finding, ...],
+    *,
+    present: Callable[[LegRow], bool] = lambda _row: True,
+) -> Graph:
+    """The deployment's graph, each leg with the worst status of the findings about it."""
+    every = tuple(leg for leg in legs(deployment) if present(leg.row))
+    by_id = {leg.id: leg for leg in every}
+    kin: dict[tuple[LegRow, str], list[Leg]] = {}
+    for leg in every:
+        kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
+    worst: dict[str, Status] = {}
+    for f in findings:
+        named = by_id.get(f.subject.leg_id or "")
+        if named is None:
+            continue
+        for leg in kin[(named.row, named.cluster.name)]:
+            if leg.id == named.id or _about(f, named, leg):
+                seen = worst.get(leg.id)
+                if seen is None or f.status.rank < seen.rank:
+                    worst[leg.id] = f.status
+    return Graph(
+        endpoints=endpoints(deployment),
+        legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
     )
