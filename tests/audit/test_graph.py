@@ -88,3 +88,19 @@ def test_sip_oauth_leg_absent_before_its_release(deployment: Get) -> None:
 
     assert oauth("X14.2.1") > 0
     assert oauth("X12.0") == 0
+
+
+def test_text_and_markdown_group_by_the_graph(deployment: Get) -> None:
+    from dataclasses import replace
+
+    from mratrust.report import markdown, text
+
+    report = audit(deployment("F01"), version="X14.2.1", now=NOW)
+    out = text.render(report)
+    assert "cucm-main trust stores\n  FAIL  U2C-TRUST  expc->cucm:6972" in out
+    assert "cucm-main / cucm-pub.example.com\n" in out
+    assert "| FAIL | U2C-TRUST | cucm-main trust stores expc->cucm:6972" in markdown.render(report)
+    # without a graph nothing names an endpoint: the cluster alone heads the group
+    bare = text.render(replace(report, graph=None))
+    assert "cucm-main trust stores" not in bare
+    assert "\ncucm-main\n  FAIL  U2C-TRUST" in bare
