@@ -38,7 +38,6 @@ from mratrust.topology import (
     peer_id,
     row_for,
 )
-from mratrust.versions import Version
 
 _EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
 _TFTP = row_for(_EXPC, _CUCM, Purpose.TFTP)
@@ -164,7 +163,6 @@ def _store_finding(
     )
 
 
-X14_0_2 = Version(14, 0, 2)
 SINCE_ALWAYS = "X8.8"
 """The earliest release the timeline models: what "all versions" means in ``since``."""
 
@@ -183,7 +181,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.CUCM:
             continue
         for peer in peers(ctx):
-            for store_name in ("tomcat-trust", "CallManager-trust"):
+            for store_name in _TFTP.server_stores:
                 why = (
                     "from X14.0.2 Traffic Server presents Expressway-C's certificate whenever "
                     f"CUCM asks (6971, {_TFTP.port}), even in non-secure mode with TLS verify off"
@@ -203,18 +201,20 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     accept_leaf=cluster.mixed,
                     since="X14.0.2",
                 )
-            if cluster.mixed:
-                # SIP TLS is mutual in mixed mode on every release: not a Traffic Server change
+            if not _SIP.applies(cluster):
+                continue
+            # SIP TLS is mutual in mixed mode on every release: not a Traffic Server change
+            for store_name in _SIP.server_stores:
                 yield _store_finding(
                     ctx,
                     "U2C-TRUST",
                     cluster,
-                    "CallManager-trust",
+                    store_name,
                     peer,
                     leg=_SIP,
                     required=True,
                     why_required="in mixed mode CUCM validates Expressway-C's certificate with "
-                    f"CallManager-trust on SIP TLS {_SIP.port}, when Expressway-C connects "
+                    f"{store_name} on SIP TLS {_SIP.port}, when Expressway-C connects "
                     "(mutual TLS, CEtls zone) and when CUCM connects back for secure "
                     f"registrations ({_CALLBACK.label}); this has always been so",
                     accept_leaf=True,
@@ -238,17 +238,18 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.CUCM or not cluster.sip_oauth:
             continue
         for peer in peers(ctx):
-            yield _store_finding(
-                ctx,
-                "U2C-OAUTH",
-                cluster,
-                "tomcat-trust",
-                peer,
-                leg=_OAUTH,
-                required=True,
-                why_required=f"SIP OAuth over MRA is mutual TLS on {_OAUTH.port}, validated "
-                "with tomcat-trust (not CallManager-trust)",
-            )
+            for store_name in _OAUTH.server_stores:
+                yield _store_finding(
+                    ctx,
+                    "U2C-OAUTH",
+                    cluster,
+                    store_name,
+                    peer,
+                    leg=_OAUTH,
+                    required=True,
+                    why_required=f"SIP OAuth over MRA is mutual TLS on {_OAUTH.port}, validated "
+                    f"with {store_name} (not CallManager-trust)",
+                )
         for node in cluster.nodes:
             ident = node.identity("tomcat")
             subject = Subject(
