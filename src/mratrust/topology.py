@@ -27,7 +27,11 @@ class Transport(Enum):
     SIP = "sip"
     """SIP TLS zones (CEtls, CEOAuth): verified when the cluster was discovered with TLS verify."""
     XMPP = "xmpp"
-    """XCP to IM and Presence: verified with TLS verify."""
+    """XCP to IM and Presence (and XCP to Expressway-E on the traversal zone)."""
+    TUNNEL = "ssh"
+    """The SSH tunnel Expressway-C opens to Expressway-E (2222) for tunnelled HTTPS."""
+    EDGE = "edge"
+    """An MRA client's own TLS stack (Jabber, Webex app, phones) towards Expressway-E."""
 
 
 class EcdsaOffer(Enum):
@@ -45,10 +49,17 @@ class EndpointKind(Enum):
     CUCM = "cucm"
     IMP = "imp"
     CUC = "cuc"
+    MRA_CLIENT = "mra-client"
+    """The MRA clients on the internet (Jabber, Webex app, phones): one endpoint for all."""
 
     @classmethod
     def of(cls, product: Product) -> EndpointKind:
         return cls(product.value)
+
+    @property
+    def unclustered(self) -> bool:
+        """Referenced by name alone (``expressway-c/NAME``), not by cluster and name."""
+        return self.expressway or self is EndpointKind.MRA_CLIENT
 
     @property
     def expressway(self) -> bool:
@@ -67,7 +78,11 @@ class Purpose(Enum):
     SIP_OAUTH = "sip-oauth"
     """SIP OAuth (CEOAuth zones), served by CallManager with the tomcat certificate."""
     XMPP = "xmpp"
-    """XCP to IM and Presence."""
+    """XCP to IM and Presence, and XCP over the traversal zone."""
+    TRAVERSAL = "traversal"
+    """SIP over the Unified Communications traversal zone (Expressway-C to Expressway-E)."""
+    TUNNEL = "ssh-tunnel"
+    """HTTPS tunnelled over SSH from Expressway-C to Expressway-E (2222)."""
 
 
 ClientAuth = Literal["none", "optional", "required"]
@@ -90,7 +105,7 @@ class Endpoint:
     @property
     def id(self) -> str:
         """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4)."""
-        if self.kind.expressway:
+        if self.kind.unclustered:
             return f"{self.kind.value}/{self.name}"
         return f"{self.kind.value}/{self.cluster}/{self.name}"
 
@@ -129,6 +144,8 @@ class LegRow:
     """The leg exists only when the UC cluster uses SIP OAuth over MRA."""
     needs_behaviour: str | None = None
     """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
+    tls: bool = True
+    """The connection is TLS (False: SSH, where no X.509 certificate is exchanged)."""
 
     def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
         """Does the leg exist for a UC cluster with these settings?"""
@@ -155,12 +172,20 @@ class LegRow:
         return f"{client_id}>{server_id}:{self.port}"
 
 
-_C, _CUCM, _IMP, _CUC = (
+_C, _E, _CUCM, _IMP, _CUC, _CLIENTS = (
     EndpointKind.EXPRESSWAY_C,
+    EndpointKind.EXPRESSWAY_E,
     EndpointKind.CUCM,
     EndpointKind.IMP,
     EndpointKind.CUC,
+    EndpointKind.MRA_CLIENT,
 )
+
+EXPRESSWAY_CLIENT_IDENTITY = "client"
+"""What an Expressway presents as a TLS client: its X15.5 client certificate where it has one,
+else its server certificate (which then needs clientAuth)."""
+MRA_CLIENT_STORE = "client-trust"
+"""The MRA clients' trust (OS store, a phone's built-in list): not in the inventory."""
 
 _ROWS: tuple[LegRow, ...] = (
     LegRow(
@@ -211,13 +236,39 @@ _ROWS: tuple[LegRow, ...] = (
         rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
         client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE, discovery=True,
     ),
+    # the Unified Communications traversal zone (knowledge base L2): C always connects, E asks
+    # for C's certificate and checks it against its trusted CA list and TLS verify subject name
+    LegRow(
+        client=_C, server=_E, port=7001, purpose=Purpose.TRAVERSAL, transport=Transport.SIP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None, cipher_setting="sip",
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=7400, purpose=Purpose.XMPP, transport=Transport.XMPP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=2222, purpose=Purpose.TUNNEL, transport=Transport.TUNNEL,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE, tls=False,
+    ),
+    # the edge (knowledge base L1): MRA clients check Expressway-E's certificate and SAN
+    LegRow(
+        client=_CLIENTS, server=_E, port=8443, purpose=Purpose.HTTPS, transport=Transport.EDGE,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity="none", client_store=MRA_CLIENT_STORE,
+    ),
 )  # fmt: skip
 
 LEG_TABLE: Mapping[tuple[EndpointKind, EndpointKind, int], LegRow] = {r.key: r for r in _ROWS}
-"""Who connects where (knowledge base §2 L3–L9, L5b), keyed by (client kind, server kind, port).
+"""Who connects where (knowledge base §2 L1–L9, L5b), keyed by (client kind, server kind, port).
 
-Rows for Expressway-C → Expressway-E (traversal) are added the same way: the client and server
-kinds say who connects, nothing else in the code assumes Expressway-C is the client.
+The rows whose server is a UC node (or whose client is, 5061 in mixed mode) expand into
+:class:`Leg`; the traversal rows (Expressway-C → Expressway-E) and the edge row (MRA clients →
+Expressway-E) have no UC side and expand into :class:`EdgeLeg`.
 """
 
 
@@ -355,7 +406,9 @@ class Leg:
 
 
 def _short(kind: EndpointKind) -> str:
-    return "expc" if kind is EndpointKind.EXPRESSWAY_C else kind.value
+    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
+        kind, kind.value
+    )
 
 
 def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
@@ -365,6 +418,93 @@ def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     if r.ecdsa_always or cluster.https_ciphers is HttpsCiphers.EC_AND_RSA:
         return EcdsaOffer.ALLOWED
     return EcdsaOffer.NEVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EdgeLeg:
+    """A leg with no UC node: Expressway-C to Expressway-E (traversal), MRA clients to
+    Expressway-E (the edge). A row of the same table between two endpoints."""
+
+    row: LegRow
+    client: Endpoint
+    server: Endpoint
+
+    @property
+    def id(self) -> str:
+        return self.row.leg_id(self.client.id, self.server.id)
+
+    @property
+    def label(self) -> str:
+        return self.row.label
+
+    @property
+    def port(self) -> int:
+        return self.row.port
+
+    @property
+    def purpose(self) -> Purpose:
+        return self.row.purpose
+
+    @property
+    def transport(self) -> Transport:
+        return self.row.transport
+
+    @property
+    def mutual(self) -> bool:
+        return self.row.mutual
+
+
+MRA_CLIENTS = Endpoint(kind=EndpointKind.MRA_CLIENT, cluster="", name="internet")
+"""The MRA clients, as one endpoint of the graph."""
+
+
+def expressway_e(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """The Expressway-E peers as endpoints (none when the inventory has no Expressway-E)."""
+    exp = deployment.expressway_e
+    if exp is None:
+        return ()
+    cluster = exp.cluster_name or (exp.peers[0].name if exp.peers else "expressway-e")
+    return tuple(
+        Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster=cluster, name=p.name) for p in exp.peers
+    )
+
+
+def expe_id(name: str) -> str:
+    """The graph reference of the Expressway-E peer ``name``."""
+    return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
+
+
+def edge_legs(deployment: Deployment) -> tuple[EdgeLeg, ...]:
+    """The traversal legs (every C peer to every E peer, table order) and the edge legs."""
+    out: list[EdgeLeg] = []
+    e_peers = expressway_e(deployment)
+    for expc in expressway_c(deployment):
+        for expe in e_peers:
+            for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.EXPRESSWAY_C):
+                out.append(EdgeLeg(row=r, client=expc, server=expe))
+    for expe in e_peers:
+        for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.MRA_CLIENT):
+            out.append(EdgeLeg(row=r, client=MRA_CLIENTS, server=expe))
+    return tuple(out)
+
+
+def traversal_leg(deployment: Deployment, c_peer: str, e_peer: str, port: int) -> EdgeLeg:
+    """The traversal leg from Expressway-C peer ``c_peer`` to Expressway-E peer ``e_peer``."""
+    r = row(EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, port)
+    return EdgeLeg(
+        row=r,
+        client=Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=c_peer),
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+    )
+
+
+def edge_leg(e_peer: str) -> EdgeLeg:
+    """The edge leg from the MRA clients to Expressway-E peer ``e_peer`` (8443)."""
+    return EdgeLeg(
+        row=row(EndpointKind.MRA_CLIENT, EndpointKind.EXPRESSWAY_E, 8443),
+        client=MRA_CLIENTS,
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+    )
 
 
 def node_legs(
@@ -432,7 +572,7 @@ def leg_between(
 class GraphLeg:
     """A leg of the report's graph with the worst status of the findings about it."""
 
-    leg: Leg
+    leg: Leg | EdgeLeg
     status: Status | None
     """``None``: no finding is about this leg (nothing was judged on it)."""
 
@@ -447,8 +587,11 @@ class Graph:
 
 def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     """Every endpoint: the Expressway-C peers, then the UC nodes cluster by cluster."""
+    e_peers = expressway_e(deployment)
     return (
         *expressway_c(deployment),
+        *e_peers,
+        *((MRA_CLIENTS,) if e_peers else ()),
         *(uc_endpoint(cluster, node) for cluster, node in deployment.nodes()),
     )
 
@@ -494,7 +637,18 @@ def graph(
                 seen = worst.get(leg.id)
                 if seen is None or f.status.rank < seen.rank:
                     worst[leg.id] = f.status
+    edges = edge_legs(deployment)
+    edge_ids = {leg.id for leg in edges}
+    for f in findings:
+        leg_id = f.subject.leg_id or ""
+        if leg_id in edge_ids:
+            seen = worst.get(leg_id)
+            if seen is None or f.status.rank < seen.rank:
+                worst[leg_id] = f.status
     return Graph(
         endpoints=endpoints(deployment),
-        legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
+        legs=(
+            *(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
+            *(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in edges),
+        ),
     )
