@@ -435,7 +435,8 @@ class EdgeLeg:
 
     @property
     def label(self) -> str:
-        return self.row.label
+        """``expc1.example.com->expe1.example.com:7001`` (peers named: clusters may have many)."""
+        return f"{self.client.name}->{self.server.name}:{self.row.port}"
 
     @property
     def port(self) -> int:
