@@ -99,12 +99,12 @@ class PeerIn(_Strict):
 class TraversalIn(_Strict):
     peer_addresses: list[str] = Field(default_factory=list)
     tls_verify_subject_name: str | None = None
-    port: int = 7001
+    port: int | None = None
 
     @field_validator("port")
     @classmethod
-    def _port(cls, value: int) -> int:
-        if not 0 < value < 65536:
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 65536:
             raise ValueError(
                 f"{value} is not a TCP port (1-65535); the first traversal zone is 7001"
             )

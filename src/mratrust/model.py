@@ -188,7 +188,8 @@ class Traversal:
     """Expressway-C's Peer N addresses: each must be in that Expressway-E peer's SAN."""
     tls_verify_subject_name: str | None = None
     """Expressway-E's TLS verify subject name: must be in every Expressway-C peer's SAN."""
-    port: int = 7001
+    port: int | None = None
+    """The zone's SIP TLS port; None: the leg table's (the first traversal zone's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

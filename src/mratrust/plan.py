@@ -41,6 +41,7 @@ from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
 from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
 from mratrust.products import info as product_info
+from mratrust.sunset import SunsetPolicy
 from mratrust.topology import legs
 from mratrust.versions import Version
 
@@ -1202,6 +1203,7 @@ def make_plan(
     now: dt.datetime | None = None,
     strict_from: Version | None = None,
     extra_cas: Sequence[x509.Certificate] = (),
+    sunset: SunsetPolicy | None = None,
 ) -> Plan:
     """The kit for the failures of the running version, or those the upgrade to ``to`` causes.
 
@@ -1209,7 +1211,7 @@ def make_plan(
     lacks them; a CA that neither holds gets an ``obtain-ca`` step.
     """
     if to is not None:
-        _, report = upgrade_check(deployment, to, now=now, strict_from=strict_from)
+        _, report = upgrade_check(deployment, to, now=now, strict_from=strict_from, sunset=sunset)
         report = replace(
             report,
             findings=tuple(
@@ -1217,7 +1219,7 @@ def make_plan(
             ),
         )
     else:
-        report = audit(deployment, now=now, strict_from=strict_from)
+        report = audit(deployment, now=now, strict_from=strict_from, sunset=sunset)
     extra = [c for c in extra_cas if facts(c).is_ca or facts(c).self_signed]
     draft = _draft(deployment, report, extra)
     steps = _steps(deployment, draft)
@@ -1228,11 +1230,12 @@ def make_plan(
         version=ctx_version,
         now=report.evaluated_at,
         strict_from=strict_from,
+        sunset=sunset,
     )
     if to is not None:
         # judge the fixed deployment on the same upgrade path
         _, after = upgrade_check(
-            fixed_deployment, to, now=report.evaluated_at, strict_from=strict_from
+            fixed_deployment, to, now=report.evaluated_at, strict_from=strict_from, sunset=sunset
         )
     # a node renamed by the kit is the same node: compare findings under its old name
     old_name = {

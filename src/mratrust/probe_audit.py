@@ -27,6 +27,7 @@ from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
 from mratrust.rules.observed import decide_live
+from mratrust.sunset import SunsetPolicy
 from mratrust.topology import Leg, Transport
 from mratrust.versions import Version
 
@@ -176,11 +177,12 @@ def audit_with_probe(
     strict_from: Version | str | None = None,
     timeout: float = 5.0,
     progress: Callable[[int, int], None] | None = None,
+    sunset: SunsetPolicy | None = None,
 ) -> Report:
     """The offline audit plus live handshakes to every leg (SPEC §1 ``audit --probe``)."""
     if timeout <= 0:
         raise InputError("--timeout must be a positive number of seconds", field="--timeout")
-    ctx = context(deployment, version=version, now=now, strict_from=strict_from)
+    ctx = context(deployment, version=version, now=now, strict_from=strict_from, sunset=sunset)
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
     seen = {o.leg_id: o for o in observed}

@@ -574,14 +574,17 @@ def ce_cluster(ctx: AuditContext) -> Iterator[Finding]:
             ref = peer_id(p.name) if side == EXPC else expe_id(p.name)
             subject = Subject(cluster=side, node=p.name, certificate="server", endpoint_id=ref)
             if not enforce:
-                if len(exp.peers) > 1:
-                    yield make(
-                        "CE-CLUSTER",
-                        Status.INFO,
-                        subject,
-                        f"{label} cluster TLS verification is permissive: peers are not "
-                        "verified (alarm 40049); Enforce would need each peer's name in its SAN",
-                    )
+                yield make(
+                    "CE-CLUSTER",
+                    Status.INFO,
+                    subject,
+                    f"{label} cluster TLS verification is permissive: peers are not verified"
+                    + (
+                        " (alarm 40049); Enforce would need each peer's name in its SAN"
+                        if len(exp.peers) > 1
+                        else " (a single peer: nothing to replicate)"
+                    ),
+                )
                 continue
             problems = []
             if not _in_san(f, p.name):
