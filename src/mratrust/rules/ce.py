@@ -114,8 +114,13 @@ def _trust_finding(
         "fingerprint": leaf.fingerprint,
     }
     if bad:
-        missing = result.missing_certs
-        names = _dn_list(missing) if missing else (result.missing_issuer or leaf.issuer)
+        # Cisco wants the root and every intermediate in the list: the chain's own CAs too
+        sent = tuple(c for c in chain[1:] if facts(c).is_ca and not store.contains(c))
+        missing = tuple(dict.fromkeys((*result.missing_certs, *sent)))
+        subjects = [facts(c).subject for c in missing]
+        if result.missing_issuer and result.missing_issuer not in subjects:
+            subjects.append(result.missing_issuer)  # a CA no file of the inventory holds
+        names = " and ".join(subjects) or leaf.issuer
         if result.missing_issuer:
             evidence["missing_issuer"] = result.missing_issuer
         if missing:
