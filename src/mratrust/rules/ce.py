@@ -60,7 +60,6 @@ def _tls_traversal_ports() -> tuple[int, ...]:
 
 
 TRAVERSAL_PORTS = _tls_traversal_ports()
-SIP_TRAVERSAL_PORT = TRAVERSAL_PORTS[0]
 
 
 def _pairs(ctx: AuditContext) -> Iterator[tuple[Peer, Peer]]:
@@ -70,6 +69,13 @@ def _pairs(ctx: AuditContext) -> Iterator[tuple[Peer, Peer]]:
     for c in ctx.deployment.expressway.peers:
         for e in exp_e.peers:
             yield c, e
+
+
+def _pair_ports(ctx: AuditContext) -> Iterator[tuple[Peer, Peer, int]]:
+    """Every (C peer, E peer, TLS traversal port): the same checks happen on 7001 and 7400."""
+    for c, e in _pairs(ctx):
+        for port in TRAVERSAL_PORTS:
+            yield c, e, port
 
 
 def client_identity(ctx: AuditContext, peer: Peer) -> Identity:
@@ -212,7 +218,7 @@ def _in_san(f: CertFacts, name: str) -> bool:
     return low in {n.lower() for n in f.san_dns} or low in set(f.san_ip)
 
 
-def _address_for(exp_e: Expressway, e: Peer) -> str | None:
+def peer_address(exp_e: Expressway, e: Peer) -> str | None:
     """The Peer N address of the traversal zone that names Expressway-E peer ``e``.
 
     An address equal to the peer's name is its own; the addresses that name no peer (an IP, an
@@ -259,9 +265,9 @@ def ce_name(ctx: AuditContext) -> Iterator[Finding]:
             ],
         )
         return
-    for c, e in _pairs(ctx):
-        leg = traversal_leg(ctx.deployment, c.name, e.name, SIP_TRAVERSAL_PORT)
-        address = _address_for(exp_e, e)
+    for c, e, port in _pair_ports(ctx):
+        leg = traversal_leg(ctx.deployment, c.name, e.name, port)
+        address = peer_address(exp_e, e)
         ef = facts(e.certificate.leaf)
         subject = _leg_subject(leg, "server", side=EXPE, node=e.name)
         if address is None:
@@ -378,8 +384,8 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
     eb = ctx.e_behaviour
     if exp_e is None or eb is None:
         return
-    for c, e in _pairs(ctx):
-        leg = traversal_leg(ctx.deployment, c.name, e.name, SIP_TRAVERSAL_PORT)
+    for c, e, port in _pair_ports(ctx):
+        leg = traversal_leg(ctx.deployment, c.name, e.name, port)
         client = client_identity(ctx, c)
         cf = facts(client.leaf)
         word = _client_word(ctx, c)
