@@ -94,11 +94,13 @@ def test_e02_e_cannot_verify_c(deployment: Get) -> None:
 
 def test_e03_peer_address_not_in_e_san(deployment: Get) -> None:
     report = _run(deployment("E03"))
-    assert _st(report, "CE-NAME", certificate="server") == [Status.FAIL]
-    assert _st(report, "CE-NAME", certificate="client") == [Status.PASS]
-    (f,) = [f for f in report.by_rule("CE-NAME") if f.status is Status.FAIL]
+    # Expressway-C checks the Peer address on SIP (7001) and XCP (7400)
+    assert _st(report, "CE-NAME", certificate="server") == [Status.FAIL] * 2
+    assert _st(report, "CE-NAME", certificate="client") == [Status.PASS] * 2
+    f = next(f for f in report.by_rule("CE-NAME") if f.status is Status.FAIL)
     assert "Peer address expe1.example.com" in f.message and "SAN" in f.message
-    assert _st(_run(deployment("B0E"), "X15.3"), "CE-NAME", certificate="server") == [Status.PASS]
+    b0e = _run(deployment("B0E"), "X15.3")
+    assert _st(b0e, "CE-NAME", certificate="server") == [Status.PASS] * 2
 
 
 def test_tls_verify_subject_name_not_in_c_san(deployment: Get) -> None:
@@ -109,12 +111,10 @@ def test_tls_verify_subject_name_not_in_c_san(deployment: Get) -> None:
     )
     bad = replace(d, expressway_e=replace(d.expressway_e, traversal=wrong))
     report = _run(bad, "X15.3")
-    assert _st(report, "CE-NAME", certificate="client") == [Status.FAIL]
-    assert "other.example.com" in report.by_rule("CE-NAME")[-1].message or any(
-        "other.example.com" in f.message for f in report.by_rule("CE-NAME")
-    )
+    assert _st(report, "CE-NAME", certificate="client") == [Status.FAIL] * 2
+    assert any("other.example.com" in f.message for f in report.by_rule("CE-NAME"))
     missing = replace(d, expressway_e=replace(d.expressway_e, traversal=None))
-    assert _st(_run(missing, "X15.3"), "CE-NAME") == [Status.ERROR]
+    assert set(_st(_run(missing, "X15.3"), "CE-NAME")) == {Status.ERROR}
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_e04_upgrade_check_says_what_x15_5_fixes(deployment: Get) -> None:
 @pytest.mark.parametrize(("sid", "status"), [("E05", Status.FAIL), ("E05-CLIENT", Status.PASS)])
 def test_e05_c_server_only_on_x15_5(deployment: Get, sid: str, status: Status) -> None:
     report = _run(deployment(sid))
-    assert _st(report, "CE-EKU", node="expc1.example.com") == [status]
+    assert _st(report, "CE-EKU", node="expc1.example.com") == [status] * 2
     assert set(_st(report, "EXP-EKU")) == {status}
     if status is Status.FAIL:
         (f,) = [f for f in report.by_rule("EXP-EKU") if f.status is Status.FAIL]
@@ -160,7 +160,7 @@ def test_e05_c_server_only_on_x15_5(deployment: Get, sid: str, status: Status) -
 def test_e05_before_x15_5_the_client_certificate_does_not_count(deployment: Get) -> None:
     # X15.4 has no separate client certificate: the serverAuth-only server certificate is it
     report = _run(deployment("E05-CLIENT"), "X15.4")
-    assert _st(report, "CE-EKU", node="expc1.example.com") == [Status.FAIL]
+    assert _st(report, "CE-EKU", node="expc1.example.com") == [Status.FAIL] * 2
     assert _st(report, "EXP-EKU") == [Status.FAIL]
 
 
