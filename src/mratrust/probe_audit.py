@@ -104,7 +104,7 @@ def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, .
     exp = ctx.deployment.expressway
     if transport is Transport.SIP:
         return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
-    if transport is Transport.ATS and ctx.behaviour.sip_tls13:
+    if transport is Transport.ATS and ctx.behaviour.ats_tls13:
         return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
     return (TlsVersion.TLS1_2,), False
 
