@@ -310,10 +310,18 @@ class EndpointReport:
 
     @property
     def failed(self) -> bool:
-        """Expressway-C's own handshake fails, or an identity it may be given does not verify."""
+        """Expressway-C's own handshake fails, an identity it may be given does not verify, or the
+        server refused Expressway-C's client certificate on any offer."""
         if self.default.outcome.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION):
             return True
+        if self.client_rejected:
+            return True
         return any(not i.verdict.ok for i in self.identities)
+
+    @property
+    def client_rejected(self) -> tuple[Observation, ...]:
+        """The offers on which the server refused the client certificate (or its absence)."""
+        return tuple(o for o in self.observations if Outcome.CLIENT_REJECTED in o.outcomes)
 
     @property
     def incomplete(self) -> bool:
@@ -327,6 +335,31 @@ class EndpointReport:
 
 
 _NO_ANSWER = frozenset({Outcome.TIMEOUT, Outcome.RESET, Outcome.TLS_ERROR})
+
+_REFUSALS = frozenset({Outcome.RESET, Outcome.TLS_ERROR})
+"""Failures of a forced offer that mean "not this offer" once the default offer got an answer."""
+
+
+def answered(hs: Handshake) -> bool:
+    """The server gave this handshake a TLS answer: it completed, or it refused with a verdict or
+    a negotiation failure (not a timeout, reset or unreadable answer)."""
+    if hs.failure is None:
+        return hs.completed
+    return hs.failure.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION)
+
+
+def refused_offer(hs: Handshake, default: Handshake) -> Handshake:
+    """A forced offer that the server ended during the handshake, although it answers
+    Expressway-C's own offer, is that offer's outcome (:attr:`Outcome.OFFER_REFUSED`), never a
+    reason to call the endpoint incomplete. Everything else is returned unchanged."""
+    if (
+        hs.variant is Variant.DEFAULT
+        or hs.failure not in _REFUSALS
+        or hs.phase is not Phase.HANDSHAKE
+        or not answered(default)
+    ):
+        return hs
+    return replace(hs, failure=Outcome.OFFER_REFUSED)
 
 
 def exit_code(reports: Sequence[EndpointReport]) -> int:
@@ -385,6 +418,9 @@ _FAILURE_WORDS: dict[Outcome, str] = {
     Outcome.NO_SHARED_CIPHER: "no cipher suite or signature algorithm in common ({detail}): the "
     "server has no certificate of the type this offer asks for, or refuses these suites",
     Outcome.NO_SHARED_PROTOCOL: "no TLS version in common ({detail})",
+    Outcome.OFFER_REFUSED: "the server ended this offer's handshake ({detail}) although it "
+    "answers Expressway-C's own offer: it has no certificate it will present for this offer (JSSE "
+    "closes the connection then)",
     Outcome.SKIPPED: "not attempted: {detail}",
 }
 
@@ -481,6 +517,14 @@ def observe(
             )
         if verdict is not None and verdict.warnings:
             parts.extend(verdict.warnings)
+    wanted = hs.variant.wanted
+    got = facts(hs.chain[0]).key.type if hs.chain and hs.completed else None
+    if wanted is not None and got is not None and got is not wanted:
+        parts.append(
+            f"asked for {wanted.value.upper()} first, the server presented its "
+            f"{got.value.upper()} certificate: it has no {wanted.value.upper()} identity it uses "
+            f"with {hs.tls_version}"
+        )
     return Observation(
         variant=hs.variant,
         outcome=outcome,
@@ -655,18 +699,22 @@ def probe_endpoints(
     reports: list[EndpointReport] = []
     verdicts: dict[tuple[tuple[str, ...], str], Verdict] = {}
     for i, target in enumerate(targets):
+        seen = {
+            v: results.get(
+                (i, v),
+                Handshake(
+                    variant=v,
+                    completed=False,
+                    failure=Outcome.TIMEOUT,
+                    phase=Phase.QUEUE,
+                    detail=f"the run's deadline of {timeouts.overall:g} s passed",
+                ),
+            )
+            for v in wanted
+        }
         observations = tuple(
             observe(
-                results.get(
-                    (i, v),
-                    Handshake(
-                        variant=v,
-                        completed=False,
-                        failure=Outcome.TIMEOUT,
-                        phase=Phase.QUEUE,
-                        detail=f"the run's deadline of {timeouts.overall:g} s passed",
-                    ),
-                ),
+                refused_offer(seen[v], seen[Variant.DEFAULT]),
                 target,
                 profile,
                 trust=trust,

@@ -88,6 +88,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "client_certificate": {
             "requested": hs.client_cert_requested,
             "sent": hs.client_cert_sent,
+            "accepted_by": hs.client_verdict,
             "ca_names": [n.rfc4514_string() for n in hs.client_ca_names],
         },
         "alert": hs.alert.value if hs.alert else None,
@@ -237,6 +238,9 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             for i in r.identities
             if not i.verdict.ok
         ]
+        rejected = [o.variant.value for o in r.client_rejected]
+        if rejected:
+            bad.append(f"client-rejected on {', '.join(rejected)}")
         head += f" ({'; '.join(bad)}: not on Expressway-C's own offer, but on any that prefers it)"
     extra = []
     if r.target.server_name != r.target.host:
@@ -259,6 +263,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             lines += _wrap(
                 "  Client certificate: ", f"requested ({sent}); CA names accepted: {names}"
             )
+            if hs.client_verdict:
+                lines += _wrap("  Server's verdict: ", f"accepted ({hs.client_verdict})")
         else:
             lines.append("  Client certificate: not requested")
     lines += _wrap("  Verdict: ", d.details[0] if d.details else d.message)
@@ -281,6 +287,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
                 if h.completed
                 else (h.detail or "")
             )
+            if h.completed and Outcome.CLIENT_REJECTED in o.outcomes and h.alert is not None:
+                got += f" (alert {h.alert.value} after the handshake)"
             if h.same_as is not None:
                 got += f"  (answered by the {h.same_as.value} handshake)"
             seen = ", ".join(x.value for x in o.outcomes) or o.outcome.value
