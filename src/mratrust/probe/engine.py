@@ -380,11 +380,11 @@ def _names(names: Sequence[x509.Name]) -> str:
 
 def _client_words(hs: Handshake, profile: ClientProfile) -> str:
     names = _names(hs.client_ca_names)
-    alert = hs.alert.value if hs.alert else "none"
     when = " after the handshake (TLS 1.3)" if hs.phase is Phase.POST_HANDSHAKE else ""
+    alert = f"alert {hs.alert.value}" if hs.alert else f"no alert: {hs.detail or 'closed'}"
     if profile.identity is None or not hs.client_cert_sent:
         return (
-            f"the server requires a client certificate and got none (alert {alert}{when}); "
+            f"the server requires a client certificate and got none ({alert}{when}); "
             f"it accepts certificates issued by: {names}. Expressway-C X14.0.2+ presents its "
             "own certificate: probe again with --client-cert/--client-key"
         )
@@ -398,7 +398,7 @@ def _client_words(hs: Handshake, profile: ClientProfile) -> str:
     )
     return (
         f"the server rejected Expressway-C's certificate "
-        f"{profile.identity.leaf.subject.rfc4514_string()} with alert {alert}{when}: {hint}. "
+        f"{profile.identity.leaf.subject.rfc4514_string()} ({alert}{when}): {hint}. "
         "Upload the Expressway-C CA chain to tomcat-trust and CallManager-trust on every node "
         "(IM&P: cup-xmpp-trust), then restart Cisco Tomcat, Cisco CallManager and Cisco HAProxy"
     )

@@ -349,6 +349,9 @@ def _run(
         failure, phase = _ERRNO_OUTCOME.get(exc.errno or 0, Outcome.RESET), Phase.HANDSHAKE
         detail = exc.strerror or str(exc)
 
+    if failure is Outcome.RESET and watch.requested and watch.wrote_cert and watch.alert_in is None:
+        failure = Outcome.CLIENT_REJECTED
+        detail = f"closed without an alert after the client certificate ({detail})"
     version = conn.get_protocol_version_name() if completed else None
     accepted_by: str | None = None
     if (
@@ -443,9 +446,9 @@ def _after_handshake(
         )
     except SSL.ZeroReturnError:
         return (
-            Outcome.RESET,
+            Outcome.CLIENT_REJECTED,
             Phase.POST_HANDSHAKE,
-            "closed right after the handshake (it may have refused the client certificate)",
+            "closed right after the handshake without an answer (close_notify, no alert)",
             None,
         )
     except SSL.SysCallError as exc:
@@ -454,7 +457,13 @@ def _after_handshake(
             alert = Alert.from_code(watch.alert_in)
             outcome = outcome_for_alert(alert, client_cert_requested=True)
             return outcome, Phase.POST_HANDSHAKE, detail, None
-        return Outcome.RESET, Phase.POST_HANDSHAKE, detail, None
+        # JSSE (Tomcat, HttpsServer) refuses a client certificate by closing, without an alert
+        return (
+            Outcome.CLIENT_REJECTED,
+            Phase.POST_HANDSHAKE,
+            f"closed right after the handshake without an alert and without an answer ({detail})",
+            None,
+        )
     except SSL.Error as exc:
         reason = _reason(exc)
         return _classify(reason, watch), Phase.POST_HANDSHAKE, reason, None
