@@ -218,7 +218,9 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        from mratrust.textsafe import escape_control
+
+        print(f"mratrust: error: {escape_control(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
 
 
