@@ -63,6 +63,8 @@ class Pki:
     expc_ec_key: Path
     rogue_ec_pem: Path
     rogue_ec_key: Path
+    expc_no_client_auth_pem: Path
+    expc_expired_pem: Path
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +110,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     ec = pg.KeyType.EC
     expc_ec_i = leaf("expc.example.com", client_i, "expc.example.com", key_type=ec)
     rogue_ec_i = leaf("expc.example.com", other_i, "expc.example.com", key_type=ec)
+    # same key as expc (key_slot), so expc_key goes with these too
+    no_client_i = leaf(
+        "expc.example.com", client_i, "expc.example.com", key_slot="expc", eku=(pg.Eku.SERVER_AUTH,)
+    )
+    expired_i = pg.make_leaf(
+        "expc.example.com",
+        now=NOW,
+        issuer=client_i,
+        san=("expc.example.com",),
+        validity=pg.Validity.expired(NOW),
+        key_slot="expc",
+        pool=pool,
+    )
     root, inter, other_root = root_i.cert, inter_i.cert, other_i.cert
     rsa_leaf, ec_leaf, ec_self = rsa_i.cert, ec_i.cert, ec_self_i.cert
     client_ca, expc, rogue = client_i.cert, expc_i.cert, rogue_i.cert
@@ -147,6 +162,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         expc_ec_key=pg.write_key(d / "expc-ec.key", expc_ec_i.key),
         rogue_ec_pem=pg.write_certs(d / "rogue-ec.pem", [rogue_ec_i.cert]),
         rogue_ec_key=pg.write_key(d / "rogue-ec.key", rogue_ec_i.key),
+        expc_no_client_auth_pem=pg.write_certs(d / "expc-server-only.pem", [no_client_i.cert]),
+        expc_expired_pem=pg.write_certs(d / "expc-expired.pem", [expired_i.cert]),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ from cryptography import x509
 from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS, Purpose, Reason, TrustStore, validate
+from mratrust.probe.advice import remedy
 from mratrust.probe.client import (
     ALL_VARIANTS,
     ClientProfile,
@@ -378,16 +380,32 @@ def _names(names: Sequence[x509.Name]) -> str:
     return "; ".join(n.rfc4514_string() for n in names) or "none"
 
 
-def _client_words(hs: Handshake, profile: ClientProfile) -> str:
+_LEG_LABEL = re.compile(r"expc->(?P<product>cucm|imp|cuc):(?P<port>\d+)$")
+"""``audit --probe`` labels its targets with the leg (``expc->cucm:6972``): the real port and the
+product, also where a lab maps the port elsewhere."""
+
+
+def _service(target: ProbeTarget) -> tuple[int, str | None]:
+    found = _LEG_LABEL.match(target.label or "")
+    if found is None:
+        return target.port, None
+    return int(found["port"]), found["product"]
+
+
+def _client_words(hs: Handshake, profile: ClientProfile, target: ProbeTarget) -> str:
     names = _names(hs.client_ca_names)
     when = " after the handshake (TLS 1.3)" if hs.phase is Phase.POST_HANDSHAKE else ""
     alert = f"alert {hs.alert.value}" if hs.alert else f"no alert: {hs.detail or 'closed'}"
-    if profile.identity is None or not hs.client_cert_sent:
+    port, product = _service(target)
+    sent = profile.identity is not None and hs.client_cert_sent
+    client = profile.identity.leaf if profile.identity is not None else None
+    todo = remedy(hs.alert, port=port, client=client, sent=sent, product=product)
+    if not sent:
         return (
             f"the server requires a client certificate and got none ({alert}{when}); "
-            f"it accepts certificates issued by: {names}. Expressway-C X14.0.2+ presents its "
-            "own certificate: probe again with --client-cert/--client-key"
+            f"it accepts certificates issued by: {names}. {todo[0].upper()}{todo[1:]}"
         )
+    assert profile.identity is not None
     issuer = profile.identity.leaf.issuer
     listed = any(issuer == n for n in hs.client_ca_names)
     hint = (
@@ -398,9 +416,8 @@ def _client_words(hs: Handshake, profile: ClientProfile) -> str:
     )
     return (
         f"the server rejected Expressway-C's certificate "
-        f"{profile.identity.leaf.subject.rfc4514_string()} ({alert}{when}): {hint}. "
-        "Upload the Expressway-C CA chain to tomcat-trust and CallManager-trust on every node "
-        "(IM&P: cup-xmpp-trust), then restart Cisco Tomcat, Cisco CallManager and Cisco HAProxy"
+        f"{profile.identity.leaf.subject.rfc4514_string()} ({alert}{when}); {hint}. "
+        f"Cause: {todo}"
     )
 
 
@@ -498,7 +515,7 @@ def observe(
                 )
             parts.append(text)
         elif o is Outcome.CLIENT_REJECTED:
-            parts.append(_client_words(hs, profile))
+            parts.append(_client_words(hs, profile, target))
         else:
             detail = hs.detail or o.value
             parts.append(_FAILURE_WORDS[o].format(detail=detail, where=where))
