@@ -38,6 +38,8 @@ class Node:
     """Services beyond the trust store's own (the CallManager service serves SIP OAuth)."""
     replicates: bool = False
     """CUCM replicates tomcat-trust and CallManager-trust from the publisher (KB §4.2)."""
+    where: str = ""
+    """Where to upload, when neither the port nor the leg names the product."""
 
     @property
     def store_names(self) -> str:
@@ -85,9 +87,11 @@ _BY_PRODUCT: dict[str, Node] = {
     "cuc": Node(product="Unity Connection", stores=(("cuc", "tomcat-trust"),), source=_SOURCE_MRA),
 }
 _ANY = Node(
-    product="the UC node (CUCM, IM and Presence or Unity Connection)",
-    stores=(("cucm", "tomcat-trust"),),
+    product="UC node",
+    stores=(("cuc", "tomcat-trust"),),  # Cisco Tomcat: the restart every product shares
     source=_SOURCE_U2C,
+    where="of that node (CUCM: on the publisher, it replicates; IM and Presence, Unity "
+    "Connection: on every node)",
 )
 
 
@@ -124,8 +128,9 @@ def remedy(
 ) -> str:
     """The cause of a refusal of Expressway-C's client certificate, and what to do, in words."""
     node = node_for(port, product)
-    service = ", ".join(restarts(node))
-    where = (
+    *first, last = restarts(node)
+    service = f"{', '.join(first)} and {last}" if first else last
+    where = node.where or (
         f"on the {node.product} publisher (it replicates to every node)"
         if node.replicates
         else f"on every {node.product} node"

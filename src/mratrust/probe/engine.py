@@ -394,7 +394,7 @@ def _service(target: ProbeTarget) -> tuple[int, str | None]:
 
 def _client_words(hs: Handshake, profile: ClientProfile, target: ProbeTarget) -> str:
     names = _names(hs.client_ca_names)
-    when = " after the handshake (TLS 1.3)" if hs.phase is Phase.POST_HANDSHAKE else ""
+    when = " after the TLS 1.3 handshake" if hs.phase is Phase.POST_HANDSHAKE else ""
     alert = f"alert {hs.alert.value}" if hs.alert else f"no alert: {hs.detail or 'closed'}"
     port, product = _service(target)
     sent = profile.identity is not None and hs.client_cert_sent
