@@ -12,6 +12,7 @@ reported for it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ from mratrust.probe.outcome import Alert, Outcome
 from mratrust.probe.render import status, to_json, to_text
 from mratrust.versions import Version
 
-from .conftest import Pki, SServer
+from .conftest import Pki, SServer, start_s_server
 
 pytestmark = [
     pytest.mark.openssl,
@@ -220,3 +221,50 @@ def test_forced_offer_client_rejected_alone_fails_the_endpoint(
     assert "FAIL (client-rejected on tls1.3-ecdsa" in head and " OK" not in head
     # negative twin: the all-accepted report stays OK
     assert status(good) == "ok" and exit_code([good]) == 0
+
+
+@pytest.fixture(scope="module")
+def ticketless(pki: Pki) -> Iterator[SServer]:
+    """A strict TLS 1.3 server that sends no session ticket: only its answer shows acceptance."""
+    server = start_s_server(
+        "-cert",
+        str(pki.rsa_pem),
+        "-key",
+        str(pki.rsa_key),
+        "-cert_chain",
+        str(pki.inter_pem),
+        "-Verify",
+        "1",
+        "-verify_return_error",
+        "-CAfile",
+        str(pki.client_ca_pem),
+        "-num_tickets",
+        "0",
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("which", ["rsa-trusted", "rsa-untrusted"])
+def test_without_a_ticket_the_answer_to_the_request_is_the_verdict(
+    ticketless: SServer, pki: Pki, which: str
+) -> None:
+    profile = client_profile(Version.parse("X15.3"), identity=_client(pki, which))
+    (report,) = probe_endpoints(
+        [ProbeTarget.parse(ticketless.target)],
+        profile,
+        trust=TrustStore([pki.root]),
+        timeouts=TIMEOUTS,
+        variants=(Variant.DEFAULT,),
+    )
+    hs = report.default.handshake
+    assert hs.tls_version == "TLSv1.3" and hs.completed
+    if which == "rsa-trusted":
+        assert report.default.outcome is Outcome.OK
+        assert hs.client_verdict == "it answered the request"
+        assert hs.elapsed < TIMEOUTS.read  # the answer came, not the read limit
+    else:
+        assert report.default.outcome is Outcome.CLIENT_REJECTED
+        assert hs.alert is Alert.UNKNOWN_CA and hs.client_verdict is None

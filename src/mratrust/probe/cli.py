@@ -116,7 +116,8 @@ def add_parser(subparsers: Any) -> None:
         type=parse_seconds,
         default=1.0,
         metavar="SECONDS",
-        help="TLS 1.3: wait after the handshake for a client-certificate rejection (default 1)",
+        help="TLS 1.3: wait after the handshake for the server's verdict on the client "
+        "certificate (default 1)",
     )
     run_opts.add_argument(
         "--deadline",
