@@ -106,6 +106,8 @@ def test_each_port_names_its_trust_store_and_restarts() -> None:
         (Alert.ACCESS_DENIED, "refresh the Unified CM servers", "renew"),
         (Alert.CERTIFICATE_REQUIRED, "no client certificate reached the server", "upload"),
         (None, "closed the connection without saying why", "renew"),
+        (Alert.HANDSHAKE_FAILURE, "no signature algorithm in common", "renew"),
+        (Alert.DECRYPT_ERROR, "could not verify Expressway-C's signature", "upload"),
     ],
 )
 def test_every_alert_has_its_own_cause(alert: Alert | None, expected: str, absent: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from mratrust.pki.facts import KeyType
@@ -90,10 +91,10 @@ def _p12(
     password: bytes,
 ) -> Path:
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    assert not isinstance(key, type(None))
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     data = pkcs12.serialize_key_and_certificates(
         b"identity",
-        key,  # type: ignore[arg-type]
+        key,
         leaf,
         chain,
         serialization.BestAvailableEncryption(password),

@@ -177,6 +177,20 @@ def remedy(
             "matches its name against the Expressway-C entries it learned at discovery: refresh "
             f"the Unified CM servers on Expressway-C (source: {_SOURCE_OAUTH})"
         )
+    if alert in (Alert.HANDSHAKE_FAILURE, Alert.INSUFFICIENT_SECURITY):
+        return (
+            f"the server found no acceptable parameters ({alert.value}): typically no signature "
+            "algorithm in common for Expressway-C's CertificateVerify (its key type or size is "
+            "not among those the server accepts); some servers also send it for a certificate "
+            f"they refuse without a reason, so check the chain as well: {upload}"
+        )
+    if alert is Alert.DECRYPT_ERROR:
+        return (
+            "the server could not verify Expressway-C's signature (decrypt_error): the private "
+            "key in use does not match the certificate Expressway-C presents, or the signature "
+            "scheme is broken on one side; check the certificate and key installed on "
+            "Expressway-C"
+        )
     if alert in TRUST_ALERTS:
         return (
             f"the CA chain of Expressway-C's certificate is missing from that trust store: {upload}"
