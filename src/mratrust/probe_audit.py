@@ -29,7 +29,7 @@ from mratrust.rules import AuditContext
 from mratrust.rules.ce import TRAVERSAL_PORTS, peer_address
 from mratrust.rules.observed import decide_live
 from mratrust.sunset import SunsetPolicy
-from mratrust.topology import EdgeLeg, Leg, Transport, traversal_leg
+from mratrust.topology import Leg, Transport, UcLeg, peer_label, traversal_leg
 from mratrust.versions import Version
 
 
@@ -47,7 +47,7 @@ def _client_identity(ctx: AuditContext) -> ClientIdentity | None:
     return None
 
 
-def _traversal_targets(ctx: AuditContext) -> list[tuple[EdgeLeg, ProbeTarget]]:
+def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget]]:
     """The traversal legs of the first Expressway-C peer to every Expressway-E peer (TLS rows),
     each with where to connect and the Peer address Expressway-C checks there."""
     exp_e = ctx.deployment.expressway_e
@@ -60,27 +60,30 @@ def _traversal_targets(ctx: AuditContext) -> list[tuple[EdgeLeg, ProbeTarget]]:
         for port in TRAVERSAL_PORTS:
             leg = traversal_leg(ctx.deployment, c.name, e.name, port)
             if e.probe is None:
-                target = ProbeTarget(host=name, port=port, address=e.name, label=leg.label)
+                target = ProbeTarget(host=name, port=port, address=e.name, label=peer_label(leg))
             else:
                 target = ProbeTarget(
-                    host=name, port=e.probe.port_for(port), address=e.probe.host, label=leg.label
+                    host=name,
+                    port=e.probe.port_for(port),
+                    address=e.probe.host,
+                    label=peer_label(leg),
                 )
             out.append((leg, target))
     return out
 
 
-def _edge_observed(leg: EdgeLeg, report: EndpointReport) -> Observed:
+def _edge_observed(leg: Leg, report: EndpointReport) -> Observed:
     return _observed_of(
         cluster=leg.server.kind.value,
         node=leg.server.name,
         port=leg.port,
-        label=leg.label,
+        label=peer_label(leg),
         leg_id=leg.id,
         report=report,
     )
 
 
-def _target(leg: Leg) -> ProbeTarget:
+def _target(leg: UcLeg) -> ProbeTarget:
     """Where to connect for ``leg``, with the name Expressway-C uses there.
 
     On Unity Connection's 443 that is the voicemail host of the UC service (what clients' voicemail
@@ -106,7 +109,7 @@ def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
     return tuple(out) or (TlsVersion.TLS1_2,)
 
 
-def _observed(leg: Leg, report: EndpointReport) -> Observed:
+def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
     return _observed_of(
         cluster=leg.cluster.name,
         node=leg.node.name,
@@ -157,7 +160,7 @@ def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, .
     exp = ctx.deployment.expressway
     if transport is Transport.SIP:
         return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
-    if transport is Transport.ATS and ctx.behaviour.sip_tls13:
+    if transport is Transport.ATS and ctx.behaviour.ats_tls13:
         return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
     return (TlsVersion.TLS1_2,), False
 
@@ -173,7 +176,7 @@ def observe(
     exp = deployment.expressway
     identity = _client_identity(ctx)
     trust = exp.peers[0].trusted_cas.trust if exp.peers else None
-    groups: dict[Transport, list[Leg]] = {}
+    groups: dict[Transport, list[UcLeg]] = {}
     for leg in ctx.legs():
         groups.setdefault(leg.transport, []).append(leg)
     results: dict[str, Observed] = {}

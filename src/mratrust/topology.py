@@ -268,7 +268,7 @@ LEG_TABLE: Mapping[tuple[EndpointKind, EndpointKind, int], LegRow] = {r.key: r f
 
 The rows whose server is a UC node (or whose client is, 5061 in mixed mode) expand into
 :class:`Leg`; the traversal rows (Expressway-C → Expressway-E) and the edge row (MRA clients →
-Expressway-E) have no UC side and expand into :class:`EdgeLeg`.
+Expressway-E) have no UC side and expand into plain :class:`Leg` values (:func:`edge_legs`).
 """
 
 
@@ -328,17 +328,11 @@ def node_id(cluster: UcCluster, node_name: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Leg:
-    """One TLS connection of the deployment: a row of the table between two endpoints.
-
-    ``cluster`` and ``node`` are the UC side of the connection (whichever of client and server it
-    is): every leg of the table so far has exactly one.
-    """
+    """One TLS connection of the deployment: a row of the table between two endpoints."""
 
     row: LegRow
     client: Endpoint
     server: Endpoint
-    cluster: UcCluster
-    node: Node
     ecdsa: EcdsaOffer
 
     @property
@@ -395,6 +389,22 @@ class Leg:
 
     def expected_names(self) -> tuple[str, ...]:
         """The names the client uses for the server on this leg (each must be in the SAN)."""
+        return (self.server.name,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UcLeg(Leg):
+    """A leg between an Expressway-C peer and a UC node (either may be the client).
+
+    ``cluster`` and ``node`` are its UC side. Legs between Expressways (traversal) are plain
+    :class:`Leg` values: they have no UC side.
+    """
+
+    cluster: UcCluster
+    node: Node
+
+    def expected_names(self) -> tuple[str, ...]:
+        """The names the client uses for the server on this leg (each must be in the SAN)."""
         names = [self.server.name]
         if (
             self.server.kind is EndpointKind.CUC
@@ -420,41 +430,6 @@ def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     return EcdsaOffer.NEVER
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EdgeLeg:
-    """A leg with no UC node: Expressway-C to Expressway-E (traversal), MRA clients to
-    Expressway-E (the edge). A row of the same table between two endpoints."""
-
-    row: LegRow
-    client: Endpoint
-    server: Endpoint
-
-    @property
-    def id(self) -> str:
-        return self.row.leg_id(self.client.id, self.server.id)
-
-    @property
-    def label(self) -> str:
-        """``expc1.example.com->expe1.example.com:7001`` (peers named: clusters may have many)."""
-        return f"{self.client.name}->{self.server.name}:{self.row.port}"
-
-    @property
-    def port(self) -> int:
-        return self.row.port
-
-    @property
-    def purpose(self) -> Purpose:
-        return self.row.purpose
-
-    @property
-    def transport(self) -> Transport:
-        return self.row.transport
-
-    @property
-    def mutual(self) -> bool:
-        return self.row.mutual
-
-
 MRA_CLIENTS = Endpoint(kind=EndpointKind.MRA_CLIENT, cluster="", name="internet")
 """The MRA clients, as one endpoint of the graph."""
 
@@ -475,42 +450,51 @@ def expe_id(name: str) -> str:
     return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
 
 
-def edge_legs(deployment: Deployment) -> tuple[EdgeLeg, ...]:
-    """The traversal legs (every C peer to every E peer, table order) and the edge legs."""
-    out: list[EdgeLeg] = []
+def edge_legs(deployment: Deployment) -> tuple[Leg, ...]:
+    """The legs with no UC side: the traversal legs (every Expressway-C peer to every
+    Expressway-E peer, table order), then the edge legs (MRA clients to each Expressway-E peer).
+    """
+    out: list[Leg] = []
     e_peers = expressway_e(deployment)
     for expc in expressway_c(deployment):
         for expe in e_peers:
             for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.EXPRESSWAY_C):
-                out.append(EdgeLeg(row=r, client=expc, server=expe))
+                out.append(Leg(row=r, client=expc, server=expe, ecdsa=EcdsaOffer.NEVER))
     for expe in e_peers:
         for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.MRA_CLIENT):
-            out.append(EdgeLeg(row=r, client=MRA_CLIENTS, server=expe))
+            out.append(Leg(row=r, client=MRA_CLIENTS, server=expe, ecdsa=EcdsaOffer.NEVER))
     return tuple(out)
 
 
-def traversal_leg(deployment: Deployment, c_peer: str, e_peer: str, port: int) -> EdgeLeg:
+def traversal_leg(deployment: Deployment, c_peer: str, e_peer: str, port: int) -> Leg:
     """The traversal leg from Expressway-C peer ``c_peer`` to Expressway-E peer ``e_peer``."""
-    r = row(EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, port)
-    return EdgeLeg(
-        row=r,
+    return Leg(
+        row=row(EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, port),
         client=Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=c_peer),
         server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
     )
 
 
-def edge_leg(e_peer: str) -> EdgeLeg:
+def edge_leg(e_peer: str) -> Leg:
     """The edge leg from the MRA clients to Expressway-E peer ``e_peer`` (8443)."""
-    return EdgeLeg(
+    return Leg(
         row=row(EndpointKind.MRA_CLIENT, EndpointKind.EXPRESSWAY_E, 8443),
         client=MRA_CLIENTS,
         server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
     )
+
+
+def peer_label(leg: Leg) -> str:
+    """``expc1.example.com->expe1.example.com:7001``: a leg between Expressway peers (or the
+    MRA clients) named by its endpoints, since clusters may have several peers."""
+    return f"{leg.client.name}->{leg.server.name}:{leg.port}"
 
 
 def node_legs(
     cluster: UcCluster, node: Node, expc: Endpoint, *, c2u_only: bool = False
-) -> Iterator[Leg]:
+) -> Iterator[UcLeg]:
     """The legs between one Expressway-C peer and one UC node, in table order."""
     uc = uc_endpoint(cluster, node)
     for r in _ROWS:
@@ -522,23 +506,27 @@ def node_legs(
             client, server = uc, expc
         else:
             continue
-        yield Leg(
+        yield UcLeg(
             row=r, client=client, server=server, cluster=cluster, node=node,
             ecdsa=ecdsa_offer(r, cluster),
         )  # fmt: skip
 
 
 def legs(deployment: Deployment) -> tuple[Leg, ...]:
-    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node."""
-    return tuple(
-        leg
-        for expc in expressway_c(deployment)
-        for cluster, node in deployment.nodes()
-        for leg in node_legs(cluster, node, expc)
+    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node;
+    then the legs with no UC side (:func:`edge_legs`: the traversal zone and the edge)."""
+    return (
+        *(
+            leg
+            for expc in expressway_c(deployment)
+            for cluster, node in deployment.nodes()
+            for leg in node_legs(cluster, node, expc)
+        ),
+        *edge_legs(deployment),
     )
 
 
-def c2u_legs(deployment: Deployment) -> tuple[Leg, ...]:
+def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
     """The legs Expressway-C makes to the UC nodes, as its first peer makes them.
 
     Peers share their configuration; rules that depend on a peer's own certificate or trusted CA
@@ -552,20 +540,6 @@ def c2u_legs(deployment: Deployment) -> tuple[Leg, ...]:
     )
 
 
-def leg_between(
-    deployment: Deployment, client: Endpoint, server: Endpoint, port: int
-) -> Leg | None:
-    """The leg of ``deployment`` from ``client`` to ``server`` on ``port``, if it exists."""
-    return next(
-        (
-            leg
-            for leg in legs(deployment)
-            if leg.client == client and leg.server == server and leg.port == port
-        ),
-        None,
-    )
-
-
 # --------------------------------------------------------------------------- the report's graph
 
 
@@ -573,7 +547,7 @@ def leg_between(
 class GraphLeg:
     """A leg of the report's graph with the worst status of the findings about it."""
 
-    leg: Leg | EdgeLeg
+    leg: Leg
     status: Status | None
     """``None``: no finding is about this leg (nothing was judged on it)."""
 
@@ -597,7 +571,7 @@ def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     )
 
 
-def _about(finding: Finding, named: Leg, leg: Leg) -> bool:
+def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
     """Is ``finding``, which names ``named``, about ``leg`` too?
 
     A finding names one leg, but a check judged for every Expressway-C peer (the node's
@@ -625,31 +599,24 @@ def graph(
     """The deployment's graph, each leg with the worst status of the findings about it."""
     every = tuple(leg for leg in legs(deployment) if present(leg.row))
     by_id = {leg.id: leg for leg in every}
-    kin: dict[tuple[LegRow, str], list[Leg]] = {}
+    kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
     for leg in every:
-        kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
+        if isinstance(leg, UcLeg):
+            kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
     worst: dict[str, Status] = {}
     for f in findings:
         named = by_id.get(f.subject.leg_id or "")
         if named is None:
             continue
-        for leg in kin[(named.row, named.cluster.name)]:
-            if leg.id == named.id or _about(f, named, leg):
-                seen = worst.get(leg.id)
-                if seen is None or f.status.rank < seen.rank:
-                    worst[leg.id] = f.status
-    edges = edge_legs(deployment)
-    edge_ids = {leg.id for leg in edges}
-    for f in findings:
-        leg_id = f.subject.leg_id or ""
-        if leg_id in edge_ids:
-            seen = worst.get(leg_id)
+        if not isinstance(named, UcLeg):
+            same: list[Leg] = [named]  # a leg with no UC side counts only its own findings
+        else:
+            same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
+        for leg in same:
+            seen = worst.get(leg.id)
             if seen is None or f.status.rank < seen.rank:
-                worst[leg_id] = f.status
+                worst[leg.id] = f.status
     return Graph(
         endpoints=endpoints(deployment),
-        legs=(
-            *(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
-            *(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in edges),
-        ),
+        legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mratrust.model import TRUST_NAMES, Finding, Product
 from mratrust.textsafe import escape_control
-from mratrust.topology import EdgeLeg, Endpoint, EndpointKind, Leg
+from mratrust.topology import Endpoint, EndpointKind, Leg, UcLeg
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -25,9 +25,7 @@ class Grouping:
         self._endpoints: dict[str, Endpoint] = (
             {e.id: e for e in graph.endpoints} if graph is not None else {}
         )
-        self._legs: dict[str, Leg | EdgeLeg] = (
-            {g.leg.id: g.leg for g in graph.legs} if graph else {}
-        )
+        self._legs: dict[str, Leg] = {g.leg.id: g.leg for g in graph.legs} if graph else {}
 
     def endpoint(self, f: Finding) -> Endpoint | None:
         """The endpoint ``f`` concerns, if the graph has it."""
@@ -37,7 +35,7 @@ class Grouping:
         leg = self._legs.get(f.subject.leg_id or "")
         if leg is None:
             return None
-        if isinstance(leg, EdgeLeg):
+        if not isinstance(leg, UcLeg):
             return leg.server  # the traversal and the edge: grouped under Expressway-E
         return leg.client if leg.server.kind.expressway else leg.server
 

@@ -34,12 +34,13 @@ from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, rule
 from mratrust.rules.c2u import missing_intermediates
 from mratrust.sunset import known_ca_note
 from mratrust.topology import (
-    EdgeLeg,
     EndpointKind,
+    Leg,
     edge_leg,
     expe_id,
     node_id,
     peer_id,
+    peer_label,
     rows_to,
     traversal_leg,
 )
@@ -89,7 +90,7 @@ def _client_word(ctx: AuditContext, peer: Peer) -> str:
     return "certificate"
 
 
-def _leg_subject(leg: EdgeLeg, certificate: str, *, side: str, node: str) -> Subject:
+def _leg_subject(leg: Leg, certificate: str, *, side: str, node: str) -> Subject:
     return Subject(cluster=side, node=node, leg=leg.label, certificate=certificate, leg_id=leg.id)
 
 
@@ -102,7 +103,7 @@ def _dn_list(certs: tuple[x509.Certificate, ...]) -> str:
 
 def _trust_finding(
     ctx: AuditContext,
-    leg: EdgeLeg,
+    leg: Leg,
     subject: Subject,
     chain: tuple[x509.Certificate, ...],
     store: TrustStore,
@@ -136,7 +137,7 @@ def _trust_finding(
             Status.FAIL,
             subject,
             f"{who} cannot build a path from {whose} (issuer {leaf.issuer}) to its trusted CA "
-            f"list on {leg.label}: " + "; ".join(p.message for p in bad),
+            f"list on {peer_label(leg)}: " + "; ".join(p.message for p in bad),
             remediation=[
                 f"Upload {names} to the trusted CA list of {holder} (Maintenance > Security > "
                 f"Trusted CA certificate), then restart {restart}"
@@ -152,8 +153,8 @@ def _trust_finding(
             subject,
             f"{who} reaches a trusted root for {whose} only through {_dn_list(gaps)} from the "
             f"certificate file: its trusted CA list lacks it. Cisco requires the root and every "
-            f"intermediate there; whether the intermediate is sent on {leg.label} is not in any "
-            "export, hence risk",
+            f"intermediate there; whether the intermediate is sent on {peer_label(leg)} is not "
+            "in any export, hence risk",
             remediation=[
                 f"Upload {_dn_list(gaps)} to the trusted CA list of {holder}, then restart "
                 f"{restart}"
@@ -165,7 +166,7 @@ def _trust_finding(
         "CE-TRUST",
         Status.PASS,
         subject,
-        f"{who} builds {whose} to {anchor} on {leg.label}",
+        f"{who} builds {whose} to {anchor} on {peer_label(leg)}",
         evidence=evidence,
     )
 
@@ -395,7 +396,7 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
                 "CE-EKU",
                 Status.PASS,
                 subject,
-                f"Expressway-C {c.name} presents a {word} with clientAuth on {leg.label}",
+                f"Expressway-C {c.name} presents a {word} with clientAuth on {peer_label(leg)}",
             )
         else:
             x155 = ctx.behaviour.separate_client_certificate
@@ -404,7 +405,7 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
                 Status.FAIL,
                 subject,
                 f"Expressway-C {c.name}'s {word} has EKU {', '.join(cf.eku) or 'none'} without "
-                f"clientAuth: it is the TLS client on {leg.label} and Expressway-E refuses it"
+                f"clientAuth: it is the TLS client on {peer_label(leg)} and Expressway-E refuses it"
                 + (
                     " (X15.5: no separate client certificate is configured, so the server "
                     "certificate is presented)"
