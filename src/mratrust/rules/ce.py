@@ -112,6 +112,7 @@ def _trust_finding(
     whose: str,
     holder: str,
     restart: str,
+    where: dict[str, str | tuple[str, ...]],
 ) -> Finding:
     result = ctx.validate(chain, store)
     bad = [p for p in result.fatal_problems() if p.reason in TRUST_REASONS]
@@ -119,6 +120,7 @@ def _trust_finding(
     evidence: dict[str, str | tuple[str, ...]] = {
         "chain": chain_fps(chain),
         "fingerprint": leaf.fingerprint,
+        **where,
     }
     if bad:
         # Cisco wants the root and every intermediate in the list: the chain's own CAs too
@@ -195,6 +197,7 @@ def ce_trust(ctx: AuditContext) -> Iterator[Finding]:
                 whose=f"Expressway-E {e.name}'s certificate",
                 holder=f"Expressway-C {c.name}",
                 restart="that Expressway-C peer",
+                where={"peers": (c.name,)},
             )
             # then Expressway-E checks Expressway-C's (client) certificate
             yield _trust_finding(
@@ -207,6 +210,7 @@ def ce_trust(ctx: AuditContext) -> Iterator[Finding]:
                 whose=f"Expressway-C {c.name}'s {_client_word(ctx, c)}",
                 holder=f"Expressway-E {e.name}",
                 restart="that Expressway-E peer",
+                where={"expe_peer": e.name},
             )
 
 
