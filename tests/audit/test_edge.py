@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from mratrust.audit import Report, audit, upgrade_check
+from mratrust.audit import Report, audit, context, run_rules, upgrade_check
 from mratrust.inventory import load_inventory
 from mratrust.model import ClusterTlsMode, Deployment, Status, Traversal
 from mratrust.sunset import SunsetPolicy, policy
 from mratrust.topology import EndpointKind, graph
+from mratrust.versions import Version
 from tests.conftest import NOW
 
 Get = Callable[[str], Deployment]
@@ -239,3 +240,50 @@ def test_inventory_fields_load(scenario_dir: Callable[[str], Path]) -> None:
     assert peer.client_certificate is not None and peer.client_key is not None
     assert peer.client_identity(separate=True) is peer.client_certificate
     assert peer.client_identity(separate=False) is peer.certificate
+
+
+@pytest.mark.parametrize(
+    ("sid", "rule"), [("E01", "CE-TRUST"), ("E03", "CE-NAME"), ("E07", "CE-SAN")]
+)
+def test_ungated_rules_hold_on_x15_3_x15_4_x15_5(deployment: Get, sid: str, rule: str) -> None:
+    # trust and names do not change with the EKU releases: the same failure on each
+    for version in ("X15.3", "X15.4", "X15.5"):
+        bad = run_rules(context(deployment(sid), version=version, now=NOW), [rule])
+        good = run_rules(context(deployment("B0E"), version=version, now=NOW), [rule])
+        assert Status.FAIL in {f.status for f in bad}, version
+        assert Status.FAIL not in {f.status for f in good}, version
+
+
+def test_eku_sunset_per_release(deployment: Get, scenario_dir: Callable[[str], Path]) -> None:
+    pub = _pub(scenario_dir, "E06")
+    on = {
+        v: [
+            f.status
+            for f in run_rules(
+                context(deployment("E06"), version=v, now=NOW, sunset=pub), ["EKU-SUNSET"]
+            )
+            if f.subject.node == "expe1.example.com"
+        ]
+        for v in ("X15.3", "X15.4", "X15.5")
+    }
+    # X15.4 without the switch still needs clientAuth on E; X15.5 does not
+    assert on == {"X15.3": [Status.RISK], "X15.4": [Status.RISK], "X15.5": [Status.PASS]}
+
+
+def test_upgrade_path_for_a_server_only_expressway_c(deployment: Get) -> None:
+    """X15.3 → X15.4 → X15.5 with a serverAuth-only Expressway-C: what each step needs."""
+    d = deployment("E05")
+    assert d.expressway_e is not None
+    v153 = Version.parse("X15.3")
+    d = replace(
+        d,
+        expressway=replace(d.expressway, version=v153),
+        expressway_e=replace(d.expressway_e, version=v153),
+    )
+    _, x154 = upgrade_check(d, "X15.4", now=NOW)
+    (f154,) = x154.by_rule("EXP-EKU")
+    assert f154.status is Status.FAIL and "X15.5's client certificate" in f154.remediation[0]
+    _, x155 = upgrade_check(d, "X15.5", now=NOW)
+    (f155,) = x155.by_rule("EXP-EKU")
+    assert f155.status is Status.FAIL
+    assert "Client certificate" in f155.remediation[0] and "serverAuth-only" in f155.remediation[0]
