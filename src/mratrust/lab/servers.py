@@ -14,6 +14,10 @@ cucm      5091       tomcat               HTTPS ec-and-rsa    required; tomcat-t
 imp       8443       tomcat               HTTPS ec-and-rsa    not requested
 imp       7400       cup-xmpp             HTTPS ec-and-rsa    required; cup-xmpp-trust
 cuc       443        tomcat               HTTPS ec-and-rsa    not requested
+exp-E     7001, 7400 server certificate   never               required; Expressway-E's
+                                                              trusted CA list, clientAuth,
+                                                              TLS verify subject name in SAN
+exp-E     8443       server certificate   never               not requested (the edge)
 ========  =========  ===================  ==================  ==========================
 
 The table is :mod:`mratrust.legs`' leg table seen from the server side. 5091 (SIP OAuth) is served
