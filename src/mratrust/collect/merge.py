@@ -90,7 +90,12 @@ def cluster_nodes(entry: UcSource, facts: Collected) -> list[tuple[str, str]]:
     for n in facts.nodes:
         if n.cluster == entry.cluster:
             by_iface.setdefault(n.interface, []).append(n)
-    found = by_iface.get(Interface.AXL) or by_iface.get(Interface.UDS) or []
+    found = (
+        by_iface.get(Interface.AXL)
+        or by_iface.get(Interface.UDS)
+        or by_iface.get(Interface.SOURCES)
+        or []
+    )
     names: dict[str, str] = {}
     for n in found:
         names.setdefault(n.name.lower(), n.name)
@@ -267,8 +272,20 @@ class _Merger:
         if product is Product.CUC:
             self.setting(doc, "voicemail_host", f"uc.{c}.voicemail_host", f"{cfld}.voicemail_host")
         nodes = cluster_nodes(entry, self.facts)
-        if not any(n.cluster == c for n in self.facts.nodes) and product is not Product.CUC:
-            self.unknown.append(f"{cfld}.nodes (only the publisher is known)")
+        told = [n for n in self.facts.nodes if n.cluster == c]
+        if not told:
+            self.unknown.append(
+                f"{cfld}.nodes (only the publisher is known: list the others under `nodes:` of "
+                "its uc entry)"
+            )
+        elif told:
+            iface = (
+                Interface.AXL
+                if any(n.interface is Interface.AXL for n in told)
+                else (Interface.UDS)
+            )
+            for system in sorted({n.system for n in told if n.interface is iface}):
+                self.cite(f"{cfld}.nodes", iface, system)
         trust: dict[str, str] = {}
         for store_name in TRUST_NAMES[product]:
             store = self.first_store(c, entry.publisher, store_name) or self.first_store(

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from mratrust import __version__
 from mratrust.collect.axl import AxlSource, major
-from mratrust.collect.base import Collected, Context, Interface, SettingFact, Source, run_all
+from mratrust.collect.base import (
+    Collected,
+    Context,
+    Interface,
+    NodeFact,
+    SettingFact,
+    Source,
+    run_all,
+)
 from mratrust.collect.certmgr import CertMgrSource
 from mratrust.collect.expressway import ExpresswaySource
 from mratrust.collect.files import FilesSource
@@ -71,7 +79,19 @@ def _declared(sources: Sources) -> Collected:
                 system=name,
             )
         )
-    return Collected(settings=tuple(facts))
+    nodes = tuple(
+        NodeFact(
+            cluster=u.cluster,
+            name=n,
+            role=None,
+            product=u.product,
+            interface=Interface.SOURCES,
+            system=name,
+        )
+        for u in sources.model.uc
+        for n in u.nodes
+    )
+    return Collected(settings=tuple(facts), nodes=nodes)
 
 
 def _setting(facts: Collected, path: str) -> object:

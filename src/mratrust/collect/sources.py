@@ -83,6 +83,8 @@ class UcSource(_Strict):
     platform: str | None = None
     api_port: int = Field(default=8443, gt=0, lt=65536)
     axl_version: str = "12.5"
+    nodes: list[str] = Field(default_factory=list)
+    """Declared nodes, for a cluster no interface lists (Unity Connection, no AXL account)."""
 
     @property
     def cluster(self) -> str:

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -328,7 +328,7 @@ class MgmtServer:
         return int(self._server.server_address[1])
 
     def _context(self) -> ssl.SSLContext:
-        now: datetime = self.material.now
+        now: datetime = datetime.now(UTC)  # the live server's own certificate: valid now
         ca = make_ca("MRATRUST-LAB-MGMT-CA", now=now, key_slot="mgmt-ca")
         names = self.answers.names()
         leaf = make_leaf(
@@ -427,6 +427,8 @@ class MgmtServer:
             if c.spec.product == "cucm":
                 entry["axl"] = "cucm-axl"
             entry["platform"] = f"{c.spec.product}-os"
+            if c.spec.product == "cuc":  # no interface lists Unity Connection's nodes
+                entry["nodes"] = [n.name for n in c.nodes]
             uc.append(entry)
         addresses: dict[str, Any] = {}
         for peer in m.peers:
