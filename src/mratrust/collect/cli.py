@@ -162,8 +162,8 @@ def render_text(result: Any) -> str:
         lines.extend(f"    {e(f.line())}" for f in facts.failures)
     if result.unknown:
         lines.append(
-            f"  unknown ({len(result.unknown)}), left out: the audit reports them as "
-            "error, or says what to export:"
+            f"  unknown ({len(result.unknown)}), left out of the inventory (a check that "
+            "needs one reports error and says what to export):"
         )
         lines.extend(f"    {e(u)}" for u in result.unknown)
     for d in result.drift:
