@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -86,6 +87,15 @@ def test_a_server_that_never_answers_times_out(
     assert time.monotonic() - started < 15
     assert "no answer within 1 s" in one(result, "imp1.example.com (certmgr)")
     assert result.exit_code == 3  # type: ignore[attr-defined]
+
+
+def test_the_deadline_bounds_the_whole_run(
+    tmp_path: Path, material: Callable[[str], ScenarioMaterial]
+) -> None:
+    started = time.monotonic()
+    result = _faulty(tmp_path, material, {"imp1.example.com": "hang"}, timeout=30.0, deadline=2.0)
+    assert time.monotonic() - started < 12
+    assert re.search(r"no answer within [12] s", one(result, "imp1.example.com (certmgr)"))
 
 
 def test_a_trickling_answer_is_cut_at_the_request_timeout(

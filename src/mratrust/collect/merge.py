@@ -69,14 +69,15 @@ def discovered_uc(sources: Sources, facts: Collected) -> list[UcSource]:
 
 
 def _setting(facts: Collected, path: str) -> SettingValue | object:
-    fact = _setting_fact(facts, path)
+    fact = setting_fact(facts, path)
     return fact.value if fact is not None else _MISSING
 
 
 _MISSING = object()
 
 
-def _setting_fact(facts: Collected, path: str) -> SettingFact | None:
+def setting_fact(facts: Collected, path: str) -> SettingFact | None:
+    """The fact for setting ``path``: a management interface's before a declared value."""
     order = {i: n for n, i in enumerate(Interface)}
     found = [s for s in facts.settings if s.path.lower() == path.lower()]
     found.sort(key=lambda s: order[s.interface])  # management before declared values
@@ -126,7 +127,7 @@ class _Merger:
             entry["fields"].append(fld)
 
     def setting(self, doc: dict[str, Any], key: str, path: str, fld: str) -> None:
-        fact = _setting_fact(self.facts, path)
+        fact = setting_fact(self.facts, path)
         if fact is None:
             self.unknown.append(fld)
             return
@@ -143,7 +144,7 @@ class _Merger:
     def expressway(self) -> dict[str, Any]:
         src = self.sources.model.expressway_c
         doc: dict[str, Any] = {}
-        fact = _setting_fact(self.facts, "expressway.version")
+        fact = setting_fact(self.facts, "expressway.version")
         if fact is None:
             raise CannotWrite(
                 f"the version of Expressway-C {src.address} is unknown: give credentials for "
@@ -253,7 +254,7 @@ class _Merger:
         if product is Product.CUCM:
             self.setting(doc, "version", f"uc.{c}.version", f"{cfld}.version")
         doc["publisher"] = entry.publisher
-        tls_verify = _setting_fact(
+        tls_verify = setting_fact(
             self.facts, f"mra.{entry.product}.{entry.publisher.lower()}.tls_verify"
         )
         if tls_verify is None:
@@ -303,7 +304,7 @@ class _Merger:
         return doc
 
     def https_ciphers(self, entry: UcSource, doc: dict[str, Any], cfld: str) -> None:
-        fact = _setting_fact(self.facts, f"uc.{entry.cluster}.https_ciphers")
+        fact = setting_fact(self.facts, f"uc.{entry.cluster}.https_ciphers")
         if fact is not None:
             doc["https_ciphers"] = fact.value
             self.cite(f"{cfld}.https_ciphers", fact.interface, fact.system)
@@ -398,4 +399,13 @@ def merge(sources: Sources, facts: Collected) -> Merged:
     )
 
 
-__all__ = ["CannotWrite", "Merged", "cluster_nodes", "discovered_uc", "merge", "safe", "sha256"]
+__all__ = [
+    "CannotWrite",
+    "Merged",
+    "cluster_nodes",
+    "discovered_uc",
+    "merge",
+    "safe",
+    "setting_fact",
+    "sha256",
+]

@@ -29,7 +29,13 @@ from mratrust.collect.certmgr import CertMgrSource
 from mratrust.collect.expressway import ExpresswaySource
 from mratrust.collect.files import FilesSource
 from mratrust.collect.http import Api, tls_context
-from mratrust.collect.merge import CannotWrite, cluster_nodes, discovered_uc, merge
+from mratrust.collect.merge import (
+    CannotWrite,
+    cluster_nodes,
+    discovered_uc,
+    merge,
+    setting_fact,
+)
 from mratrust.collect.sources import Credentials, Sources, load_credentials_file, load_sources
 from mratrust.collect.tls import NodeTarget, TlsSource
 from mratrust.collect.write import check_out_dir, write
@@ -95,7 +101,8 @@ def _declared(sources: Sources) -> Collected:
 
 
 def _setting(facts: Collected, path: str) -> object:
-    return next((s.value for s in facts.settings if s.path == path), None)
+    fact = setting_fact(facts, path)
+    return fact.value if fact is not None else None
 
 
 def collect(
