@@ -54,6 +54,18 @@ class Report:
             assumed_fresh_install=ctx.upgrade_path.fresh,
         )
 
+    def install_note(self) -> str:
+        """How the running release got there, as the report header says it."""
+        if self.upgraded_from is not None:
+            return f"upgraded from {self.upgraded_from}"
+        if self.assumed_fresh_install:
+            return (
+                "fresh install assumed: the inventory has no upgraded_from, and most Expressways "
+                "were upgraded; the upgrade path decides the default cipher order, so set "
+                "upgraded_from if this one was"
+            )
+        return "fresh install"
+
     def summary(self) -> dict[str, int]:
         counts = Counter(f.status for f in self.findings)
         return {s.value: counts.get(s, 0) for s in _SUMMARY_ORDER}
@@ -299,5 +311,11 @@ def upgrade_check(
     )
     target_report = Report.of(
         ctx, tuple(changed), running=current.expressway_version, target_version=target
+    )
+    # The header speaks of the deployment as it is: how its running release got there.
+    target_report = replace(
+        target_report,
+        upgraded_from=current.upgraded_from,
+        assumed_fresh_install=current.assumed_fresh_install,
     )
     return current, target_report

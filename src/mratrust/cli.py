@@ -235,10 +235,13 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from mratrust.inventory import load_inventory
-    from mratrust.plan import make_plan, write_kit
+    from mratrust.plan import load_ca_sources, make_plan, write_kit
 
     deployment = load_inventory(args.inventory, password=_password(args))
-    plan = make_plan(deployment, to=args.to, now=args.now, strict_from=args.strict_from)
+    extra = load_ca_sources(args.ca or ())
+    plan = make_plan(
+        deployment, to=args.to, now=args.now, strict_from=args.strict_from, extra_cas=extra
+    )
     text = write_kit(plan, Path(args.out), force=args.force, fmt=args.format)
     emit(args, text)
     return EXIT_FINDINGS if plan.remaining_failures else EXIT_OK
@@ -371,6 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
     p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
+    p.add_argument(
+        "--ca",
+        action="append",
+        metavar="PATH",
+        help="CA certificates the kit may upload where the inventory lacks them (PEM bundle, "
+        "folder or PKCS#7; repeatable); a CA found nowhere gets an obtain-ca step",
+    )
     p12(p)
     _common(p)
 

@@ -302,3 +302,5 @@ class Observed:
     """Every distinct leaf found (key type, certificate)."""
     client_cert_requested: bool = False
     ca_names: tuple[str, ...] = ()
+    chains: tuple[tuple[str, tuple[x509.Certificate, ...]], ...] = ()
+    """Every distinct identity found with the chain the node sent for it (key type, chain)."""

@@ -1,8 +1,10 @@
 """Findings → an ordered, deduplicated remediation kit (SPEC §5a), proved before it is handed out.
 
-The kit's ``upload-trust``, ``remove-trust`` and cipher ``configure`` steps are applied to the
-deployment in memory and the audit runs again: the plan says which failures the kit fixes and
-which remain (those need a certificate reissued or a setting changed on the product).
+The kit's ``upload-trust``, ``remove-trust`` and ``configure`` steps (cipher strings, CUCM HTTPS
+Ciphers, server names) are applied to the deployment in memory and the audit runs again: the plan
+says which failures the kit fixes, which remain (those need a certificate reissued), and which
+wait for a CA that neither the inventory nor ``--ca`` holds (``obtain-ca`` steps). Restarts and
+per-certificate-type steps come from :mod:`mratrust.products`.
 """
 
 from __future__ import annotations
@@ -26,32 +28,34 @@ from mratrust.model import (
     CipherConfig,
     Deployment,
     Finding,
+    HttpsCiphers,
+    Node,
     Peer,
     Product,
     Status,
     Store,
     UcCluster,
 )
-from mratrust.pki.facts import facts
-from mratrust.pki.load import LoadedCert
+from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
+from mratrust.pki.load import LoadedCert, load_path
+from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
+from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
+from mratrust.products import info as product_info
 from mratrust.versions import Version
 
-ACTIONS = ("upload-trust", "remove-trust", "reissue", "configure", "restart", "refresh")
+ACTIONS = (
+    "obtain-ca",
+    "upload-trust",
+    "remove-trust",
+    "reissue",
+    "configure",
+    "restart",
+    "refresh",
+)
 TARGET_BAD = frozenset({Status.FAIL, Status.RISK})
 
-CUCM_RESTARTS: dict[str, tuple[str, ...]] = {
-    "tomcat-trust": ("utils service restart Cisco Tomcat", "utils service restart Cisco HAProxy"),
-    "CallManager-trust": (
-        "utils service restart Cisco CallManager",
-        "utils service restart Cisco TFTP",
-        "utils service restart Cisco HAProxy",
-    ),
-}
-IMP_RESTARTS: dict[str, tuple[str, ...]] = {
-    "tomcat-trust": ("utils service restart Cisco Tomcat",),
-    "cup-xmpp-trust": ("utils service restart Cisco XCP Router",),
-}
-CUC_RESTARTS: dict[str, tuple[str, ...]] = {"tomcat-trust": ("utils service restart Cisco Tomcat",)}
+MissingCa = tuple[str, str]
+"""A CA the kit needs but does not hold: (subject DN, key identifier the chain's AKI names)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,12 +70,25 @@ class Step:
     fixes: tuple[str, ...] = ()
     why: str = ""
     certificates: tuple[x509.Certificate, ...] = field(default=(), compare=False, repr=False)
+    subject: str = ""
+    """obtain-ca: the DN of the CA certificate to obtain."""
+    key_id: str = ""
+    """obtain-ca: its subject key identifier (the authority key identifier the chain names)."""
+    missing: tuple[tuple[str, str, int], ...] = ()
+    """upload-trust: CAs it needs that the kit lacks (subject, key id, obtain-ca step)."""
+    sources: tuple[str, ...] = ()
+    """Where the restarts and steps of this step come from (URLs)."""
 
     def target_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.target}
 
+    @property
+    def needs(self) -> tuple[int, ...]:
+        """The obtain-ca steps this step waits for."""
+        return tuple(dict.fromkeys(m[2] for m in self.missing))
+
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "order": self.order,
             "action": self.action,
             "target": self.target_dict(),
@@ -80,6 +97,17 @@ class Step:
             "fixes": list(self.fixes),
             "why": self.why,
         }
+        if self.action == "obtain-ca":
+            out["subject"] = self.subject
+            out["key_id"] = self.key_id
+        if self.sources:
+            out["sources"] = list(self.sources)
+        if self.missing:
+            out["missing"] = [
+                {"subject": subj, "key_id": kid, "obtain_step": step}
+                for subj, kid, step in self.missing
+            ]
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +122,14 @@ class Plan:
 
     regressions: tuple[Finding, ...] = ()
     """Failures the kit would cause (it must cause none)."""
+
+    pending: tuple[tuple[Finding, tuple[int, ...]], ...] = ()
+    """Remaining findings a step claims to fix once the CAs of these obtain-ca steps are in."""
+
+    @property
+    def dependent_steps(self) -> dict[int, tuple[int, ...]]:
+        """Step order -> the obtain-ca steps it depends on."""
+        return {s.order: s.needs for s in self.steps if s.needs}
 
     @property
     def remaining_failures(self) -> tuple[Finding, ...]:
@@ -112,27 +148,51 @@ class _Draft:
     upload_why: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     removals: dict[tuple[str, ...], dict[str, x509.Certificate]] = field(default_factory=dict)
     removal_fixes: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    removal_why: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     configure: dict[str, tuple[dict[str, Any], tuple[str, ...], set[str], str]] = field(
         default_factory=dict
     )
     reissue: dict[str, tuple[dict[str, Any], set[str], list[str]]] = field(default_factory=dict)
+    missing: dict[tuple[str, ...], list[MissingCa]] = field(default_factory=dict)
+    """Per upload target, the CAs it needs that neither the inventory nor --ca holds."""
+    waiting: dict[MissingCa, list[Finding]] = field(default_factory=dict)
+    """Per missing CA, the findings that stay until it is obtained."""
 
     def upload(
-        self, key: tuple[str, ...], certs: Iterable[x509.Certificate], rule: str, why: str
+        self,
+        key: tuple[str, ...],
+        certs: Iterable[x509.Certificate],
+        rule: str,
+        why: str,
+        missing: MissingCa | None = None,
     ) -> None:
         bucket = self.uploads.setdefault(key, {})
         for c in certs:
             bucket.setdefault(facts(c).fingerprint, c)
+        if missing is not None:
+            needed = self.missing.setdefault(key, [])
+            if missing not in needed:
+                needed.append(missing)
         self.upload_fixes.setdefault(key, set()).add(rule)
         whys = self.upload_why.setdefault(key, [])
         if why not in whys:
             whys.append(why)
 
-    def remove(self, key: tuple[str, ...], certs: Iterable[x509.Certificate], rule: str) -> None:
+    def remove(
+        self,
+        key: tuple[str, ...],
+        certs: Iterable[x509.Certificate],
+        rule: str,
+        why: str = "Expressway stops at the first entry with a matching subject; this older "
+        "entry (another key) hides the right one",
+    ) -> None:
         bucket = self.removals.setdefault(key, {})
         for c in certs:
             bucket.setdefault(facts(c).fingerprint, c)
         self.removal_fixes.setdefault(key, set()).add(rule)
+        whys = self.removal_why.setdefault(key, [])
+        if why not in whys:
+            whys.append(why)
 
     def add_reissue(self, key: str, target: dict[str, Any], rule: str, why: str) -> None:
         found = self.reissue.get(key)
@@ -178,7 +238,6 @@ def _relied_on(deployment: Deployment, report: Report) -> set[str]:
     ctx = context(
         deployment,
         version=report.target_version or report.expressway_version,
-        upgraded_from=report.upgraded_from,
         now=report.evaluated_at,
         strict_from=report.strict_from,
     )
@@ -199,7 +258,67 @@ def _relied_on(deployment: Deployment, report: Report) -> set[str]:
     return used
 
 
-def _draft(deployment: Deployment, report: Report) -> _Draft:
+def _key_id(cert: x509.Certificate) -> str:
+    aki = facts(cert).aki
+    if aki is None:
+        return "not named (the certificate has no authority key identifier; match by subject)"
+    return aki.hex(":").upper()
+
+
+def _complete(
+    chain: Sequence[x509.Certificate],
+    store: TrustStore,
+    chosen: Sequence[x509.Certificate],
+    extra: Sequence[x509.Certificate],
+) -> tuple[list[x509.Certificate], MissingCa | None]:
+    """Walk up from the leaf of ``chain`` to an anchor of ``store`` (plus ``chosen``).
+
+    Returns what else to upload and the first CA that nothing holds. When the inventory's own
+    certificates (``chosen``: what the rule found) complete the path, nothing is added; when a
+    certificate of ``extra`` (``--ca``) is needed or a CA is missing, every CA of the path that
+    the store lacks is uploaded (Cisco asks for the root and every intermediate, S2).
+    """
+    ordered = order_chain(chain)
+    have = {facts(c).fingerprint for c in chosen}
+    extra_fps = {facts(c).fingerprint for c in extra}
+    candidates = [*ordered[1:], *chosen, *store.certs, *extra]
+    new: list[x509.Certificate] = []
+    used_extra = False
+    current = ordered[0]
+    if store.contains(current):
+        return [], None  # the certificate itself is trusted (self-signed, or a mixed-mode leaf)
+    # a path is anchored by a self-signed root (an intermediate alone does not anchor it)
+    for _ in range(8):
+        cf = facts(current)
+        if cf.self_signed:
+            return (new if used_extra else []), None
+        issuer = next(
+            (
+                c
+                for c in candidates
+                if facts(c).subject == cf.issuer
+                and plausibly_issued_by(current, c)
+                and issued_by(current, c)
+            ),
+            None,
+        )
+        if issuer is None:
+            return new, (cf.issuer, _key_id(current))
+        ifp = facts(issuer).fingerprint
+        if ifp not in have and not store.contains(issuer) and facts(issuer).is_ca is not False:
+            new.append(issuer)
+            used_extra = used_extra or ifp in extra_fps
+        current = issuer
+    return [], None
+
+
+def _chain_of(f: Finding, known: dict[str, x509.Certificate]) -> list[x509.Certificate]:
+    return [known[fp] for fp in _fps(f, "chain") if fp in known]
+
+
+def _draft(
+    deployment: Deployment, report: Report, extra: Sequence[x509.Certificate] = ()
+) -> _Draft:
     known = _known(deployment)
     draft = _Draft()
     relied_on = _relied_on(deployment, report)
@@ -214,15 +333,28 @@ def _draft(deployment: Deployment, report: Report) -> _Draft:
             f.rule == "U2C-OAUTH" and f.subject.certificate == "tomcat"
         ):
             peers = (f.subject.node,) if f.rule == "EXP-CHAIN" else _peer_names(deployment, f)
+            chain = _chain_of(f, known)
+            if not chain and f.rule == "EXP-CHAIN":
+                own = next(
+                    (p for p in deployment.expressway.peers if p.name == f.subject.node), None
+                )
+                chain = list(own.certificate.chain) if own is not None else []
             for peer in peers:
                 if peer is None:
                     continue
                 if remove:
                     draft.remove(_expc_key(peer), remove, f.rule)
-                if upload:
-                    draft.upload(_expc_key(peer), upload, f.rule, f.message)
+                found = next((p for p in deployment.expressway.peers if p.name == peer), None)
+                more: list[x509.Certificate] = []
+                lacking: MissingCa | None = None
+                if found is not None and chain:
+                    more, lacking = _complete(chain, found.trusted_cas.trust, upload, extra)
+                if upload or more or lacking:
+                    draft.upload(_expc_key(peer), [*upload, *more], f.rule, f.message, lacking)
+                if lacking is not None:
+                    draft.waiting.setdefault(lacking, []).append(f)
             if f.rule == "C2U-LATENT" and _fps(f, "missing_names"):
-                _uc_reissue(deployment, draft, f)
+                _uc_reissue(deployment, draft, f, known, relied_on)
         elif f.rule == "C2U-DUP-SUBJECT" and f.status is Status.FAIL:
             first = ev.get("first")
             if (
@@ -245,21 +377,26 @@ def _draft(deployment: Deployment, report: Report) -> _Draft:
                 certs.append(
                     presenter.certificate.leaf
                 )  # mixed mode: the MRA guide asks for the leaf
-            if certs:
-                draft.upload((cluster.product.value, cluster.name, store), certs, f.rule, f.message)
+            target_store = cluster.store(store)
+            chain = _chain_of(f, known)
+            lacking = None
+            if target_store is not None and chain:
+                more, lacking = _complete(chain, target_store.trust, upload, extra)
+                certs.extend(more)
+            if certs or lacking:
+                draft.upload(
+                    (cluster.product.value, cluster.name, store), certs, f.rule, f.message, lacking
+                )
+            if lacking is not None:
+                draft.waiting.setdefault(lacking, []).append(f)
         elif f.rule == "C2U-ECDSA":
             _ecdsa_configure(deployment, draft, f)
         elif f.rule in ("C2U-NAME", "C2U-FQDN", "UCM-MULTI-SAN", "C2U-SAME-CN"):
-            _uc_reissue(deployment, draft, f)
+            _uc_reissue(deployment, draft, f, known, relied_on)
         elif f.rule in ("EXP-EKU", "EXP-CN", "EXP-KEY", "U2C-PROFILE-SAN", "EXP-WILDCARD"):
             _expc_reissue(deployment, draft, f)
         elif f.rule == "CERT-VALIDITY":
-            draft.add_reissue(
-                f"renew:{ev.get('fingerprint')}",
-                {"system": _system_of(deployment, f), "certificate": f.subject.certificate or ""},
-                f.rule,
-                f.message,
-            )
+            _renew(deployment, draft, f)
         elif f.rule == "C2U-TLS13-SIGALG":
             draft.configure.setdefault(
                 "sigalg",
@@ -276,73 +413,268 @@ def _draft(deployment: Deployment, report: Report) -> _Draft:
     return draft
 
 
-def _system_of(deployment: Deployment, f: Finding) -> str:
-    cluster = _cluster(deployment, f.subject.cluster)
-    if cluster is not None:
-        return cluster.product.value
-    if f.subject.cluster == "expressway-c":
-        return "expressway-c"
-    return "ca"
+def _key_text(cert: x509.Certificate) -> str:
+    key = facts(cert).key
+    if key.curve:
+        return f"ECDSA {key.curve}"
+    return f"RSA {key.bits}"
+
+
+def _renew(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+    """CERT-VALIDITY: renew the very certificate, where it lives, with what it holds today."""
+    fp = f.evidence_dict().get("fingerprint")
+    for cluster, node in deployment.nodes():
+        for ident in node.certificates:
+            leaf = facts(ident.leaf)
+            if leaf.fingerprint != fp:
+                continue
+            users = [
+                n.name
+                for n in cluster.nodes
+                if any(facts(i.leaf).fingerprint == fp for i in n.certificates)
+            ]
+            shared = len(users) > 1
+            target: dict[str, Any] = {
+                "system": cluster.product.value,
+                "cluster": cluster.name,
+                "nodes": users,
+                "certificate": ident.name,
+                "san": list(leaf.names) or [node.name],
+                "key": _key_text(ident.leaf),
+                "eku": list(leaf.eku) or ["serverAuth", "clientAuth"],
+                "multi_server": shared or leaf.multi_server,
+            }
+            if not leaf.self_signed:
+                target["issuer"] = leaf.issuer
+            key = f"uc:{cluster.name}:{ident.name}:{'+'.join(users)}"
+            draft.add_reissue(key, target, f.rule, f.message)
+            return
+    for peer in deployment.expressway.peers:
+        if facts(peer.certificate.leaf).fingerprint == fp:
+            _expc_reissue(deployment, draft, replace(f, subject=replace(f.subject, node=peer.name)))
+            return
+    subject = str(f.evidence_dict().get("subject") or f.subject.certificate or "the certificate")
+    draft.add_reissue(
+        f"renew:{fp}",
+        {"system": "ca", "certificate": subject},
+        f.rule,
+        f.message,
+    )
 
 
 def _ecdsa_configure(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+    """C2U-ECDSA: the fixes that hold under TLS 1.3 first; the cipher string is TLS 1.2 only."""
     setting = "uc_server_discovery" if "cucm:5061" not in (f.subject.leg or "") else "sip"
     if f.subject.leg and f.subject.leg.endswith(":5091"):
         setting = "sip"
     current = f.evidence_dict().get("cipher_string")
-    if not isinstance(current, str):
+    chosen = None
+    if isinstance(current, str):
+        suggestions = suggest_rsa_first(current)
+        prefix = next((s for s in suggestions if s.how.startswith("prefix")), None)
+        chosen = prefix or (suggestions[0] if suggestions else None)
+    label = {"uc_server_discovery": "UC server discovery", "sip": "SIP"}[setting]
+    tls12 = (
+        f'Changing Expressway-C\'s {label} cipher string to "{chosen.string}" ({chosen.how}) '
+        "puts RSA first under TLS 1.2 only: under TLS 1.3 the certificate type follows the "
+        "signature algorithms, not the cipher string"
+        if chosen is not None
+        else ""
+    )
+    cluster = _cluster(deployment, f.subject.cluster)
+    if (
+        setting == "uc_server_discovery"
+        and cluster is not None
+        and cluster.product is Product.CUCM
+        and cluster.https_ciphers is HttpsCiphers.EC_AND_RSA
+    ):
+        draft.configure.setdefault(
+            f"https-ciphers:{cluster.name}",
+            (
+                {
+                    "system": cluster.product.value,
+                    "cluster": cluster.name,
+                    "setting": "https_ciphers",
+                    "value": HttpsCiphers.RSA_ONLY.value,
+                },
+                (
+                    "Cisco Unified CM Administration > System > Enterprise Parameters > Security "
+                    'Parameters > HTTPS Ciphers: "RSA Ciphers only" (the default)',
+                    "restart the services the Enterprise Parameters page names for this change, "
+                    "node by node",
+                ),
+                set(),
+                "With HTTPS Ciphers set to RSA only, CUCM's web interfaces present only the RSA "
+                "tomcat certificate, which Expressway-C trusts: this holds under TLS 1.2 and "
+                "TLS 1.3. Equally lasting: have tomcat-ECDSA CA-signed and trust its CA on "
+                "Expressway-C. " + (tls12 + "." if tls12 else ""),
+            ),
+        )[2].add(f.rule)
         return
-    suggestions = suggest_rsa_first(current)
-    prefix = next((s for s in suggestions if s.how.startswith("prefix")), None)
-    chosen = prefix or (suggestions[0] if suggestions else None)
     if chosen is None:
         return
-    label = {"uc_server_discovery": "UC server discovery", "sip": "SIP"}[setting]
     entry = draft.configure.setdefault(
         f"ciphers:{setting}",
         (
             {"system": "expressway-c", "setting": f"ciphers.{setting}", "value": chosen.string},
             (
-                f'Maintenance > Security > Ciphers > {label}: "{chosen.string}"',
+                f'Maintenance > Security > Ciphers > {label}: "{chosen.string}" (TLS 1.2 only)',
                 f"verify: openssl ciphers -V '{chosen.string}' lists "
                 f"{chosen.expansion.suites[chosen.expansion.first_rsa or 0].name} before any "
                 "ECDSA suite",
             ),
             set(),
-            f"Expressway-C offers ECDSA first ({label} cipher string), so a UC node that allows "
-            f"ECDSA may present its untrusted ECDSA certificate; {chosen.how} makes RSA first "
-            "(checked by expanding the string again). Alternatively trust the ECDSA certificates.",
+            "Lasting under TLS 1.2 and TLS 1.3: trust the ECDSA identity (have it CA-signed and "
+            f"trust its CA on Expressway-C). {tls12}. This kit sets the cipher string; it does "
+            "not help a connection that negotiates TLS 1.3.",
         ),
     )
     entry[2].add(f.rule)
 
 
-def _uc_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+def _fqdn_of(node: Node) -> str | None:
+    """The FQDN a node defined by a short host name carries in its own certificates."""
+    if is_fqdn(node.name):
+        return node.name
+    prefix = node.name.lower() + "."
+    for ident in node.certificates:
+        for name in facts(ident.leaf).san_dns:
+            if name.lower().startswith(prefix):
+                return name
+    return None
+
+
+def _covers(cluster: UcCluster, cert: str, names: dict[str, str]) -> bool:
+    """Every node's ``cert`` already holds the name the node will have (and the voicemail host)."""
+    for node in cluster.nodes:
+        ident = node.identity(cert)
+        if ident is None:
+            return False
+        wanted = [names.get(node.name, node.name)]
+        if cluster.product is Product.CUC and cluster.voicemail_host:
+            wanted.append(cluster.voicemail_host)
+        if any(match_name(facts(ident.leaf), n) is not NameMatch.SAN for n in wanted):
+            return False
+    return True
+
+
+def _expc_ca_chain(
+    deployment: Deployment, known: dict[str, x509.Certificate]
+) -> list[x509.Certificate]:
+    """The CA certificates of Expressway-C's own certificate (issuer up to the root)."""
+    if not deployment.expressway.peers:
+        return []
+    chain = list(deployment.expressway.peers[0].certificate.chain)
+    out = [c for c in chain[1:] if facts(c).is_ca]
+    current = chain[-1]
+    for _ in range(8):
+        if facts(current).self_signed:
+            break
+        issuer = next(
+            (
+                c
+                for c in known.values()
+                if facts(c).subject == facts(current).issuer and issued_by(current, c)
+            ),
+            None,
+        )
+        if issuer is None:
+            break
+        if issuer not in out:
+            out.append(issuer)
+        current = issuer
+    return out
+
+
+def _chain_above(subject: str, known: dict[str, x509.Certificate]) -> list[x509.Certificate]:
+    """The CA certificate named ``subject`` and those above it, as far as the inventory knows."""
+    current = next(
+        (c for c in known.values() if facts(c).subject == subject and facts(c).is_ca), None
+    )
+    out: list[x509.Certificate] = []
+    while current is not None and current not in out and len(out) < 8:
+        out.append(current)
+        if facts(current).self_signed:
+            break
+        child = current
+        current = next(
+            (
+                c
+                for c in known.values()
+                if facts(c).subject == facts(child).issuer and issued_by(child, c)
+            ),
+            None,
+        )
+    return out
+
+
+def _self_signed_owners(deployment: Deployment, certs: Iterable[x509.Certificate]) -> list[str]:
+    """ "cucm-main's tomcat" for each UC node certificate among ``certs`` that is self-signed."""
+    fps = {facts(c).fingerprint for c in certs if facts(c).self_signed}
+    owners: list[str] = []
+    for cluster, node in deployment.nodes():
+        for ident in node.certificates:
+            if facts(ident.leaf).fingerprint in fps:
+                label = f"{cluster.name}'s {ident.name}"
+                if label not in owners:
+                    owners.append(label)
+    return owners
+
+
+def _tomcat_multi_server(cluster: UcCluster) -> bool:
+    leaves = [n.identity("tomcat") for n in cluster.nodes]
+    return all(i is not None and facts(i.leaf).multi_server for i in leaves)
+
+
+def _uc_reissue(
+    deployment: Deployment,
+    draft: _Draft,
+    f: Finding,
+    known: dict[str, x509.Certificate] | None = None,
+    relied_on: set[str] | None = None,
+) -> None:
     cluster = _cluster(deployment, f.subject.cluster)
     if cluster is None:
         return
-    cert = (f.subject.certificate or "tomcat").split("+")[0]
-    if f.rule == "C2U-FQDN":
+    known = known if known is not None else _known(deployment)
+    cert = (f.subject.certificate or "tomcat").split("+")[0].split()[0]
+    fqdns = {n.name: _fqdn_of(n) or n.name for n in cluster.nodes}
+    renames = {old: new for old, new in fqdns.items() if old != new}
+    if f.rule == "C2U-FQDN" or (renames and f.rule in ("C2U-NAME", "UCM-MULTI-SAN")):
+        listed = "; ".join(f"{old} to {new}" for old, new in sorted(renames.items()))
         draft.configure.setdefault(
             f"fqdn:{cluster.name}",
             (
-                {"system": cluster.product.value, "cluster": cluster.name},
+                {
+                    "system": cluster.product.value,
+                    "cluster": cluster.name,
+                    "setting": "server_names",
+                    "value": ",".join(f"{o}={n}" for o, n in sorted(renames.items())),
+                },
                 (
-                    "Cisco Unified CM Administration > System > Server: change each host name "
-                    "to its FQDN",
+                    "Cisco Unified CM Administration > System > Server: rename "
+                    + (listed or "each host name to its FQDN"),
                 ),
                 set(),
                 "Expressway-C uses the names of System > Server and expects each in the node's "
-                "certificate",
+                "certificate; the certificates already carry the FQDNs, so after the rename a "
+                "refresh on Expressway-C is enough",
             ),
         )[2].add(f.rule)
-    if f.rule == "C2U-SAME-CN" and cluster.product is Product.CUCM:
+    if (
+        renames
+        and f.rule in ("C2U-FQDN", "C2U-NAME", "UCM-MULTI-SAN")
+        and _covers(cluster, cert, fqdns)
+    ):
+        return  # the rename and the refresh fix it: no new certificate
+    same_cn = f.rule == "C2U-SAME-CN" and cluster.product is Product.CUCM
+    if same_cn:
         cert = "CallManager"
-    names = tuple(n.name for n in cluster.nodes)
+    names = tuple(fqdns[n.name] for n in cluster.nodes)
     if cluster.product is Product.CUC and cluster.voicemail_host:
         names = tuple(dict.fromkeys((*names, cluster.voicemail_host)))
     key = "RSA 2048" if not cert.endswith("ECDSA") else "ECDSA P-256"
-    target = {
+    target: dict[str, Any] = {
         "system": cluster.product.value,
         "cluster": cluster.name,
         "certificate": cert,
@@ -351,9 +683,48 @@ def _uc_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
         "eku": ["serverAuth", "clientAuth"],
         "multi_server": cluster.product is not Product.CUC or len(cluster.nodes) > 1,
     }
+    current = [n.identity(cert) for n in cluster.nodes if n.identity(cert) is not None]
+    issuers = {
+        facts(i.leaf).issuer for i in current if i is not None and not facts(i.leaf).self_signed
+    }
+    if len(issuers) == 1:
+        target["issuer"] = issuers.pop()  # the CA that signs it today
     why = f.message
-    if f.rule == "C2U-SAME-CN":
-        why += " — CA-sign it (or, CUCM 14+, reuse the multi-server tomcat for CallManager)"
+    if same_cn:
+        ca_chain = _expc_ca_chain(deployment, known)
+        if ca_chain:
+            target["issuer"] = facts(ca_chain[0]).subject
+        reuse = (cluster.major_version or 0) >= 14 and _tomcat_multi_server(cluster)
+        advice = (
+            "Cisco recommends CA-signed certificates for MRA (tech note 225476): have "
+            "CallManager signed by "
+            + (
+                f"{facts(ca_chain[0]).subject}, the CA of Expressway-C's certificate"
+                if ca_chain
+                else "your CA"
+            )
+            + (
+                " (or, CUCM 14+, reuse the multi-server tomcat certificate for CallManager)"
+                if reuse
+                else "; reusing tomcat for CallManager is not offered: it needs a multi-server "
+                "tomcat certificate, and this cluster's tomcat is not"
+            )
+        )
+        draft.add_reissue(f"uc:{cluster.name}:{cert}", target, f.rule, advice)
+        ev = f.evidence_dict().get("certificates")
+        if isinstance(ev, tuple) and len(ev) == 2 and ev[1] in known:
+            stale = known[ev[1]]
+            if relied_on is None or ev[1] not in relied_on:
+                for peer in deployment.expressway.peers:
+                    if peer.trusted_cas.trust.contains(stale):
+                        draft.remove(
+                            _expc_key(peer.name),
+                            [stale],
+                            "C2U-DUP-SUBJECT",
+                            "the self-signed CallManager entries share their subject with the "
+                            "self-signed tomcat entries, so Expressway-C never uses them; once "
+                            "CallManager is CA-signed (below) they are stale",
+                        )
     draft.add_reissue(f"uc:{cluster.name}:{cert}", target, f.rule, why)
 
 
@@ -406,19 +777,10 @@ def _issuers_first(certs: Iterable[x509.Certificate]) -> tuple[x509.Certificate,
     return tuple(ordered)
 
 
-def _restart_commands(product: Product, stores: Iterable[str]) -> tuple[str, ...]:
-    tables: dict[Product, dict[str, tuple[str, ...]]] = {
-        Product.CUCM: CUCM_RESTARTS,
-        Product.IMP: IMP_RESTARTS,
-        Product.CUC: CUC_RESTARTS,
-    }
-    table = tables[product]
-    out: list[str] = []
-    for s in stores:
-        for cmd in table.get(s, ()):
-            if cmd not in out:
-                out.append(cmd)
-    return tuple(out)
+ROLLING = (
+    "in a maintenance window, node by node: the publisher first, then each subscriber once the "
+    "one before is back (utils service list shows the services STARTED)"
+)
 
 
 def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
@@ -426,6 +788,41 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
 
     def add(**kw: Any) -> None:
         steps.append(Step(order=len(steps) + 1, **kw))
+
+    # CAs nobody holds: named first, so they can be fetched while the rest is prepared
+    obtain_order: dict[MissingCa, int] = {}
+    for missing in sorted(draft.waiting):
+        subject, key_id = missing
+        findings = draft.waiting[missing]
+        where = sorted(
+            {
+                f"{f.subject.node or f.subject.cluster} presents"
+                + (f" on {f.subject.leg}" if f.subject.leg else "")
+                for f in findings
+            }
+        )
+        add(
+            action="obtain-ca",
+            target=(("system", "ca"),),
+            subject=subject,
+            key_id=key_id,
+            commands=(
+                f"get the CA certificate {subject} from the CA's administrators or the "
+                "company's CA bundle (the certificate only, PEM or DER)",
+                f"check it: openssl x509 -in FILE -noout -subject -ext subjectKeyIdentifier "
+                f"shows {subject} and key identifier {key_id}",
+                "then upload it where the steps that list it under missing say, or run "
+                "mratrust plan again with --ca FILE: the kit then holds it",
+            ),
+            fixes=tuple(sorted({f.rule for f in findings})),
+            why=f"No file of the inventory (nor --ca) holds {subject}, the CA named as issuer "
+            f"by the chain that {'; '.join(where)}; the uploads below need it to build a path "
+            "to a root",
+        )
+        obtain_order[missing] = len(steps)
+
+    def lacking(key: tuple[str, ...]) -> tuple[tuple[str, str, int], ...]:
+        return tuple((m[0], m[1], obtain_order[m]) for m in draft.missing.get(key, []))
 
     def configure(on_expressway: bool) -> set[str]:
         """The configure steps of one side; returns the rules they fix."""
@@ -464,24 +861,44 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     for c in rm.values()
                 ),
                 fixes=tuple(sorted(fixes)),
-                why="Expressway stops at the first entry with a matching subject; this older "
-                "entry (another key) hides the right one",
+                why="; ".join(draft.removal_why.get(pkey, [])),
                 certificates=tuple(rm.values()),
             )
             touched_expc.setdefault(peer.name, set()).update(fixes)
         up = {fp: c for fp, c in draft.uploads.get(pkey, {}).items() if fp not in present}
-        if up:
+        if up or lacking(pkey):
             fixes = draft.upload_fixes.get(pkey, set())
+            why = "; ".join(draft.upload_why.get(pkey, [])[:1])
+            commands: tuple[str, ...] = (
+                "Maintenance > Security > Trusted CA certificate > Upload (one file at a "
+                "time, CA certificates before the certificates they sign)",
+            )
+            owners = _self_signed_owners(deployment, up.values())
+            if owners:
+                # Cisco's recommendation first; the upload keeps MRA working until then
+                why = (
+                    "Cisco recommends CA-signed certificates for MRA (tech note 225476). The "
+                    "lasting fix: have "
+                    + ", ".join(owners)
+                    + " certificates CA-signed (a multi-server CSR where the product offers "
+                    "it) and upload that CA's root and intermediates here instead. Until then, "
+                    "this step trusts the self-signed certificates themselves; each must be "
+                    "uploaded again whenever it is regenerated. " + why
+                )
+                commands = (
+                    "recommended instead: CA-sign "
+                    + ", ".join(owners)
+                    + " and upload the CA chain (then these files are not needed)",
+                    "otherwise: " + commands[0],
+                )
             add(
                 action="upload-trust",
                 target=(("system", "expressway-c"), ("peer", peer.name), ("store", "trusted_cas")),
-                commands=(
-                    "Maintenance > Security > Trusted CA certificate > Upload (one file at a "
-                    "time, CA certificates before the certificates they sign)",
-                ),
+                commands=commands,
                 fixes=tuple(sorted(fixes)),
-                why="; ".join(draft.upload_why.get(pkey, [])[:1]),
+                why=why,
                 certificates=_issuers_first(up.values()),
+                missing=lacking(pkey),
             )
             touched_expc.setdefault(peer.name, set()).update(fixes)
     for peer_name, fixes in touched_expc.items():
@@ -500,7 +917,7 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
             skey = (cluster.product.value, cluster.name, store.name)
             present = {facts(c.cert).fingerprint for c in store.certs}
             up = {fp: c for fp, c in draft.uploads.get(skey, {}).items() if fp not in present}
-            if not up:
+            if not up and not lacking(skey):
                 continue
             fixes = draft.upload_fixes.get(skey, set())
             cluster_fixes |= fixes
@@ -513,15 +930,32 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     ("store", store.name),
                 ),
                 commands=(
-                    f"on {cluster.publisher}: Cisco Unified OS Administration > Security > "
-                    f"Certificate Management > Upload Certificate/Certificate chain, purpose "
-                    f"{store.name} (replicates to every node)",
+                    f"on the publisher ({cluster.publisher}) only: "
+                    f"{product_info(cluster.product).os_admin} > Security > Certificate "
+                    "Management > Upload Certificate/Certificate chain, "
+                    f"purpose {store.name}, one file at a time, CA certificates first (the store "
+                    "replicates from the publisher to every node)",
                 ),
                 fixes=tuple(sorted(fixes)),
                 why="; ".join(draft.upload_why.get(skey, [])[:1]),
                 certificates=_issuers_first(up.values()),
+                missing=lacking(skey),
             )
         if stores_done:
+            commands = tuple(
+                dict.fromkeys(
+                    cmd
+                    for store_name in stores_done
+                    for cmd in trust_restarts(
+                        cluster.product, store_name, sip_oauth=cluster.sip_oauth
+                    )
+                )
+            )
+            oauth = (
+                "; Cisco CallManager too: it serves SIP OAuth on 5090/5091 with tomcat-trust"
+                if cluster.sip_oauth and "tomcat-trust" in stores_done
+                else ""
+            )
             add(
                 action="restart",
                 target=(
@@ -529,10 +963,20 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                     ("cluster", cluster.name),
                     ("nodes", tuple(n.name for n in cluster.nodes)),
                 ),
-                commands=_restart_commands(cluster.product, stores_done),
+                commands=commands,
                 fixes=tuple(sorted(cluster_fixes)),
-                why=f"{', '.join(stores_done)} changes take effect after these restarts, on every "
-                "node (Cisco Tomcat can only be restarted from the CLI)",
+                why=f"{', '.join(stores_done)} changes take effect after these restarts on each "
+                f"node (Cisco Tomcat can only be restarted from the CLI){oauth}. Run them "
+                f"{ROLLING}",
+                sources=tuple(
+                    dict.fromkeys(
+                        url
+                        for store_name in stores_done
+                        for url in trust_sources(
+                            cluster.product, store_name, sip_oauth=cluster.sip_oauth
+                        )
+                    )
+                ),
             )
     configure(on_expressway=False)
     for _, (target, fixes, whys) in sorted(draft.reissue.items()):
@@ -542,48 +986,139 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
                 (k, tuple(str(x) for x in v) if isinstance(v, list) else str(v))
                 for k, v in target.items()
             ),
-            commands=_reissue_commands(target),
+            commands=_reissue_commands(deployment, draft, target),
             fixes=tuple(sorted(fixes)),
             why="; ".join(whys[:3]),
+            sources=_reissue_sources(deployment, target),
         )
-    if steps and any(s.action in ("upload-trust", "remove-trust", "reissue") for s in steps):
+    if steps and any(
+        s.action in ("upload-trust", "remove-trust", "reissue")
+        or s.target_dict().get("setting") in ("server_names", "https_ciphers")
+        for s in steps
+    ):
         fixes = {fx for s in steps for fx in s.fixes}
+        products = [c.product for c in deployment.uc_clusters]
         add(
             action="refresh",
             target=(("system", "expressway-c"),),
-            commands=(
-                "Configuration > Unified Communications > Unified CM servers > Refresh servers",
-                "Configuration > Unified Communications > IM and Presence Service nodes > "
-                "Refresh servers",
-                "Configuration > Unified Communications > Unity Connection servers > "
-                "Refresh servers",
+            commands=tuple(
+                product_info(p).refresh_page for p in Product if p in products or not products
             ),
             fixes=tuple(sorted(fixes)),
-            why="Expressway-C keeps what it discovered; refresh after certificate changes",
+            why="Expressway-C keeps what it discovered (names, certificates); refresh after "
+            "certificate or server-name changes",
         )
     return steps
 
 
-def _reissue_commands(target: dict[str, Any]) -> tuple[str, ...]:
+def _reissue_sources(deployment: Deployment, target: dict[str, Any]) -> tuple[str, ...]:
+    cluster = _cluster(deployment, str(target.get("cluster")))
+    if cluster is None:
+        return ()
+    recipe = identity_recipe(
+        cluster.product,
+        str(target.get("certificate", "")),
+        mixed=cluster.mixed,
+        sip_oauth=cluster.sip_oauth,
+    )
+    return source_urls(recipe.sources)
+
+
+def _reissue_commands(
+    deployment: Deployment, draft: _Draft, target: dict[str, Any]
+) -> tuple[str, ...]:
     system = target.get("system")
-    cert = target.get("certificate", "")
+    cert = str(target.get("certificate", ""))
     san = ", ".join(target.get("san", []))
     if system == "expressway-c":
         return (
             f"Maintenance > Security > Server certificate > Generate CSR (SAN: {san}; key "
             f"{target.get('key')}; EKU serverAuth + clientAuth)",
-            "upload the signed certificate, then restart Expressway-C",
+            "upload the CA certificates of the new chain to the trusted CA list first, then the "
+            "signed certificate; restart Expressway-C",
         )
-    if system in ("cucm", "imp", "cuc"):
-        kind = "Multi-server (SAN)" if target.get("multi_server") else "Single-server"
-        return (
-            f"Cisco Unified OS Administration > Security > Certificate Management > Generate CSR: "
-            f"purpose {cert}, distribution {kind}, SAN {san}, key {target.get('key')}",
-            f"upload the signed {cert} certificate on the publisher, then the restarts its type "
-            "needs (tomcat: utils service restart Cisco Tomcat on every node and Cisco TFTP; "
-            "CallManager: Cisco CallManager, Cisco TFTP, Cisco HAProxy)",
+    cluster = _cluster(deployment, str(target.get("cluster")))
+    if cluster is None or system not in ("cucm", "imp", "cuc"):
+        return (f"renew {cert} at its CA and replace it wherever it is trusted",)
+    product = product_info(cluster.product)
+    kind = "Multi-server (SAN)" if target.get("multi_server") else "Single-server"
+    nodes = target.get("nodes") or [n.name for n in cluster.nodes]
+    where = (
+        f"on {nodes[0]}"
+        if len(nodes) == 1 and not target.get("multi_server")
+        else f"on the publisher ({cluster.publisher})"
+    )
+    out = [
+        f"{where}: {product.os_admin} > Security > Certificate Management > Generate CSR: "
+        f"purpose {cert}, distribution {kind}, SAN {san}, key {target.get('key')}, EKU "
+        f"{' + '.join(target.get('eku', ['serverAuth', 'clientAuth']))}",
+    ]
+    issuer = target.get("issuer")
+    if issuer:
+        out.append(f"have it signed by {issuer}")
+    store_name = cert.removesuffix("-ECDSA") + "-trust"
+    trust = cluster.store(store_name)
+    chain = _chain_above(str(issuer), _known(deployment)) if issuer else []
+    if chain and trust is not None:
+        lacking = [c for c in chain if not trust.trust.contains(c)]
+        upload_key = (cluster.product.value, cluster.name, store_name)
+        planned = {facts(c).fingerprint for c in draft.uploads.get(upload_key, {}).values()}
+        names = ", ".join(facts(c).subject for c in chain)
+        if not lacking:
+            state = f"it holds them ({names})"
+        elif all(facts(c).fingerprint in planned for c in lacking):
+            state = "the upload-trust step above adds them"
+        else:
+            state = "upload " + ", ".join(facts(c).subject for c in lacking) + " there first"
+        out.append(
+            f"before uploading it: {store_name} must hold the CA chain that signs it: {state}"
         )
-    return (f"renew {cert} at its CA and replace it wherever it is trusted",)
+    elif trust is not None:
+        out.append(
+            f"before uploading it: upload the root and intermediates of the signing CA to "
+            f"{store_name} on the publisher"
+        )
+    if chain:
+        # Expressway-C must trust the new certificate too (not replicated between peers)
+        todo: dict[str, list[x509.Certificate]] = {}
+        planned_any = False
+        for p in deployment.expressway.peers:
+            planned = set(draft.uploads.get(_expc_key(p.name), {}))
+            absent = [c for c in chain if not p.trusted_cas.trust.contains(c)]
+            planned_any = planned_any or any(facts(c).fingerprint in planned for c in absent)
+            rest = [c for c in absent if facts(c).fingerprint not in planned]
+            if rest:
+                todo[p.name] = rest
+        if todo:
+            for name, certs in todo.items():
+                out.append(
+                    "upload "
+                    + ", ".join(facts(c).subject for c in certs)
+                    + f" to the trusted CA list of Expressway-C {name} (then restart it) before "
+                    "the new certificate is installed"
+                    + (
+                        "; the rest of the chain comes with the upload-trust above"
+                        if planned_any
+                        else ""
+                    )
+                )
+        elif planned_any:
+            out.append("Expressway-C's trusted CA list gets that chain in the upload-trust above")
+        else:
+            out.append("Expressway-C's trusted CA list holds that chain on every peer")
+    out.append(
+        f"{where}: Upload Certificate/Certificate chain, purpose {cert} (the signed certificate "
+        "with its chain)"
+    )
+    recipe = identity_recipe(
+        cluster.product, cert, mixed=cluster.mixed, sip_oauth=cluster.sip_oauth
+    )
+    out.extend(recipe.before)
+    if recipe.restarts:
+        out.append(f"{ROLLING}:")
+        out.extend(recipe.restarts)
+    out.extend(recipe.after)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- proof
@@ -622,9 +1157,12 @@ def _apply(deployment: Deployment, steps: Sequence[Step]) -> Deployment:
         if s.action == "configure" and str(t.get("setting", "")).startswith("ciphers."):
             ciphers = replace(ciphers, **{t["setting"].split(".", 1)[1]: t["value"]})
     clusters = tuple(
-        replace(
-            c,
-            trust=tuple(changed(st, (c.product.value, c.name, st.name)) for st in c.trust),
+        _configured(
+            replace(
+                c,
+                trust=tuple(changed(st, (c.product.value, c.name, st.name)) for st in c.trust),
+            ),
+            steps,
         )
         for c in deployment.uc_clusters
     )
@@ -633,6 +1171,24 @@ def _apply(deployment: Deployment, steps: Sequence[Step]) -> Deployment:
         expressway=replace(exp, peers=tuple(peers), ciphers=CipherConfig(**_cipher_kw(ciphers))),
         uc_clusters=clusters,
     )
+
+
+def _configured(cluster: UcCluster, steps: Sequence[Step]) -> UcCluster:
+    """A cluster after the kit's settings on it: HTTPS Ciphers, node names (System > Server)."""
+    for s in steps:
+        t = s.target_dict()
+        if s.action != "configure" or t.get("cluster") != cluster.name:
+            continue
+        if t.get("setting") == "https_ciphers":
+            cluster = replace(cluster, https_ciphers=HttpsCiphers(t["value"]))
+        elif t.get("setting") == "server_names" and t.get("value"):
+            names = dict(pair.split("=", 1) for pair in str(t["value"]).split(","))
+            cluster = replace(
+                cluster,
+                publisher=names.get(cluster.publisher, cluster.publisher),
+                nodes=tuple(replace(n, name=names.get(n.name, n.name)) for n in cluster.nodes),
+            )
+    return cluster
 
 
 def _cipher_kw(c: CipherConfig) -> dict[str, str | None]:
@@ -645,8 +1201,13 @@ def make_plan(
     to: Version | None = None,
     now: dt.datetime | None = None,
     strict_from: Version | None = None,
+    extra_cas: Sequence[x509.Certificate] = (),
 ) -> Plan:
-    """The kit for the failures of the running version, or those the upgrade to ``to`` causes."""
+    """The kit for the failures of the running version, or those the upgrade to ``to`` causes.
+
+    ``extra_cas`` (``plan --ca``) are CA certificates the kit may upload where the inventory
+    lacks them; a CA that neither holds gets an ``obtain-ca`` step.
+    """
     if to is not None:
         _, report = upgrade_check(deployment, to, now=now, strict_from=strict_from)
         report = replace(
@@ -657,7 +1218,9 @@ def make_plan(
         )
     else:
         report = audit(deployment, now=now, strict_from=strict_from)
-    steps = _steps(deployment, _draft(deployment, report))
+    extra = [c for c in extra_cas if facts(c).is_ca or facts(c).self_signed]
+    draft = _draft(deployment, report, extra)
+    steps = _steps(deployment, draft)
     fixed_deployment = _apply(deployment, steps)
     ctx_version = report.target_version or report.expressway_version
     after = audit(
@@ -671,12 +1234,36 @@ def make_plan(
         _, after = upgrade_check(
             fixed_deployment, to, now=report.evaluated_at, strict_from=strict_from
         )
-    after_bad = {f.key(): f for f in after.findings if f.status in TARGET_BAD}
+    # a node renamed by the kit is the same node: compare findings under its old name
+    old_name = {
+        new: old
+        for s in steps
+        if s.action == "configure" and s.target_dict().get("setting") == "server_names"
+        for old, new in (p.split("=", 1) for p in str(s.target_dict()["value"]).split(",") if p)
+    }
+
+    def key(f: Finding) -> tuple[Any, ...]:
+        node = old_name.get(f.subject.node or "", f.subject.node)
+        return (
+            f.key()
+            if node == f.subject.node
+            else replace(f, subject=replace(f.subject, node=node)).key()
+        )
+
+    after_bad = {key(f): f for f in after.findings if f.status in TARGET_BAD}
     before_bad = [f for f in report.findings if f.status in TARGET_BAD]
-    fixed = tuple(f for f in before_bad if f.key() not in after_bad)
+    fixed = tuple(f for f in before_bad if key(f) not in after_bad)
     remaining = tuple(after_bad.values())
-    before_keys = {f.key() for f in before_bad}
-    regressions = tuple(f for f in remaining if f.key() not in before_keys)
+    before_keys = {key(f) for f in before_bad}
+    regressions = tuple(f for f in remaining if key(f) not in before_keys)
+    obtain_of = {
+        m: s.order for s in steps if s.action == "obtain-ca" for m in [(s.subject, s.key_id)]
+    }
+    waits: dict[tuple[Any, ...], list[int]] = {}
+    for m, findings in draft.waiting.items():
+        for f in findings:
+            waits.setdefault(key(f), []).append(obtain_of[m])
+    pending = tuple((f, tuple(sorted(set(waits[key(f)])))) for f in remaining if key(f) in waits)
     return Plan(
         steps=tuple(steps),
         before=report,
@@ -684,7 +1271,37 @@ def make_plan(
         fixed=fixed,
         remaining=remaining,
         regressions=regressions,
+        pending=pending,
     )
+
+
+def load_ca_sources(paths: Iterable[str | Path]) -> tuple[x509.Certificate, ...]:
+    """The CA certificates of ``plan --ca`` paths (PEM bundle, DER, PKCS#7, or a folder of them).
+
+    Server certificates in a bundle are skipped; a path with no CA certificate at all is an
+    input error (it is most likely the wrong file).
+    """
+    out: list[x509.Certificate] = []
+    for raw in paths:
+        path = Path(raw)
+        try:
+            loaded = load_path(path)
+        except InputError as exc:
+            if exc.message == "file not found":
+                raise InputError(
+                    "file or folder not found", field="--ca", file=path, hint="check the --ca path"
+                ) from exc
+            raise
+        cas = [c.cert for c in loaded if facts(c.cert).is_ca or facts(c.cert).self_signed]
+        if not cas:
+            raise InputError(
+                "holds no CA certificate (none has basicConstraints CA:TRUE or is self-signed)",
+                field="--ca",
+                file=path,
+                hint="give the CA bundle (roots and intermediates), not a server certificate",
+            )
+        out.extend(cas)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- writing
@@ -715,54 +1332,83 @@ def kit_files(plan: Plan) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     return out, files
 
 
-_PRODUCT = {"cucm": "Unified CM", "imp": "IM and Presence", "cuc": "Unity Connection"}
 _SETTINGS = {
-    "ciphers.uc_server_discovery": "the UC server discovery cipher string",
-    "ciphers.sip": "the SIP cipher string",
-    "SIP Advanced TlsSignatureAlgoPrefRsa": "the SIP TLS 1.3 signature preference",
+    "ciphers.uc_server_discovery": "the UC server discovery cipher string on Expressway-C",
+    "ciphers.sip": "the SIP cipher string on Expressway-C",
+    "SIP Advanced TlsSignatureAlgoPrefRsa": "the SIP TLS 1.3 signature preference on Expressway-C",
+    "https_ciphers": "the HTTPS Ciphers enterprise parameter",
+    "server_names": "the server names (System > Server)",
 }
+
+
+def _owner(t: dict[str, Any]) -> str:
+    system = str(t.get("system", ""))
+    if system == "expressway-c":
+        return f"Expressway-C {t['peer']}" if t.get("peer") else "Expressway-C"
+    if system == "ca":
+        return "the issuing CA"
+    label = product_info(Product(system)).label if system in ("cucm", "imp", "cuc") else system
+    return f"{label} cluster {t['cluster']}" if t.get("cluster") else label
 
 
 def _title(step: Step) -> str:
     """A heading a UC engineer reads as an instruction."""
     t = step.target_dict()
     system = str(t.get("system", ""))
-    product = _PRODUCT.get(system, system)
-    owner = (
-        f"{product} cluster {t['cluster']}" if "cluster" in t else f"Expressway-C {t.get('peer')}"
-    )
+    owner = _owner(t)
+    if step.action == "obtain-ca":
+        return f"Obtain the CA certificate {step.subject} (key identifier {step.key_id})"
     if step.action == "upload-trust":
-        store = "trusted CA list" if t.get("store") == "trusted_cas" else t.get("store")
-        return f"Upload to the {store} of {owner}"
+        if system == "expressway-c":
+            return f"Upload to the trusted CA list of {owner}"
+        return f"Upload to the {t.get('store')} of {owner}, on the publisher"
     if step.action == "remove-trust":
         return f"Remove from the trusted CA list of {owner}"
     if step.action == "restart":
         if system == "expressway-c":
             return f"Restart {owner}"
-        return f"Restart services on every node of {owner} ({', '.join(t.get('nodes', []))})"
+        return f"Restart services node by node in {owner} ({', '.join(t.get('nodes', []))})"
     if step.action == "configure":
-        setting = t.get("setting")
-        label = _SETTINGS.get(str(setting), str(setting))
-        return f"Change {label} on Expressway-C" if setting else f"Change the setup of {owner}"
+        setting = str(t.get("setting") or "")
+        label = _SETTINGS.get(setting, setting)
+        where = "" if system == "expressway-c" else f" of {owner}"
+        return f"Change {label}{where}" if setting else f"Change the setup of {owner}"
     if step.action == "reissue":
         what = t.get("certificate", "certificate")
-        where = owner if system != "expressway-c" else f"Expressway-C {t.get('peer')}"
+        nodes = t.get("nodes") or []
+        where = owner + (f" ({', '.join(nodes)})" if nodes else "")
         details = "; ".join(
             part
             for part in (
                 f"SAN {', '.join(t['san'])}" if t.get("san") else "",
-                str(t.get("key", "")),
+                str(t.get("key") or ""),
                 f"EKU {' + '.join(t['eku'])}" if t.get("eku") else "",
                 "multi-server (SAN) CSR" if t.get("multi_server") == "True" else "",
+                f"signed by {t['issuer']}" if t.get("issuer") else "",
             )
             if part
         )
+        if system == "ca":
+            return f"Renew {what} at {owner}"
         return f"Reissue the {what} certificate of {where}" + (f" ({details})" if details else "")
     return "Refresh the UC servers on Expressway-C"
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _proof_of_obtain(plan: Plan) -> str:
+    """Which steps and failures wait for an obtain-ca step."""
+    parts = []
+    for order, needs in sorted(plan.dependent_steps.items()):
+        parts.append(f"step {order} depends on obtain-ca step {', '.join(map(str, needs))}")
+    waiting = len(plan.pending)
+    return (
+        f"{_plural(waiting, 'remaining finding')} {'waits' if waiting == 1 else 'wait'} for a CA "
+        f"the kit does not hold: {'; '.join(parts)}. Once it is obtained (or given with --ca), "
+        "those uploads complete the path; the proof cannot apply a certificate it does not have."
+    )
 
 
 def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
@@ -780,21 +1426,37 @@ def _markdown(plan: Plan, steps_json: list[dict[str, Any]]) -> str:
         f"The audit found {_plural(sum(f.status is Status.FAIL for f in bad), 'failure')} and "
         f"{_plural(sum(f.status is Status.RISK for f in bad), 'risk')}. Applied in memory, this "
         f"kit fixes {len(plan.fixed)} of them; {len(plan.remaining)} remain"
-        + (" (they need the reissues or settings below)" if plan.remaining else "")
+        + (
+            " (they need the reissues or settings below)"
+            if len(plan.remaining) > len(plan.pending)
+            else ""
+        )
         + ".\n\n"
     )
+    if plan.pending:
+        head += _proof_of_obtain(plan) + "\n\n"
     lines = [head, "## Steps\n"]
     for s, data in zip(plan.steps, steps_json, strict=True):
         lines.append(f"### {s.order}. {_title(s)}\n")
         if s.why:
             lines.append(f"Why: {s.why}\n")
+        first = [c for c in s.commands if c.startswith("recommended instead")]
+        for cmd in first:
+            lines.append(f"- [ ] {cmd}")
+        for subject, key_id, step in s.missing:
+            lines.append(
+                f"- [ ] upload {subject} (key identifier {key_id}) once step {step} has obtained it"
+            )
         for f in data["files"]:
             lines.append(f"- [ ] upload `{f}`")
         for cmd in s.commands:
-            lines.append(f"- [ ] {cmd}")
+            if cmd not in first:
+                lines.append(f"- [ ] {cmd}")
         if s.action == "remove-trust":
             for cert in s.certificates:
                 lines.append(f"  - {facts(cert).subject} ({facts(cert).fingerprint})")
+        if s.sources:
+            lines.append(f"\nSources: {', '.join(s.sources)}")
         lines.append(f"\nFixes: {', '.join(s.fixes) or '—'}\n")
     if plan.remaining:
         lines.append("## Still failing after the uploads and settings of this kit\n")
@@ -840,6 +1502,9 @@ def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") 
                 {
                     "out": str(out),
                     "steps": steps_json,
+                    "depends_on_obtain_ca": {
+                        str(k): list(v) for k, v in sorted(plan.dependent_steps.items())
+                    },
                     "fixed": [f.rule for f in plan.fixed],
                     "remaining": [
                         {"rule": f.rule, "status": f.status.value, "message": f.message}
@@ -855,12 +1520,19 @@ def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") 
     lines = [f"Remediation kit written to {out}: {len(plan.steps)} steps, {len(files)} files"]
     for s in plan.steps:
         t = s.target_dict()
-        owner = t.get("cluster") or t.get("peer") or t.get("system")
+        owner = s.subject or t.get("cluster") or t.get("peer") or t.get("system")
         store = f" {t['store']}" if "store" in t else ""
-        lines.append(f"  {s.order:2}. {s.action:<13} {owner}{store}  ({', '.join(s.fixes)})")
+        needs = f" [needs step {', '.join(map(str, s.needs))}]" if s.needs else ""
+        lines.append(f"  {s.order:2}. {s.action:<13} {owner}{store}{needs}  ({', '.join(s.fixes)})")
     lines.append(
         f"Proof: applied in memory, the kit fixes {len(plan.fixed)} failing checks; "
         f"{len(plan.remaining)} remain"
-        + (" (need a reissue or a product setting; see steps.md)" if plan.remaining else "")
+        + (
+            " (need a reissue or a product setting; see steps.md)"
+            if len(plan.remaining) > len(plan.pending)
+            else ""
+        )
     )
+    if plan.pending:
+        lines.append("Proof: " + _proof_of_obtain(plan))
     return "\n".join(lines) + "\n"

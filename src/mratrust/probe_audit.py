@@ -27,6 +27,7 @@ from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
+from mratrust.rules.observed import decide_live
 from mratrust.versions import Version
 
 
@@ -84,7 +85,25 @@ def _observed(leg: Leg, report: EndpointReport) -> Observed:
         identities=tuple((i.key_type.value, i.leaf) for i in report.identities),
         client_cert_requested=hs.client_cert_requested,
         ca_names=tuple(n.rfc4514_string() for n in hs.client_ca_names),
+        chains=tuple((i.key_type.value, i.chain) for i in report.identities),
     )
+
+
+def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, ...], bool | None]:
+    """The TLS versions and the TLS 1.3 RSA-signature preference Expressway-C offers on a leg.
+
+    SIP follows ``SipTlsVersions`` and ``TlsSignatureAlgoPrefRsa``. Traffic Server offers TLS 1.2
+    and, from X14.2 (the release that brought TLS 1.3, knowledge base §5), TLS 1.3, as the tech
+    note's capture of Expressway-C's Client Hello to CUCM shows; its signature algorithms keep
+    OpenSSL's order, ECDSA first (the X15.2 RSA preference is for SIP only: "Traffic Server and
+    Tomcat on 8443 are unchanged"). XCP to IM and Presence (7400) is modelled at TLS 1.2.
+    """
+    exp = ctx.deployment.expressway
+    if transport is Transport.SIP:
+        return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
+    if transport is Transport.ATS and ctx.behaviour.sip_tls13:
+        return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
+    return (TlsVersion.TLS1_2,), False
 
 
 def observe(
@@ -106,16 +125,15 @@ def observe(
         connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
     )
     for transport, legs in groups.items():
-        sip = transport is Transport.SIP
         # Traffic Server presents its certificate from X14.0.2; SIP and XMPP always did
         presents = transport is not Transport.ATS or ctx.behaviour.presents_client_certificate
+        versions, rsa_first = _offer(ctx, transport)
         profile = client_profile(
             ctx.version,
             upgraded_from=ctx.upgraded_from,
             ciphers=getattr(exp.ciphers, legs[0].cipher_setting),
-            # TLS 1.3 towards UC nodes is a SIP setting; Traffic Server and XCP offer TLS 1.2
-            tls_versions=_tls_versions(exp.sip_tls_versions) if sip else (TlsVersion.TLS1_2,),
-            rsa_signature_first=exp.sip_signature_pref_rsa if sip else None,
+            tls_versions=versions,
+            rsa_signature_first=rsa_first,
             identity=identity if presents else None,
         )
         reports = probe_endpoints(
@@ -136,13 +154,17 @@ def observe(
     )
 
 
-def _with_observation(f: Finding, seen: dict[tuple[str, str, str], Observed]) -> Finding:
+def _with_observation(
+    ctx: AuditContext, f: Finding, seen: dict[tuple[str, str, str], Observed]
+) -> Finding:
+    """``f`` with what the wire showed on its leg; decided by it where the SPEC says so."""
     s = f.subject
     if not (s.cluster and s.node and s.leg) or f.rule.startswith("PROBE-"):
         return f
     obs = seen.get((s.cluster, s.node, s.leg))
     if obs is None:
         return f
+    f = decide_live(ctx, f, obs)
     extra: dict[str, EvidenceValue] = {"observed": obs.outcome}
     if obs.alert:
         extra["observed_alert"] = obs.alert
@@ -165,7 +187,7 @@ def audit_with_probe(
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
     seen = {(o.cluster, o.node, o.leg): o for o in observed}
-    return Report.of(ctx, tuple(_with_observation(f, seen) for f in run_rules(live)))
+    return Report.of(ctx, tuple(_with_observation(live, f, seen) for f in run_rules(live)))
 
 
 __all__: Sequence[str] = ("audit_with_probe", "observe")

@@ -42,13 +42,30 @@ def test_same_cn_cites_the_bug_and_how_to_confirm_reuse(deployment: Get) -> None
     assert fails
     for f in fails:
         assert "CSCwa12894" in f.message
-        assert any("show cert own tomcat and show cert own CallManager" in r for r in f.remediation)
+        # F08's tomcat is not multi-server: reuse is not offered, and the advice says why
+        text = " ".join(f.remediation)
+        assert "reuse the multi-server tomcat" not in text
+        assert "not an option: it needs a multi-server tomcat certificate" in text
     reuse = [
         f
         for f in _run(deployment("F09"), "X14.2.1").by_rule("UCM-REUSE")
         if f.status is Status.PASS and "reuses" in f.message
     ]
     assert reuse and all("show cert own tomcat" in f.message for f in reuse)
+
+
+def test_reuse_is_offered_only_for_a_multi_server_tomcat(deployment: Get) -> None:
+    from mratrust.rules.c2u import reuse_blocker
+
+    b0 = deployment("B0")  # multi-server tomcat, CUCM 15
+    f08 = deployment("F08")  # self-signed tomcat per node
+    for d, expect_none in ((b0, True), (f08, False)):
+        cluster = next(c for c in d.uc_clusters if c.name == "cucm-main")
+        for node in cluster.nodes:
+            blocker = reuse_blocker(cluster, node, "tomcat")
+            assert (blocker is None) is expect_none, (d.name, node.name, blocker)
+    imp = next(c for c in b0.uc_clusters if c.name == "imp-main")
+    assert reuse_blocker(imp, imp.nodes[0], "tomcat") == "certificate reuse is a Unified CM feature"
 
 
 def _root_only(d: Deployment) -> Deployment:

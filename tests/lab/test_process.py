@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shlex
 import socket
 import ssl
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from mratrust.cli import main
 from mratrust.errors import LabError
 from mratrust.inventory import load_inventory
 from mratrust.lab.cli import add_parser, run
@@ -128,8 +131,7 @@ def test_lab_down_stops_the_process_and_frees_the_ports(tmp_path: Path) -> None:
     assert all(refused(p) for p in ports)
     assert not (tmp_path / "lab" / "lab.json").exists()
     assert (tmp_path / "lab" / "inventory.yaml").exists()
-    with pytest.raises(LabError, match="holds no lab"):
-        lab_down(tmp_path / "lab")
+    assert lab_down(tmp_path / "lab") is None  # stopping twice is harmless
 
 
 def test_the_lab_stops_by_itself_after_its_ttl(tmp_path: Path) -> None:
@@ -191,3 +193,70 @@ def test_cli_up_and_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert run(parse(["lab", "down", str(directory)])) == 0
     assert "stopped; its ports are free" in capsys.readouterr().out
     assert refused(port) and process_gone(data["pid"])
+
+
+def test_cli_down_twice_says_already_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "lab"
+    lab_up("B0", directory, ttl_seconds=300)
+    assert run(parse(["lab", "down", str(directory)])) == 0
+    assert "stopped; its ports are free" in capsys.readouterr().out
+    assert run(parse(["lab", "down", str(directory)])) == 0
+    out = capsys.readouterr()
+    assert f"no lab running in {directory}: it was already stopped" in out.out and not out.err
+    # a folder that never held a lab is still an error (a typo, not a stopped lab)
+    assert run(parse(["lab", "down", str(tmp_path)])) == 2
+    assert "holds no lab" in capsys.readouterr().err
+
+
+def _hint(text: str, label: str) -> list[str]:
+    line = next(ln for ln in text.splitlines() if ln.startswith(label))
+    argv = shlex.split(line.removeprefix(label))
+    assert argv[0] == "mratrust"
+    return argv[1:]
+
+
+def test_up_prints_commands_that_show_the_scenarios_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # F01 runs X12.7 and breaks on X14.0.2: the audit hint must judge X14.0.2
+    directory = tmp_path / "f01"
+    try:
+        assert run(parse(["lab", "up", "F01", "--dir", str(directory)])) == 0
+        text = capsys.readouterr().out
+        audit_argv = _hint(text, "audit it: ")
+        assert audit_argv[-2:] == ["--version", "X14.0.2"] and "--probe" in audit_argv
+        assert main(audit_argv) == 1
+        assert re.search(r"FAIL\s+U2C-TRUST", capsys.readouterr().out)
+        # negative twin: the running version alone shows nothing failing (the old hint)
+        assert main(audit_argv[:-2]) == 0
+        capsys.readouterr()
+        upgrade_argv = _hint(text, "upgrade:  ")
+        assert upgrade_argv[0] == "upgrade-check" and upgrade_argv[-2:] == ["--to", "X14.0.2"]
+        assert main(upgrade_argv) == 1
+        capsys.readouterr()
+        probe_argv = _hint(text, "probe it: ")
+        assert probe_argv[2:6] == ["--as-version", "X14.0.2", "--upgraded-from", "X12.7"]
+    finally:
+        lab_down(directory)
+
+
+def test_up_prints_a_probe_command_that_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # F11: fresh X14.2.1, CUCM allows EC; the lab's port and the lab's trusted CA list
+    directory = tmp_path / "f11"
+    try:
+        assert run(parse(["lab", "up", "F11", "--dir", str(directory), "--format", "json"])) == 0
+        data = json.loads(capsys.readouterr().out)
+        port = data["ports"]["cucm-pub.example.com"]["8443"]
+        argv = shlex.split(data["commands"]["probe"])[1:]
+        assert argv[1] == f"cucm-pub.example.com:{port}{{127.0.0.1}}"
+        assert main(argv) == 1
+        out = capsys.readouterr().out
+        assert "FAIL (untrusted)" in out and "ECDSA certificate CN=cucm-pub-EC.example.com" in out
+        # negative twin: the same endpoint judged without the lab's trusted CA list
+        assert main(argv[: argv.index("--trust")]) != 1
+    finally:
+        lab_down(directory)

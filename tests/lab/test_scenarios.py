@@ -38,12 +38,15 @@ IDS = (
     "F11",
     "F12",
     "F13",
+    "F13-TLS12",
     "F14",
     "F17",
     "F23",
     "F31",
     "F34",
     "F40",
+    "F35",
+    "F35-LEAF",
 )
 PUB = "cucm-pub.example.com"
 SUB1 = "cucm-sub1.example.com"

@@ -17,10 +17,20 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from mratrust.inventory import load_inventory
 from mratrust.lab.pkigen import Issued, certs_pem, write_certs, write_key
-from mratrust.lab.scenarios import ScenarioMaterial, build_scenario, build_spec, get_scenario
+from mratrust.lab.scenarios import (
+    Change,
+    ScenarioMaterial,
+    SetCluster,
+    build_scenario,
+    build_spec,
+    get_scenario,
+    list_scenarios,
+)
 from mratrust.lab.servers import LabServers, plan_listeners, read_log
-from tests.lab.conftest import NOW
+from mratrust.legs import EcdsaOffer, legs
+from tests.lab.conftest import NOW, Written
 
 PUB = "cucm-pub.example.com"
 SUB1 = "cucm-sub1.example.com"
@@ -31,6 +41,15 @@ TIMEOUT = 5.0
 RSA_12 = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"
 ECDSA_12 = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
 ECDSA_FIRST_12 = ECDSA_12 + ":" + RSA_12
+
+_OAUTH = SetCluster(cluster="cucm-main", values={"sip_oauth": True})
+VARIANTS: dict[str, tuple[Change, ...]] = {
+    # B0 with SIP OAuth, HTTPS Ciphers RSA only / EC and RSA
+    "oauth-rsa": (_OAUTH,),
+    "oauth-ec": (_OAUTH, SetCluster(cluster="cucm-main", values={"https_ciphers": "ec-and-rsa"})),
+    # F08 (mixed mode) with CUCM's TLS Ciphers set to prefer EC
+    "F08-ec-preferred": (SetCluster(cluster="cucm-main", values={"tls_ciphers": "ec-preferred"}),),
+}
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl binary")
 
@@ -76,12 +95,21 @@ def labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lab]]:
         for sid in ("B0", "F01", "F08", "F11", "F17", "F23"):
             started[sid] = _start(build_scenario(sid, now=NOW), base / sid)
         f11 = get_scenario("F11")
+        f08 = get_scenario("F08")
         preferring = build_spec(
             dataclasses.replace(f11.spec(), server_cipher_preference=True),
             info=f11.info(),
             now=NOW,
         )
         started["F11-server-pref"] = _start(preferring, base / "F11-server-pref")
+        for sid in ("F13", "F13-TLS12", "F35", "F35-LEAF"):
+            started[sid] = _start(build_scenario(sid, now=NOW), base / sid)
+        for name, changes in VARIANTS.items():
+            spec = get_scenario("B0").spec() if name.startswith("oauth") else f08.spec()
+            for change in changes:
+                spec = change.apply(spec)
+            material = build_spec(spec, info=get_scenario("B0").info(), now=NOW)
+            started[name] = _start(material, base / name)
         yield started
     finally:
         for lab in started.values():
@@ -322,6 +350,69 @@ def test_sip_5061_requires_a_client_certificate(
     assert not result.ok and result.reason == reason
 
 
+@pytest.mark.parametrize(("sid", "ecdsa"), [("oauth-rsa", False), ("oauth-ec", True)])
+def test_sip_oauth_5091_follows_https_ciphers(labs: dict[str, Lab], sid: str, ecdsa: bool) -> None:
+    # 5091 is the CallManager service presenting tomcat; the lab follows the leg table
+    lab = labs[sid]
+    plan = {(p.node, p.role): p for p in plan_listeners(lab.material)}[(PUB, 5091)]
+    assert plan.identity == "tomcat" and (plan.ecdsa is not None) is ecdsa
+    client = (lab.expc_cert, lab.expc_key)
+    sip = b"OPTIONS sip:cucm-pub.example.com SIP/2.0\r\nCall-ID: 2@lab\r\nCSeq: 1 OPTIONS\r\n\r\n"
+    port = lab.port(PUB, 5091)
+    result = connect(
+        port, ciphers=ECDSA_12, max_version=ssl.TLSVersion.TLSv1_2, client=client, request=sip
+    )
+    if ecdsa:
+        assert result.ok and result.presented == lab.identity(PUB, "tomcat-ECDSA")
+    else:
+        assert not result.ok and result.reason == "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    rsa_result = connect(
+        port, ciphers=RSA_12, max_version=ssl.TLSVersion.TLSv1_2, client=client, request=sip
+    )
+    assert rsa_result.ok and rsa_result.presented == lab.identity(PUB, "tomcat")
+
+
+@pytest.mark.parametrize(
+    ("sid", "expected"), [("F08", "CallManager"), ("F08-ec-preferred", "CallManager-ECDSA")]
+)
+@pytest.mark.parametrize("max_version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_sip_5061_follows_cucm_tls_ciphers(
+    labs: dict[str, Lab], sid: str, expected: str, max_version: ssl.TLSVersion
+) -> None:
+    # "All Ciphers RSA Preferred" (the default): RSA even when the client lists ECDSA first;
+    # EC preferred: ECDSA even when the client lists RSA first. TLS 1.2 suites and 1.3 signatures.
+    lab = labs[sid]
+    client = (lab.expc_cert, lab.expc_key)
+    sip = b"OPTIONS sip:cucm-pub.example.com SIP/2.0\r\nCall-ID: 3@lab\r\nCSeq: 1 OPTIONS\r\n\r\n"
+    against = ECDSA_FIRST_12 if expected == "CallManager" else RSA_12 + ":" + ECDSA_12
+    result = connect(
+        lab.port(PUB, 5061), ciphers=against, max_version=max_version, client=client, request=sip
+    )
+    assert result.ok, result.reason
+    assert result.presented == lab.identity(PUB, expected)
+
+
+@pytest.mark.parametrize(("sid", "version"), [("F13", "TLSv1.3"), ("F13-TLS12", "TLSv1.2")])
+def test_tls13_is_a_cluster_setting(labs: dict[str, Lab], sid: str, version: str) -> None:
+    lab = labs[sid]
+    result = connect(lab.port(PUB, 8443), max_version=ssl.TLSVersion.TLSv1_3)
+    assert result.ok and result.version == version
+    assert {p.tls13 for p in plan_listeners(lab.material) if p.cluster == "cucm-main"} == {
+        version == "TLSv1.3"
+    }
+
+
+@needs_openssl
+@pytest.mark.openssl
+@pytest.mark.parametrize(("sid", "sent"), [("F35", 2), ("F35-LEAF", 1)])
+def test_sends_intermediates_is_a_cluster_setting(
+    labs: dict[str, Lab], sid: str, sent: int
+) -> None:
+    out = s_client(labs[sid].port(PUB, 8443), "-showcerts", "-tls1_2")
+    assert out.count("-----BEGIN CERTIFICATE-----") == sent
+    assert "CN = ENT2-INT" in out  # the leaf's issuer, named either way
+
+
 # --------------------------------------------------------------------------- client certificates
 
 
@@ -512,3 +603,26 @@ def test_private_keys_of_the_listeners_are_private(labs: dict[str, Lab]) -> None
 def test_identity_helper_types(labs: dict[str, Lab]) -> None:
     ident: Issued = labs["B0"].material.node(PUB)[1].identities["tomcat-ECDSA"]
     assert is_ec(ident.cert) and not is_rsa(ident.cert)
+
+
+# --------------------------------------------------------------------------- agreement with legs.py
+
+
+@pytest.mark.parametrize("sid", [i.id for i in list_scenarios()])
+def test_listeners_agree_with_the_leg_table(written: dict[str, Written], sid: str) -> None:
+    # the lab serves exactly the legs the rules judge: same ports, identity, ECDSA, mutual TLS
+    w = written[sid]
+    expected = {}
+    for leg in legs(load_inventory(w.inventory)):
+        ecdsa = leg.ecdsa is EcdsaOffer.ALLOWED and leg.ecdsa_identity is not None
+        expected[(leg.node.name, leg.port)] = (
+            leg.rsa_identity,
+            ecdsa and leg.node.identity(leg.ecdsa_identity or "") is not None,
+            leg.mutual,
+            leg.client_certificate_stores,
+        )
+    served = {
+        (p.node, p.role): (p.identity, p.ecdsa is not None, p.client_auth != "none", p.trust_stores)
+        for p in plan_listeners(w.material)
+    }
+    assert served == expected

@@ -12,11 +12,16 @@ from mratrust.demo import run_demo
 
 
 def _lab_processes() -> set[int]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, timeout=30)
+    """The demo labs this test process started (other runs on the machine are not ours)."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True, timeout=30)
+    ours = str(os.getpid())
     return {
-        int(line.split(None, 1)[0])
+        int(fields[0])
         for line in out.stdout.splitlines()[1:]
-        if "mratrust.lab.serve" in line and "mratrust-demo-" in line
+        if len(fields := line.split(None, 2)) == 3
+        and fields[1] == ours
+        and "mratrust.lab.serve" in fields[2]
+        and "mratrust-demo-" in fields[2]
     }
 
 

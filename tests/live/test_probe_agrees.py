@@ -1,7 +1,10 @@
 """Every public scenario in the lab, probed live: the wire agrees with the offline audit.
 
 For each leg: when the offline audit says a leg fails, the live handshake Expressway-C makes
-fails too; when the live handshake fails, the offline audit had a failure or a risk for that leg.
+fails too; when the live handshake fails, the offline audit had a failure or a risk for that leg,
+or the wire decided a verdict offline cannot know (SPEC §5: the negotiated TLS version and the
+identity presented for C2U-ECDSA, the chain the node sends for C2U-TRUST) and says what decided
+it. An offline `risk` that the wire turns into `pass` or `fail` is agreement when so explained.
 Real TLS servers on 127.0.0.1, real handshakes, the scenario's real certificates.
 """
 
@@ -25,10 +28,33 @@ PEER_RULES = {"EXP-EKU"}  # a broken Expressway-C certificate breaks every mutua
 CASES = [(s.id, v) for s in list_scenarios() for v in s.versions]
 
 
+def _offline_status(f: Finding) -> Status:
+    """What the offline audit said, before the wire decided (SPEC §5)."""
+    before = f.evidence_dict().get("offline_status")
+    return Status(before) if isinstance(before, str) else f.status
+
+
+def _explained(f: Finding) -> bool:
+    """A verdict the wire decided, and what on the wire decided it."""
+    ev = f.evidence_dict()
+    if ev.get("decided_by") != "live":
+        return False
+    if f.rule == "C2U-ECDSA":
+        # the negotiated version and the identity presented
+        negotiated = str(ev.get("negotiated", ""))
+        if not negotiated.startswith(("TLSv1.2 ", "TLSv1.3 ")) or "presented_key" not in ev:
+            return False
+        return f.status is not Status.FAIL or ev["presented_key"] == "ecdsa"
+    if f.rule == "C2U-TRUST":
+        # the chain the node sends
+        return "sent_chain" in ev and ("missing_intermediates" in ev or "missing_issuer" in ev)
+    return False
+
+
 def _offline_bad(report: Report, cluster: str, node: str, leg: str, mutual: bool) -> list[Finding]:
     bad: list[Finding] = []
     for f in report.findings:
-        if f.status not in (Status.FAIL, Status.RISK) or f.rule.startswith("PROBE-"):
+        if _offline_status(f) not in (Status.FAIL, Status.RISK) or f.rule.startswith("PROBE-"):
             continue
         s = f.subject
         if f.rule in LEG_RULES and s.leg == leg and s.cluster == cluster:
@@ -39,6 +65,15 @@ def _offline_bad(report: Report, cluster: str, node: str, leg: str, mutual: bool
         ):
             bad.append(f)
     return bad
+
+
+def _decided(report: Report, cluster: str, node: str, leg: str) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.evidence_dict().get("decided_by") == "live"
+        and (f.subject.cluster, f.subject.node, f.subject.leg) == (cluster, node, leg)
+    ]
 
 
 @pytest.mark.parametrize(("sid", "version"), CASES, ids=[f"{s}-{v}" for s, v in CASES])
@@ -56,9 +91,19 @@ def test_live_agrees_with_offline(sid: str, version: str, tmp_path: Path) -> Non
         assert s.cluster and s.node and s.leg
         mutual = bool(f.evidence_dict().get("client_cert_requested"))
         offline = _offline_bad(report, s.cluster, s.node, s.leg, mutual)
-        hard = [o for o in offline if o.status is Status.FAIL]
+        hard = [o for o in offline if _offline_status(o) is Status.FAIL]
+        decided = _decided(report, s.cluster, s.node, s.leg)
+        for d in decided:
+            # offline risk (or a pass the wire contradicts) + a decisive live verdict agree only
+            # when the negotiated version / the chain sent explains the verdict
+            assert _explained(d), f"{d.rule} decided live without saying why: {d.message}"
+            if d.status is Status.FAIL:
+                assert f.status is Status.FAIL, (
+                    f"{d.rule} fails {s.leg} on {s.node} live, but the handshake passed"
+                )
         if f.status is Status.FAIL:
-            assert offline, f"live failure the offline audit missed: {f.message}"
+            explained = [d for d in decided if d.status is Status.FAIL]
+            assert offline or explained, f"live failure the offline audit missed: {f.message}"
         if hard:
             assert f.status is Status.FAIL, (
                 f"offline {hard[0].rule} fails {s.leg} on {s.node} but the live handshake passed"

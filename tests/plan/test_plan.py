@@ -174,13 +174,15 @@ def test_plan_twice_gives_the_same_kit(scenario_dir: Dir, tmp_path: Path) -> Non
     assert kits[0] == kits[1]
 
 
-def test_ecdsa_kit_configures_a_verified_cipher_string(scenario_dir: Dir) -> None:
+def test_ecdsa_kit_sets_https_ciphers_and_labels_the_verified_cipher_string(
+    scenario_dir: Dir,
+) -> None:
     plan = make_plan(load_inventory(scenario_dir("F11") / "inventory.yaml"), now=NOW)
     (cfg,) = [s for s in plan.steps if s.action == "configure"]
-    value = cfg.target_dict()["value"]
-    assert value.startswith("ECDHE-RSA-AES256-GCM-SHA384:")
-    # the cipher string decides TLS 1.2 only: the TLS 1.3 risk of C2U-ECDSA remains
-    assert {f.rule for f in plan.remaining} == {"C2U-ECDSA"}
+    assert cfg.target_dict()["value"] == "rsa-only"
+    # the Expressway-C string (verified by expanding it) is only an aside, for TLS 1.2
+    assert '"ECDHE-RSA-AES256-GCM-SHA384:EECDH:' in cfg.why and "TLS 1.2 only" in cfg.why
+    assert not plan.remaining and plan.fixed
 
 
 def test_cli_refuses_non_empty_dir(

@@ -1,6 +1,7 @@
 """``mratrust lab up|down|list``: registered into the main parser by ``add_parser``.
 
-Exit codes: 0 ok, 2 for a :class:`LabError` (one line on stderr).
+Exit codes: 0 ok (also ``lab down`` on a lab that is already stopped), 2 for a
+:class:`LabError` (one line on stderr).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mratrust.errors import LabError
 from mratrust.lab.process import LabInfo, lab_down, lab_up
-from mratrust.lab.scenarios import ScenarioInfo, list_scenarios
+from mratrust.lab.scenarios import ScenarioInfo, get_scenario, list_scenarios
 
 EXIT_OK = 0
 EXIT_LAB = 2
@@ -94,10 +97,52 @@ def _lab_json(info: LabInfo, state: str) -> dict[str, Any]:
     }
 
 
+def _trust_file(info: LabInfo) -> Path | None:
+    """Expressway-C's trusted CA list as the lab wrote it (first peer), if readable."""
+    try:
+        doc = yaml.safe_load(info.inventory.read_text(encoding="utf-8"))
+        rel = doc["expressway"]["peers"][0]["trusted_cas"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+    return info.inventory.parent / str(rel) if isinstance(rel, str) else None
+
+
+def hints(info: LabInfo) -> dict[str, str]:
+    """The commands that show what the scenario is about, runnable as printed.
+
+    The audit judges the version where the scenario's failure shows (its upgrade target, else the
+    last version it lists), which is not always the inventory's running version (F01 runs X12.7
+    and breaks on X14.0.2). The probe example uses the publisher's 8443 on the lab's port and the
+    lab's own trusted CA list.
+    """
+    scenario = get_scenario(info.scenario)
+    exp = scenario.spec().expressway
+    target = scenario.upgrade_to or scenario.versions[-1]
+    version = f" --version {target}" if target != exp.version else ""
+    out = {"audit": f"mratrust audit {info.inventory} --probe{version}"}
+    if scenario.upgrade_to and scenario.upgrade_to != exp.version:
+        out["upgrade_check"] = f"mratrust upgrade-check {info.inventory} --to {scenario.upgrade_to}"
+    trust = _trust_file(info)
+    https = next(((n, p[8443]) for n, p in info.ports.items() if 8443 in p), None)
+    if trust is not None and https is not None:
+        node, port = https
+        # judging the target version means "after upgrading to it" from the running version
+        origin = exp.version if version else exp.upgraded_from
+        frm = f" --upgraded-from {origin}" if origin else ""
+        out["probe"] = (
+            f"mratrust probe '{node}:{port}{{{info.host}}}' --as-version {target}{frm} "
+            f"--trust {trust}"
+        )
+    return out
+
+
+_HINT_WORDS = {"audit": "audit it: ", "upgrade_check": "upgrade:  ", "probe": "probe it: "}
+
+
 def render_up(info: LabInfo, fmt: str) -> str:
     """What ``lab up`` prints."""
     if fmt == "json":
-        return json.dumps(_lab_json(info, "running"), indent=2)
+        return json.dumps({**_lab_json(info, "running"), "commands": hints(info)}, indent=2)
     lines = [
         f"lab {info.scenario} running in {info.directory} (pid {info.pid}, "
         f"stops by itself at {info.expires_at.isoformat(timespec='seconds')})",
@@ -108,7 +153,7 @@ def render_up(info: LabInfo, fmt: str) -> str:
     for node, ports in info.ports.items():
         listed = ", ".join(f"{role}->{info.host}:{port}" for role, port in ports.items())
         lines.append(f"  {node:<{width}}  {listed}")
-    lines.append(f"audit it: mratrust audit {info.inventory} --probe")
+    lines += [_HINT_WORDS[k] + command for k, command in hints(info).items()]
     lines.append(f"stop it:  mratrust lab down {info.directory}")
     return "\n".join(lines)
 
@@ -123,8 +168,11 @@ def run(args: argparse.Namespace) -> int:
             info = lab_up(args.scenario, args.dir, ttl_seconds=args.ttl)
             print(render_up(info, args.format))
         elif command == "down":
-            info = lab_down(args.directory)
-            print(f"lab {info.scenario} in {info.directory} stopped; its ports are free")
+            stopped = lab_down(args.directory)
+            if stopped is None:
+                print(f"no lab running in {args.directory}: it was already stopped")
+            else:
+                print(f"lab {stopped.scenario} in {stopped.directory} stopped; its ports are free")
         else:
             print(
                 "mratrust lab: choose up, down or list (see mratrust lab --help)", file=sys.stderr

@@ -293,14 +293,27 @@ def _stop_pid(pid: int) -> bool:
     return False
 
 
-def lab_down(directory: Path | str) -> LabInfo:
+def lab_down(directory: Path | str) -> LabInfo | None:
     """Stop the lab in ``directory`` and check that its ports are free; returns what it was.
 
-    A lab whose process already ended (TTL) is cleaned up the same way. Raises
-    :class:`LabError` if ``directory`` holds no lab, the process cannot be stopped, or a port is
-    still listening afterwards.
+    A lab whose process already ended (TTL) is cleaned up the same way; a lab folder whose lab was
+    already stopped (no ``lab.json`` left, nothing serving it) returns None, so stopping twice is
+    harmless. Raises :class:`LabError` if ``directory`` never held a lab, the process cannot be
+    stopped, or a port is still listening afterwards.
     """
     directory = Path(directory).resolve()
+    if (
+        not (directory / LAB_JSON).exists()
+        and directory.is_dir()
+        and any((directory / marker).exists() for marker in _LAB_MARKERS)
+    ):
+        live = _running_labs(directory)
+        if live:
+            raise LabError(
+                f"{directory}/{LAB_JSON} is gone, but lab process {', '.join(map(str, live))} "
+                f"still serves this folder; stop it with kill {live[0]}"
+            )
+        return None
     info = LabInfo.read(directory)
     if _is_lab_process(info.pid, directory) and not _stop_pid(info.pid):
         raise LabError(f"the lab process {info.pid} in {directory} could not be stopped")

@@ -54,6 +54,7 @@ ProductName = Literal["cucm", "imp", "cuc"]
 NodeRoleName = Literal["publisher", "subscriber"]
 SecurityModeName = Literal["non-secure", "mixed"]
 HttpsCiphersName = Literal["rsa-only", "ec-and-rsa"]
+TlsCiphersName = Literal["rsa-preferred", "ec-preferred"]
 
 LEAF_KEY_SLOTS = 3
 """CA-issued UC node leaves share this many RSA (and EC) keys; CAs and self-signed never share."""
@@ -183,7 +184,15 @@ class NodeSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterSpec:
-    """A CUCM, IM&P or Unity Connection cluster as Expressway-C knows it."""
+    """A CUCM, IM&P or Unity Connection cluster as Expressway-C knows it.
+
+    Three settings exist for the lab's servers only (the inventory has no field for them):
+    ``tls13`` (the nodes negotiate TLS 1.3; default on, as assumed for CUCM 15, see the README),
+    ``tls_ciphers`` (CUCM's "TLS Ciphers" enterprise parameter, which orders the certificate
+    types on SIP TLS 5061: "All Ciphers RSA Preferred" by default, or EC preferred) and
+    ``sends_intermediates`` (the nodes send their intermediates with their certificate; off: the
+    leaf alone).
+    """
 
     name: str
     product: ProductName
@@ -197,6 +206,9 @@ class ClusterSpec:
     voicemail_host: str | None = None
     trust: tuple[StoreSpec, ...] = ()
     nodes: tuple[NodeSpec, ...] = ()
+    tls13: bool = True
+    tls_ciphers: TlsCiphersName = "rsa-preferred"
+    sends_intermediates: bool = True
 
     def store(self, name: str) -> StoreSpec | None:
         """The trust store ``name``, if defined."""
@@ -594,6 +606,13 @@ PLUS_ECDSA_CIPHERS = (
     "EECDH:EDH:HIGH:-AES256+SHA:!MEDIUM:!LOW:!3DES:!MD5:!PSK:!eNULL:!aNULL:!aDH:+ECDSA"
 )
 
+# CUCM tomcat from the other enterprise CA; Expressway-C trusts its root but not its intermediate
+_ENT2_TOMCAT: tuple[Change, ...] = (
+    _x14_2_1(),
+    SetIdentity(cluster="cucm-main", node=None, identity="tomcat", spec=multi_server("ENT2-INT")),
+    SetPeer(trusted=(*ENT_CHAIN, CaRef("ENT2-ROOT"))),
+)
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         id="B0",
@@ -764,15 +783,39 @@ SCENARIOS: tuple[Scenario, ...] = (
             "as F11 but upgraded from X14.0.7 (the upgrade prepends ECDHE-RSA-AES256-GCM-SHA384:)"
         ),
         versions=("X14.2.1",),
-        expected=("no C2U-ECDSA fail or risk",),
+        expected=(
+            "offline: no C2U-ECDSA fail; risk, because TLS 1.3 may still select ECDSA",
+            "live (the lab's CUCM negotiates TLS 1.3): tomcat-ECDSA presented, C2U-ECDSA fail",
+        ),
         changes=(_x14_2_1("X14.0.7"), _EC_AND_RSA),
+    ),
+    Scenario(
+        id="F13-TLS12",
+        title="As F13, CUCM negotiating TLS 1.2 only",
+        summary=(
+            "as F13 (HTTPS Ciphers ec-and-rsa, X14.2.1 upgraded from X14.0.7), the lab's CUCM "
+            "nodes capped at TLS 1.2 (lab setting tls13 off; not in the inventory)"
+        ),
+        versions=("X14.2.1",),
+        expected=(
+            "offline: as F13 (the negotiated version is not in any export)",
+            "live: TLS 1.2, the RSA-first cipher string brings out tomcat, C2U-ECDSA pass",
+        ),
+        changes=(
+            _x14_2_1("X14.0.7"),
+            _EC_AND_RSA,
+            SetCluster(cluster="cucm-main", values={"tls13": False}),
+        ),
     ),
     Scenario(
         id="F14",
         title="ECDSA offered by CUCM, cipher string ends in +ECDSA",
         summary="as F11 with the UC server discovery cipher string ending in :+ECDSA",
         versions=("X14.2.1",),
-        expected=("no C2U-ECDSA fail or risk",),
+        expected=(
+            "offline: no C2U-ECDSA fail; risk, because TLS 1.3 may still select ECDSA",
+            "live (TLS 1.3): tomcat-ECDSA presented whatever :+ECDSA says, C2U-ECDSA fail",
+        ),
         changes=(
             _x14_2_1(None),
             _EC_AND_RSA,
@@ -863,6 +906,39 @@ SCENARIOS: tuple[Scenario, ...] = (
                 identity="CallManager",
                 spec=issued("ENT-INT", days_before=366, days_after=-1),
             ),
+        ),
+    ),
+    Scenario(
+        id="F35",
+        title="CUCM sends the intermediate Expressway-C's list lacks",
+        summary=(
+            "CUCM's multi-server tomcat is issued by ENT2-INT and the nodes send it with ENT2-INT; "
+            "Expressway-C's trusted CA list holds ENT2-ROOT but not ENT2-INT"
+        ),
+        versions=("X14.2.1",),
+        expected=(
+            "offline: C2U-TRUST risk naming CN=ENT2-INT (missing_intermediates)",
+            "live: the path builds with the intermediate the node sends: C2U-TRUST pass with "
+            "advice to upload CN=ENT2-INT",
+        ),
+        changes=_ENT2_TOMCAT,
+    ),
+    Scenario(
+        id="F35-LEAF",
+        title="As F35, CUCM sending its certificate alone",
+        summary=(
+            "as F35, but the nodes send their tomcat certificate without ENT2-INT (lab setting "
+            "sends_intermediates off; not in the inventory)"
+        ),
+        versions=("X14.2.1",),
+        expected=(
+            "offline: as F35 (risk)",
+            "live: no path to a trusted root without CN=ENT2-INT: C2U-TRUST fail, "
+            "PROBE-HANDSHAKE fail on 8443 and 6972",
+        ),
+        changes=(
+            *_ENT2_TOMCAT,
+            SetCluster(cluster="cucm-main", values={"sends_intermediates": False}),
         ),
     ),
 )

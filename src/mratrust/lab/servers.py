@@ -10,17 +10,26 @@ cucm      8443       tomcat               HTTPS ec-and-rsa    not requested
 cucm      6972       tomcat               HTTPS ec-and-rsa    optional; tomcat-trust AND
                                                               CallManager-trust
 cucm      5061       CallManager          always (mixed)      required; CallManager-trust
-cucm      5091       tomcat               always (SIP OAuth)  required; tomcat-trust
+cucm      5091       tomcat               HTTPS ec-and-rsa    required; tomcat-trust
 imp       8443       tomcat               HTTPS ec-and-rsa    not requested
 imp       7400       cup-xmpp             HTTPS ec-and-rsa    required; cup-xmpp-trust
 cuc       443        tomcat               HTTPS ec-and-rsa    not requested
 ========  =========  ===================  ==================  ==========================
 
+The table is :mod:`mratrust.legs`' leg table seen from the server side. 5091 (SIP OAuth) is served
+by the CallManager service with the tomcat certificate (knowledge base L6); whether EC is enabled
+there is not documented, so the lab follows the leg table: tomcat-ECDSA only when HTTPS Ciphers
+allows EC.
+
 A context holds the ECDSA identity (a second ``load_cert_chain``) only where ECDSA is offered, so
 neither TLS 1.2 cipher choice nor TLS 1.3 signature-algorithm choice can select it elsewhere.
-Server-vs-client cipher preference is the scenario's ``server_cipher_preference`` (default:
-honour the client's order); with server preference the order is RSA first (CUCM's "RSA
-preferred"), also for TLS 1.3 signature algorithms.
+Which side orders the choice: on SIP TLS 5061 CUCM's "TLS Ciphers" enterprise parameter (the
+cluster's ``tls_ciphers``: "All Ciphers RSA Preferred" by default, so the server picks RSA first,
+or EC preferred); on every other port the scenario's ``server_cipher_preference`` (default:
+honour the client's order, as the tech note's capture shows CUCM doing; with server preference
+the order is RSA first). The order applies to TLS 1.2 cipher suites and to TLS 1.3 signature
+algorithms alike. A cluster with ``tls13`` off caps its listeners at TLS 1.2; with
+``sends_intermediates`` off they send their certificate without its intermediates.
 
 6972 must accept the client in both stores: it verifies against the certificates present in both
 tomcat-trust and CallManager-trust (a chain valid with that intersection is valid with each).
@@ -63,6 +72,8 @@ from mratrust.lab.scenarios import ClusterMaterial, ProbeTarget, ScenarioMateria
 
 Protocol = Literal["http", "tftp", "sip", "xmpp"]
 ClientAuth = Literal["none", "optional", "required"]
+Order = Literal["client", "rsa", "ecdsa"]
+"""Who orders the certificate-type choice: the client's offer, or the server RSA / ECDSA first."""
 
 HANDSHAKE_TIMEOUT = 5.0
 LINGER_SECONDS = 1.0
@@ -82,6 +93,23 @@ RSA_FIRST_SIGALGS = (
     "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:"
     "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:ed25519:ed448"
 )
+
+# The same, ECDSA authentication first (CUCM "TLS Ciphers": EC preferred).
+ECDSA_FIRST_CIPHERS = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256:AES256-GCM-SHA384:AES128-GCM-SHA256"
+)
+ECDSA_FIRST_SIGALGS = (
+    "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:"
+    "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+    "rsa_pkcs1_sha256:rsa_pkcs1_sha384:rsa_pkcs1_sha512:"
+    "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:ed25519:ed448"
+)
+SERVER_ORDERS: Mapping[str, tuple[str, str]] = {
+    "rsa": (RSA_FIRST_CIPHERS, RSA_FIRST_SIGALGS),
+    "ecdsa": (ECDSA_FIRST_CIPHERS, ECDSA_FIRST_SIGALGS),
+}
 
 # OpenSSL's verify error → the alert it sends (ssl/statem/statem_lib.c, ssl_x509err2alert)
 VERIFY_ERROR_ALERTS: Mapping[int, str] = {
@@ -118,6 +146,10 @@ class ListenerPlan:
     trust_stores: tuple[str, ...]
     trusted: tuple[x509.Certificate, ...]
     version: str | None
+    order: Order = "client"
+    tls13: bool = True
+    """The listener negotiates TLS 1.3 (off: TLS 1.2 at most)."""
+    sends_intermediates: bool = True
 
 
 def _ecdsa_name(identity: str) -> str:
@@ -160,16 +192,26 @@ def _roles(
     return [(443, "http", "tomcat", "none", ())]
 
 
+def _order(cluster: ClusterMaterial, role: int, protocol: Protocol, server_first: bool) -> Order:
+    """Who orders the certificate-type choice on this listener (see the module docstring)."""
+    if cluster.spec.product == "cucm" and role == 5061 and protocol == "sip":
+        return "rsa" if cluster.spec.tls_ciphers == "rsa-preferred" else "ecdsa"
+    return "rsa" if server_first else "client"
+
+
 def plan_listeners(material: ScenarioMaterial) -> tuple[ListenerPlan, ...]:
     """Every listener the scenario's nodes need (see the module table)."""
     plans = []
+    server_first = material.spec.server_cipher_preference
     for cluster in material.clusters:
         for node in cluster.nodes:
             for role, protocol, identity, auth, stores in _roles(cluster):
                 rsa_ident = node.identities.get(identity)
                 if rsa_ident is None:
                     continue
-                ec_enabled = protocol == "sip" or cluster.spec.https_ciphers == "ec-and-rsa"
+                # SIP TLS (CallManager on 5061) always allows EC; 5091 and the HTTPS-like ports
+                # follow HTTPS Ciphers, as the leg table does
+                ec_enabled = role == 5061 or cluster.spec.https_ciphers == "ec-and-rsa"
                 ec_ident = node.identities.get(_ecdsa_name(identity)) if ec_enabled else None
                 plans.append(
                     ListenerPlan(
@@ -185,6 +227,9 @@ def plan_listeners(material: ScenarioMaterial) -> tuple[ListenerPlan, ...]:
                         trust_stores=stores,
                         trusted=_trusted(cluster, stores),
                         version=cluster.spec.version,
+                        order=_order(cluster, role, protocol, server_first),
+                        tls13=cluster.spec.tls13,
+                        sends_intermediates=cluster.spec.sends_intermediates,
                     )
                 )
     return tuple(plans)
@@ -279,15 +324,15 @@ def _libssl() -> _LibSsl:
 # --------------------------------------------------------------------------- contexts
 
 
-def _write_identity(folder: Path, name: str, ident: Issued) -> tuple[Path, Path]:
-    cert = write_certs(folder / f"{name}.pem", ident.chain())
+def _write_identity(
+    folder: Path, name: str, ident: Issued, *, intermediates: bool = True
+) -> tuple[Path, Path]:
+    cert = write_certs(folder / f"{name}.pem", ident.chain() if intermediates else (ident.cert,))
     key = write_key(folder / f"{name}.key", ident.key)
     return cert, key
 
 
-def build_context(
-    plan: ListenerPlan, folder: Path, *, server_preference: bool = False
-) -> tuple[ssl.SSLContext, list[str]]:
+def build_context(plan: ListenerPlan, folder: Path) -> tuple[ssl.SSLContext, list[str]]:
     """The server context of one listener; files (keys mode 0600) go to ``folder``.
 
     Returns the context and notes (what could not be configured).
@@ -296,16 +341,19 @@ def build_context(
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    cert, key = _write_identity(folder, plan.identity, plan.rsa)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if plan.tls13 else ssl.TLSVersion.TLSv1_2
+    chains = plan.sends_intermediates
+    cert, key = _write_identity(folder, plan.identity, plan.rsa, intermediates=chains)
     ctx.load_cert_chain(cert, key)
     if plan.ecdsa is not None:
-        cert, key = _write_identity(folder, _ecdsa_name(plan.identity), plan.ecdsa)
+        name = _ecdsa_name(plan.identity)
+        cert, key = _write_identity(folder, name, plan.ecdsa, intermediates=chains)
         ctx.load_cert_chain(cert, key)
-    if server_preference:
+    server_order = SERVER_ORDERS.get(plan.order)
+    if server_order is not None:
         ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
-        ctx.set_ciphers(RSA_FIRST_CIPHERS)
-        if not _libssl().set_sigalgs(ctx, RSA_FIRST_SIGALGS):
+        ctx.set_ciphers(server_order[0])
+        if not _libssl().set_sigalgs(ctx, server_order[1]):
             notes.append("TLS 1.3 signature-algorithm order not set: " + _libssl().reason)
     else:
         ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
@@ -513,9 +561,7 @@ class LabServers:
         try:
             for plan in plan_listeners(self.material):
                 folder = self.workdir / _safe(plan.node) / str(plan.role)
-                ctx, notes = build_context(
-                    plan, folder, server_preference=self.material.spec.server_cipher_preference
-                )
+                ctx, notes = build_context(plan, folder)
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, 0))

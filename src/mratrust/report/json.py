@@ -44,6 +44,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "evaluated_at": report.evaluated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "deployment": report.deployment,
         "expressway_version": str(report.expressway_version),
+        "upgraded_from": str(report.upgraded_from) if report.upgraded_from else None,
+        "assumed_fresh_install": report.assumed_fresh_install,
     }
     if report.target_version is not None:
         out["target_version"] = str(report.target_version)

@@ -22,13 +22,13 @@ def render(report: Report) -> str:
     if report.target_version is not None:
         lines.append(
             f"Upgrade check: Expressway **{report.expressway_version}** → "
-            f"**{report.target_version}**, evaluated {report.evaluated_at:%Y-%m-%d %H:%M} UTC."
+            f"**{report.target_version}** ({report.install_note()}), evaluated "
+            f"{report.evaluated_at:%Y-%m-%d %H:%M} UTC."
         )
     else:
-        frm = f", upgraded from {report.upgraded_from}" if report.upgraded_from else ""
         lines.append(
-            f"Audit at Expressway **{report.expressway_version}**{frm}, evaluated "
-            f"{report.evaluated_at:%Y-%m-%d %H:%M} UTC."
+            f"Audit at Expressway **{report.expressway_version}** ({report.install_note()}), "
+            f"evaluated {report.evaluated_at:%Y-%m-%d %H:%M} UTC."
         )
     lines.append("")
     summary = report.summary()

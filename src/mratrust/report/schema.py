@@ -94,6 +94,11 @@ def report_schema() -> dict[str, Any]:
             "deployment": {"type": "string"},
             "expressway_version": {"type": "string", "pattern": "^X\\d+\\.\\d+(\\.\\d+)?$"},
             "target_version": {"type": "string", "pattern": "^X\\d+\\.\\d+(\\.\\d+)?$"},
+            "upgraded_from": {
+                "type": ["string", "null"],
+                "pattern": "^X\\d+\\.\\d+(\\.\\d+)?$",
+            },
+            "assumed_fresh_install": {"type": "boolean"},
             "findings": {"type": "array", "items": finding},
             "summary": {
                 "type": "object",

@@ -47,13 +47,11 @@ def _group(f: Finding) -> str:
 
 
 def _heading(report: Report) -> str:
-    path = (
-        f" (upgraded from {report.upgraded_from})" if report.upgraded_from else " (fresh install)"
-    )
+    path = f" ({report.install_note()})"
     if report.target_version is not None:
         return (
             f"mratrust upgrade-check: {report.deployment}: Expressway {report.expressway_version} "
-            f"-> {report.target_version}"
+            f"-> {report.target_version}{path}"
         )
     return f"mratrust audit: {report.deployment}: Expressway {report.expressway_version}{path}"
 

@@ -11,10 +11,12 @@ from mratrust.model import (
     EvidenceValue,
     Finding,
     Identity,
+    Node,
     Product,
     Severity,
     Status,
     Subject,
+    UcCluster,
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
@@ -83,7 +85,7 @@ def trust_remediation(
         steps.append(
             f"{names} is also a node certificate Expressway-C needs, with the same name: have "
             "the certificates CA-signed (one CA entry serves both) or regenerate one with another "
-            "name (CUCM 14+: reuse the multi-server tomcat for CallManager)"
+            "name (or, on CUCM 14+ with a multi-server tomcat, reuse it for CallManager)"
         )
         steps.append(RESTART_EXPC)
         return steps
@@ -453,6 +455,22 @@ def _needed(ctx: AuditContext, leg: Leg) -> bool:
     return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
 
 
+def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
+    """Why CUCM's certificate reuse of ``source`` is not possible on this node, or None.
+
+    CUCM 14+ offers "Use Tomcat Certificate For Other Services" only for a multi-server (SAN)
+    tomcat or tomcat-ECDSA certificate (KB §4.1, S1/S5/S6)."""
+    if cluster.product is not Product.CUCM:
+        return "certificate reuse is a Unified CM feature"
+    ident = node.identity(source)
+    if ident is None or not facts(ident.leaf).multi_server:
+        return f"it needs a multi-server {source} certificate, which {short(node.name)}'s is not"
+    major = cluster.major_version
+    if major is not None and major < 14:
+        return "it needs Unified CM 14 or later"
+    return None
+
+
 @rule(
     "C2U-SAME-CN",
     title="Two self-signed certificates with the same CN that Expressway-C must both trust",
@@ -509,12 +527,18 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
             "cn": fa.common_name or "",
             "certificates": (fa.fingerprint, fb.fingerprint),
         }
+        blocker = reuse_blocker(cluster, node, pair[0])
+        no_reuse = (
+            f" (reusing {pair[0]} for {pair[1]} is not an option: {blocker})"
+            if blocker and cluster.product is Product.CUCM
+            else ""
+        )
         remediation = [
-            f"Have {pair[0]} and {pair[1]} CA-signed and trust the CA on Expressway-C",
+            f"Have {pair[0]} and {pair[1]} CA-signed and trust the CA on Expressway-C{no_reuse}",
             (
-                f"or, on CUCM 14+, reuse the multi-server tomcat certificate for {pair[1]}, then "
+                f"or reuse the multi-server tomcat certificate for {pair[1]} (CUCM 14+), then "
                 f"confirm with show cert own tomcat and show cert own {pair[1]} (same serial)"
-                if cluster.product is Product.CUCM
+                if blocker is None
                 else "or regenerate one of them so that the CNs differ"
             ),
             RESTART_EXPC,
@@ -622,7 +646,8 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                     [
                         f"Both {dn} entries are node certificates Expressway-C needs: have them "
                         "CA-signed (one CA entry then serves both) or regenerate one so that the "
-                        "names differ (CUCM 14+: reuse the multi-server tomcat for CallManager)",
+                        "names differ (or, on CUCM 14+ with a multi-server tomcat, reuse it for "
+                        "CallManager)",
                     ]
                     if first_is_identity
                     else [
@@ -693,8 +718,9 @@ def _ecdsa_remediation(
 ) -> list[str]:
     """Fixes that hold under TLS 1.2 and 1.3 first, then the TLS 1.2-only cipher change."""
     reuse = (
-        " (CUCM 14+: or reuse a multi-server tomcat-ECDSA as CallManager-ECDSA)"
+        " (or reuse the multi-server tomcat-ECDSA as CallManager-ECDSA, CUCM 14+)"
         if ecdsa_name == "CallManager-ECDSA"
+        and reuse_blocker(leg.cluster, leg.node, "tomcat-ECDSA") is None
         else ""
     )
     steps = [

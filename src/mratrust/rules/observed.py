@@ -7,10 +7,24 @@ read the :class:`~mratrust.model.Observed` values in the context, so offline the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
-from mratrust.model import EvidenceValue, Finding, Severity, Status, Subject
-from mratrust.pki.facts import facts
-from mratrust.rules.base import GATE_STATUS, AuditContext, Gate, chain_fps, make, rule, short
+from cryptography import x509
+
+from mratrust.legs import EcdsaOffer, Leg, Transport
+from mratrust.model import EvidenceValue, Finding, Observed, Severity, Status, Subject
+from mratrust.pki.facts import KeyType, facts
+from mratrust.rules.base import (
+    GATE_STATUS,
+    AuditContext,
+    Gate,
+    chain_fps,
+    make,
+    peers,
+    rule,
+    short,
+)
+from mratrust.rules.c2u import RESTART_EXPC, missing_intermediates
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
@@ -147,3 +161,273 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
             ],
             evidence={"presented": f.fingerprint, "inventory": tuple(expected)},
         )
+
+
+# --------------------------------------------------------------------------- live decisions
+
+LIVE_DECIDED = frozenset({"C2U-ECDSA", "C2U-TRUST"})
+"""Offline findings whose verdict the live handshake decides (SPEC §5): the negotiated TLS
+version and the identity presented (C2U-ECDSA), the chain the node really sends (C2U-TRUST)."""
+
+
+def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
+    """``finding`` as the live handshake ``seen`` on its leg decides it.
+
+    Offline, whether TLS 1.3 is negotiated and whether a node sends its intermediates are not in
+    any export, so those cases are ``risk``; the wire answers both. A finding the wire cannot
+    decide (unreachable node, no certificate received, a rule not in :data:`LIVE_DECIDED`) comes
+    back unchanged. A decided finding keeps its offline evidence and adds ``decided_by: live``,
+    ``offline_status`` and what was seen.
+    """
+    if finding.rule not in LIVE_DECIDED or not seen.reachable:
+        return finding
+    s = finding.subject
+    leg = next(
+        (
+            leg
+            for leg in ctx.legs()
+            if (leg.cluster.name, leg.node.name, leg.id) == (s.cluster, s.node, s.leg)
+        ),
+        None,
+    )
+    if leg is None:
+        return finding
+    if finding.rule == "C2U-ECDSA":
+        return _decide_ecdsa(ctx, finding, seen, leg)
+    return _decide_trust(ctx, finding, seen, leg)
+
+
+def _identity_name(leg: Leg, cert: x509.Certificate) -> str:
+    """The node's identity name for a presented leaf, or a description when the inventory lacks
+    it."""
+    fp = facts(cert).fingerprint
+    for name in (leg.rsa_identity, leg.ecdsa_identity):
+        ident = leg.node.identity(name) if name else None
+        if name and ident is not None and facts(ident.leaf).fingerprint == fp:
+            return name
+    kind = facts(cert).key.type
+    return (
+        f"an {kind.value.upper()} certificate the inventory does not hold ({facts(cert).subject})"
+    )
+
+
+def _live_evidence(
+    finding: Finding, seen: Observed, **extra: EvidenceValue
+) -> dict[str, EvidenceValue]:
+    out: dict[str, EvidenceValue] = dict(finding.evidence)
+    out.update(
+        decided_by="live",
+        offline_status=finding.status.value,
+        negotiated=f"{seen.tls_version or '?'} {seen.cipher or ''}".strip(),
+        address=seen.address,
+    )
+    out.update(extra)
+    return out
+
+
+def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+    """What a certificate that does not verify does to the leg on this version."""
+    if gate is Gate.VERIFIED:
+        return f"the {leg.id} connection fails"
+    return (
+        f"{ctx.version} does not verify it on this leg ({gate.value}), so the connection works "
+        "until a version or setting that verifies it"
+    )
+
+
+def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+    if not seen.presented or not seen.tls_version:
+        return finding  # a handshake that failed before it said its version decides nothing
+    if leg.transport is Transport.XMPP:
+        return finding  # XCP's TLS versions are not documented: the probe's offer decides nothing
+    leaf = seen.presented[0]
+    kind = facts(leaf).key.type
+    name = _identity_name(leg, leaf)
+    node = short(leg.node.name)
+    version = seen.tls_version
+    tls13 = seen.tls_version == "TLSv1.3"
+    evidence = _live_evidence(
+        finding,
+        seen,
+        presented=name if leg.node.identity(name) else facts(leaf).fingerprint,
+        presented_key=kind.value,
+        presented_chain=chain_fps(seen.presented),
+    )
+    if kind is not KeyType.ECDSA:
+        if leg.ecdsa is EcdsaOffer.NEVER:
+            why = f"{leg.cluster.name} allows RSA only on {leg.port}"
+        elif tls13:
+            why = "under TLS 1.3 the signature algorithms chose it"
+        else:
+            why = "under TLS 1.2 the cipher order chose it"
+        message = (
+            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and "
+            f"{node} presented {name} (RSA; {why})"
+        )
+        if not tls13 and leg.ecdsa is EcdsaOffer.ALLOWED:
+            message += (
+                f"; this holds while {node} negotiates TLS 1.2 only: under TLS 1.3 the signature "
+                f"algorithms, not the cipher string, choose, and {leg.ecdsa_identity} may come "
+                "back"
+            )
+        return replace(
+            make("C2U-ECDSA", Status.PASS, finding.subject, message, evidence=evidence),
+            since=finding.since,
+        )
+    chooser = (
+        "under TLS 1.3 the signature algorithms choose the certificate type, whatever the cipher "
+        "string"
+        if tls13
+        else "under TLS 1.2 the cipher order chose it"
+    )
+    bad = {
+        p.name: r
+        for p in peers(ctx)
+        if (
+            r := ctx.validate(seen.presented, p.trusted_cas.trust, name=leg.node.name)
+        ).fatal_problems()
+    }
+    if not bad:
+        return replace(
+            make(
+                "C2U-ECDSA",
+                Status.PASS,
+                finding.subject,
+                f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+                f"presented {name} (ECDSA), which verifies on every Expressway-C peer",
+                evidence=evidence,
+            ),
+            since=finding.since,
+        )
+    why = "; ".join(p.message for p in next(iter(bad.values())).fatal_problems())
+    gate = ctx.gate(leg)
+    status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
+    self_signed = "self-signed " if facts(leaf).self_signed else ""
+    # the offline finding's advice (fixes that hold under TLS 1.2 and 1.3 first) fits the live
+    # failure; an offline pass (the inventory's ECDSA identity verifies) has none: say the basics
+    remediation = list(finding.remediation) or [
+        f"Trust the {kind.value.upper()} certificate {node} presents on {leg.port} "
+        f"({facts(leaf).subject}): have it CA-signed and upload the root and every intermediate "
+        "to the trusted CA list of every Expressway-C peer (Maintenance > Security > Trusted CA "
+        "certificate), then restart Expressway-C; this holds under TLS 1.2 and 1.3",
+        *(
+            (
+                f"or set the HTTPS Ciphers enterprise parameter of {leg.cluster.name} to RSA "
+                "Ciphers only (System > Enterprise Parameters > Security Parameters)",
+            )
+            if not (leg.transport is Transport.SIP and leg.rsa_identity == "CallManager")
+            else ()
+        ),
+    ]
+    return replace(
+        make(
+            "C2U-ECDSA",
+            status,
+            finding.subject,
+            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+            f"presented its {self_signed}{name} (ECDSA), which does not verify: {why} "
+            f"({chooser}); {_consequence(ctx, leg, gate)}",
+            remediation=remediation,
+            evidence={**evidence, "gate": gate.value},
+        ),
+        since=finding.since,
+    )
+
+
+def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
+    """The chain the node sends with its RSA identity (the one C2U-TRUST judges)."""
+    ident = leg.node.identity(leg.rsa_identity)
+    want = facts(ident.leaf).fingerprint if ident is not None else None
+    chains = list(seen.chains)
+    if seen.presented:
+        chains.append((facts(seen.presented[0]).key.type.value, seen.presented))
+    for _, chain in chains:
+        if want is not None and facts(chain[0]).fingerprint == want:
+            return chain
+    for kind, chain in chains:
+        if kind == KeyType.RSA.value:
+            return chain
+    return ()
+
+
+def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+    if finding.status in (Status.FAIL, Status.ERROR):
+        return finding  # offline already fails (or could not check): the wire cannot do better
+    sent = _sent_chain(seen, leg)
+    if not sent:
+        return finding
+    node = short(leg.node.name)
+    results = {p.name: (p, ctx.validate(sent, p.trusted_cas.trust)) for p in peers(ctx)}
+    sent_ev: dict[str, EvidenceValue] = {"sent_chain": chain_fps(sent)}
+    failing = {n: r for n, (_, r) in results.items() if r.fatal_problems()}
+    if failing:
+        first = next(iter(failing.values()))
+        if not first.missing_issuer:
+            return finding  # another reason than a missing issuer: the offline finding says it
+        lacking = first.missing or (first.missing_issuer,)
+        gate = ctx.gate(leg)
+        status = Status.FAIL if gate is Gate.VERIFIED else GATE_STATUS[gate]
+        listed = " and ".join(lacking)
+        sends = "only its certificate" if len(sent) == 1 else f"{len(sent)} certificates"
+        extra: dict[str, EvidenceValue] = {**sent_ev, "missing_issuer": first.missing_issuer}
+        if first.missing_certs:
+            extra["upload"] = chain_fps(first.missing_certs)
+        return replace(
+            make(
+                "C2U-TRUST",
+                status,
+                finding.subject,
+                f"live: {node} sends {sends} on {leg.id}, without {listed}, and the trusted CA "
+                f"list of {', '.join(sorted(failing))} lacks {listed}: Expressway-C cannot build "
+                f"the path to {leg.rsa_identity}'s issuer: {_consequence(ctx, leg, gate)}",
+                remediation=[
+                    f"Upload {listed} (and its root, if absent) to the trusted CA list of "
+                    f"{', '.join(sorted(failing))} (Maintenance > Security > Trusted CA "
+                    "certificate)",
+                    RESTART_EXPC,
+                ],
+                evidence=_live_evidence(finding, seen, **extra, gate=gate.value),
+            ),
+            since=finding.since,
+        )
+    # the path builds: with which intermediates the node sent that a peer's list lacks?
+    gaps = {
+        name: gap
+        for name, (peer, result) in results.items()
+        if (gap := missing_intermediates(result, peer.trusted_cas.trust))
+    }
+    if not gaps:
+        if finding.status is not Status.PASS and "missing_intermediates" in finding.evidence_dict():
+            return replace(
+                make(
+                    "C2U-TRUST",
+                    Status.PASS,
+                    finding.subject,
+                    f"live: the chain {node} sends on {leg.id} builds with the trusted CA list "
+                    "alone",
+                    evidence=_live_evidence(finding, seen, **sent_ev),
+                ),
+                since=finding.since,
+            )
+        return finding
+    certs = tuple(dict.fromkeys(c for gap in gaps.values() for c in gap))
+    names = " and ".join(facts(c).subject for c in certs)
+    where = ", ".join(sorted(gaps))
+    fps = chain_fps(certs)
+    done = make(
+        "C2U-TRUST",
+        Status.PASS,
+        finding.subject,
+        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.id}, so "
+        f"the path builds today although the trusted CA list of {where} lacks it; Cisco asks "
+        "for the root and every intermediate in that list, and a node that stops sending it (a "
+        "certificate renewal, a CUCM update) breaks the connection",
+        evidence=_live_evidence(
+            finding, seen, **sent_ev, missing_intermediates=fps, upload=fps, upload_advised=True
+        ),
+    )
+    advice = (
+        f"Upload {names} to the trusted CA list of {where} (Maintenance > Security > Trusted CA "
+        "certificate)"
+    )
+    return replace(done, remediation=(advice, RESTART_EXPC), since=finding.since)

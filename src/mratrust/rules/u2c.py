@@ -18,6 +18,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult
+from mratrust.products import trust_restart_text
 from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
@@ -30,12 +31,6 @@ from mratrust.rules.base import (
     short,
 )
 from mratrust.versions import Version
-
-RESTARTS = {
-    "tomcat-trust": "utils service restart Cisco Tomcat",
-    "CallManager-trust": "utils service restart Cisco CallManager",
-    "cup-xmpp-trust": "utils service restart Cisco XCP Router",
-}
 
 
 def _check_store(
@@ -120,7 +115,7 @@ def _store_finding(
         f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
         "Administration > Security > Certificate Management > Upload Certificate/Certificate "
         f"chain, purpose {store_name}); it replicates to every node",
-        f"then {RESTARTS.get(store_name, 'restart the services using it')} on every node",
+        f"then {trust_restart_text(cluster.product, store_name)} on every node",
     ]
     if transport is Transport.ATS:
         remediation.append(ATS_DEBUG)
