@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
 from mratrust.collect.base import (
@@ -54,6 +55,35 @@ class Merged:
     unknown: list[str]
     drift: list[dict[str, str]]
     provenance: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def complete(
+    chain: Sequence[x509.Certificate], pool: Iterable[x509.Certificate], *, limit: int = 8
+) -> tuple[x509.Certificate, ...]:
+    """``chain`` with the intermediates above its last certificate found in ``pool`` (each one
+    checked by signature), up to but not including a self-signed root: the chain the node
+    holds for it."""
+    out = list(chain)
+    candidates = list(pool)
+    while len(out) < limit:
+        top = out[-1]
+        if top.issuer == top.subject:
+            break
+        above = next((c for c in candidates if c not in out and _issued_by(top, c)), None)
+        if above is None or above.issuer == above.subject:
+            break
+        out.append(above)
+    return tuple(out)
 
 
 def discovered_uc(sources: Sources, facts: Collected) -> list[UcSource]:
@@ -234,6 +264,9 @@ class _Merger:
         found.sort(key=lambda i: wanted.index(i.interface))
         return found[0] if found else None
 
+    def cluster_store_certs(self, cluster: str) -> tuple[x509.Certificate, ...]:
+        return tuple(c for s in self.facts.stores if s.cluster == cluster for c in s.certs)
+
     def first_store(self, cluster: str, node: str | None, name: str) -> StoreFact | None:
         found = [
             s
@@ -331,7 +364,7 @@ class _Merger:
         product = Product(entry.product)
         nfld = f"uc_clusters[{c}].nodes[{name}]"
         facts: list[IdentityFact | StoreFact] = [*self.facts.identities, *self.facts.stores]
-        complete = any(
+        full_snapshot = any(
             f.cluster == c and f.node.lower() == name.lower() and f.interface in MANAGEMENT
             for f in facts
         )
@@ -341,13 +374,16 @@ class _Merger:
             mgmt = self.first_identity(c, name, ident, (Interface.CERTMGR, Interface.AXL))
             wire = self.first_identity(c, name, ident, (Interface.TLS,))
             chain: tuple[x509.Certificate, ...]
+            pool = self.cluster_store_certs(c)
             if mgmt is not None and wire is not None:
                 if wire.chain[0] == mgmt.chain[0]:
-                    chain = wire.chain  # the leaf the node holds, with the chain it sends
+                    # the certificate the node holds, with its chain from the node's own stores
+                    # (and the intermediates it sends)
+                    chain = complete(mgmt.chain, (*pool, *wire.chain[1:]))
                     self.cite(fld, mgmt.interface, mgmt.system, mgmt.chain)
                     self.cite(fld, wire.interface, wire.system, wire.chain)
                 else:
-                    chain = mgmt.chain
+                    chain = complete(mgmt.chain, pool)
                     self.cite(fld, mgmt.interface, mgmt.system, mgmt.chain)
                     self.drift.append(
                         {
@@ -358,13 +394,13 @@ class _Merger:
                         }
                     )
             elif mgmt is not None:
-                chain = mgmt.chain
+                chain = complete(mgmt.chain, pool)
                 self.cite(fld, mgmt.interface, mgmt.system, mgmt.chain)
             elif wire is not None:
-                chain = wire.chain
+                chain = wire.chain  # as the node sends it
                 self.cite(fld, wire.interface, wire.system, wire.chain)
             else:
-                if not complete:  # a full snapshot without it: the node has none
+                if not full_snapshot:  # a full snapshot without it: the node has none
                     self.unknown.append(fld)
                 continue
             certs[ident] = self.write(f"certs/{safe(c)}/{safe(name)}/{safe(ident)}.pem", chain)
@@ -403,6 +439,7 @@ __all__ = [
     "CannotWrite",
     "Merged",
     "cluster_nodes",
+    "complete",
     "discovered_uc",
     "merge",
     "safe",

@@ -166,8 +166,8 @@ class _Answers:
         return {
             "trackingId": "lab",
             "server": node.name,
-            "identities": [
-                {"service": name, "certificate": _pem([ident.cert]), "csr": None}
+            "identities": [  # as the scenario's export: the certificate with its intermediates
+                {"service": name, "certificate": _pem(ident.chain()), "csr": None}
                 for name, ident in node.identities.items()
             ],
             "trusts": [
