@@ -182,3 +182,23 @@ def test_bad_sql_is_a_soap_fault(lab: Lab) -> None:
         assert rows == [{"version": "15.0.1.12900-234"}]
     finally:
         api.close()
+
+
+def test_a_build_without_the_assumed_resources_leaves_their_fields_unknown(
+    tmp_path: Path, material: Callable[[str], ScenarioMaterial]
+) -> None:
+    result = _faulty(tmp_path, material, {"expc1.example.com": "legacy"})
+    assert result.exit_code == 3  # type: ignore[attr-defined]
+    unknown = set(result.unknown)  # type: ignore[attr-defined]
+    assert {
+        "expressway.ciphers.sip",
+        "expressway.cluster_name",
+        "expressway.verify_origin_server",
+        "uc_clusters[cuc-main].tls_verify",
+    } <= unknown
+    assert "uc_clusters[cucm-main].tls_verify" not in unknown  # a named resource: still read
+    notes = result.facts.notes  # type: ignore[attr-defined]
+    assert any(
+        "/api/provisioning/common/ciphers is not offered by this build (404)" in n for n in notes
+    )
+    assert result.facts.failures == ()  # type: ignore[attr-defined]

@@ -11,7 +11,8 @@ account without the role. The AXL simulator answers exactly the queries ``collec
 (:data:`mratrust.collect.axl.QUERIES`) and a SOAP fault (axlcode -201, as Informix reports a
 syntax error) for any other SQL. Hostile variants per host (``faults``): ``slow`` (the body
 trickles), ``oversized`` (a body without end), ``malformed`` (broken JSON/XML), ``entities`` (an
-XML entity bomb), ``sql-fault`` (every query faults), ``hang`` (never answers).
+XML entity bomb), ``sql-fault`` (every query faults), ``hang`` (never answers), ``legacy`` (an Expressway
+build without the resources whose path is assumed: 404).
 
 The server's own certificate comes from a management CA of its own (``mgmt-ca.pem``), which the
 lab's sources file names as ``api_trust``.
@@ -49,6 +50,16 @@ MAX_BODY = 1024 * 1024
 SLOW_SECONDS = 60.0
 OVERSIZED_BYTES = 64 * 1024 * 1024
 MAX_CONNECTIONS = 32
+
+ASSUMED_EXPRESSWAY = frozenset(
+    {
+        "/api/provisioning/common/cluster",
+        "/api/provisioning/common/ciphers",
+        "/api/provisioning/edgeconfigserver",
+        "/api/provisioning/controller/server/unityconnection",
+    }
+)
+"""Resources whose path this tool assumed: the ``legacy`` fault answers 404 for them."""
 
 ROLE_EXPRESSWAY, ROLE_AXL, ROLE_PLATFORM = "expressway-api", "axl-read", "platform"
 
@@ -605,7 +616,9 @@ def _handler(owner: MgmtServer) -> type[BaseHTTPRequestHandler]:
             if host in answers.peers and path.startswith("/api/"):
                 if not self._auth(ROLE_EXPRESSWAY) or self._hostile("json", "application/json"):
                     return
-                data = answers.expressway(host, path)
+                assumed = path.rstrip("/") in ASSUMED_EXPRESSWAY
+                legacy = owner.faults.get(host) == "legacy" and assumed
+                data = None if legacy else answers.expressway(host, path)
                 status = 200 if data is not None else 404
                 self._json(status, data if data is not None else {"error": "not found"})
                 self._logged(status, self._user)
