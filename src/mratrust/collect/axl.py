@@ -38,7 +38,7 @@ SQL_NODES = (
 )
 SQL_PARAMS = (
     "SELECT paramname, paramvalue FROM processconfig "
-    "WHERE paramname IN ('ClusterSecurityMode', 'HTTPSCiphers', 'SipOAuthMode')"
+    "WHERE paramname IN ('ClusterSecurityMode', 'HTTPSCiphers', 'ClusterSIPOAuthMode')"
 )
 SQL_PROFILES = "SELECT name FROM securityprofile WHERE tkdevicesecuritymode IN (2, 3) ORDER BY name"
 SQL_VOICEMAIL = (
@@ -249,7 +249,7 @@ class AxlSource:
         for param, field, table in (
             ("ClusterSecurityMode", "security_mode", SECURITY_MODE),
             ("HTTPSCiphers", "https_ciphers", HTTPS_CIPHERS),
-            ("SipOAuthMode", "sip_oauth", ON_OFF),
+            ("ClusterSIPOAuthMode", "sip_oauth", ON_OFF),
         ):
             if values.get(param) in table:
                 settings.append(self._setting(field, table[values[param]]))

@@ -232,7 +232,7 @@ class _Answers:
                     "paramname": "HTTPSCiphers",
                     "paramvalue": "1" if spec.https_ciphers == "ec-and-rsa" else "0",
                 },
-                {"paramname": "SipOAuthMode", "paramvalue": "1" if spec.sip_oauth else "0"},
+                {"paramname": "ClusterSIPOAuthMode", "paramvalue": "1" if spec.sip_oauth else "0"},
             ]
         if norm == a.SQL_PROFILES:
             return [{"name": p} for p in sorted(spec.secure_profiles)]
