@@ -11,8 +11,8 @@ account without the role. The AXL simulator answers exactly the queries ``collec
 (:data:`mratrust.collect.axl.QUERIES`) and a SOAP fault (axlcode -201, as Informix reports a
 syntax error) for any other SQL. Hostile variants per host (``faults``): ``slow`` (the body
 trickles), ``oversized`` (a body without end), ``malformed`` (broken JSON/XML), ``entities`` (an
-XML entity bomb), ``sql-fault`` (every query faults), ``hang`` (never answers), ``legacy`` (an Expressway
-build without the resources whose path is assumed: 404).
+XML entity bomb), ``sql-fault`` (every query faults), ``hang`` (never answers), ``legacy``
+(an Expressway build without the resources whose path is assumed: 404).
 
 The server's own certificate comes from a management CA of its own (``mgmt-ca.pem``), which the
 lab's sources file names as ``api_trust``.
