@@ -107,10 +107,11 @@ def test_no_password_in_any_output_file_or_log(
     runs = [
         ["--format", "text"],
         ["--format", "json"],
+        ["--format", "json", "--output", str(tmp_path / "summary.json")],
         ["--format", "text", "--insecure-api"],
     ]
     for n, extra in enumerate(runs):
-        main(
+        code = main(
             [
                 "collect",
                 str(lab.sources),
@@ -121,20 +122,25 @@ def test_no_password_in_any_output_file_or_log(
                 *extra,
             ]
         )
+        assert code == 0
+    assert '"exit_code": 0' in (tmp_path / "summary.json").read_text(encoding="utf-8")
     wrong = {name: lab.account(name) for name in lab.mgmt.accounts}
     wrong["expc"] = (wrong["expc"][0], wrong["cucm-os"][1])  # a real password, wrong account
     failing = lab.write_credentials(wrong, "wrong.yaml")
-    main(
-        [
-            "collect",
-            str(lab.sources),
-            "--credentials",
-            str(failing),
-            "--out",
-            str(tmp_path / "out-fail"),
-            "--debug",
-        ]
-    )
+    assert (
+        main(
+            [
+                "collect",
+                str(lab.sources),
+                "--credentials",
+                str(failing),
+                "--out",
+                str(tmp_path / "out-fail"),
+                "--debug",
+            ]
+        )
+        == 2
+    )  # 401 on Expressway-C: its version is unknown, nothing could be written
     captured = capsys.readouterr()
     texts = [captured.out, captured.err]
     assert "401 Unauthorized" in captured.out

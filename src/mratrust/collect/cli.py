@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mratrust.errors import InputError
 from mratrust.textsafe import escape_control
 
 
@@ -66,6 +67,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--format", choices=("text", "json"), default="text", help="format of the summary"
     )
+    p.add_argument("--output", "-o", metavar="FILE", help="write the summary to FILE")
     p.add_argument(
         "--now",
         type=parse_now,
@@ -117,10 +119,16 @@ def run(args: argparse.Namespace) -> int:
         )
     for warning in result.warnings:
         print(f"mratrust collect: warning: {warning}", file=sys.stderr)
-    if args.format == "json":
-        print(json.dumps(summary(result), indent=2))
+    shown = json.dumps(summary(result), indent=2) if args.format == "json" else render_text(result)
+    if args.output:
+        try:
+            Path(args.output).write_text(shown + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the summary ({exc.strerror})", file=args.output
+            ) from None
     else:
-        print(render_text(result))
+        print(shown)
     if result.inventory is None:
         print(f"mratrust collect: error: {escape_control(result.error or '')}", file=sys.stderr)
     return result.exit_code
