@@ -202,3 +202,28 @@ def test_a_build_without_the_assumed_resources_leaves_their_fields_unknown(
         "/api/provisioning/common/ciphers is not offered by this build (404)" in n for n in notes
     )
     assert result.facts.failures == ()  # type: ignore[attr-defined]
+
+
+def test_a_missing_export_is_one_line_and_the_message_says_what_to_export(
+    lab: Lab, tmp_path: Path
+) -> None:
+    doc = lab.sources_doc()
+    doc["files"]["expressway_c_trusted_cas"] = "exports/nowhere.pem"
+    result = collect(lab.write_sources(doc), tmp_path / "out", credentials_file=lab.credentials)
+    assert "file not found; export it again" in one(result, "exports/nowhere.pem (files)")
+    assert result.exit_code == 2
+    assert "Show all (PEM file)) into files.expressway_c_trusted_cas" in (result.error or "")
+
+
+def test_without_uc_entries_the_clusters_come_from_expressway_c(lab: Lab, tmp_path: Path) -> None:
+    doc = lab.sources_doc()
+    del doc["uc"]
+    result = collect(lab.write_sources(doc), tmp_path / "out", credentials_file=lab.credentials)
+    assert result.inventory is not None
+    text = result.inventory.read_text(encoding="utf-8")
+    for name in ("cucm-cucm-pub", "imp-imp1", "cuc-cuc1"):
+        assert f"name: {name}\n" in text
+    assert "uc_clusters[cucm-cucm-pub].nodes (only the publisher is known" in " ".join(
+        result.unknown
+    )
+    assert result.exit_code == 3
