@@ -133,8 +133,6 @@ class Context:
     api: Api
     credentials: Callable[[str], tuple[str, str] | None]
     """Credentials name → (user, password), or None when none could be found."""
-    known: Collected = field(default_factory=Collected)
-    """What earlier stages found (nodes, settings), for sources that depend on it."""
 
 
 class Source(Protocol):

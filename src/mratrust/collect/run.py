@@ -191,7 +191,6 @@ def collect(
 
         for found in run_all(stage1, ctx, workers=workers, done=done):
             facts += found
-        ctx = Context(sources=sources, api=api, credentials=creds, known=facts)
         stage2: list[Source] = []
         targets = []
         entries = discovered_uc(sources, facts)

@@ -287,15 +287,11 @@ def load_credentials_file(path: str | Path) -> dict[str, tuple[str, str]]:
 
 @dataclass
 class Credentials:
-    """Resolves credentials names (environment → file → prompt) and remembers the outcome.
-
-    Every password it hands out is kept in :attr:`secrets`, so that output can be checked.
-    """
+    """Resolves credentials names (environment → file → prompt), once per name."""
 
     file: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     prompt: Callable[[str], tuple[str, str] | None] | None = None
-    secrets: set[str] = field(default_factory=set)
     _cache: dict[str, tuple[str, str] | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -303,10 +299,7 @@ class Credentials:
         with self._lock:  # one prompt at a time, and once per name
             if name not in self._cache:
                 self._cache[name] = self._find(name)
-            found = self._cache[name]
-        if found is not None:
-            self.secrets.add(found[1])
-        return found
+            return self._cache[name]
 
     def _find(self, name: str) -> tuple[str, str] | None:
         user_var, pass_var = env_names(name)
