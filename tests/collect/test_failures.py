@@ -15,9 +15,9 @@ from mratrust.collect.base import Context
 from mratrust.collect.http import Api, tls_context
 from mratrust.collect.sources import Credentials, load_sources
 from mratrust.lab.mgmt import closed_port
-from mratrust.lab.scenarios import ScenarioMaterial
+from mratrust.lab.scenarios import ScenarioMaterial, SetCluster, build_spec, get_scenario
 
-from .conftest import Lab, running_lab
+from .conftest import NOW, Lab, running_lab
 
 
 def lines(result: object) -> list[str]:
@@ -227,3 +227,19 @@ def test_without_uc_entries_the_clusters_come_from_expressway_c(lab: Lab, tmp_pa
         result.unknown
     )
     assert result.exit_code == 3
+
+
+def test_certificate_management_before_14_says_where_else_to_look(tmp_path: Path) -> None:
+    scenario = get_scenario("B0")
+    spec = SetCluster(cluster="imp-main", values={"version": "12.5.1.10000-5"}).apply(
+        scenario.spec()
+    )
+    old = build_spec(spec, info=scenario.info(), now=NOW)
+    with running_lab(tmp_path / "lab", old) as lab:
+        result = collect(lab.sources, tmp_path / "out", credentials_file=lab.credentials)
+    line = one(result, "imp1.example.com (certmgr)")
+    assert "no certificate management REST (404): it needs release 14 or later" in line
+    assert "uc_clusters[imp-main].trust.tomcat-trust" in result.unknown
+    assert "uc_clusters[imp-main].nodes[imp1.example.com].certificates.tomcat" not in (
+        result.unknown
+    )  # the handshake gave it

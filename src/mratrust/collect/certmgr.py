@@ -94,6 +94,12 @@ class CertMgrSource:
                 auth=creds,
                 headers={"Accept": "application/json"},
             )
+            if answer.status == 404:
+                raise ApiError(
+                    f"{where}: no certificate management REST (404): it needs release 14 or "
+                    "later; before 14, CUCM's certificates come from AXL (give `axl:`), other "
+                    "products' from the handshakes or an export"
+                )
             require_ok(answer, where=where, credentials=self.credentials, role=ROLE)
             try:
                 snap = Snapshot.model_validate(json.loads(answer.body))
