@@ -9,7 +9,7 @@ import pytest
 
 from mratrust.cli import main
 from mratrust.collect import collect
-from mratrust.collect.sources import env_names, load_credentials_file
+from mratrust.collect.sources import env_names, load_credentials_file, load_sources
 from mratrust.errors import InputError
 
 from .conftest import Lab
@@ -94,6 +94,21 @@ def test_sources_file_errors_name_file_line_and_field(
     assert code == 2
     assert f"{bad}:5: expressway_c.pasword: unknown key 'pasword'" in err
     assert "Traceback" not in err
+
+
+def test_fresh_install_and_upgraded_from_exclude_each_other(tmp_path: Path) -> None:
+    bad = tmp_path / "sources.yaml"
+    bad.write_text(
+        "schema: 1\nname: x\nexpressway_c:\n  address: e.example.com\n  upgraded_from: X12.7\n"
+        "  fresh_install: true\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        InputError, match="expressway_c: give either upgraded_from or fresh_install"
+    ):
+        collect(bad, tmp_path / "out")
+    bad.write_text(bad.read_text().replace("  fresh_install: true\n", ""), encoding="utf-8")
+    assert load_sources(bad).model.expressway_c.upgraded_from == "X12.7"  # the twin
 
 
 def test_collect_never_writes_over_a_hand_written_folder(lab: Lab, tmp_path: Path) -> None:

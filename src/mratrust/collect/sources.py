@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mratrust.errors import InputError, InputErrors
 from mratrust.inventory import _compose, _field, _line_for
@@ -70,6 +77,15 @@ class ExpresswaySource(_Strict):
     _v = field_validator("version", "upgraded_from", mode="before")(
         classmethod(lambda cls, v: _version_or_none(v))
     )
+
+    @model_validator(mode="after")
+    def _one_upgrade_path(self) -> ExpresswaySource:
+        if self.fresh_install and self.upgraded_from:
+            raise ValueError(
+                "give either upgraded_from or fresh_install: true, not both (fresh install means "
+                "it was never upgraded)"
+            )
+        return self
 
 
 class UcSource(_Strict):
