@@ -11,6 +11,7 @@ from mratrust import __version__
 from mratrust.errors import InputError
 from mratrust.model import ChangeKind, Deployment, Finding, Severity, Status
 from mratrust.rules import RULES, AuditContext
+from mratrust.topology import Graph, graph
 from mratrust.versions import UpgradePath, Version
 
 RULE_ORDER = {rule_id: i for i, rule_id in enumerate(RULES)}
@@ -32,6 +33,8 @@ class Report:
     assumed_fresh_install: bool = False
     """The inventory has no ``upgraded_from``: its release is taken as a fresh install (most
     Expressways were upgraded; findings whose prediction depends on it say so)."""
+    graph: Graph | None = None
+    """The trust graph judged, each leg with the worst status of its findings (SPEC §4)."""
 
     @classmethod
     def of(
@@ -52,6 +55,13 @@ class Report:
             target_version=target_version,
             strict_from=ctx.strict_from,
             assumed_fresh_install=ctx.upgrade_path.fresh,
+            graph=graph(
+                ctx.deployment,
+                findings,
+                present=lambda r: (
+                    r.needs_behaviour is None or bool(getattr(ctx.behaviour, r.needs_behaviour))
+                ),
+            ),
         )
 
     def install_note(self) -> str:

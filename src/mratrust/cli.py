@@ -20,8 +20,17 @@ from mratrust import __version__
 if TYPE_CHECKING:
     from mratrust.audit import Report
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130
+from mratrust.cli_support import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    color_wanted,
+    emit,
+    parse_now,
+    parse_seconds,
+)
 
 
 class UsageError(Exception):
@@ -36,17 +45,6 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- shared options
 
 
-def parse_now(text: str) -> dt.datetime:
-    """``--now``: an ISO 8601 time, in UTC (naive times are taken as UTC)."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-29T00:00:00Z)"
-        ) from None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _common(
     p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "markdown")
 ) -> None:
@@ -56,31 +54,6 @@ def _common(
         "--now", type=parse_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-
-
-def _color(args: argparse.Namespace) -> bool:
-    return (
-        getattr(args, "output", None) is None
-        and "NO_COLOR" not in os.environ
-        and sys.stdout.isatty()
-        and os.environ.get("TERM") != "dumb"
-    )
-
-
-def emit(args: argparse.Namespace, text: str) -> None:
-    """Write to --output (saying so on stderr) or to stdout."""
-    if args.output:
-        path = Path(args.output)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from mratrust.errors import InputError
-
-            raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
-        print(f"mratrust: wrote {path}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
 
 @contextlib.contextmanager
@@ -129,22 +102,6 @@ def _password(args: argparse.Namespace) -> bytes | None:
     return env.encode() if env else None
 
 
-MAX_SECONDS = 86400.0
-
-
-def parse_seconds(text: str) -> float:
-    """A duration option: a finite number of seconds, more than 0 and at most a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must be more than 0 and at most {MAX_SECONDS:g} seconds"
-        )
-    return value
-
-
 def _version_arg(text: str) -> Any:
     from mratrust.errors import InputError
     from mratrust.versions import Version
@@ -162,7 +119,7 @@ def _render(args: argparse.Namespace, report: Report) -> str:
     if args.format == "text":
         from mratrust.report import text
 
-        return text.render(report, color=_color(args), show_pass=args.show_pass)
+        return text.render(report, color=color_wanted(args), show_pass=args.show_pass)
     from mratrust.report import FORMATS
 
     return FORMATS[args.format](report)
@@ -181,19 +138,15 @@ def _exit_for(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-LATEST_MODELLED = "X15.5"
-
-
 def _note_version(*versions: Any) -> None:
     """Say so when a version is later than the behaviour table knows."""
-    from mratrust.versions import Version
+    from mratrust.versions import LATEST
 
-    latest = Version.parse(LATEST_MODELLED)
     for v in versions:
-        if v is not None and v > latest:
+        if v is not None and v > LATEST:
             print(
-                f"mratrust: note: {v} is later than {LATEST_MODELLED}, the last release whose "
-                f"behaviour is modelled; it is judged as {LATEST_MODELLED}",
+                f"mratrust: note: {v} is later than {LATEST}, the last release whose "
+                f"behaviour is modelled; it is judged as {LATEST}",
                 file=sys.stderr,
             )
 
@@ -307,7 +260,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from mratrust.demo import run_demo
 
-    return run_demo(color=_color(args), keep=args.keep)
+    return run_demo(color=color_wanted(args), keep=args.keep)
 
 
 # --------------------------------------------------------------------------- parser

@@ -249,6 +249,10 @@ class Subject:
     node: str | None = None
     leg: str | None = None
     certificate: str | None = None
+    leg_id: str | None = None
+    """The connection the finding is about: a leg of the report's graph (SPEC §4)."""
+    endpoint_id: str | None = None
+    """The endpoint whose certificate or store the finding is about (SPEC §4)."""
 
     def key(self) -> tuple[str, str, str, str]:
         return (self.cluster or "", self.node or "", self.leg or "", self.certificate or "")
@@ -287,6 +291,8 @@ class Observed:
     port: int
     leg: str
     address: str
+    leg_id: str = ""
+    """The leg of the trust graph the handshake was made on."""
     reachable: bool
     ok: bool
     """Expressway-C's own offer completed and the chain it got verifies."""

@@ -41,6 +41,7 @@ from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
 from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
 from mratrust.products import info as product_info
+from mratrust.topology import legs
 from mratrust.versions import Version
 
 ACTIONS = (
@@ -464,9 +465,8 @@ def _renew(deployment: Deployment, draft: _Draft, f: Finding) -> None:
 
 def _ecdsa_configure(deployment: Deployment, draft: _Draft, f: Finding) -> None:
     """C2U-ECDSA: the fixes that hold under TLS 1.3 first; the cipher string is TLS 1.2 only."""
-    setting = "uc_server_discovery" if "cucm:5061" not in (f.subject.leg or "") else "sip"
-    if f.subject.leg and f.subject.leg.endswith(":5091"):
-        setting = "sip"
+    leg = next((leg for leg in legs(deployment) if leg.id == f.subject.leg_id), None)
+    setting = leg.cipher_setting if leg is not None else "uc_server_discovery"
     current = f.evidence_dict().get("cipher_string")
     chosen = None
     if isinstance(current, str):

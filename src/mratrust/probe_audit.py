@@ -15,7 +15,6 @@ from pathlib import Path
 
 from mratrust.audit import Report, context, run_rules
 from mratrust.errors import InputError
-from mratrust.legs import Leg, Transport
 from mratrust.model import Deployment, EvidenceValue, Finding, Observed
 from mratrust.probe.client import (
     ClientIdentity,
@@ -28,6 +27,7 @@ from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
 from mratrust.rules.observed import decide_live
+from mratrust.topology import Transport, UcLeg
 from mratrust.versions import Version
 
 
@@ -40,7 +40,7 @@ def _identity(deployment: Deployment) -> ClientIdentity | None:
     return None
 
 
-def _target(leg: Leg) -> ProbeTarget:
+def _target(leg: UcLeg) -> ProbeTarget:
     """Where to connect for ``leg``, with the name Expressway-C uses there.
 
     On Unity Connection's 443 that is the voicemail host of the UC service (what clients' voicemail
@@ -50,8 +50,10 @@ def _target(leg: Leg) -> ProbeTarget:
     name = names[-1]
     probe = leg.node.probe
     if probe is None:
-        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.id)
-    return ProbeTarget(host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.id)
+        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.label)
+    return ProbeTarget(
+        host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.label
+    )
 
 
 def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
@@ -64,14 +66,15 @@ def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
     return tuple(out) or (TlsVersion.TLS1_2,)
 
 
-def _observed(leg: Leg, report: EndpointReport) -> Observed:
+def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
     default = report.default
     hs = default.handshake
     return Observed(
         cluster=leg.cluster.name,
         node=leg.node.name,
         port=leg.port,
-        leg=leg.id,
+        leg=leg.label,
+        leg_id=leg.id,
         address=f"{report.target.connect_host}:{report.target.port}",
         reachable=report.reachable,
         ok=default.outcome is Outcome.OK,
@@ -101,7 +104,7 @@ def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, .
     exp = ctx.deployment.expressway
     if transport is Transport.SIP:
         return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
-    if transport is Transport.ATS and ctx.behaviour.sip_tls13:
+    if transport is Transport.ATS and ctx.behaviour.ats_tls13:
         return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
     return (TlsVersion.TLS1_2,), False
 
@@ -117,10 +120,10 @@ def observe(
     exp = deployment.expressway
     identity = _identity(deployment)
     trust = exp.peers[0].trusted_cas.trust if exp.peers else None
-    groups: dict[Transport, list[Leg]] = {}
+    groups: dict[Transport, list[UcLeg]] = {}
     for leg in ctx.legs():
         groups.setdefault(leg.transport, []).append(leg)
-    results: dict[tuple[str, str, str], Observed] = {}
+    results: dict[str, Observed] = {}
     timeouts = Timeouts(
         connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
     )
@@ -146,22 +149,16 @@ def observe(
             progress=progress,
         )
         for leg, report in zip(legs, reports, strict=True):
-            results[(leg.cluster.name, leg.node.name, leg.id)] = _observed(leg, report)
-    return tuple(
-        results[(leg.cluster.name, leg.node.name, leg.id)]
-        for leg in ctx.legs()
-        if (leg.cluster.name, leg.node.name, leg.id) in results
-    )
+            results[leg.id] = _observed(leg, report)
+    return tuple(results[leg.id] for leg in ctx.legs() if leg.id in results)
 
 
-def _with_observation(
-    ctx: AuditContext, f: Finding, seen: dict[tuple[str, str, str], Observed]
-) -> Finding:
+def _with_observation(ctx: AuditContext, f: Finding, seen: dict[str, Observed]) -> Finding:
     """``f`` with what the wire showed on its leg; decided by it where the SPEC says so."""
-    s = f.subject
-    if not (s.cluster and s.node and s.leg) or f.rule.startswith("PROBE-"):
+    leg_id = f.subject.leg_id
+    if leg_id is None or f.rule.startswith("PROBE-"):
         return f
-    obs = seen.get((s.cluster, s.node, s.leg))
+    obs = seen.get(leg_id)
     if obs is None:
         return f
     f = decide_live(ctx, f, obs)
@@ -186,7 +183,7 @@ def audit_with_probe(
     ctx = context(deployment, version=version, now=now, strict_from=strict_from)
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
-    seen = {(o.cluster, o.node, o.leg): o for o in observed}
+    seen = {o.leg_id: o for o in observed}
     return Report.of(ctx, tuple(_with_observation(live, f, seen) for f in run_rules(live)))
 
 

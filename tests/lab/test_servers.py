@@ -29,7 +29,7 @@ from mratrust.lab.scenarios import (
     list_scenarios,
 )
 from mratrust.lab.servers import LabServers, plan_listeners, read_log
-from mratrust.legs import EcdsaOffer, legs
+from mratrust.topology import EcdsaOffer, c2u_legs
 from tests.lab.conftest import NOW, Written
 
 PUB = "cucm-pub.example.com"
@@ -605,7 +605,7 @@ def test_identity_helper_types(labs: dict[str, Lab]) -> None:
     assert is_ec(ident.cert) and not is_rsa(ident.cert)
 
 
-# --------------------------------------------------------------------------- agreement with legs.py
+# ------------------------------------------------------------------------ agreement with topology
 
 
 @pytest.mark.parametrize("sid", [i.id for i in list_scenarios()])
@@ -613,9 +613,9 @@ def test_listeners_agree_with_the_leg_table(written: dict[str, Written], sid: st
     # the lab serves exactly the legs the rules judge: same ports, identity, ECDSA, mutual TLS
     w = written[sid]
     expected = {}
-    for leg in legs(load_inventory(w.inventory)):
+    for leg in c2u_legs(load_inventory(w.inventory)):
         ecdsa = leg.ecdsa is EcdsaOffer.ALLOWED and leg.ecdsa_identity is not None
-        expected[(leg.node.name, leg.port)] = (
+        expected[(leg.server.name, leg.port)] = (
             leg.rsa_identity,
             ecdsa and leg.node.identity(leg.ecdsa_identity or "") is not None,
             leg.mutual,

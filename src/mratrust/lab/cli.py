@@ -17,6 +17,7 @@ import yaml
 from mratrust.errors import LabError
 from mratrust.lab.process import LabInfo, lab_down, lab_up
 from mratrust.lab.scenarios import ScenarioInfo, get_scenario, list_scenarios
+from mratrust.topology import CUCM_HTTPS_PORT
 
 EXIT_OK = 0
 EXIT_LAB = 2
@@ -123,7 +124,9 @@ def hints(info: LabInfo) -> dict[str, str]:
     if scenario.upgrade_to and scenario.upgrade_to != exp.version:
         out["upgrade_check"] = f"mratrust upgrade-check {info.inventory} --to {scenario.upgrade_to}"
     trust = _trust_file(info)
-    https = next(((n, p[8443]) for n, p in info.ports.items() if 8443 in p), None)
+    https = next(
+        ((n, p[CUCM_HTTPS_PORT]) for n, p in info.ports.items() if CUCM_HTTPS_PORT in p), None
+    )
     if trust is not None and https is not None:
         node, port = https
         # judging the target version means "after upgrading to it" from the running version

@@ -214,19 +214,6 @@ class ClusterSpec:
         """The trust store ``name``, if defined."""
         return next((s for s in self.trust if s.name == name), None)
 
-    def listener_ports(self) -> tuple[int, ...]:
-        """The TLS ports a node of this cluster listens on (as Expressway-C connects to them)."""
-        if self.product == "cucm":
-            ports = [8443, 6972]
-            if self.security_mode == "mixed":
-                ports.append(5061)
-            if self.sip_oauth:
-                ports.append(5091)
-            return tuple(ports)
-        if self.product == "imp":
-            return (8443, 7400)
-        return (443,)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CipherSpec:

@@ -69,9 +69,9 @@ from cryptography.hazmat.primitives import serialization
 from mratrust.errors import LabError
 from mratrust.lab.pkigen import Issued, certs_pem, write_certs, write_key
 from mratrust.lab.scenarios import ClusterMaterial, ProbeTarget, ScenarioMaterial
+from mratrust.topology import ClientAuth, EndpointKind, LegRow, Purpose, rows_to
 
 Protocol = Literal["http", "tftp", "sip", "xmpp"]
-ClientAuth = Literal["none", "optional", "required"]
 Order = Literal["client", "rsa", "ecdsa"]
 """Who orders the certificate-type choice: the client's offer, or the server RSA / ECDSA first."""
 
@@ -170,31 +170,30 @@ def _trusted(cluster: ClusterMaterial, stores: Sequence[str]) -> tuple[x509.Cert
     )
 
 
-def _roles(
-    cluster: ClusterMaterial,
-) -> list[tuple[int, Protocol, str, ClientAuth, tuple[str, ...]]]:
+_PROTOCOLS: dict[Purpose, Protocol] = {
+    Purpose.HTTPS: "http",
+    Purpose.TFTP: "tftp",
+    Purpose.SIP: "sip",
+    Purpose.SIP_OAUTH: "sip",
+    Purpose.XMPP: "xmpp",
+}
+"""What a listener speaks after the handshake, per purpose of the leg."""
+
+
+def _rows(cluster: ClusterMaterial) -> list[LegRow]:
+    """The rows of the leg table a node of ``cluster`` serves to Expressway-C."""
     spec = cluster.spec
-    if spec.product == "cucm":
-        roles: list[tuple[int, Protocol, str, ClientAuth, tuple[str, ...]]] = [
-            (8443, "http", "tomcat", "none", ()),
-            (6972, "tftp", "tomcat", "optional", ("tomcat-trust", "CallManager-trust")),
-        ]
-        if spec.security_mode == "mixed":
-            roles.append((5061, "sip", "CallManager", "required", ("CallManager-trust",)))
-        if spec.sip_oauth:
-            roles.append((5091, "sip", "tomcat", "required", ("tomcat-trust",)))
-        return roles
-    if spec.product == "imp":
-        return [
-            (8443, "http", "tomcat", "none", ()),
-            (7400, "xmpp", "cup-xmpp", "required", ("cup-xmpp-trust",)),
-        ]
-    return [(443, "http", "tomcat", "none", ())]
+    return [
+        r
+        for r in rows_to(EndpointKind(spec.product), client=EndpointKind.EXPRESSWAY_C)
+        if r.exists(mixed=spec.security_mode == "mixed", sip_oauth=spec.sip_oauth)
+    ]
 
 
-def _order(cluster: ClusterMaterial, role: int, protocol: Protocol, server_first: bool) -> Order:
+def _order(cluster: ClusterMaterial, row: LegRow, server_first: bool) -> Order:
     """Who orders the certificate-type choice on this listener (see the module docstring)."""
-    if cluster.spec.product == "cucm" and role == 5061 and protocol == "sip":
+    if row.ecdsa_always:
+        # CUCM's "TLS Ciphers" orders the types on SIP TLS
         return "rsa" if cluster.spec.tls_ciphers == "rsa-preferred" else "ecdsa"
     return "rsa" if server_first else "client"
 
@@ -205,29 +204,34 @@ def plan_listeners(material: ScenarioMaterial) -> tuple[ListenerPlan, ...]:
     server_first = material.spec.server_cipher_preference
     for cluster in material.clusters:
         for node in cluster.nodes:
-            for role, protocol, identity, auth, stores in _roles(cluster):
+            for row in _rows(cluster):
+                identity, stores = row.rsa_identity, row.server_stores
                 rsa_ident = node.identities.get(identity)
                 if rsa_ident is None:
                     continue
-                # SIP TLS (CallManager on 5061) always allows EC; 5091 and the HTTPS-like ports
-                # follow HTTPS Ciphers, as the leg table does
-                ec_enabled = role == 5061 or cluster.spec.https_ciphers == "ec-and-rsa"
-                ec_ident = node.identities.get(_ecdsa_name(identity)) if ec_enabled else None
+                # SIP TLS (CallManager) always allows EC; SIP OAuth and the HTTPS-like ports
+                # follow HTTPS Ciphers, as the leg table says
+                ec_enabled = row.ecdsa_always or cluster.spec.https_ciphers == "ec-and-rsa"
+                ec_ident = (
+                    node.identities.get(row.ecdsa_identity)
+                    if ec_enabled and row.ecdsa_identity
+                    else None
+                )
                 plans.append(
                     ListenerPlan(
                         cluster=cluster.name,
                         node=node.name,
                         product=cluster.spec.product,
-                        role=role,
-                        protocol=protocol,
+                        role=row.port,
+                        protocol=_PROTOCOLS[row.purpose],
                         identity=identity,
                         rsa=rsa_ident,
                         ecdsa=ec_ident,
-                        client_auth=auth,
+                        client_auth=row.client_auth,
                         trust_stores=stores,
                         trusted=_trusted(cluster, stores),
                         version=cluster.spec.version,
-                        order=_order(cluster, role, protocol, server_first),
+                        order=_order(cluster, row, server_first),
                         tls13=cluster.spec.tls13,
                         sends_intermediates=cluster.spec.sends_intermediates,
                     )

@@ -10,6 +10,7 @@ from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
+    from mratrust.topology import Graph
 
 SCHEMA_ID = "mratrust.report/1"
 
@@ -24,6 +25,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "node": f.subject.node,
             "leg": f.subject.leg,
             "certificate": f.subject.certificate,
+            "leg_id": f.subject.leg_id,
+            "endpoint_id": f.subject.endpoint_id,
         },
         "message": f.message,
         "since": f.since,
@@ -51,7 +54,31 @@ def report_dict(report: Report) -> dict[str, Any]:
         out["target_version"] = str(report.target_version)
     out["findings"] = [finding_dict(f) for f in report.findings]
     out["summary"] = report.summary()
+    if report.graph is not None:
+        out["graph"] = graph_dict(report.graph)
     return out
+
+
+def graph_dict(graph: Graph) -> dict[str, Any]:
+    """The trust graph of SPEC §4: endpoints, and legs with the worst status of their findings."""
+    return {
+        "endpoints": [
+            {"id": e.id, "kind": e.kind.value, "cluster": e.cluster, "name": e.name}
+            for e in graph.endpoints
+        ],
+        "legs": [
+            {
+                "id": g.leg.id,
+                "client": g.leg.client.id,
+                "server": g.leg.server.id,
+                "port": g.leg.port,
+                "purpose": g.leg.purpose.value,
+                "mutual": g.leg.mutual,
+                "status": g.status.value if g.status is not None else None,
+            }
+            for g in graph.legs
+        ],
+    }
 
 
 def render(report: Report) -> str:

@@ -16,7 +16,6 @@ from typing import TypeVar
 from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
-from mratrust.legs import LEG_TABLE, Leg, Transport, legs
 from mratrust.model import (
     Deployment,
     EvidenceValue,
@@ -31,6 +30,8 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
+from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
 _T = TypeVar("_T")
@@ -151,7 +152,8 @@ class _Cache:
     ] = field(default_factory=dict)
     ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
     known: tuple[x509.Certificate, ...] | None = None
-    legs: tuple[Leg, ...] | None = None
+    legs: tuple[UcLeg, ...] | None = None
+    graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
 
 
@@ -191,10 +193,17 @@ class AuditContext:
             self._cache.memo[key] = compute()
         return self._cache.memo[key]  # type: ignore[return-value]
 
-    def legs(self) -> tuple[Leg, ...]:
+    def legs(self) -> tuple[UcLeg, ...]:
+        """The legs Expressway-C makes to the UC nodes (:func:`mratrust.topology.c2u_legs`)."""
         if self._cache.legs is None:
-            self._cache.legs = legs(self.deployment)
+            self._cache.legs = c2u_legs(self.deployment)
         return self._cache.legs
+
+    def graph_legs(self) -> tuple[Leg, ...]:
+        """Every leg of the deployment, per Expressway-C peer and in both directions."""
+        if self._cache.graph is None:
+            self._cache.graph = legs(self.deployment)
+        return self._cache.graph
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
@@ -246,7 +255,7 @@ class AuditContext:
 
     # ------------------------------------------------------------------ verification gate
 
-    def gate(self, leg: Leg) -> Gate:
+    def gate(self, leg: UcLeg) -> Gate:
         """Does Expressway-C verify the server certificate on ``leg`` on this version?"""
         cluster = leg.cluster
         if leg.transport is Transport.ATS:
@@ -259,7 +268,7 @@ class AuditContext:
             return Gate.DISPUTED if self.behaviour.verification_disputed else Gate.NOT_VERIFIED
         return Gate.VERIFIED if cluster.tls_verify else Gate.NOT_VERIFIED
 
-    def names_checked(self, leg: Leg) -> tuple[str, ...]:
+    def names_checked(self, leg: UcLeg) -> tuple[str, ...]:
         """Names Expressway-C checks on ``leg``: the typed address at discovery, else the node's."""
         if (
             leg.transport is Transport.ATS
@@ -365,18 +374,19 @@ ATS_DEBUG = (
 """The tech note's Traffic Server debug levels, for a failing Traffic Server leg."""
 
 
-def rejection_signature(transport: Transport, port: int, node: str) -> str:
+def rejection_signature(leg: LegRow, node: str) -> str:
     """How a UC node's rejection of Expressway-C's certificate shows, per component.
 
     Only Traffic Server's log line is documented (its message text comes from Traffic Server's
     own source); the SIP zones and XCP have no documented log line here.
     """
+    transport, port = leg.transport, leg.port
     if transport is Transport.ATS:
         return (
             f"Traffic Server logs \"SSL connection failed for '{node}': ... tlsv1 alert unknown "
             'ca"'
         )
-    if transport is Transport.SIP and port == 5091:
+    if leg.purpose is TopologyPurpose.SIP_OAUTH:
         return (
             f"the SIP OAuth (CEOAuth) zone to {node} does not come up; tech note 215572 describes "
             "the symptom as 'Unknown CA from UCM'"
@@ -388,7 +398,4 @@ def rejection_signature(transport: Transport, port: int, node: str) -> str:
 
 def leg_transport(product: str, port: int) -> Transport:
     """The Expressway component that makes the connection to ``product`` on ``port``."""
-    for kind in LEG_TABLE:
-        if kind.product.value == product and kind.port == port:
-            return kind.transport
-    return Transport.ATS
+    return transport_of(product, port)

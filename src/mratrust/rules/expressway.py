@@ -8,10 +8,11 @@ from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS
 from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, peers, rule
+from mratrust.topology import node_id, peer_id
 
 
 def _subject(peer: str, certificate: str = "server") -> Subject:
-    return Subject(cluster=EXPC, node=peer, certificate=certificate)
+    return Subject(cluster=EXPC, node=peer, certificate=certificate, endpoint_id=peer_id(peer))
 
 
 @rule(
@@ -140,7 +141,12 @@ def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
             seen.add((node.name, f.fingerprint))
             yield _wild(
                 f,
-                Subject(cluster=cluster.name, node=node.name, certificate=ident.name),
+                Subject(
+                    cluster=cluster.name,
+                    node=node.name,
+                    certificate=ident.name,
+                    endpoint_id=node_id(cluster, node.name),
+                ),
                 cluster.product.label,
             )
 
