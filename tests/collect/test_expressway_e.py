@@ -110,8 +110,7 @@ def test_a_refused_expressway_e_account_is_one_line_and_expressway_c_goes_on(
     lines = [f.line() for f in result.facts.failures]
     assert any(
         line.startswith(f"{EXPE} (expressway)")
-        and "credentials 'expe' was refused (401 Unauthorized); check its user and password"
-        in line
+        and "credentials 'expe' was refused (401 Unauthorized); check its user and password" in line
         for line in lines
     ), lines
     assert result.exit_code == 3
