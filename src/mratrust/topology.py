@@ -266,6 +266,11 @@ def identity_ports(kind: EndpointKind) -> dict[int, tuple[str, bool]]:
     return out
 
 
+def rows_at(port: int, *, client: EndpointKind = EndpointKind.EXPRESSWAY_C) -> tuple[LegRow, ...]:
+    """The rows on ``port`` whose client is of kind ``client``, in table order (empty: none)."""
+    return tuple(r for r in _ROWS if r.port == port and r.client is client)
+
+
 def transport_of(server_kind: str, port: int) -> Transport:
     """The Expressway component that connects to a ``server_kind`` endpoint on ``port``."""
     for r in _ROWS:
