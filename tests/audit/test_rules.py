@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 
 from mratrust.audit import audit
+from mratrust.fixes import Reissue, UcIdentity
 from mratrust.lab import pkigen as pg
 from mratrust.model import Deployment, Identity, Status, UcCluster
 from mratrust.pki.load import LoadedCert
@@ -263,6 +264,15 @@ def test_u2c_cm_eku_in_mixed_mode(deployment: Get, ca: tuple[pg.Issued, pg.Issue
     broken = _replace_cluster(d, replace(cucm, nodes=(cucm.nodes[0], new_sub)))
     fails = [f for f in audit(broken, now=NOW).by_rule("U2C-CM-EKU") if f.status is Status.FAIL]
     assert [f.subject.node for f in fails] == [sub.name] and "clientAuth" in fails[0].message
+    # the restarts are the product table's CallManager recipe: CTL first, every service, phones
+    after = fails[0].remediation[1]
+    assert after.startswith("then, in this order: utils ctl update CTLFile; ")
+    for service in ("Cisco CallManager", "Cisco CTIManager", "Cisco TVS", "Cisco HAProxy"):
+        assert f"utils service restart {service}" in after
+    assert after.endswith("so they load the new CTL/ITL")
+    (fix,) = fails[0].fixes
+    assert isinstance(fix, Reissue) and isinstance(fix.what, UcIdentity)
+    assert (fix.what.cluster, fix.what.certificate) == (cucm.name, "CallManager")
     healthy = _replace_cluster(d, cucm)
     assert all(f.status is Status.PASS for f in audit(healthy, now=NOW).by_rule("U2C-CM-EKU"))
     # non-secure: the rule does not apply

@@ -6,6 +6,15 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import (
+    Configure,
+    ExpresswayTrust,
+    Fix,
+    Reissue,
+    RemoveTrust,
+    Rename,
+    Setting,
+)
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -19,6 +28,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
+from mratrust.products import EXPRESSWAY_RESTART_PAGE
 from mratrust.rules.base import (
     ATS_DEBUG,
     CIPHER_LABELS,
@@ -28,21 +38,69 @@ from mratrust.rules.base import (
     Gate,
     chain_fps,
     cipher_where,
+    evidence_fps,
+    expressway_trust_fixes,
     is_discovered_node,
     make,
     peers,
+    reissue_uc,
+    rename_or_reissue,
     rule,
     short,
+    uc_identity,
 )
 from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
 from mratrust.versions import X14_2
 
-RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
+RESTART_EXPC = f"restart Expressway-C ({EXPRESSWAY_RESTART_PAGE}) for trusted CA changes"
 REFRESH = (
     "refresh the UC servers on Expressway-C (Configuration > Unified Communications > "
     "Unified CM servers / IM and Presence Service nodes / Unity Connection servers > "
     "Refresh servers)"
 )
+
+
+def _latent_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Trust the chain; a certificate that also lacks names is reissued."""
+    more = reissue_uc(f) if evidence_fps(f, "missing_names") else ()
+    return (*expressway_trust_fixes(f), *more)
+
+
+def _dup_subject_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Remove the first entry with the subject, which hides the right one (a ``fail`` only)."""
+    first = f.evidence_dict().get("first")
+    if f.status is not Status.FAIL or not isinstance(first, str) or not f.subject.node:
+        return ()
+    return (RemoveTrust(store=ExpresswayTrust(peers=(f.subject.node,)), certificates=(first,)),)
+
+
+def _ecdsa_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Have Expressway-C get the trusted RSA identity on the leg."""
+    current = f.evidence_dict().get("cipher_string")
+    return (
+        Configure(
+            setting=Setting.RSA_FIRST,
+            cluster=f.subject.cluster,
+            leg_id=f.subject.leg_id,
+            cipher_string=current if isinstance(current, str) else None,
+        ),
+    )
+
+
+def _rename_then_reissue(f: Finding) -> tuple[Fix, ...]:
+    """The nodes are renamed to their FQDN; a new certificate only if one lacks the FQDN."""
+    return (Reissue(what=uc_identity(f, rename=Rename.ALWAYS)),)
+
+
+def _same_cn_fixes(f: Finding) -> tuple[Fix, ...]:
+    """CallManager CA-signed; the self-signed entries that shared tomcat's subject go."""
+    ev = f.evidence_dict().get("certificates")
+    stale = ev[1] if isinstance(ev, tuple) and len(ev) == 2 else None
+    return (Reissue(what=uc_identity(f, same_cn=True, stale=stale)),)
+
+
+def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
+    return (Configure(setting=Setting.SIP_SIGNATURE_PREF_RSA),)
 
 
 def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
@@ -170,6 +228,7 @@ def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
 
 @rule(
     "C2U-TRUST",
+    fix=expressway_trust_fixes,
     title="UC node identity chains to Expressway-C's trusted CA list",
     since="X14.2",
     severity=Severity.CRITICAL,
@@ -322,6 +381,7 @@ def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[
 
 @rule(
     "C2U-NAME",
+    fix=rename_or_reissue,
     title="The name Expressway-C uses for the node is in the certificate's SAN",
     since="X14.2",
     severity=Severity.CRITICAL,
@@ -410,6 +470,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "C2U-FQDN",
+    fix=_rename_then_reissue,
     title="UC nodes are defined by FQDN, not short host names or IP addresses",
     since="X8.8",
     severity=Severity.HIGH,
@@ -476,6 +537,7 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
 
 @rule(
     "C2U-SAME-CN",
+    fix=_same_cn_fixes,
     title="Two self-signed certificates with the same CN that Expressway-C must both trust",
     since="X8.8",
     severity=Severity.HIGH,
@@ -598,6 +660,7 @@ def _must_verify(ctx: AuditContext) -> list[tuple[UcLeg, Identity]]:
 
 @rule(
     "C2U-DUP-SUBJECT",
+    fix=_dup_subject_fixes,
     title="Two trusted CA entries with the same subject on an Expressway-C peer",
     since="X8.8",
     severity=Severity.HIGH,
@@ -785,6 +848,7 @@ FRESH_ASSUMED = (
 
 @rule(
     "C2U-ECDSA",
+    fix=_ecdsa_fixes,
     title="If ECDSA may be negotiated (TLS 1.2 cipher order or TLS 1.3), the node's ECDSA "
     "identity is trusted",
     since="X14.2",
@@ -912,6 +976,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "C2U-LATENT",
+    fix=_latent_fixes,
     title="Before X14.2: a node whose certificate will fail once every node is verified",
     since="X8.8",
     severity=Severity.HIGH,
@@ -975,6 +1040,7 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "C2U-TLS13-SIGALG",
+    fix=_sigalg_fixes,
     title="With SIP TLS 1.3, the certificate type the signature-algorithm preference selects is "
     "trusted",
     since="X15.2",

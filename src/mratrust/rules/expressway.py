@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mratrust.fixes import ExpresswayTrust, UploadTrust
 from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS
-from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, peers, rule
+from mratrust.rules.base import (
+    EXPC,
+    AuditContext,
+    chain_fps,
+    make,
+    peers,
+    reissue_expressway,
+    rule,
+)
 from mratrust.topology import node_id, peer_id
 
 
@@ -17,6 +26,7 @@ def _subject(peer: str, certificate: str = "server") -> Subject:
 
 @rule(
     "EXP-EKU",
+    fix=reissue_expressway,
     title="Expressway-C certificate carries serverAuth and clientAuth",
     since="X8.8",
     severity=Severity.CRITICAL,
@@ -63,6 +73,7 @@ def exp_eku(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "EXP-CN",
+    fix=reissue_expressway,
     title="Expressway certificate has a CN",
     since="X8.10",
     severity=Severity.HIGH,
@@ -87,6 +98,7 @@ def exp_cn(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "EXP-KEY",
+    fix=reissue_expressway,
     title="Key size and type acceptable (RSA 2048–4096, ECDSA from X14.3)",
     since="X8.8",
     severity=Severity.HIGH,
@@ -123,6 +135,7 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "EXP-WILDCARD",
+    fix=reissue_expressway,
     title="No wildcard certificate on Expressway or the UC nodes",
     since="X8.8",
     severity=Severity.HIGH,
@@ -202,6 +215,13 @@ def exp_chain(ctx: AuditContext) -> Iterator[Finding]:
                 f"Upload {missing} to {peer.name}'s trusted CA list, then restart Expressway-C"
             ],
             evidence={"upload": chain_fps(result.missing_certs)} if result.missing_certs else {},
+            fixes=(
+                UploadTrust(
+                    store=ExpresswayTrust(peers=(peer.name,)),
+                    certificates=chain_fps(result.missing_certs),
+                    chain=chain_fps(peer.certificate.chain),
+                ),
+            ),
         )
 
 

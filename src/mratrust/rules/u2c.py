@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mratrust.fixes import Fix
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -17,16 +18,20 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult
-from mratrust.products import trust_restart_text
+from mratrust.products import identity_recipe, trust_restart_text
 from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
     chain_fps,
+    expressway_trust_fixes,
     make,
     peers,
+    reissue_expressway,
+    reissue_uc,
     rejection_signature,
     rule,
     short,
+    uc_trust_fixes,
 )
 from mratrust.topology import (
     EndpointKind,
@@ -38,6 +43,14 @@ from mratrust.topology import (
     peer_id,
     row_for,
 )
+
+
+def _oauth_fixes(f: Finding) -> tuple[Fix, ...]:
+    """tomcat on SIP OAuth: Expressway-C trusts it; else the UC store trusts Expressway-C."""
+    if f.subject.certificate == "tomcat":
+        return expressway_trust_fixes(f)
+    return uc_trust_fixes(f)
+
 
 _EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
 _TFTP = row_for(_EXPC, _CUCM, Purpose.TFTP)
@@ -169,6 +182,7 @@ SINCE_ALWAYS = "X8.8"
 
 @rule(
     "U2C-TRUST",
+    fix=uc_trust_fixes,
     title="Expressway-C's chain is in CUCM tomcat-trust and CallManager-trust",
     since="X14.0.2",
     severity=Severity.CRITICAL,
@@ -224,6 +238,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "U2C-OAUTH",
+    fix=_oauth_fixes,
     title="SIP OAuth (5091): Expressway-C's chain in tomcat-trust, CUCM's tomcat trusted by "
     "Expressway-C",
     since="X12.5",
@@ -303,6 +318,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "U2C-PROFILE-SAN",
+    fix=reissue_expressway,
     title="Secure phone security profile names are FQDNs in Expressway-C's SAN",
     since="X12.6",
     severity=Severity.HIGH,
@@ -355,6 +371,7 @@ def _domain(name: str) -> str:
 
 @rule(
     "U2C-CM-EKU",
+    fix=reissue_uc,
     title="CUCM CallManager certificate carries serverAuth and clientAuth (mixed mode)",
     since="X8.8",
     severity=Severity.HIGH,
@@ -401,14 +418,15 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[
                     f"Reissue {name} with EKU serverAuth and clientAuth (the CA template must "
                     "keep both)",
-                    "then restart Cisco CallManager, Cisco TFTP and Cisco HAProxy; in mixed mode "
-                    "run utils ctl update CTLFile first",
+                    "then, in this order: "
+                    + "; ".join(identity_recipe(Product.CUCM, name, mixed=True).commands()),
                 ],
             )
 
 
 @rule(
     "U2C-IMP-TRUST",
+    fix=uc_trust_fixes,
     title="IM and Presence tomcat-trust and cup-xmpp-trust hold Expressway-C's chain",
     since="X8.8",
     severity=Severity.HIGH,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mratrust.model import Finding, Product, Severity, Status, Subject
 from mratrust.pki.facts import NameMatch, facts, match_name
-from mratrust.rules.base import AuditContext, make, rule, short
+from mratrust.rules.base import AuditContext, make, rename_or_reissue, rule, short
 from mratrust.topology import node_id
 
 REUSE_PAIRS = (("tomcat", "CallManager"), ("tomcat-ECDSA", "CallManager-ECDSA"))
@@ -79,6 +79,7 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "UCM-MULTI-SAN",
+    fix=rename_or_reissue,
     title="A multi-server certificate's SAN covers every node of its cluster",
     since="X8.8",
     severity=Severity.HIGH,
