@@ -60,7 +60,7 @@ from mratrust.products import (
 )
 from mratrust.products import info as product_info
 from mratrust.topology import legs
-from mratrust.versions import Version
+from mratrust.versions import CUCM_TOMCAT_REUSE, Version
 
 ACTIONS = (
     "obtain-ca",
@@ -696,7 +696,9 @@ def _uc_reissue(
         ca_chain = _expc_ca_chain(deployment, known)
         if ca_chain:
             target["issuer"] = facts(ca_chain[0]).subject
-        reuse = (cluster.major_version or 0) >= 14 and _tomcat_multi_server(cluster)
+        reuse = CUCM_TOMCAT_REUSE.reached(cluster.major_version) is True and (
+            _tomcat_multi_server(cluster)
+        )
         advice = (
             "Cisco recommends CA-signed certificates for MRA (tech note 225476): have "
             "CallManager signed by "

@@ -245,6 +245,12 @@ def test_u2c_profile_san(deployment: Get) -> None:
     assert f.status is Status.FAIL and "FQDN" in f.message and "not in expc1" in f.message
     (twin,) = audit(_profiles(d, ("expc1.example.com",)), now=NOW).by_rule("U2C-PROFILE-SAN")
     assert twin.status is Status.PASS
+    # the FQDN format is required from X12.6 (the version table); the SAN always
+    (early,) = audit(_profiles(d, ("secure-profile",)), version="X12.5", now=NOW).by_rule(
+        "U2C-PROFILE-SAN"
+    )
+    assert early.status is Status.FAIL and "not in expc1" in early.message
+    assert "FQDN" not in early.message
 
 
 def test_u2c_cm_eku_in_mixed_mode(deployment: Get, ca: tuple[pg.Issued, pg.Issued]) -> None:

@@ -20,15 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from mratrust.cli_support import EXIT_INPUT, color_wanted, emit, parse_now, parse_seconds
 from mratrust.topology import CUCM_HTTPS_PORT as DEFAULT_PORT
+from mratrust.versions import PROBE_DEFAULT
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
     from mratrust.probe.client import ClientProfile
 
-DEFAULT_VERSION = "X15.3"
-"""The Expressway release emulated when ``--as-version`` is not given: a current release (X14.2+
-verification of every node, X15.2+ RSA-first TLS 1.3 signatures) on a fresh install, whose
-default cipher order prefers ECDSA. Give the running version: the offer depends on it."""
+DEFAULT_VERSION = str(PROBE_DEFAULT)
+"""The Expressway release emulated when ``--as-version`` is not given (the version table's
+:data:`~mratrust.versions.PROBE_DEFAULT`, fresh install). Give the running version: the offer
+depends on it."""
 
 
 def _count(text: str) -> int:

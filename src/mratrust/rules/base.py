@@ -106,7 +106,7 @@ def rule(
     rule_id: str,
     *,
     title: str,
-    since: str | None,
+    since: Version | str | None,
     severity: Severity,
     kb: tuple[str, ...] = (),
     cite: tuple[str, ...] = (),
@@ -115,6 +115,9 @@ def rule(
     [Callable[[AuditContext], Iterable[Finding]]], Callable[[AuditContext], Iterable[Finding]]
 ]:
     """Register a rule function under its stable ID (IDs are never renamed or reused).
+
+    ``since`` is a release of :data:`mratrust.versions.TIMELINE` (its constant, e.g. ``X14_2``),
+    a UC feature's :attr:`~mratrust.versions.UcFeature.since`, or None.
 
     ``fix`` gives the typed fixes (:mod:`mratrust.fixes`) of each ``fail`` or ``risk`` finding the
     rule makes; :func:`make` attaches them, and the plan turns them into steps.
@@ -128,7 +131,7 @@ def rule(
         RULES[rule_id] = RuleInfo(
             id=rule_id,
             title=title,
-            since=since,
+            since=str(since) if since is not None else None,
             severity=severity,
             sources=sources(*cite),
             kb=kb,

@@ -50,7 +50,7 @@ from mratrust.rules.base import (
     uc_identity,
 )
 from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
-from mratrust.versions import X14_2
+from mratrust.versions import CUCM_TOMCAT_REUSE, X8_8, X14_2, X15_2
 
 RESTART_EXPC = f"restart Expressway-C ({EXPRESSWAY_RESTART_PAGE}) for trusted CA changes"
 REFRESH = (
@@ -230,7 +230,7 @@ def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
     "C2U-TRUST",
     fix=expressway_trust_fixes,
     title="UC node identity chains to Expressway-C's trusted CA list",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.CRITICAL,
     kb=("R-C2U-01", "R-C2U-07"),
     cite=("S2", "S3", "S27", "S1", "S36", "S24"),
@@ -383,7 +383,7 @@ def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[
     "C2U-NAME",
     fix=rename_or_reissue,
     title="The name Expressway-C uses for the node is in the certificate's SAN",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.CRITICAL,
     kb=("R-C2U-02",),
     cite=("S2", "S1", "S17", "S4", "S36"),
@@ -472,7 +472,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
     "C2U-FQDN",
     fix=_rename_then_reissue,
     title="UC nodes are defined by FQDN, not short host names or IP addresses",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-03",),
     cite=("S1", "S4", "S17"),
@@ -529,9 +529,8 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
     ident = node.identity(source)
     if ident is None or not facts(ident.leaf).multi_server:
         return f"it needs a multi-server {source} certificate, which {short(node.name)}'s is not"
-    major = cluster.major_version
-    if major is not None and major < 14:
-        return "it needs Unified CM 14 or later"
+    if CUCM_TOMCAT_REUSE.reached(cluster.major_version) is False:
+        return f"it needs {CUCM_TOMCAT_REUSE.needs}"
     return None
 
 
@@ -539,7 +538,7 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
     "C2U-SAME-CN",
     fix=_same_cn_fixes,
     title="Two self-signed certificates with the same CN that Expressway-C must both trust",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-04",),
     cite=("S1", "S3", "S16", "S17"),
@@ -662,7 +661,7 @@ def _must_verify(ctx: AuditContext) -> list[tuple[UcLeg, Identity]]:
     "C2U-DUP-SUBJECT",
     fix=_dup_subject_fixes,
     title="Two trusted CA entries with the same subject on an Expressway-C peer",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-05",),
     cite=("S3", "S17", "S30"),
@@ -851,7 +850,7 @@ FRESH_ASSUMED = (
     fix=_ecdsa_fixes,
     title="If ECDSA may be negotiated (TLS 1.2 cipher order or TLS 1.3), the node's ECDSA "
     "identity is trusted",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.HIGH,
     kb=("R-C2U-06",),
     cite=("S1", "S27", "S10", "S32"),
@@ -978,7 +977,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     "C2U-LATENT",
     fix=_latent_fixes,
     title="Before X14.2: a node whose certificate will fail once every node is verified",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-08",),
     cite=("S1", "S2", "S27"),
@@ -1034,7 +1033,7 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
                 **({"upload": upload} if upload else {}),
                 **({"missing_names": tuple(missing_names)} if missing_names else {}),
             },
-            since="X14.2",
+            since=str(X14_2),
         )
 
 
@@ -1043,7 +1042,7 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
     fix=_sigalg_fixes,
     title="With SIP TLS 1.3, the certificate type the signature-algorithm preference selects is "
     "trusted",
-    since="X15.2",
+    since=X15_2,
     severity=Severity.HIGH,
     kb=("KB §6",),
     cite=("S14", "S1"),

@@ -18,6 +18,7 @@ from mratrust.rules.base import (
     rule,
 )
 from mratrust.topology import node_id, peer_id
+from mratrust.versions import X8_8, X8_10
 
 
 def _subject(peer: str, certificate: str = "server") -> Subject:
@@ -28,7 +29,7 @@ def _subject(peer: str, certificate: str = "server") -> Subject:
     "EXP-EKU",
     fix=reissue_expressway,
     title="Expressway-C certificate carries serverAuth and clientAuth",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-CE-01",),
     cite=("S3", "S17", "S28"),
@@ -75,7 +76,7 @@ def exp_eku(ctx: AuditContext) -> Iterator[Finding]:
     "EXP-CN",
     fix=reissue_expressway,
     title="Expressway certificate has a CN",
-    since="X8.10",
+    since=X8_10,
     severity=Severity.HIGH,
     kb=("R-EXP-02",),
     cite=("S30",),
@@ -100,7 +101,7 @@ def exp_cn(ctx: AuditContext) -> Iterator[Finding]:
     "EXP-KEY",
     fix=reissue_expressway,
     title="Key size and type acceptable (RSA 2048–4096, ECDSA from X14.3)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-03",),
     cite=("S20", "S14"),
@@ -137,7 +138,7 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
     "EXP-WILDCARD",
     fix=reissue_expressway,
     title="No wildcard certificate on Expressway or the UC nodes",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-08", "R-UCM-01"),
     cite=("S17", "S31"),
@@ -183,7 +184,7 @@ def _wild(f: object, subject: Subject, product: str) -> Finding:
 @rule(
     "EXP-CHAIN",
     title="Expressway holds its own full chain in its trusted CA list",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-10",),
     cite=("S3",),
@@ -228,7 +229,7 @@ def exp_chain(ctx: AuditContext) -> Iterator[Finding]:
 @rule(
     "EXP-PEER-TRUST",
     title="Every Expressway-C peer has the same trusted CA list",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.MEDIUM,
     kb=("R-CE-09",),
     cite=("S17",),

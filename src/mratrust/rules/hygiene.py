@@ -13,6 +13,7 @@ from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
 from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
 from mratrust.topology import node_id, peer_id
+from mratrust.versions import X8_8
 
 
 def _renewal(f: Finding) -> tuple[Fix, ...]:
@@ -107,7 +108,7 @@ def _validity(
     "CERT-VALIDITY",
     fix=_renewal,
     title="Every certificate relied on is within its validity (30/60-day warnings)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-EXP-09",),
     cite=("S13",),
@@ -174,7 +175,7 @@ def _iso(cert: x509.Certificate) -> str:
 @rule(
     "CERT-SIGNATURE",
     title="No SHA-1 (or weaker) signature, no RSA key below 2048 bits",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     cite=("S31",),
 )

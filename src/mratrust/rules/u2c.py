@@ -43,6 +43,7 @@ from mratrust.topology import (
     peer_id,
     row_for,
 )
+from mratrust.versions import X8_8, X12_5, X12_6, X14_0_2
 
 
 def _oauth_fixes(f: Finding) -> tuple[Fix, ...]:
@@ -184,7 +185,7 @@ SINCE_ALWAYS = "X8.8"
     "U2C-TRUST",
     fix=uc_trust_fixes,
     title="Expressway-C's chain is in CUCM tomcat-trust and CallManager-trust",
-    since="X14.0.2",
+    since=X14_0_2,
     severity=Severity.CRITICAL,
     kb=("R-U2C-01",),
     cite=("S1", "S2", "S3", "S13", "S18", "S27"),
@@ -213,7 +214,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     required=presents,
                     why_required=why,
                     accept_leaf=cluster.mixed,
-                    since="X14.0.2",
+                    since=str(X14_0_2),
                 )
             if not _SIP.applies(cluster):
                 continue
@@ -241,7 +242,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
     fix=_oauth_fixes,
     title="SIP OAuth (5091): Expressway-C's chain in tomcat-trust, CUCM's tomcat trusted by "
     "Expressway-C",
-    since="X12.5",
+    since=X12_5,
     severity=Severity.CRITICAL,
     kb=("R-U2C-02",),
     cite=("S22",),
@@ -320,7 +321,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
     "U2C-PROFILE-SAN",
     fix=reissue_expressway,
     title="Secure phone security profile names are FQDNs in Expressway-C's SAN",
-    since="X12.6",
+    since=X12_6,
     severity=Severity.HIGH,
     kb=("R-U2C-03",),
     cite=("S3", "S15", "S17"),
@@ -337,9 +338,9 @@ def u2c_profile_san(ctx: AuditContext) -> Iterator[Finding]:
                 )
                 leaf = facts(peer.certificate.leaf)
                 problems: list[str] = []
-                if not is_fqdn(profile):
+                if not is_fqdn(profile) and ctx.behaviour.profile_fqdn_required:
                     problems.append(
-                        f"{profile!r} is not in FQDN format (required from X12.6 for the CSR)"
+                        f"{profile!r} is not in FQDN format (required from {X12_6} for the CSR)"
                     )
                 if match_name(leaf, profile, cn_fallback=False) is not NameMatch.SAN:
                     problems.append(
@@ -373,7 +374,7 @@ def _domain(name: str) -> str:
     "U2C-CM-EKU",
     fix=reissue_uc,
     title="CUCM CallManager certificate carries serverAuth and clientAuth (mixed mode)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-U2C-04",),
     cite=("S17",),
@@ -428,7 +429,7 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
     "U2C-IMP-TRUST",
     fix=uc_trust_fixes,
     title="IM and Presence tomcat-trust and cup-xmpp-trust hold Expressway-C's chain",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-U2C-05",),
     cite=("S3",),
