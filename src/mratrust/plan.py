@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from mratrust.audit import Report, audit, context, upgrade_check
 from mratrust.ciphers import suggest_rsa_first
@@ -51,6 +49,7 @@ from mratrust.model import (
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
+from mratrust.pki.write import certs_pem, safe_name
 from mratrust.products import (
     EXPRESSWAY_RESTART,
     identity_recipe,
@@ -752,7 +751,7 @@ def _expc_reissue(deployment: Deployment, draft: _Draft, f: Finding, peer: str) 
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "cert"
+    return safe_name(name, empty="cert")
 
 
 def _file_name(cert: x509.Certificate, used: set[str]) -> str:
@@ -1328,7 +1327,7 @@ def kit_files(plan: Plan) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
             names = []
             for cert in step.certificates:
                 rel = f"{folder}/{_file_name(cert, used)}"
-                files[rel] = cert.public_bytes(Encoding.PEM)
+                files[rel] = certs_pem((cert,))
                 names.append(rel)
             data["files"] = names
         out.append(data)

@@ -11,7 +11,6 @@ order, as frozen data: the audit turns them into evidence and findings.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import queue
 import threading
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from cryptography import x509
 
 from mratrust.errors import InputError
-from mratrust.pki.facts import KeyType, facts
+from mratrust.pki.facts import KeyType, facts, is_ip
 from mratrust.pki.verify import TRUST_REASONS, Purpose, Reason, TrustStore, validate
 from mratrust.probe.advice import remedy
 from mratrust.probe.client import (
@@ -69,14 +68,6 @@ def covered_by(hs: Handshake) -> Variant | None:
     if not hs.completed or not hs.chain or hs.tls_version is None:
         return None
     return _COVERS.get((hs.tls_version, facts(hs.chain[0]).key.type))
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,7 +175,7 @@ class ProbeTarget:
         """The SNI Expressway-C sends: the node name (no SNI for an IP address)."""
         if self.sni is not None:
             return self.sni or None
-        return None if _is_ip(self.host) else self.host
+        return None if is_ip(self.host) else self.host
 
     @property
     def expected_name(self) -> str:
