@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from mratrust.cli_support import EXIT_INPUT, color_wanted, emit, parse_now, parse_seconds
 from mratrust.topology import CUCM_HTTPS_PORT as DEFAULT_PORT
-from mratrust.versions import PROBE_DEFAULT
+from mratrust.topology import Transport, ports_by_transport
+from mratrust.versions import PROBE_DEFAULT, X15_2
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
@@ -51,6 +52,15 @@ def _port_pair(text: str) -> tuple[int, int]:
     return _port(real.strip()), _port(mapped.strip())
 
 
+def _ports(transport: Transport) -> str:
+    return "/".join(str(p) for p in ports_by_transport().get(transport, ()))
+
+
+def _legs_text() -> str:
+    """``8443/6972/443 Traffic Server, 5061/5091 SIP, 7400 XCP`` from the leg table."""
+    return ", ".join(f"{_ports(t)} {t.component}" for t in ports_by_transport())
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``probe`` on the main parser's sub-commands."""
     help_text = "handshakes as Expressway-C makes them: chains, identities, client CAs, verdict"
@@ -63,8 +73,8 @@ def add_parser(subparsers: Any) -> None:
         epilog="Exit codes: 0 every handshake verifies, 1 a verdict fails, 2 bad input, "
         "3 an endpoint could not be probed. Targets: HOST[:PORT] (default port 8443), "
         "[IPv6]:PORT, or NAME:PORT{ADDRESS} to connect to ADDRESS with NAME as SNI and identity. "
-        "The port says which leg the target is (8443/6972/443 Traffic Server, 5061/5091 SIP, "
-        "7400 XCP) and so which offer Expressway-C makes; --port-map connects elsewhere.",
+        f"The port says which leg the target is ({_legs_text()}) and so which offer "
+        "Expressway-C makes; --port-map connects elsewhere.",
     )
     p.add_argument("targets", nargs="+", metavar="HOST[:PORT]", help="endpoints to probe")
     who = p.add_argument_group("Expressway-C to emulate")
@@ -92,8 +102,8 @@ def add_parser(subparsers: Any) -> None:
         "--signature-pref-rsa",
         choices=("on", "off"),
         help="TlsSignatureAlgoPrefRsa: RSA first in TLS 1.3 signature algorithms on SIP targets "
-        "(5061, 5091; default: on from X15.2); Traffic Server and XCP targets always offer "
-        "ECDSA first",
+        f"({_ports(Transport.SIP)}; default: on from {X15_2}); Traffic Server and XCP targets "
+        "always offer ECDSA first",
     )
     who.add_argument(
         "--client-cert",
@@ -125,7 +135,7 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         metavar="PORT=CONNECT",
         help="connect to CONNECT for targets on PORT, which still decides the leg and the offer "
-        "(lab, NAT; repeatable), e.g. 5061=15061",
+        f"(lab, NAT; repeatable), e.g. {_ports(Transport.SIP).split('/')[0]}=15061",
     )
     run_opts.add_argument(
         "--timeout",

@@ -21,10 +21,6 @@ from mratrust.probe.client import ClientProfile
 from mratrust.probe.engine import EndpointReport, Identity, Observation, Verdict
 from mratrust.probe.outcome import Outcome
 from mratrust.textsafe import escape_control
-from mratrust.topology import Transport
-
-_COMPONENT = {Transport.ATS: "Traffic Server", Transport.SIP: "SIP", Transport.XMPP: "XCP"}
-"""The Expressway component that makes the connection, in words."""
 
 SCHEMA = "mratrust.probe/1"
 
@@ -265,7 +261,7 @@ def _offer_line(r: EndpointReport, profile: ClientProfile) -> str:
     leg = r.target.leg
     first = "RSA" if profile.rsa_first_on(leg.transport) else "ECDSA"
     where = f"port {leg.port}" + ("" if leg.listed else ", not a leg port: taken as HTTPS")
-    return f"  Offer: {_COMPONENT[leg.transport]} ({where}), TLS 1.3 signatures {first} first"
+    return f"  Offer: {leg.transport.component} ({where}), TLS 1.3 signatures {first} first"
 
 
 def _endpoint_lines(r: EndpointReport, profile: ClientProfile, color: bool) -> list[str]:
