@@ -30,7 +30,11 @@ from enum import Enum
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpresswayTrust:
-    """The trusted CA list of Expressway-C peers (``peers`` empty: every peer)."""
+    """The trusted CA list of Expressway-C peers (``peers`` empty: every peer).
+
+    Expressway-E's list is another store: it gets its own target type here, and the plan learns
+    to resolve it (its peers, its restart), rather than a flag on this one.
+    """
 
     peers: tuple[str, ...] = ()
 
