@@ -89,6 +89,7 @@ def test_expressway_e_sending_its_leaf_alone_fails(tmp_path: Path) -> None:
         assert ev["decided_by"] == "live" and len(ev["sent_chain"]) == 1
         assert "sends only its certificate" in f.message
         assert "cannot build the path" in f.message
+        assert len(ev["upload"]) == 1  # type: ignore[arg-type]  # ENT-INT, from the certificate file
     # Expressway-C's own (client) side is what the probe sends: left as offline said
     client = [f for f in live.by_rule("CE-TRUST") if f.subject.certificate == "client"]
     assert client and all("decided_by" not in f.evidence_dict() for f in client)

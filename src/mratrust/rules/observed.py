@@ -367,6 +367,8 @@ def _decide_ce_trust(ctx: AuditContext, finding: Finding, seen: Observed) -> Fin
         listed = " and ".join(lacking)
         sends = "only its certificate" if len(sent) == 1 else f"{len(sent)} certificates"
         extra: dict[str, EvidenceValue] = {**sent_ev, "missing_issuer": result.missing_issuer}
+        if result.missing_certs:
+            extra["upload"] = chain_fps(result.missing_certs)
         return replace(
             make(
                 "CE-TRUST",
