@@ -35,6 +35,7 @@ from mratrust.model import (
     Product,
     SecurityMode,
     Store,
+    TlsCiphers,
     Traversal,
     UcCluster,
 )
@@ -179,6 +180,7 @@ class ClusterIn(_Strict):
     security_mode: Literal["non-secure", "mixed"] = "non-secure"
     sip_oauth: bool = False
     https_ciphers: Literal["rsa-only", "ec-and-rsa"] = "rsa-only"
+    tls_ciphers: Literal["rsa-preferred", "ec-preferred"] = "rsa-preferred"
     secure_profiles: list[str] = Field(default_factory=list)
     voicemail_host: str | None = None
     trust: dict[str, str | None] = Field(default_factory=dict)
@@ -651,6 +653,7 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
         security_mode=SecurityMode(c.security_mode),
         sip_oauth=c.sip_oauth,
         https_ciphers=HttpsCiphers(c.https_ciphers),
+        tls_ciphers=TlsCiphers(c.tls_ciphers),
         secure_profiles=tuple(c.secure_profiles),
         voicemail_host=c.voicemail_host,
         trust=stores,
