@@ -14,4 +14,6 @@ def escape_control(s: str) -> str:
     set a window title or start a forged report line. Every other character is kept as it is
     (``Zürich`` stays ``Zürich``).
     """
+    if s.isprintable():  # no control character in it (they are all unprintable): the usual case
+        return s
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)

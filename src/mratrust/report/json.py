@@ -1,11 +1,19 @@
-"""The JSON report of SPEC §4 (``mratrust.report/1``)."""
+"""The JSON report of SPEC §4 (``mratrust.report/1``).
+
+A pass keeps its rule, status, subject, message and scalar evidence, but not its list evidence
+(chains of fingerprints and the like) nor its own copy of the rule's sources: those are listed
+once per rule in ``rule_sources``. Problems (fail, risk, warn, error) and info findings keep
+everything. Each finding is written on one line, so that a report of thousands of nodes stays a
+file a person can open, search and diff.
+"""
 
 from __future__ import annotations
 
 import json as _json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mratrust.model import Finding
+from mratrust.model import Finding, Status
 from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
@@ -15,21 +23,27 @@ SCHEMA_ID = "mratrust.report/1"
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
+    brief = f.status is Status.PASS
+    s = f.subject
     out: dict[str, Any] = {
         "rule": f.rule,
         "status": f.status.value,
         "severity": f.severity.value,
         "subject": {
-            "cluster": f.subject.cluster,
-            "node": f.subject.node,
-            "leg": f.subject.leg,
-            "certificate": f.subject.certificate,
+            "cluster": s.cluster,
+            "node": s.node,
+            "leg": s.leg,
+            "certificate": s.certificate,
         },
         "message": f.message,
         "since": f.since,
         "remediation": list(f.remediation),
-        "evidence": {k: list(v) if isinstance(v, tuple) else v for k, v in f.evidence},
-        "sources": list(f.sources),
+        "evidence": (
+            {k: v for k, v in f.evidence if not isinstance(v, tuple)}
+            if brief
+            else {k: list(v) if isinstance(v, tuple) else v for k, v in f.evidence}
+        ),
+        "sources": [] if brief else list(f.sources),
     }
     if f.change is not None:
         out["change"] = f.change.value
@@ -51,8 +65,51 @@ def report_dict(report: Report) -> dict[str, Any]:
         out["target_version"] = str(report.target_version)
     out["findings"] = [finding_dict(f) for f in report.findings]
     out["summary"] = report.summary()
+    sources: dict[str, list[str]] = {}
+    for f in report.findings:
+        if f.rule not in sources:
+            sources[f.rule] = list(f.sources)
+    out["rule_sources"] = sources
     return out
 
 
+def _encoder() -> Callable[[Any], bytes]:
+    """orjson's compact encoder when installed (several times faster), else the standard one."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; kept for a bare install
+        return _std_dumps
+    plain = orjson.dumps
+
+    def dumps(value: Any) -> bytes:
+        try:
+            return plain(value)
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate: the slower, wider path
+            return _std_dumps(value)
+
+    return dumps
+
+
+def _std_dumps(value: Any) -> bytes:
+    return _json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode()
+
+
+def _layout(value: Any, dumps: Callable[[Any], bytes], depth: int = 0) -> bytes:
+    """Mappings one key per line; a list of objects one object per line; the rest compact."""
+    if isinstance(value, dict) and value:
+        pad = b"\n" + b"  " * (depth + 1)
+        items = (dumps(str(k)) + b": " + _layout(v, dumps, depth + 1) for k, v in value.items())
+        return b"{" + pad + (b"," + pad).join(items) + b"\n" + b"  " * depth + b"}"
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        pad = b"\n" + b"  " * (depth + 1)
+        return b"[" + pad + (b"," + pad).join(map(dumps, value)) + b"\n" + b"  " * depth + b"]"
+    return dumps(value)
+
+
+def render_bytes(report: Report) -> bytes:
+    """The report as UTF-8 JSON."""
+    return _layout(report_dict(report), _encoder()) + b"\n"
+
+
 def render(report: Report) -> str:
-    return _json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return render_bytes(report).decode()

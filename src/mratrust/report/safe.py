@@ -8,7 +8,7 @@ control character, whichever rule wrote the text.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
 from mratrust.model import EvidenceValue, Finding, Subject
@@ -30,8 +30,27 @@ def _value(v: EvidenceValue) -> EvidenceValue:
     return v
 
 
+_SUBJECT_FIELDS = tuple(x.name for x in fields(Subject))
+
+
+def _printable(f: Finding) -> bool:
+    """No text ``f`` carries holds a control character (every one of them is unprintable)."""
+    s = f.subject
+    texts = [f.message, *f.remediation, *f.sources]
+    texts.extend(t for t in (*(getattr(s, n) for n in _SUBJECT_FIELDS), f.since) if t is not None)
+    for k, v in f.evidence:
+        texts.append(k)
+        if isinstance(v, str):
+            texts.append(v)
+        elif isinstance(v, tuple):
+            texts.extend(v)
+    return "".join(texts).isprintable()
+
+
 def displayable_finding(f: Finding) -> Finding:
-    """``f`` with control characters escaped in every text it carries."""
+    """``f`` with control characters escaped in every text it carries (``f`` itself if none)."""
+    if _printable(f):
+        return f
     s = f.subject
     return replace(
         f,
