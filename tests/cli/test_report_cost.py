@@ -107,3 +107,16 @@ def test_json_audit_loads_no_template_engine(scenario_dir: Dir, tmp_path: Path) 
     assert "jinja2" not in as_json and "rich" not in as_json
     as_html = _modules_after(run.format(str(inv), "html", str(tmp_path / "r.html")))
     assert "jinja2" in as_html
+
+
+def test_an_offline_audit_gives_the_collector_back(scenario_dir: Dir, tmp_path: Path) -> None:
+    import gc
+
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    assert gc.isenabled()
+    assert main(["audit", inv, "--format", "json", "-o", str(tmp_path / "r.json")]) == 0
+    assert gc.isenabled()
+    assert main(["audit", str(tmp_path / "missing.yaml")]) == 2  # an input error, too
+    assert gc.isenabled()

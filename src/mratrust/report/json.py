@@ -50,7 +50,16 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return out
 
 
-def report_dict(report: Report) -> dict[str, Any]:
+class _Findings:
+    """The findings of a report, turned into dicts one at a time as they are encoded."""
+
+    __slots__ = ("findings",)
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        self.findings = findings
+
+
+def report_dict(report: Report, *, _stream: bool = False) -> dict[str, Any]:
     report = displayable(report)
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
@@ -63,7 +72,9 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
     if report.target_version is not None:
         out["target_version"] = str(report.target_version)
-    out["findings"] = [finding_dict(f) for f in report.findings]
+    out["findings"] = (
+        _Findings(report.findings) if _stream else [finding_dict(f) for f in report.findings]
+    )
     out["summary"] = report.summary()
     sources: dict[str, list[str]] = {}
     for f in report.findings:
@@ -94,21 +105,43 @@ def _std_dumps(value: Any) -> bytes:
     return _json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode()
 
 
-def _layout(value: Any, dumps: Callable[[Any], bytes], depth: int = 0) -> bytes:
-    """Mappings one key per line; a list of objects one object per line; the rest compact."""
+def _layout(value: Any, dumps: Callable[[Any], bytes], out: bytearray, depth: int = 0) -> None:
+    """Mappings one key per line; a list of objects one object per line; the rest compact.
+
+    Written into ``out`` piece by piece: each encoded piece is let go at once (orjson's own
+    buffers are kilobytes each, whatever they hold).
+    """
+    pad = b"\n" + b"  " * (depth + 1)
     if isinstance(value, dict) and value:
-        pad = b"\n" + b"  " * (depth + 1)
-        items = (dumps(str(k)) + b": " + _layout(v, dumps, depth + 1) for k, v in value.items())
-        return b"{" + pad + (b"," + pad).join(items) + b"\n" + b"  " * depth + b"}"
-    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-        pad = b"\n" + b"  " * (depth + 1)
-        return b"[" + pad + (b"," + pad).join(map(dumps, value)) + b"\n" + b"  " * depth + b"]"
-    return dumps(value)
+        out += b"{"
+        for i, (k, v) in enumerate(value.items()):
+            out += (b"," + pad) if i else pad
+            out += dumps(str(k))
+            out += b": "
+            _layout(v, dumps, out, depth + 1)
+        out += b"\n" + b"  " * depth + b"}"
+        return
+    items: Any = None
+    if isinstance(value, _Findings):  # as a list of objects, never all held as dicts at once
+        items = (finding_dict(f) for f in value.findings) if value.findings else None
+    elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        items = value
+    if items is None:
+        out += dumps([] if isinstance(value, _Findings) else value)
+        return
+    out += b"["
+    for i, item in enumerate(items):
+        out += (b"," + pad) if i else pad
+        out += dumps(item)
+    out += b"\n" + b"  " * depth + b"]"
 
 
 def render_bytes(report: Report) -> bytes:
     """The report as UTF-8 JSON."""
-    return _layout(report_dict(report), _encoder()) + b"\n"
+    out = bytearray()
+    _layout(report_dict(report, _stream=True), _encoder(), out)
+    out += b"\n"
+    return bytes(out)
 
 
 def render(report: Report) -> str:
