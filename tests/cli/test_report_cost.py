@@ -120,3 +120,32 @@ def test_an_offline_audit_gives_the_collector_back(scenario_dir: Dir, tmp_path: 
     assert gc.isenabled()
     assert main(["audit", str(tmp_path / "missing.yaml")]) == 2  # an input error, too
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(("sid", "code"), [("B0", 0), ("F03", 1)])
+def test_a_real_process_ends_at_once_with_its_whole_output(
+    scenario_dir: Dir, sid: str, code: int
+) -> None:
+    inv = str(scenario_dir(sid) / "inventory.yaml")
+    for fmt in ("text", "json"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mratrust",
+                "audit",
+                inv,
+                "--format",
+                fmt,
+                "--now",
+                "2026-11-29",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code, done.stderr
+        if fmt == "json":
+            assert (json.loads(done.stdout)["summary"]["fail"] > 0) == (code == 1)
+        else:
+            assert done.stdout.rstrip().splitlines()[-1].startswith("Summary: ")
