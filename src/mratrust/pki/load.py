@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -210,7 +210,7 @@ class _IsAFolder(InputError):
     """load_file was given a folder (load_path then reads its files)."""
 
 
-def _read_bounded(handle: BinaryIO) -> bytes:
+def _read_bounded(handle: io.FileIO) -> bytes:
     """At most ``MAX_FILE_BYTES + 1`` bytes: a pipe or a device has no size to trust.
 
     Read in pieces the size of the file (or 64 KiB): one ``read(MAX_FILE_BYTES + 1)`` would
@@ -233,7 +233,7 @@ def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert,
     """All certificates in one file, in file order. Never returns an empty tuple."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
+        with path.open("rb", buffering=0) as handle:  # one read call per piece
             data = _read_bounded(handle)
         if len(data) > MAX_FILE_BYTES:
             raise InputError(
