@@ -67,17 +67,24 @@ def _color(args: argparse.Namespace) -> bool:
     )
 
 
-def emit(args: argparse.Namespace, text: str) -> None:
-    """Write to --output (saying so on stderr) or to stdout."""
+def emit(args: argparse.Namespace, text: str | bytes) -> None:
+    """Write to --output (saying so on stderr) or to stdout; ``bytes`` are UTF-8 already."""
     if args.output:
         path = Path(args.output)
         try:
-            path.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
         except OSError as exc:
             from mratrust.errors import InputError
 
             raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
         print(f"mratrust: wrote {path}", file=sys.stderr)
+    elif isinstance(text, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -158,11 +165,15 @@ def _version_arg(text: str) -> Any:
 # --------------------------------------------------------------------------- audit & co
 
 
-def _render(args: argparse.Namespace, report: Report) -> str:
+def _render(args: argparse.Namespace, report: Report) -> str | bytes:
     if args.format == "text":
         from mratrust.report import text
 
         return text.render(report, color=_color(args), show_pass=args.show_pass)
+    if args.format == "json":  # written as encoded: a large report is not copied into a str
+        from mratrust.report.json import render_bytes
+
+        return render_bytes(report)
     from mratrust.report import FORMATS
 
     return FORMATS[args.format](report)

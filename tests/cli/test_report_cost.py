@@ -150,3 +150,17 @@ def test_a_real_process_ends_at_once_with_its_whole_output(
             assert (json.loads(done.stdout)["summary"]["fail"] > 0) == (code == 1)
         else:
             assert done.stdout.rstrip().splitlines()[-1].startswith("Summary: ")
+
+
+def test_json_to_stdout_and_to_a_file_are_the_same_bytes(
+    capsysbinary: pytest.CaptureFixture[bytes], scenario_dir: Dir, tmp_path: Path
+) -> None:
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("F03") / "inventory.yaml")
+    args = ["audit", inv, "--format", "json", "--now", "2026-11-29T12:00:00Z"]
+    assert main(args) == 1
+    out = capsysbinary.readouterr().out
+    assert main([*args, "-o", str(tmp_path / "r.json")]) == 1
+    assert out == (tmp_path / "r.json").read_bytes()
+    assert json.loads(out.decode("utf-8"))["summary"]["fail"] > 0
