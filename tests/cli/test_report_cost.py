@@ -164,3 +164,18 @@ def test_json_to_stdout_and_to_a_file_are_the_same_bytes(
     assert main([*args, "-o", str(tmp_path / "r.json")]) == 1
     assert out == (tmp_path / "r.json").read_bytes()
     assert json.loads(out.decode("utf-8"))["summary"]["fail"] > 0
+
+
+def test_what_orjson_refuses_is_still_written(scenario_dir: Dir) -> None:
+    from dataclasses import replace
+
+    report = audit(load_inventory(scenario_dir("B0") / "inventory.yaml"), now=NOW)
+    odd = replace(
+        report.findings[0],
+        message="lone \udc80 surrogate",
+        evidence=(("serial", 2**80),),
+    )
+    doc = json.loads(report_json.render_bytes(replace(report, findings=(odd,))))
+    (f,) = doc["findings"]
+    assert f["message"] == "lone \udc80 surrogate"
+    assert f["evidence"] == {"serial": 2**80}  # a scalar: a pass keeps it too

@@ -102,7 +102,8 @@ def _encoder() -> Callable[[Any], bytes]:
 
 
 def _std_dumps(value: Any) -> bytes:
-    return _json.dumps(value, ensure_ascii=False, separators=(", ", ": ")).encode()
+    text = _json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text.encode("utf-8", "backslashreplace")  # a lone surrogate as a \\u escape
 
 
 def _layout(value: Any, dumps: Callable[[Any], bytes], out: bytearray, depth: int = 0) -> None:
