@@ -20,8 +20,17 @@ from mratrust import __version__
 if TYPE_CHECKING:
     from mratrust.audit import Report
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130
+from mratrust.cli_support import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    color_wanted,
+    emit,
+    parse_now,
+    parse_seconds,
+)
 
 
 class UsageError(Exception):
@@ -36,17 +45,6 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- shared options
 
 
-def parse_now(text: str) -> dt.datetime:
-    """``--now``: an ISO 8601 time, in UTC (naive times are taken as UTC)."""
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-29T00:00:00Z)"
-        ) from None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _common(
     p: argparse.ArgumentParser, formats: Sequence[str] = ("text", "json", "markdown")
 ) -> None:
@@ -56,38 +54,6 @@ def _common(
         "--now", type=parse_now, metavar="ISO8601", help="evaluation time (default: now, UTC)"
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-
-
-def _color(args: argparse.Namespace) -> bool:
-    return (
-        getattr(args, "output", None) is None
-        and "NO_COLOR" not in os.environ
-        and sys.stdout.isatty()
-        and os.environ.get("TERM") != "dumb"
-    )
-
-
-def emit(args: argparse.Namespace, text: str | bytes) -> None:
-    """Write to --output (saying so on stderr) or to stdout; ``bytes`` are UTF-8 already."""
-    if args.output:
-        path = Path(args.output)
-        try:
-            if isinstance(text, bytes):
-                path.write_bytes(text)
-            else:
-                path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from mratrust.errors import InputError
-
-            raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
-        print(f"mratrust: wrote {path}", file=sys.stderr)
-    elif isinstance(text, bytes):
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text)
-        sys.stdout.buffer.flush()
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
 
 @contextlib.contextmanager
@@ -136,22 +102,6 @@ def _password(args: argparse.Namespace) -> bytes | None:
     return env.encode() if env else None
 
 
-MAX_SECONDS = 86400.0
-
-
-def parse_seconds(text: str) -> float:
-    """A duration option: a finite number of seconds, more than 0 and at most a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must be more than 0 and at most {MAX_SECONDS:g} seconds"
-        )
-    return value
-
-
 def _version_arg(text: str) -> Any:
     from mratrust.errors import InputError
     from mratrust.versions import Version
@@ -162,6 +112,24 @@ def _version_arg(text: str) -> Any:
         raise argparse.ArgumentTypeError(exc.message + "; " + (exc.hint or "")) from None
 
 
+def _date_arg(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-06-15"
+        ) from None
+
+
+def _sunset(args: argparse.Namespace) -> Any:
+    """The EKU-SUNSET policy of ``--eku-sunset`` and ``--public-roots``."""
+    from mratrust.sunset import policy
+
+    return policy(cutoff=args.eku_sunset, public_roots=args.public_roots)
+
+
 # --------------------------------------------------------------------------- audit & co
 
 
@@ -169,7 +137,7 @@ def _render(args: argparse.Namespace, report: Report) -> str | bytes:
     if args.format == "text":
         from mratrust.report import text
 
-        return text.render(report, color=_color(args), show_pass=args.show_pass)
+        return text.render(report, color=color_wanted(args), show_pass=args.show_pass)
     if args.format == "json":  # written as encoded: a large report is not copied into a str
         from mratrust.report.json import render_bytes
 
@@ -192,19 +160,15 @@ def _exit_for(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-LATEST_MODELLED = "X15.5"
-
-
 def _note_version(*versions: Any) -> None:
     """Say so when a version is later than the behaviour table knows."""
-    from mratrust.versions import Version
+    from mratrust.versions import LATEST
 
-    latest = Version.parse(LATEST_MODELLED)
     for v in versions:
-        if v is not None and v > latest:
+        if v is not None and v > LATEST:
             print(
-                f"mratrust: note: {v} is later than {LATEST_MODELLED}, the last release whose "
-                f"behaviour is modelled; it is judged as {LATEST_MODELLED}",
+                f"mratrust: note: {v} is later than {LATEST}, the last release whose "
+                f"behaviour is modelled; it is judged as {LATEST}",
                 file=sys.stderr,
             )
 
@@ -226,9 +190,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 strict_from=args.strict_from,
                 timeout=args.timeout,
                 progress=progress,
+                sunset=_sunset(args),
             )
     else:
-        report = audit(deployment, version=args.version, now=args.now, strict_from=args.strict_from)
+        report = audit(
+            deployment,
+            version=args.version,
+            now=args.now,
+            strict_from=args.strict_from,
+            sunset=_sunset(args),
+        )
     emit(args, _render(args, report))
     return _exit_for(report, args.fail_on)
 
@@ -239,7 +210,9 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
     deployment = load_inventory(args.inventory, password=_password(args))
     _note_version(args.to)
-    _, target = upgrade_check(deployment, args.to, now=args.now, strict_from=args.strict_from)
+    _, target = upgrade_check(
+        deployment, args.to, now=args.now, strict_from=args.strict_from, sunset=_sunset(args)
+    )
     emit(args, _render(args, target))
     return _exit_for(target, args.fail_on)
 
@@ -251,7 +224,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     deployment = load_inventory(args.inventory, password=_password(args))
     extra = load_ca_sources(args.ca or ())
     plan = make_plan(
-        deployment, to=args.to, now=args.now, strict_from=args.strict_from, extra_cas=extra
+        deployment,
+        to=args.to,
+        now=args.now,
+        strict_from=args.strict_from,
+        extra_cas=extra,
+        sunset=_sunset(args),
     )
     text = write_kit(plan, Path(args.out), force=args.force, fmt=args.format)
     emit(args, text)
@@ -318,7 +296,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from mratrust.demo import run_demo
 
-    return run_demo(color=_color(args), keep=args.keep)
+    return run_demo(color=color_wanted(args), keep=args.keep)
 
 
 # --------------------------------------------------------------------------- parser
@@ -343,7 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--password", help="PKCS#12 password (or MRATRUST_P12_PASSWORD)")
         p.add_argument("--password-file", metavar="FILE", help="file holding the PKCS#12 password")
 
+    def sunset(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--eku-sunset",
+            type=_date_arg,
+            metavar="DATE",
+            help="public-CA clientAuth cut-off for EKU-SUNSET (default 2026-06-15; sources "
+            "disagree, see the README)",
+        )
+        p.add_argument(
+            "--public-roots",
+            metavar="FILE",
+            help="roots treated as publicly trusted by EKU-SUNSET (PEM bundle or folder; "
+            "default: Mozilla's root store from certifi)",
+        )
+
     def judged(p: argparse.ArgumentParser) -> None:
+        sunset(p)
         p.add_argument(
             "--strict-from",
             type=_version_arg,
@@ -385,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
     p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
+    sunset(p)
     p.add_argument(
         "--ca",
         action="append",

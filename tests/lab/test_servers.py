@@ -29,7 +29,7 @@ from mratrust.lab.scenarios import (
     list_scenarios,
 )
 from mratrust.lab.servers import LabServers, plan_listeners, read_log
-from mratrust.legs import EcdsaOffer, legs
+from mratrust.topology import EcdsaOffer, c2u_legs, edge_legs
 from tests.lab.conftest import NOW, Written
 
 PUB = "cucm-pub.example.com"
@@ -605,7 +605,7 @@ def test_identity_helper_types(labs: dict[str, Lab]) -> None:
     assert is_ec(ident.cert) and not is_rsa(ident.cert)
 
 
-# --------------------------------------------------------------------------- agreement with legs.py
+# ------------------------------------------------------------------------ agreement with topology
 
 
 @pytest.mark.parametrize("sid", [i.id for i in list_scenarios()])
@@ -613,14 +613,22 @@ def test_listeners_agree_with_the_leg_table(written: dict[str, Written], sid: st
     # the lab serves exactly the legs the rules judge: same ports, identity, ECDSA, mutual TLS
     w = written[sid]
     expected = {}
-    for leg in legs(load_inventory(w.inventory)):
+    for leg in c2u_legs(load_inventory(w.inventory)):
         ecdsa = leg.ecdsa is EcdsaOffer.ALLOWED and leg.ecdsa_identity is not None
-        expected[(leg.node.name, leg.port)] = (
+        expected[(leg.server.name, leg.port)] = (
             leg.rsa_identity,
             ecdsa and leg.node.identity(leg.ecdsa_identity or "") is not None,
             leg.mutual,
             leg.client_certificate_stores,
         )
+    for edge in edge_legs(load_inventory(w.inventory)):
+        if edge.row.tls:  # Expressway-E: traversal 7001/7400 and the edge 8443 (2222 is SSH)
+            expected[(edge.server.name, edge.port)] = (
+                edge.rsa_identity,
+                False,
+                edge.mutual,
+                edge.row.server_stores,
+            )
     served = {
         (p.node, p.role): (p.identity, p.ecdsa is not None, p.client_auth != "none", p.trust_stores)
         for p in plan_listeners(w.material)

@@ -183,3 +183,20 @@ def test_text_explains_a_failing_identity_expressway_does_not_get(
     assert "FAIL (ECDSA identity untrusted: not on Expressway-C's own offer" in out
     assert "Verdict: accepted:" in out
     assert "(answered by the default handshake)" in out
+
+
+def test_probe_cli_does_not_import_the_main_cli() -> None:
+    # the shared options and output live in cli_support: no import cycle with mratrust.cli
+    import subprocess
+    import sys
+
+    code = "import sys, mratrust.probe.cli; print('mratrust.cli' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"
+    main_cli = "import sys, mratrust.cli; print('mratrust.cli_support' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", main_cli], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "True"

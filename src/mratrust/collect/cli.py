@@ -18,19 +18,9 @@ from mratrust.errors import InputError
 from mratrust.textsafe import escape_control
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r}: give between 0 and 3600 seconds")
-    return value
-
-
 def add_parser(subparsers: Any) -> None:
     """Register ``collect`` on an ``add_subparsers()`` object."""
-    from mratrust.cli import parse_now
+    from mratrust.cli_support import parse_now, parse_seconds
 
     p = subparsers.add_parser(
         "collect",
@@ -52,14 +42,14 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--deadline",
-        type=_seconds,
+        type=parse_seconds,
         default=120.0,
         metavar="SECONDS",
         help="time limit of the whole run (default 120)",
     )
     p.add_argument(
         "--timeout",
-        type=_seconds,
+        type=parse_seconds,
         default=10.0,
         metavar="SECONDS",
         help="time limit of each request (default 10)",

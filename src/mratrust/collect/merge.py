@@ -28,6 +28,7 @@ from mratrust.collect.base import (
 )
 from mratrust.collect.sources import Sources, UcSource
 from mratrust.model import IDENTITY_NAMES, TRUST_NAMES, Product
+from mratrust.topology import EndpointKind, https_port
 
 MANAGEMENT = (Interface.CERTMGR, Interface.AXL, Interface.EXPRESSWAY, Interface.FILES)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -343,7 +344,7 @@ class _Merger:
             self.cite(f"{cfld}.https_ciphers", fact.interface, fact.system)
             return
         # the wire tells: an ECDSA identity on the HTTPS port means EC ciphers are enabled
-        https = 443 if entry.product == "cuc" else 8443
+        https = https_port(EndpointKind(entry.product))
         seen = [
             i
             for i in self.facts.identities

@@ -39,6 +39,7 @@ from pydantic import (
 
 from mratrust.errors import InputError, InputErrors
 from mratrust.inventory import _compose, _field, _line_for
+from mratrust.topology import CUCM_HTTPS_PORT, EXPRESSWAY_API_PORT
 from mratrust.versions import Version
 
 README_REF = "see 'Collect' in the README"
@@ -63,7 +64,7 @@ class ExpresswaySource(_Strict):
     """An Expressway cluster, reached through one of its peers."""
 
     address: str = Field(min_length=1)
-    api_port: int = Field(default=443, gt=0, lt=65536)
+    api_port: int = Field(default=EXPRESSWAY_API_PORT, gt=0, lt=65536)
     credentials: str | None = None
     version: str | None = None
     """Declared version, used when the API cannot be read (no account)."""
@@ -97,7 +98,7 @@ class UcSource(_Strict):
     """The cluster's name in the inventory (default: ``<product>-<publisher's first label>``)."""
     axl: str | None = None
     platform: str | None = None
-    api_port: int = Field(default=8443, gt=0, lt=65536)
+    api_port: int = Field(default=CUCM_HTTPS_PORT, gt=0, lt=65536)
     axl_version: str = "12.5"
     nodes: list[str] = Field(default_factory=list)
     """Declared nodes, for a cluster no interface lists (Unity Connection, no AXL account)."""

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface
 from mratrust.pki.facts import KeyType
+from mratrust.topology import EndpointKind, identity_ports
 from mratrust.versions import Version
 
-PORT_IDENTITY = {8443: "tomcat", 443: "tomcat", 7400: "cup-xmpp", 5061: "CallManager"}
-PRODUCT_PORTS = {"cucm": (8443, 5061), "imp": (8443, 7400), "cuc": (443,)}
-OPTIONAL_PORTS = {5061}
+_BY_PRODUCT = {p: identity_ports(EndpointKind(p)) for p in ("cucm", "imp", "cuc")}
+PORT_IDENTITY = {
+    port: ident for ports in _BY_PRODUCT.values() for port, (ident, _) in ports.items()
+}
+"""What each MRA port presents (the leg table's RSA identity)."""
+PRODUCT_PORTS = {p: tuple(ports) for p, ports in _BY_PRODUCT.items()}
+OPTIONAL_PORTS = {port for ports in _BY_PRODUCT.values() for port, (_, m) in ports.items() if m}
 """Ports only open in some modes: probed when the address map lists them or the mode says so."""
 
 

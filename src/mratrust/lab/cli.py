@@ -128,8 +128,12 @@ def hints(info: LabInfo) -> dict[str, str]:
     out = {"audit": f"mratrust audit {info.inventory} --probe{version}"}
     if scenario.upgrade_to and scenario.upgrade_to != exp.version:
         out["upgrade_check"] = f"mratrust upgrade-check {info.inventory} --to {scenario.upgrade_to}"
+    from mratrust.topology import CUCM_HTTPS_PORT
+
     trust = _trust_file(info)
-    https = next(((n, p[8443]) for n, p in info.ports.items() if 8443 in p), None)
+    https = next(
+        ((n, p[CUCM_HTTPS_PORT]) for n, p in info.ports.items() if CUCM_HTTPS_PORT in p), None
+    )
     if trust is not None and https is not None:
         node, port = https
         # judging the target version means "after upgrading to it" from the running version

@@ -43,6 +43,8 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from mratrust.lab.pkigen import Validity, make_ca, make_leaf, write_certs, write_key
 from mratrust.lab.scenarios import ClusterMaterial, ScenarioMaterial
+from mratrust.topology import CUCM_HTTPS_PORT as UC_API
+from mratrust.topology import EXPRESSWAY_API_PORT as API
 
 MGMT_CA = "mgmt-ca.pem"
 MGMT_LOG = "mgmt.log"
@@ -422,7 +424,7 @@ class MgmtServer:
         """The lab's sources file (SPEC §7): every system at this server, nodes' TLS ports."""
         m = self.material
         exp = m.spec.expressway
-        expc: dict[str, Any] = {"address": m.peers[0].name, "api_port": 443, "credentials": "expc"}
+        expc: dict[str, Any] = {"address": m.peers[0].name, "api_port": API, "credentials": "expc"}
         if exp.upgraded_from:
             expc["upgraded_from"] = exp.upgraded_from
         else:
@@ -433,7 +435,7 @@ class MgmtServer:
                 "product": c.spec.product,
                 "name": c.name,
                 "publisher": c.spec.publisher,
-                "api_port": 8443,
+                "api_port": UC_API,
             }
             if c.spec.product == "cucm":
                 entry["axl"] = "cucm-axl"
@@ -443,11 +445,11 @@ class MgmtServer:
             uc.append(entry)
         addresses: dict[str, Any] = {}
         for peer in m.peers:
-            addresses[peer.name] = {"host": self.host, "api_ports": {443: self.port}}
+            addresses[peer.name] = {"host": self.host, "api_ports": {API: self.port}}
         for c in m.clusters:
             for n in c.nodes:
                 target = probe.get(n.name)
-                entry = {"host": self.host, "api_ports": {8443: self.port}}
+                entry = {"host": self.host, "api_ports": {UC_API: self.port}}
                 if target is not None:
                     entry["ports"] = {int(k): int(v) for k, v in sorted(target.ports.items())}
                 addresses[n.name] = entry

@@ -189,10 +189,6 @@ def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate
     return tuple(ordered)
 
 
-def _describe(cert: x509.Certificate) -> str:
-    return facts(cert).subject
-
-
 def _when(d: dt.datetime) -> str:
     return d.strftime("%Y-%m-%d %H:%M UTC")
 

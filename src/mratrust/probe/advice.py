@@ -19,6 +19,20 @@ from cryptography import x509
 
 from mratrust.pki.facts import facts
 from mratrust.probe.outcome import Alert
+from mratrust.topology import EndpointKind, LegRow, Purpose, row_for
+
+_EXPC = EndpointKind.EXPRESSWAY_C
+_TFTP = row_for(_EXPC, EndpointKind.CUCM, Purpose.TFTP)
+_SIP = row_for(_EXPC, EndpointKind.CUCM, Purpose.SIP)
+_OAUTH = row_for(_EXPC, EndpointKind.CUCM, Purpose.SIP_OAUTH)
+_XMPP = row_for(_EXPC, EndpointKind.IMP, Purpose.XMPP)
+_CUC_HTTPS = row_for(_EXPC, EndpointKind.CUC, Purpose.HTTPS)
+
+
+def _stores(row: LegRow) -> tuple[tuple[str, str], ...]:
+    """The (product, trust store) pairs the leg table says the server checks the client with."""
+    return tuple((row.server.value, store) for store in row.server_stores)
+
 
 TRUST_ALERTS = frozenset({Alert.UNKNOWN_CA, Alert.CERTIFICATE_UNKNOWN})
 """The server does not trust the issuer (JSSE says certificate_unknown for an untrusted chain)."""
@@ -53,31 +67,29 @@ _SOURCE_MRA = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/co
 
 _CUCM_TFTP = Node(
     product="CUCM (TFTP over HTTPS)",
-    stores=(("cucm", "tomcat-trust"), ("cucm", "CallManager-trust")),
+    stores=_stores(_TFTP),
     source=_SOURCE_U2C,
     replicates=True,
 )
 _CUCM_OAUTH = Node(
     product="CUCM (SIP OAuth)",
-    stores=(("cucm", "tomcat-trust"),),
+    stores=_stores(_OAUTH),
     source=_SOURCE_OAUTH,
     also_restart=("Cisco CallManager",),
     replicates=True,
 )
 _BY_PORT: dict[int, Node] = {
-    6971: _CUCM_TFTP,
-    6972: _CUCM_TFTP,
-    5061: Node(
+    6971: _CUCM_TFTP,  # the non-secure TFTP port (not a leg of the table; same stores)
+    _TFTP.port: _CUCM_TFTP,
+    _SIP.port: Node(
         product="CUCM (SIP TLS)",
-        stores=(("cucm", "CallManager-trust"),),
+        stores=_stores(_SIP),
         source=_SOURCE_MRA,
         replicates=True,
     ),
-    5090: _CUCM_OAUTH,
-    5091: _CUCM_OAUTH,
-    7400: Node(
-        product="IM and Presence (XMPP)", stores=(("imp", "cup-xmpp-trust"),), source=_SOURCE_MRA
-    ),
+    5090: _CUCM_OAUTH,  # SIP OAuth's other port (not a leg of the table; same service)
+    _OAUTH.port: _CUCM_OAUTH,
+    _XMPP.port: Node(product="IM and Presence (XMPP)", stores=_stores(_XMPP), source=_SOURCE_MRA),
 }
 _BY_PRODUCT: dict[str, Node] = {
     "cucm": Node(
@@ -100,7 +112,7 @@ def node_for(port: int, product: str | None = None) -> Node:
     None: told by the port alone, Unity Connection on 443, tomcat-trust when nothing tells)."""
     if port in _BY_PORT:
         return _BY_PORT[port]
-    if product is None and port == 443:
+    if product is None and port == _CUC_HTTPS.port:
         product = "cuc"
     return _BY_PRODUCT.get(product or "", _ANY)
 

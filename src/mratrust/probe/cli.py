@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mratrust.cli import parse_now, parse_seconds
+from mratrust.cli_support import EXIT_INPUT, color_wanted, emit, parse_now, parse_seconds
+from mratrust.topology import CUCM_HTTPS_PORT as DEFAULT_PORT
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
@@ -27,8 +28,6 @@ DEFAULT_VERSION = "X15.3"
 """The Expressway release emulated when ``--as-version`` is not given: a current release (X14.2+
 verification of every node, X15.2+ RSA-first TLS 1.3 signatures) on a fresh install, whose
 default cipher order prefers ECDSA. Give the running version: the offer depends on it."""
-
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def _count(text: str) -> int:
@@ -102,7 +101,10 @@ def add_parser(subparsers: Any) -> None:
     judge.add_argument("--sni", help="server name to send (default: the host)")
     run_opts = p.add_argument_group("limits")
     run_opts.add_argument(
-        "--port", type=_port, default=8443, help="port for targets without one (default 8443)"
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port for targets without one (default {DEFAULT_PORT})",
     )
     run_opts.add_argument(
         "--timeout",
@@ -266,15 +268,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = to_json(reports, profile, trust=trust, now=now)
     else:
-        color = (
-            args.output is None
-            and "NO_COLOR" not in os.environ
-            and sys.stdout.isatty()
-            and os.environ.get("TERM") != "dumb"
-        )
+        color = color_wanted(args)
         text = to_text(reports, profile, trust=trust, color=color)
-    from mratrust.cli import emit
-
     emit(args, text)
     return exit_code(reports)
 

@@ -46,8 +46,9 @@ from mratrust.probe.outcome import (
     traffic_server_verify_failed,
     x509_error_text,
 )
+from mratrust.topology import CUCM_HTTPS_PORT
 
-DEFAULT_PORT = 8443
+DEFAULT_PORT = CUCM_HTTPS_PORT
 STOP_AFTER_DEFAULT = frozenset(
     {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.UNREACHABLE, Outcome.NOT_TLS}
 )

@@ -18,6 +18,7 @@ from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
+    from mratrust.topology import Graph
 
 SCHEMA_ID = "mratrust.report/1"
 
@@ -34,6 +35,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "node": s.node,
             "leg": s.leg,
             "certificate": s.certificate,
+            "leg_id": s.leg_id,
+            "endpoint_id": s.endpoint_id,
         },
         "message": f.message,
         "since": f.since,
@@ -76,12 +79,36 @@ def report_dict(report: Report, *, _stream: bool = False) -> dict[str, Any]:
         _Findings(report.findings) if _stream else [finding_dict(f) for f in report.findings]
     )
     out["summary"] = report.summary()
+    if report.graph is not None:
+        out["graph"] = graph_dict(report.graph)
     sources: dict[str, list[str]] = {}
     for f in report.findings:
         if f.rule not in sources:
             sources[f.rule] = list(f.sources)
     out["rule_sources"] = sources
     return out
+
+
+def graph_dict(graph: Graph) -> dict[str, Any]:
+    """The trust graph of SPEC §4: endpoints, and legs with the worst status of their findings."""
+    return {
+        "endpoints": [
+            {"id": e.id, "kind": e.kind.value, "cluster": e.cluster, "name": e.name}
+            for e in graph.endpoints
+        ],
+        "legs": [
+            {
+                "id": g.leg.id,
+                "client": g.leg.client.id,
+                "server": g.leg.server.id,
+                "port": g.leg.port,
+                "purpose": g.leg.purpose.value,
+                "mutual": g.leg.mutual,
+                "status": g.status.value if g.status is not None else None,
+            }
+            for g in graph.legs
+        ],
+    }
 
 
 def _encoder() -> Callable[[Any], bytes]:

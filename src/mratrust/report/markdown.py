@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mratrust.model import Status
+from mratrust.model import Finding, Status
+from mratrust.report.groups import Grouping
 from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
@@ -39,11 +40,14 @@ def render(report: Report) -> str:
         change = report.target_version is not None
         lines.append("| status | rule | " + ("change | " if change else "") + "where | finding |")
         lines.append("|---|---|" + ("---|" if change else "") + "---|---|")
+        grouping = Grouping(report)
+        groups: dict[str, list[Finding]] = {}
         for f in problems:
+            groups.setdefault(grouping.heading(f), []).append(f)
+        ordered = sorted(groups.values(), key=lambda g: min(f.status.rank for f in g))
+        for f in (f for group in ordered for f in group):
             where = " ".join(
-                x
-                for x in (f.subject.cluster, f.subject.node, f.subject.leg, f.subject.certificate)
-                if x
+                x for x in (grouping.heading(f), f.subject.leg, f.subject.certificate) if x
             )
             ch = f" {f.change.value if f.change else ''} |" if change else ""
             lines.append(

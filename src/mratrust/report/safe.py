@@ -71,6 +71,8 @@ def displayable_finding(f: Finding, _shared: dict[int, bool] | None = None) -> F
             node=_opt(s.node),
             leg=_opt(s.leg),
             certificate=_opt(s.certificate),
+            leg_id=_opt(s.leg_id),
+            endpoint_id=_opt(s.endpoint_id),
         ),
         message=escape_control(f.message),
         since=_opt(f.since),

@@ -11,6 +11,7 @@ from typing import Any
 
 from mratrust.model import ChangeKind, Severity, Status
 from mratrust.report.json import SCHEMA_ID
+from mratrust.topology import EndpointKind, Purpose
 
 _NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
 
@@ -38,12 +39,14 @@ def report_schema() -> dict[str, Any]:
             "subject": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["cluster", "node", "leg", "certificate"],
+                "required": ["cluster", "node", "leg", "certificate", "leg_id", "endpoint_id"],
                 "properties": {
                     "cluster": _NULLABLE_STR,
                     "node": _NULLABLE_STR,
                     "leg": _NULLABLE_STR,
                     "certificate": _NULLABLE_STR,
+                    "leg_id": _NULLABLE_STR,
+                    "endpoint_id": _NULLABLE_STR,
                 },
             },
             "message": {"type": "string", "minLength": 1},
@@ -62,6 +65,40 @@ def report_schema() -> dict[str, Any]:
             },
             "sources": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "change": {"enum": [c.value for c in ChangeKind]},
+        },
+    }
+    endpoint = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "kind", "cluster", "name"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "kind": {"enum": [k.value for k in EndpointKind]},
+            "cluster": {"type": "string"},
+            "name": {"type": "string", "minLength": 1},
+        },
+    }
+    leg = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "client", "server", "port", "purpose", "mutual", "status"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "client": {"type": "string", "minLength": 1},
+            "server": {"type": "string", "minLength": 1},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "purpose": {"enum": [p.value for p in Purpose]},
+            "mutual": {"type": "boolean"},
+            "status": {"enum": [*statuses, None]},
+        },
+    }
+    graph = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["endpoints", "legs"],
+        "properties": {
+            "endpoints": {"type": "array", "items": endpoint},
+            "legs": {"type": "array", "items": leg},
         },
     }
     return {
@@ -100,6 +137,7 @@ def report_schema() -> dict[str, Any]:
             },
             "assumed_fresh_install": {"type": "boolean"},
             "findings": {"type": "array", "items": finding},
+            "graph": graph,
             "summary": {
                 "type": "object",
                 "additionalProperties": False,

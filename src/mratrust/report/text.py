@@ -1,4 +1,4 @@
-"""Plain or coloured terminal report: grouped by cluster, node and leg, worst first."""
+"""Plain or coloured terminal report: grouped by the graph's endpoints, worst first."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mratrust.model import Finding, Status
+from mratrust.report.groups import Grouping
 from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
@@ -33,19 +34,6 @@ MARK = {
 }
 
 
-def _group(f: Finding) -> str:
-    s = f.subject
-    if s.cluster is None:
-        return "CA certificates"
-    if s.cluster == "expressway-c":
-        return "Expressway-C" + (f" {s.node}" if s.node else "")
-    if s.certificate and s.certificate.endswith("-trust"):
-        return f"{s.cluster} trust stores"
-    if s.node:
-        return f"{s.cluster} / {s.node}"
-    return s.cluster
-
-
 def _heading(report: Report) -> str:
     path = f" ({report.install_note()})"
     if report.target_version is not None:
@@ -64,13 +52,15 @@ def render_to(
     console.print(Text(_heading(report), style="bold"))
     console.print(f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC")
     findings = [f for f in report.findings if show_pass or f.status is not Status.PASS]
+    grouping = Grouping(report)
     groups: dict[str, list[Finding]] = {}
     for f in findings:
-        groups.setdefault(_group(f), []).append(f)
+        groups.setdefault(grouping.heading(f), []).append(f)
     passes: dict[str, int] = {}
     for f in report.findings:
         if f.status is Status.PASS:
-            passes[_group(f)] = passes.get(_group(f), 0) + 1
+            group = grouping.heading(f)
+            passes[group] = passes.get(group, 0) + 1
     order = sorted(groups, key=lambda g: min(f.status.rank for f in groups[g]))
     shown = 0
     for group in order:

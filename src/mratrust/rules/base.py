@@ -16,7 +16,6 @@ from typing import TypeVar
 from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
-from mratrust.legs import LEG_TABLE, Leg, Transport, legs
 from mratrust.model import (
     Deployment,
     EvidenceValue,
@@ -31,6 +30,9 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.sunset import SunsetPolicy
+from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
+from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
 _T = TypeVar("_T")
@@ -40,12 +42,14 @@ _T = TypeVar("_T")
 KB = {
     "S1": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html",
     "S2": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/217743-upgrade-of-video-communication-server-v.html",
+    "S11": "https://www.cisco.com/c/en/us/support/docs/field-notices/743/fn74362.html",
     "S3": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-0/mra/exwy_b_mra-deployment-guide-x150/exwy_m_requirements-for-mra.html",
     "S4": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/mra/exwy_b_mra-deployment-guide-14/exwy_m_basic-configuration.html",
     "S5": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-version-15/222534-implement-reuse-of-multi-san-tomcat-cert.html",
     "S6": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/221070-configure-tomcat-certificate-reuse-for-c.html",
     "S7": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1SU3/adminGd/cucm_b_administration-guide-1251su3/cucm_b_test-adminguide_chapter_01111.html",
     "S10": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/222186-customize-the-expressway-ssl-cipher-conf.html",
+    "S12": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-4/exwy_b_cisco-expressway-administrator-guide-x154/exwy_m_maintenance.html",
     "S13": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-0-4/exwy_b_cisco-expressway-release-note-x1404/exwy_m_about-the-documentation-x1404.html",
     "S14": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-5/exwy_b_cisco-expressway-administrator-guide-x155/exwy_m_introduction.html",
     "S15": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-5/cert-creation-use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x155/exwy_m_managing-expressway-certificates.html",
@@ -57,6 +61,7 @@ KB = {
     "S24": "https://tools.cisco.com/security/center/content/CiscoSecurityAdvisory/cisco-sa-expressway-csrf-sqpsSfY6",
     "S27": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-2-5/Expressway-Select/exwy_b_cisco-expressway-select-release-note-x1425.html",
     "S28": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/225482-prepare-expressway-for-client.html",
+    "S29": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225693-navigate-client-eku-sunset-with.html",
     "S30": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html",
     "S31": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/security/12_5_1SU3/cucm_b_security_guide_1251SU3/cucm_m_certificates.html",
     "S32": "https://www.cisco.com/c/en/us/td/docs/solutions/CVD/Collaboration/enterprise/12x/120/collbcvd/security.html",
@@ -151,7 +156,8 @@ class _Cache:
     ] = field(default_factory=dict)
     ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
     known: tuple[x509.Certificate, ...] | None = None
-    legs: tuple[Leg, ...] | None = None
+    legs: tuple[UcLeg, ...] | None = None
+    graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
 
 
@@ -168,11 +174,34 @@ class AuditContext:
     """Live handshakes (``audit --probe``); empty offline."""
     path: UpgradePath | None = None
     """The recorded releases up to ``version`` (default: the one hop from ``upgraded_from``)."""
+    sunset: SunsetPolicy | None = None
+    """The public-CA clientAuth cut-off and public roots (EKU-SUNSET); None: not judged."""
     _cache: _Cache = field(default_factory=_Cache, compare=False, repr=False)
 
     @property
     def behaviour(self) -> Behaviour:
         return behaviour(self.version, strict_from=self.strict_from)
+
+    @property
+    def e_version(self) -> Version | None:
+        """The release Expressway-E is judged on (None: no Expressway-E in the inventory).
+
+        Its own running version when Expressway-C is judged on its running version; the judged
+        version when Expressway-C is judged on another (``--version``, ``upgrade-check --to``):
+        Cisco requires both to run the same release, so they are upgraded together.
+        """
+        exp_e = self.deployment.expressway_e
+        if exp_e is None:
+            return None
+        if self.version != self.deployment.expressway.version:
+            return self.version
+        return exp_e.version
+
+    @property
+    def e_behaviour(self) -> Behaviour | None:
+        """The behaviour of Expressway-E's judged release."""
+        v = self.e_version
+        return None if v is None else behaviour(v, strict_from=self.strict_from)
 
     @property
     def every_request(self) -> bool:
@@ -191,10 +220,17 @@ class AuditContext:
             self._cache.memo[key] = compute()
         return self._cache.memo[key]  # type: ignore[return-value]
 
-    def legs(self) -> tuple[Leg, ...]:
+    def legs(self) -> tuple[UcLeg, ...]:
+        """The legs Expressway-C makes to the UC nodes (:func:`mratrust.topology.c2u_legs`)."""
         if self._cache.legs is None:
-            self._cache.legs = legs(self.deployment)
+            self._cache.legs = c2u_legs(self.deployment)
         return self._cache.legs
+
+    def graph_legs(self) -> tuple[Leg, ...]:
+        """Every leg of the deployment, per Expressway-C peer and in both directions."""
+        if self._cache.graph is None:
+            self._cache.graph = legs(self.deployment)
+        return self._cache.graph
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
@@ -246,7 +282,7 @@ class AuditContext:
 
     # ------------------------------------------------------------------ verification gate
 
-    def gate(self, leg: Leg) -> Gate:
+    def gate(self, leg: UcLeg) -> Gate:
         """Does Expressway-C verify the server certificate on ``leg`` on this version?"""
         cluster = leg.cluster
         if leg.transport is Transport.ATS:
@@ -259,7 +295,7 @@ class AuditContext:
             return Gate.DISPUTED if self.behaviour.verification_disputed else Gate.NOT_VERIFIED
         return Gate.VERIFIED if cluster.tls_verify else Gate.NOT_VERIFIED
 
-    def names_checked(self, leg: Leg) -> tuple[str, ...]:
+    def names_checked(self, leg: UcLeg) -> tuple[str, ...]:
         """Names Expressway-C checks on ``leg``: the typed address at discovery, else the node's."""
         if (
             leg.transport is Transport.ATS
@@ -365,18 +401,19 @@ ATS_DEBUG = (
 """The tech note's Traffic Server debug levels, for a failing Traffic Server leg."""
 
 
-def rejection_signature(transport: Transport, port: int, node: str) -> str:
+def rejection_signature(leg: LegRow, node: str) -> str:
     """How a UC node's rejection of Expressway-C's certificate shows, per component.
 
     Only Traffic Server's log line is documented (its message text comes from Traffic Server's
     own source); the SIP zones and XCP have no documented log line here.
     """
+    transport, port = leg.transport, leg.port
     if transport is Transport.ATS:
         return (
             f"Traffic Server logs \"SSL connection failed for '{node}': ... tlsv1 alert unknown "
             'ca"'
         )
-    if transport is Transport.SIP and port == 5091:
+    if leg.purpose is TopologyPurpose.SIP_OAUTH:
         return (
             f"the SIP OAuth (CEOAuth) zone to {node} does not come up; tech note 215572 describes "
             "the symptom as 'Unknown CA from UCM'"
@@ -388,7 +425,4 @@ def rejection_signature(transport: Transport, port: int, node: str) -> str:
 
 def leg_transport(product: str, port: int) -> Transport:
     """The Expressway component that makes the connection to ``product`` on ``port``."""
-    for kind in LEG_TABLE:
-        if kind.product.value == product and kind.port == port:
-            return kind.transport
-    return Transport.ATS
+    return transport_of(product, port)

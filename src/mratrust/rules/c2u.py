@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
-from mratrust.legs import EcdsaOffer, Leg, Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -35,6 +34,7 @@ from mratrust.rules.base import (
     rule,
     short,
 )
+from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
 from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
@@ -45,12 +45,13 @@ REFRESH = (
 )
 
 
-def _subject(leg: Leg, certificate: str | None = None) -> Subject:
+def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
     return Subject(
         cluster=leg.cluster.name,
         node=leg.node.name,
-        leg=leg.id,
+        leg=leg.label,
         certificate=certificate or leg.rsa_identity,
+        leg_id=leg.id,
     )
 
 
@@ -115,7 +116,7 @@ def trust_remediation(
     return steps
 
 
-def _since(ctx: AuditContext, leg: Leg) -> str:
+def _since(ctx: AuditContext, leg: UcLeg) -> str:
     """The first release on which this leg's check fails for this node.
 
     Traffic Server legs are checked on every node from X14.2 (or ``--strict-from``), but the
@@ -142,7 +143,7 @@ def _identity_fps(ctx: AuditContext) -> frozenset[str]:
     )
 
 
-def _not_verified_reason(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
     v = ctx.version
     if gate is Gate.DISABLED:
         return (
@@ -185,7 +186,7 @@ def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
                 Status.ERROR,
                 subject,
                 f"{leg.node.name} has no {leg.rsa_identity} certificate in the inventory, so "
-                f"the {leg.id} leg could not be checked",
+                f"the {leg.label} leg could not be checked",
                 remediation=[
                     f"export it (show cert own {leg.rsa_identity}) and add it under "
                     f"certificates.{leg.rsa_identity}"
@@ -196,7 +197,7 @@ def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
 
 
 def _trust_finding(
-    ctx: AuditContext, leg: Leg, ident: Identity, rule_id: str, subject: Subject
+    ctx: AuditContext, leg: UcLeg, ident: Identity, rule_id: str, subject: Subject
 ) -> Finding:
     results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
     failing = {name: r for name, r in results.items() if _trust_problems(r)}
@@ -229,7 +230,7 @@ def _trust_finding(
         f"{', '.join(sorted(failing))}: {problems}"
     )
     if gate is Gate.VERIFIED:
-        message += f"; the {leg.id} connection fails"
+        message += f"; the {leg.label} connection fails"
     else:
         message += f". {_not_verified_reason(ctx, leg, gate)}"
     if first.missing_issuer:
@@ -267,7 +268,7 @@ def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.C
 
 def _intermediate_finding(
     ctx: AuditContext,
-    leg: Leg,
+    leg: UcLeg,
     ident: Identity,
     rule_id: str,
     subject: Subject,
@@ -285,7 +286,7 @@ def _intermediate_finding(
         f"trusted CA list only through {names} from its own certificate file: the trusted CA "
         f"list of {failing} lacks it. Cisco requires the root and every intermediate in that "
         "list, and CUCM often sends only its leaf; whether the node sends the intermediate is "
-        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.id}"
+        f"not in any export (audit --probe shows the chain it sends), hence risk on {leg.label}"
     )
     if gate not in (Gate.VERIFIED, Gate.DISPUTED):
         message += f" ({_not_verified_reason(ctx, leg, gate)})"
@@ -311,7 +312,7 @@ def _intermediate_finding(
     )
 
 
-def _name_results(ctx: AuditContext, leg: Leg, ident: Identity) -> list[tuple[str, NameMatch]]:
+def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[str, NameMatch]]:
     out: list[tuple[str, NameMatch]] = []
     leaf = facts(ident.leaf)
     for name in ctx.names_checked(leg):
@@ -353,7 +354,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 f"{short(leg.node.name)}'s {leg.rsa_identity} certificate (SAN: {san})"
             )
             message += (
-                f"; the {leg.id} connection fails"
+                f"; the {leg.label} connection fails"
                 if gate is Gate.VERIFIED
                 else f". {_not_verified_reason(ctx, leg, gate)}"
             )
@@ -416,7 +417,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
     cite=("S1", "S4", "S17"),
 )
 def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
-    node_legs: dict[tuple[str, str], list[Leg]] = {}
+    node_legs: dict[tuple[str, str], list[UcLeg]] = {}
     for leg in ctx.legs():
         node_legs.setdefault((leg.cluster.name, leg.node.name), []).append(leg)
     for (cluster_name, node_name), its_legs in node_legs.items():
@@ -427,7 +428,9 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         ):
             names.append(cluster.publisher)
         bad = sorted({n for n in names if not is_fqdn(n)})
-        subject = Subject(cluster=cluster_name, node=node_name)
+        subject = Subject(
+            cluster=cluster_name, node=node_name, endpoint_id=node_id(cluster, node_name)
+        )
         if not bad:
             yield make("C2U-FQDN", Status.PASS, subject, f"{node_name} is an FQDN")
             continue
@@ -451,7 +454,7 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         )
 
 
-def _needed(ctx: AuditContext, leg: Leg) -> bool:
+def _needed(ctx: AuditContext, leg: UcLeg) -> bool:
     return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
 
 
@@ -488,7 +491,12 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
         a, b = (node.identity(n) for n in pair)
         if a is None or b is None:
             continue
-        subject = Subject(cluster=cluster.name, node=node.name, certificate=f"{pair[0]}+{pair[1]}")
+        subject = Subject(
+            cluster=cluster.name,
+            node=node.name,
+            certificate=f"{pair[0]}+{pair[1]}",
+            endpoint_id=node_id(cluster, node.name),
+        )
         fa, fb = facts(a.leaf), facts(b.leaf)
         if fa.fingerprint == fb.fingerprint:
             yield make(
@@ -554,7 +562,7 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                     pair[0] if order and facts(order[0]).fingerprint == fb.fingerprint else pair[1]
                 )
             broken = leg_of.get(loser)
-            where = broken.id if broken is not None else f"the {loser} leg"
+            where = broken.label if broken is not None else f"the {loser} leg"
             yield make(
                 "C2U-SAME-CN",
                 Status.FAIL,
@@ -578,8 +586,8 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
             )
 
 
-def _must_verify(ctx: AuditContext) -> list[tuple[Leg, Identity]]:
-    out: list[tuple[Leg, Identity]] = []
+def _must_verify(ctx: AuditContext) -> list[tuple[UcLeg, Identity]]:
+    out: list[tuple[UcLeg, Identity]] = []
     for leg in ctx.legs():
         for name in (leg.rsa_identity, leg.ecdsa_identity):
             ident = leg.node.identity(name) if name else None
@@ -605,7 +613,12 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
             yield make(
                 "C2U-DUP-SUBJECT",
                 Status.PASS,
-                Subject(cluster=EXPC, node=peer.name, certificate="trusted_cas"),
+                Subject(
+                    cluster=EXPC,
+                    node=peer.name,
+                    certificate="trusted_cas",
+                    endpoint_id=peer_id(peer.name),
+                ),
                 f"every entry of {peer.name}'s trusted CA list has its own subject",
             )
             continue
@@ -633,7 +646,9 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                         and not issued_by(other, first)
                     ):
                         hurt.append(facts(other).subject)
-            subject = Subject(cluster=EXPC, node=peer.name, certificate=dn)
+            subject = Subject(
+                cluster=EXPC, node=peer.name, certificate=dn, endpoint_id=peer_id(peer.name)
+            )
             evidence: dict[str, EvidenceValue] = {
                 "entries": chain_fps(group),
                 "first": facts(first).fingerprint,
@@ -677,7 +692,7 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                 )
 
 
-def _tls13(ctx: AuditContext, leg: Leg) -> tuple[bool, bool, str]:
+def _tls13(ctx: AuditContext, leg: UcLeg) -> tuple[bool, bool, str]:
     """May ``leg`` negotiate TLS 1.3, would that pick the ECDSA identity, and why (offline).
 
     Returns (possible, ecdsa_first, why).
@@ -714,7 +729,7 @@ def _tls13(ctx: AuditContext, leg: Leg) -> tuple[bool, bool, str]:
 
 
 def _ecdsa_remediation(
-    ctx: AuditContext, leg: Leg, ecdsa_name: str, lean: bool | None
+    ctx: AuditContext, leg: UcLeg, ecdsa_name: str, lean: bool | None
 ) -> list[str]:
     """Fixes that hold under TLS 1.2 and 1.3 first, then the TLS 1.2-only cipher change."""
     reuse = (
@@ -757,7 +772,7 @@ def _ecdsa_remediation(
     return steps
 
 
-def _ecdsa_always(leg: Leg) -> bool:
+def _ecdsa_always(leg: UcLeg) -> bool:
     """CUCM's SIP TLS always allows ECDSA (not governed by HTTPS Ciphers)."""
     return leg.transport is Transport.SIP and leg.rsa_identity == "CallManager"
 
@@ -820,7 +835,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                 "C2U-ECDSA",
                 Status.PASS,
                 subject,
-                f"Expressway-C offers RSA before ECDSA on {leg.id} under TLS 1.2 ({where}) and "
+                f"Expressway-C offers RSA before ECDSA on {leg.label} under TLS 1.2 ({where}) and "
                 f"{tls13_why}, so {short(leg.node.name)} presents {leg.rsa_identity}"
                 + (f" ({FRESH_ASSUMED})" if assumed else ""),
                 evidence=evidence,
@@ -840,7 +855,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"{short(leg.node.name)}'s {leg.ecdsa_identity} is trusted, so an ECDSA "
-                    f"handshake on {leg.id} verifies too (TLS 1.2 or 1.3)",
+                    f"handshake on {leg.label} verifies too (TLS 1.2 or 1.3)",
                     evidence=evidence,
                 )
                 continue
@@ -855,14 +870,14 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
             why = f"{leg.ecdsa_identity} is not in the inventory, so it cannot be checked"
             what = ""
         if lean is True:
-            reasons = f"under TLS 1.2 Expressway-C prefers ECDSA on {leg.id} ({where})"
+            reasons = f"under TLS 1.2 Expressway-C prefers ECDSA on {leg.label} ({where})"
         elif lean is None:
             reasons = (
-                f"under TLS 1.2 Expressway-C may prefer ECDSA on {leg.id}: {where} depends on the "
-                "release before X14.2, which the inventory does not record"
+                f"under TLS 1.2 Expressway-C may prefer ECDSA on {leg.label}: {where} depends on "
+                "the release before X14.2, which the inventory does not record"
             )
         else:
-            reasons = f"Expressway-C offers RSA first on {leg.id} under TLS 1.2 ({where})"
+            reasons = f"Expressway-C offers RSA first on {leg.label} under TLS 1.2 ({where})"
         if tls13_ecdsa:
             reasons += (
                 ("; but " if lean is False else "; and ")

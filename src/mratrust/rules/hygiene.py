@@ -11,6 +11,7 @@ from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
 from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
+from mratrust.topology import node_id, peer_id
 
 WARN_DAYS = 30
 INFO_DAYS = 60
@@ -20,14 +21,21 @@ def _identities(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificate, 
     """Each identity certificate with its subject and a label."""
     for peer in peers(ctx):
         yield (
-            Subject(cluster=EXPC, node=peer.name, certificate="server"),
+            Subject(
+                cluster=EXPC, node=peer.name, certificate="server", endpoint_id=peer_id(peer.name)
+            ),
             peer.certificate.leaf,
             f"{peer.name}'s certificate",
         )
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
             yield (
-                Subject(cluster=cluster.name, node=node.name, certificate=ident.name),
+                Subject(
+                    cluster=cluster.name,
+                    node=node.name,
+                    certificate=ident.name,
+                    endpoint_id=node_id(cluster, node.name),
+                ),
                 ident.leaf,
                 f"{short(node.name)}'s {ident.name}",
             )

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 from cryptography import x509
 
-from mratrust.legs import EcdsaOffer, Leg, Transport
 from mratrust.model import EvidenceValue, Finding, Observed, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.rules.base import (
@@ -25,6 +24,7 @@ from mratrust.rules.base import (
     short,
 )
 from mratrust.rules.c2u import RESTART_EXPC, missing_intermediates
+from mratrust.topology import EcdsaOffer, Transport, UcLeg
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
@@ -38,10 +38,12 @@ OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
     cite=("S1", "S18", "S36"),
 )
 def probe_handshake(ctx: AuditContext) -> Iterator[Finding]:
-    legs = {(leg.cluster.name, leg.node.name, leg.id): leg for leg in ctx.legs()}
+    legs = {leg.id: leg for leg in ctx.legs()}
     for seen in ctx.observed:
-        subject = Subject(cluster=seen.cluster, node=seen.node, leg=seen.leg)
-        leg = legs.get((seen.cluster, seen.node, seen.leg))
+        subject = Subject(
+            cluster=seen.cluster, node=seen.node, leg=seen.leg, leg_id=seen.leg_id or None
+        )
+        leg = legs.get(seen.leg_id)
         gate = ctx.gate(leg) if leg is not None else Gate.VERIFIED
         evidence: dict[str, EvidenceValue] = {
             "address": seen.address,
@@ -112,12 +114,12 @@ def probe_handshake(ctx: AuditContext) -> Iterator[Finding]:
 )
 def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
     by_node = {(c.name, n.name): (c, n) for c, n in ctx.deployment.nodes()}
-    legs = {(leg.cluster.name, leg.node.name, leg.id): leg for leg in ctx.legs()}
+    legs = {leg.id: leg for leg in ctx.legs()}
     for seen in ctx.observed:
         if not seen.reachable or not seen.identities:
             continue
         found = by_node.get((seen.cluster, seen.node))
-        leg = legs.get((seen.cluster, seen.node, seen.leg))
+        leg = legs.get(seen.leg_id)
         if found is None or leg is None:
             continue
         _, node = found
@@ -126,7 +128,9 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
             ident = node.identity(name) if name else None
             if ident is not None:
                 expected[facts(ident.leaf).fingerprint] = name
-        subject = Subject(cluster=seen.cluster, node=seen.node, leg=seen.leg)
+        subject = Subject(
+            cluster=seen.cluster, node=seen.node, leg=seen.leg, leg_id=seen.leg_id or None
+        )
         strangers = [
             (kind, cert)
             for kind, cert in seen.identities
@@ -182,14 +186,7 @@ def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
     if finding.rule not in LIVE_DECIDED or not seen.reachable:
         return finding
     s = finding.subject
-    leg = next(
-        (
-            leg
-            for leg in ctx.legs()
-            if (leg.cluster.name, leg.node.name, leg.id) == (s.cluster, s.node, s.leg)
-        ),
-        None,
-    )
+    leg = next((leg for leg in ctx.legs() if leg.id == s.leg_id), None)
     if leg is None:
         return finding
     if finding.rule == "C2U-ECDSA":
@@ -197,7 +194,7 @@ def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
     return _decide_trust(ctx, finding, seen, leg)
 
 
-def _identity_name(leg: Leg, cert: x509.Certificate) -> str:
+def _identity_name(leg: UcLeg, cert: x509.Certificate) -> str:
     """The node's identity name for a presented leaf, or a description when the inventory lacks
     it."""
     fp = facts(cert).fingerprint
@@ -225,17 +222,17 @@ def _live_evidence(
     return out
 
 
-def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+def _consequence(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
     """What a certificate that does not verify does to the leg on this version."""
     if gate is Gate.VERIFIED:
-        return f"the {leg.id} connection fails"
+        return f"the {leg.label} connection fails"
     return (
         f"{ctx.version} does not verify it on this leg ({gate.value}), so the connection works "
         "until a version or setting that verifies it"
     )
 
 
-def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLeg) -> Finding:
     if not seen.presented or not seen.tls_version:
         return finding  # a handshake that failed before it said its version decides nothing
     if leg.transport is Transport.XMPP:
@@ -261,7 +258,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
         else:
             why = "under TLS 1.2 the cipher order chose it"
         message = (
-            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and "
+            f"live: Expressway-C's own offer on {leg.label} negotiated {version} and "
             f"{node} presented {name} (RSA; {why})"
         )
         if not tls13 and leg.ecdsa is EcdsaOffer.ALLOWED:
@@ -293,7 +290,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                 "C2U-ECDSA",
                 Status.PASS,
                 finding.subject,
-                f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+                f"live: Expressway-C's own offer on {leg.label} negotiated {version} and {node} "
                 f"presented {name} (ECDSA), which verifies on every Expressway-C peer",
                 evidence=evidence,
             ),
@@ -324,7 +321,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
             "C2U-ECDSA",
             status,
             finding.subject,
-            f"live: Expressway-C's own offer on {leg.id} negotiated {version} and {node} "
+            f"live: Expressway-C's own offer on {leg.label} negotiated {version} and {node} "
             f"presented its {self_signed}{name} (ECDSA), which does not verify: {why} "
             f"({chooser}); {_consequence(ctx, leg, gate)}",
             remediation=remediation,
@@ -334,7 +331,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
     )
 
 
-def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
+def _sent_chain(seen: Observed, leg: UcLeg) -> tuple[x509.Certificate, ...]:
     """The chain the node sends with its RSA identity (the one C2U-TRUST judges)."""
     ident = leg.node.identity(leg.rsa_identity)
     want = facts(ident.leaf).fingerprint if ident is not None else None
@@ -350,7 +347,7 @@ def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
     return ()
 
 
-def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLeg) -> Finding:
     if finding.status in (Status.FAIL, Status.ERROR):
         return finding  # offline already fails (or could not check): the wire cannot do better
     sent = _sent_chain(seen, leg)
@@ -377,7 +374,7 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                 "C2U-TRUST",
                 status,
                 finding.subject,
-                f"live: {node} sends {sends} on {leg.id}, without {listed}, and the trusted CA "
+                f"live: {node} sends {sends} on {leg.label}, without {listed}, and the trusted CA "
                 f"list of {', '.join(sorted(failing))} lacks {listed}: Expressway-C cannot build "
                 f"the path to {leg.rsa_identity}'s issuer: {_consequence(ctx, leg, gate)}",
                 remediation=[
@@ -403,7 +400,7 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
                     "C2U-TRUST",
                     Status.PASS,
                     finding.subject,
-                    f"live: the chain {node} sends on {leg.id} builds with the trusted CA list "
+                    f"live: the chain {node} sends on {leg.label} builds with the trusted CA list "
                     "alone",
                     evidence=_live_evidence(finding, seen, **sent_ev),
                 ),
@@ -418,7 +415,7 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
         "C2U-TRUST",
         Status.PASS,
         finding.subject,
-        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.id}, so "
+        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.label}, so "
         f"the path builds today although the trusted CA list of {where} lacks it; Cisco asks "
         "for the root and every intermediate in that list, and a node that stops sending it (a "
         "certificate renewal, a CUCM update) breaks the connection",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mratrust.legs import Transport
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -23,14 +22,39 @@ from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
     chain_fps,
-    leg_transport,
     make,
     peers,
     rejection_signature,
     rule,
     short,
 )
-from mratrust.versions import Version
+from mratrust.topology import (
+    EndpointKind,
+    LegRow,
+    Purpose,
+    Transport,
+    expressway_c,
+    node_id,
+    peer_id,
+    row_for,
+)
+
+_EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
+_TFTP = row_for(_EXPC, _CUCM, Purpose.TFTP)
+_SIP = row_for(_EXPC, _CUCM, Purpose.SIP)
+_OAUTH = row_for(_EXPC, _CUCM, Purpose.SIP_OAUTH)
+_CALLBACK = row_for(_CUCM, _EXPC, Purpose.SIP)
+_XMPP = row_for(_EXPC, _IMP, Purpose.XMPP)
+
+
+def _first_peer(ctx: AuditContext) -> str:
+    """The Expressway-C endpoint a finding judged for every peer names (peers share settings)."""
+    return expressway_c(ctx.deployment)[0].id
+
+
+def _leg_id(row: LegRow, expc: str, uc: str) -> str:
+    """The graph reference of ``row`` between an Expressway-C peer and a UC node."""
+    return row.leg_id(expc, uc) if row.client is _EXPC else row.leg_id(uc, expc)
 
 
 def _check_store(
@@ -54,13 +78,21 @@ def _store_finding(
     store_name: str,
     peer: Peer,
     *,
-    leg: str,
+    leg: LegRow,
     required: bool,
     why_required: str,
     accept_leaf: bool = False,
     since: str | None = None,
 ) -> Finding:
-    subject = Subject(cluster=cluster.name, node=peer.name, leg=leg, certificate=store_name)
+    # a cluster-wide store, uploaded on the publisher: the finding names that peer's leg to it
+    subject = Subject(
+        cluster=cluster.name,
+        node=peer.name,
+        leg=leg.label,
+        certificate=store_name,
+        leg_id=_leg_id(leg, peer_id(peer.name), node_id(cluster, cluster.publisher)),
+        endpoint_id=node_id(cluster, cluster.publisher),
+    )
     store = cluster.store(store_name)
     if store is None:
         return make(
@@ -108,9 +140,8 @@ def _store_finding(
     missing = (
         " and ".join(facts(c).subject for c in needed) if needed else f"the CA chain of {peer.name}"
     )
-    port = int(leg.rsplit(":", 1)[-1])
-    transport = leg_transport(cluster.product.value, port)
-    signature = rejection_signature(transport, port, cluster.publisher)
+    port, transport = leg.port, leg.transport
+    signature = rejection_signature(leg, cluster.publisher)
     remediation = [
         f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
         "Administration > Security > Certificate Management > Upload Certificate/Certificate "
@@ -132,7 +163,6 @@ def _store_finding(
     )
 
 
-X14_0_2 = Version(14, 0, 2)
 SINCE_ALWAYS = "X8.8"
 """The earliest release the timeline models: what "all versions" means in ``since``."""
 
@@ -151,10 +181,10 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.CUCM:
             continue
         for peer in peers(ctx):
-            for store_name in ("tomcat-trust", "CallManager-trust"):
+            for store_name in _TFTP.server_stores:
                 why = (
                     "from X14.0.2 Traffic Server presents Expressway-C's certificate whenever "
-                    "CUCM asks (6971, 6972), even in non-secure mode with TLS verify off"
+                    f"CUCM asks (6971, {_TFTP.port}), even in non-secure mode with TLS verify off"
                     if presents
                     else "Traffic Server presents Expressway-C's certificate to CUCM only from "
                     "X14.0.2"
@@ -165,26 +195,28 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     cluster,
                     store_name,
                     peer,
-                    leg="expc->cucm:6972",
+                    leg=_TFTP,
                     required=presents,
                     why_required=why,
                     accept_leaf=cluster.mixed,
                     since="X14.0.2",
                 )
-            if cluster.mixed:
-                # SIP TLS is mutual in mixed mode on every release: not a Traffic Server change
+            if not _SIP.applies(cluster):
+                continue
+            # SIP TLS is mutual in mixed mode on every release: not a Traffic Server change
+            for store_name in _SIP.server_stores:
                 yield _store_finding(
                     ctx,
                     "U2C-TRUST",
                     cluster,
-                    "CallManager-trust",
+                    store_name,
                     peer,
-                    leg="expc->cucm:5061",
+                    leg=_SIP,
                     required=True,
                     why_required="in mixed mode CUCM validates Expressway-C's certificate with "
-                    "CallManager-trust on SIP TLS 5061, when Expressway-C connects (mutual TLS, "
-                    "CEtls zone) and when CUCM connects back for secure registrations "
-                    "(cucm->expc:5061); this has always been so",
+                    f"{store_name} on SIP TLS {_SIP.port}, when Expressway-C connects "
+                    "(mutual TLS, CEtls zone) and when CUCM connects back for secure "
+                    f"registrations ({_CALLBACK.label}); this has always been so",
                     accept_leaf=True,
                     since=SINCE_ALWAYS,
                 )
@@ -206,21 +238,26 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.CUCM or not cluster.sip_oauth:
             continue
         for peer in peers(ctx):
-            yield _store_finding(
-                ctx,
-                "U2C-OAUTH",
-                cluster,
-                "tomcat-trust",
-                peer,
-                leg="expc->cucm:5091",
-                required=True,
-                why_required="SIP OAuth over MRA is mutual TLS on 5091, validated with "
-                "tomcat-trust (not CallManager-trust)",
-            )
+            for store_name in _OAUTH.server_stores:
+                yield _store_finding(
+                    ctx,
+                    "U2C-OAUTH",
+                    cluster,
+                    store_name,
+                    peer,
+                    leg=_OAUTH,
+                    required=True,
+                    why_required=f"SIP OAuth over MRA is mutual TLS on {_OAUTH.port}, validated "
+                    f"with {store_name} (not CallManager-trust)",
+                )
         for node in cluster.nodes:
             ident = node.identity("tomcat")
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg="expc->cucm:5091", certificate="tomcat"
+                cluster=cluster.name,
+                node=node.name,
+                leg=_OAUTH.label,
+                certificate="tomcat",
+                leg_id=_leg_id(_OAUTH, _first_peer(ctx), node_id(cluster, node.name)),
             )
             if ident is None:
                 yield make(
@@ -242,7 +279,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
                     Status.PASS,
                     subject,
                     f"Expressway-C trusts {short(node.name)}'s tomcat certificate, which CUCM "
-                    "presents on 5091",
+                    f"presents on {_OAUTH.port}",
                 )
                 continue
             first = next(iter(bad.values()))
@@ -253,7 +290,7 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
                 "U2C-OAUTH",
                 Status.FAIL,
                 subject,
-                f"CUCM presents the tomcat certificate on the SIP OAuth port 5091 and "
+                f"CUCM presents the tomcat certificate on the SIP OAuth port {_OAUTH.port} and "
                 f"{', '.join(sorted(bad))} cannot verify {short(node.name)}'s: "
                 + "; ".join(p.message for p in first.fatal_problems()),
                 remediation=[
@@ -276,7 +313,12 @@ def u2c_profile_san(ctx: AuditContext) -> Iterator[Finding]:
     for cluster in ctx.deployment.uc_clusters:
         for profile in cluster.secure_profiles:
             for peer in peers(ctx):
-                subject = Subject(cluster=cluster.name, node=peer.name, certificate=profile)
+                subject = Subject(
+                    cluster=cluster.name,
+                    node=peer.name,
+                    certificate=profile,
+                    endpoint_id=peer_id(peer.name),
+                )
                 leaf = facts(peer.certificate.leaf)
                 problems: list[str] = []
                 if not is_fqdn(profile):
@@ -329,7 +371,12 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 continue
             leaf = facts(ident.leaf)
             subject = Subject(
-                cluster=cluster.name, node=node.name, leg="cucm->expc:5061", certificate=name
+                cluster=cluster.name,
+                node=node.name,
+                leg=_CALLBACK.label,
+                certificate=name,
+                leg_id=_leg_id(_CALLBACK, _first_peer(ctx), node_id(cluster, node.name)),
+                endpoint_id=node_id(cluster, node.name),
             )
             if leaf.server_auth and leaf.client_auth:
                 yield make(
@@ -373,17 +420,18 @@ def u2c_imp_trust(ctx: AuditContext) -> Iterator[Finding]:
         if cluster.product is not Product.IMP:
             continue
         for peer in peers(ctx):
-            for store_name, leg in (
-                ("tomcat-trust", "expc->imp:8443"),
-                ("cup-xmpp-trust", "expc->imp:7400"),
-            ):
+            # Cisco lists tomcat-trust beside cup-xmpp-trust for XCP (knowledge base L8); the
+            # IM and Presence 8443 leg is not mutual TLS
+            for store_name in (*_XMPP.also_required, *_XMPP.server_stores):
                 yield _store_finding(
                     ctx,
                     "U2C-IMP-TRUST",
                     cluster,
                     store_name,
                     peer,
-                    leg=leg,
+                    leg=_XMPP,
                     required=True,
-                    why_required="IM and Presence validates Expressway-C on XMPP (7400)",
+                    why_required="IM and Presence validates Expressway-C on XMPP "
+                    f"({_XMPP.port}) with cup-xmpp-trust, and Cisco asks for the chain in "
+                    "tomcat-trust too",
                 )

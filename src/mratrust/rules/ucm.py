@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from mratrust.model import Finding, Product, Severity, Status, Subject
 from mratrust.pki.facts import NameMatch, facts, match_name
 from mratrust.rules.base import AuditContext, make, rule, short
+from mratrust.topology import node_id
 
 REUSE_PAIRS = (("tomcat", "CallManager"), ("tomcat-ECDSA", "CallManager-ECDSA"))
 
@@ -31,7 +32,12 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
             dst = node.identity(target)
             if src is None:
                 continue
-            subject = Subject(cluster=cluster.name, node=node.name, certificate=target)
+            subject = Subject(
+                cluster=cluster.name,
+                node=node.name,
+                certificate=target,
+                endpoint_id=node_id(cluster, node.name),
+            )
             fs = facts(src.leaf)
             if (
                 dst is not None

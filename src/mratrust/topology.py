@@ -1,0 +1,643 @@
+"""The trust graph: who connects to whom, on which port, presenting what (knowledge base §2–§3).
+
+One table, :data:`LEG_TABLE`, says for every TLS connection MRA makes which kind of endpoint is the
+client, which kind is the server, the port, which identities the server may present (RSA and
+ECDSA), what the client presents, which store each side validates the other with, which setting
+orders the offer and under which conditions the connection exists. A deployment expands into
+typed :class:`Endpoint` values and :class:`Leg` values from it; the rules, the probe, the lab's
+listeners, plan and the report's graph all read that expansion, so no other module holds a port
+number of the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from mratrust.model import Deployment, Finding, HttpsCiphers, Node, Product, Status, UcCluster
+
+
+class Transport(Enum):
+    """Which Expressway component makes the connection; it decides how verification is gated."""
+
+    ATS = "ats"
+    """Traffic Server (HTTPS proxy): verified on every request from X14.2."""
+    SIP = "sip"
+    """SIP TLS zones (CEtls, CEOAuth): verified when the cluster was discovered with TLS verify."""
+    XMPP = "xmpp"
+    """XCP to IM and Presence (and XCP to Expressway-E on the traversal zone)."""
+    TUNNEL = "ssh"
+    """The SSH tunnel Expressway-C opens to Expressway-E (2222) for tunnelled HTTPS."""
+    EDGE = "edge"
+    """An MRA client's own TLS stack (Jabber, Webex app, phones) towards Expressway-E."""
+
+
+class EcdsaOffer(Enum):
+    """Whether the server side of a leg may answer with its ECDSA identity."""
+
+    NEVER = "never"
+    ALLOWED = "allowed"
+
+
+class EndpointKind(Enum):
+    """What an endpoint of the graph is (SPEC §4 ``graph.endpoints[].kind``)."""
+
+    EXPRESSWAY_C = "expressway-c"
+    EXPRESSWAY_E = "expressway-e"
+    CUCM = "cucm"
+    IMP = "imp"
+    CUC = "cuc"
+    MRA_CLIENT = "mra-client"
+    """The MRA clients on the internet (Jabber, Webex app, phones): one endpoint for all."""
+
+    @classmethod
+    def of(cls, product: Product) -> EndpointKind:
+        return cls(product.value)
+
+    @property
+    def unclustered(self) -> bool:
+        """Referenced by name alone (``expressway-c/NAME``), not by cluster and name."""
+        return self.expressway or self is EndpointKind.MRA_CLIENT
+
+    @property
+    def expressway(self) -> bool:
+        return self in (EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E)
+
+
+class Purpose(Enum):
+    """What a leg carries (SPEC §4 ``graph.legs[].purpose``)."""
+
+    HTTPS = "https"
+    """Traffic Server to Tomcat: discovery, AXL, UDS, visual voicemail, the IM&P proxy."""
+    TFTP = "tftp"
+    """Configuration file download over HTTPS (CUCM TFTP, 6972)."""
+    SIP = "sip"
+    """SIP TLS (CEtls zones, mixed mode), either direction."""
+    SIP_OAUTH = "sip-oauth"
+    """SIP OAuth (CEOAuth zones), served by CallManager with the tomcat certificate."""
+    XMPP = "xmpp"
+    """XCP to IM and Presence, and XCP over the traversal zone."""
+    TRAVERSAL = "traversal"
+    """SIP over the Unified Communications traversal zone (Expressway-C to Expressway-E)."""
+    TUNNEL = "ssh-tunnel"
+    """HTTPS tunnelled over SSH from Expressway-C to Expressway-E (2222)."""
+
+
+ClientAuth = Literal["none", "optional", "required"]
+"""Whether the server asks the client for a certificate on a leg."""
+
+EXPRESSWAY_IDENTITY = "server"
+"""The name of an Expressway's own certificate (its server certificate) in the graph."""
+EXPRESSWAY_STORE = "trusted_cas"
+"""The name of an Expressway's trusted CA list in the graph."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    """One machine of the graph: an Expressway peer or a UC node."""
+
+    kind: EndpointKind
+    cluster: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4)."""
+        if self.kind.unclustered:
+            return f"{self.kind.value}/{self.name}"
+        return f"{self.kind.value}/{self.cluster}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegRow:
+    """One row of :data:`LEG_TABLE`: a kind of connection and what happens on it."""
+
+    client: EndpointKind
+    server: EndpointKind
+    port: int
+    purpose: Purpose
+    transport: Transport
+    rsa_identity: str
+    """The identity the server presents (RSA)."""
+    ecdsa_identity: str | None
+    """Its ECDSA identity, when the server may present one."""
+    client_identity: str
+    """The identity the client presents when asked (``client_auth`` not ``none``)."""
+    client_store: str
+    """The store the client validates the server's certificate with."""
+    client_auth: ClientAuth = "none"
+    server_stores: tuple[str, ...] = ()
+    """The stores the server validates the client with in the handshake (all of them)."""
+    also_required: tuple[str, ...] = ()
+    """Stores Cisco documents must also hold the client's chain, beyond the handshake's."""
+    ecdsa_always: bool = False
+    """The server always allows ECDSA (SIP TLS on CUCM); otherwise HTTPS Ciphers decides."""
+    cipher_setting: str = "uc_server_discovery"
+    """The Expressway cipher setting that orders Expressway's offer (uc_server_discovery, sip)."""
+    discovery: bool = False
+    """The leg Expressway-C discovers the cluster on (verified with TLS verify before X14.2)."""
+    needs_mixed: bool = False
+    """The leg exists only when the UC cluster is in mixed mode."""
+    needs_sip_oauth: bool = False
+    """The leg exists only when the UC cluster uses SIP OAuth over MRA."""
+    needs_behaviour: str | None = None
+    """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
+    tls: bool = True
+    """The connection is TLS (False: SSH, where no X.509 certificate is exchanged)."""
+
+    def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
+        """Does the leg exist for a UC cluster with these settings?"""
+        return (mixed or not self.needs_mixed) and (sip_oauth or not self.needs_sip_oauth)
+
+    def applies(self, cluster: UcCluster) -> bool:
+        return self.exists(mixed=cluster.mixed, sip_oauth=cluster.sip_oauth)
+
+    @property
+    def key(self) -> tuple[EndpointKind, EndpointKind, int]:
+        return (self.client, self.server, self.port)
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_auth != "none"
+
+    @property
+    def label(self) -> str:
+        """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
+        return f"{_short(self.client)}->{_short(self.server)}:{self.port}"
+
+    def leg_id(self, client_id: str, server_id: str) -> str:
+        """The graph reference of this row between two endpoints (SPEC §4)."""
+        return f"{client_id}>{server_id}:{self.port}"
+
+
+_C, _E, _CUCM, _IMP, _CUC, _CLIENTS = (
+    EndpointKind.EXPRESSWAY_C,
+    EndpointKind.EXPRESSWAY_E,
+    EndpointKind.CUCM,
+    EndpointKind.IMP,
+    EndpointKind.CUC,
+    EndpointKind.MRA_CLIENT,
+)
+
+EXPRESSWAY_CLIENT_IDENTITY = "client"
+"""What an Expressway presents as a TLS client: its X15.5 client certificate where it has one,
+else its server certificate (which then needs clientAuth)."""
+MRA_CLIENT_STORE = "client-trust"
+"""The MRA clients' trust (OS store, a phone's built-in list): not in the inventory."""
+
+_ROWS: tuple[LegRow, ...] = (
+    LegRow(
+        client=_C, server=_CUCM, port=8443, purpose=Purpose.HTTPS, transport=Transport.ATS,
+        rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE, discovery=True,
+    ),
+    LegRow(
+        client=_C, server=_CUCM, port=6972, purpose=Purpose.TFTP, transport=Transport.ATS,
+        rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="optional", server_stores=("tomcat-trust", "CallManager-trust"),
+    ),
+    LegRow(
+        client=_C, server=_CUCM, port=5061, purpose=Purpose.SIP, transport=Transport.SIP,
+        rsa_identity="CallManager", ecdsa_identity="CallManager-ECDSA", ecdsa_always=True,
+        cipher_setting="sip", client_identity=EXPRESSWAY_IDENTITY,
+        client_store=EXPRESSWAY_STORE, client_auth="required",
+        server_stores=("CallManager-trust",), needs_mixed=True,
+    ),
+    LegRow(
+        client=_C, server=_CUCM, port=5091, purpose=Purpose.SIP_OAUTH, transport=Transport.SIP,
+        rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA", cipher_setting="sip",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=("tomcat-trust",), needs_sip_oauth=True,
+        needs_behaviour="sip_oauth",
+    ),
+    LegRow(
+        client=_CUCM, server=_C, port=5061, purpose=Purpose.SIP, transport=Transport.SIP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None, cipher_setting="sip",
+        client_identity="CallManager", client_store="CallManager-trust",
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,), needs_mixed=True,
+    ),
+    LegRow(
+        client=_C, server=_IMP, port=8443, purpose=Purpose.HTTPS, transport=Transport.ATS,
+        rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE, discovery=True,
+    ),
+    LegRow(
+        client=_C, server=_IMP, port=7400, purpose=Purpose.XMPP, transport=Transport.XMPP,
+        rsa_identity="cup-xmpp", ecdsa_identity="cup-xmpp-ECDSA",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=("cup-xmpp-trust",),
+        also_required=("tomcat-trust",),
+    ),
+    LegRow(
+        client=_C, server=_CUC, port=443, purpose=Purpose.HTTPS, transport=Transport.ATS,
+        rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
+        client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE, discovery=True,
+    ),
+    # the Unified Communications traversal zone (knowledge base L2): C always connects, E asks
+    # for C's certificate and checks it against its trusted CA list and TLS verify subject name
+    LegRow(
+        client=_C, server=_E, port=7001, purpose=Purpose.TRAVERSAL, transport=Transport.SIP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None, cipher_setting="sip",
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=7400, purpose=Purpose.XMPP, transport=Transport.XMPP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=2222, purpose=Purpose.TUNNEL, transport=Transport.TUNNEL,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE, tls=False,
+    ),
+    # the edge (knowledge base L1): MRA clients check Expressway-E's certificate and SAN
+    LegRow(
+        client=_CLIENTS, server=_E, port=8443, purpose=Purpose.HTTPS, transport=Transport.EDGE,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity="none", client_store=MRA_CLIENT_STORE,
+    ),
+)  # fmt: skip
+
+LEG_TABLE: Mapping[tuple[EndpointKind, EndpointKind, int], LegRow] = {r.key: r for r in _ROWS}
+"""Who connects where (knowledge base §2 L1–L9, L5b), keyed by (client kind, server kind, port).
+
+The rows whose server is a UC node (or whose client is, 5061 in mixed mode) expand into
+:class:`Leg`; the traversal rows (Expressway-C → Expressway-E) and the edge row (MRA clients →
+Expressway-E) have no UC side and expand into plain :class:`Leg` values (:func:`edge_legs`).
+"""
+
+
+def row(client: EndpointKind, server: EndpointKind, port: int) -> LegRow:
+    """The row for a connection (``KeyError`` if the table has none)."""
+    return LEG_TABLE[(client, server, port)]
+
+
+def rows_to(server: EndpointKind, *, client: EndpointKind | None = None) -> Iterator[LegRow]:
+    """The rows whose server is of kind ``server`` (and client of kind ``client``), table order."""
+    for r in _ROWS:
+        if r.server is server and (client is None or r.client is client):
+            yield r
+
+
+def row_for(client: EndpointKind, server: EndpointKind, purpose: Purpose) -> LegRow:
+    """The one row with this client, server and purpose."""
+    found = [r for r in _ROWS if (r.client, r.server, r.purpose) == (client, server, purpose)]
+    if len(found) != 1:
+        raise LookupError(f"no single leg {client.value}->{server.value} for {purpose.value}")
+    return found[0]
+
+
+CUCM_HTTPS_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.HTTPS).port
+"""CUCM's HTTPS (Tomcat) port: the default of the standalone probe and the lab's example."""
+
+
+EXPRESSWAY_API_PORT = 443
+"""Expressway's administration web and REST API (a management interface, not a leg)."""
+
+
+def https_port(kind: EndpointKind) -> int:
+    """The HTTPS (Tomcat) port Expressway-C reaches a UC product on, which is also where that
+    product's management APIs (AXL, UDS, certificate management) answer."""
+    return row_for(EndpointKind.EXPRESSWAY_C, kind, Purpose.HTTPS).port
+
+
+def identity_ports(kind: EndpointKind) -> dict[int, tuple[str, bool]]:
+    """Port -> (the RSA identity presented there, whether the leg exists only in mixed mode) for
+    every leg from Expressway-C to a ``kind`` node that presents a distinct identity."""
+    out: dict[int, tuple[str, bool]] = {}
+    for r in rows_to(kind, client=EndpointKind.EXPRESSWAY_C):
+        if r.needs_sip_oauth or r.purpose is Purpose.TFTP:
+            continue  # the same tomcat identity as HTTPS, behind a mode or a service
+        out.setdefault(r.port, (r.rsa_identity, r.needs_mixed))
+    return out
+
+
+def transport_of(server_kind: str, port: int) -> Transport:
+    """The Expressway component that connects to a ``server_kind`` endpoint on ``port``."""
+    for r in _ROWS:
+        if r.server.value == server_kind and r.port == port:
+            return r.transport
+    return Transport.ATS
+
+
+def expressway_c(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """The Expressway-C peers as endpoints (one unnamed endpoint when no peer is given)."""
+    exp = deployment.expressway
+    cluster = exp.cluster_name or (exp.peers[0].name if exp.peers else "expressway-c")
+    names = [p.name for p in exp.peers] or ["expressway-c"]
+    return tuple(Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster=cluster, name=n) for n in names)
+
+
+def uc_endpoint(cluster: UcCluster, node: Node) -> Endpoint:
+    return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node.name)
+
+
+def peer_id(name: str) -> str:
+    """The graph reference of the Expressway-C peer ``name``."""
+    return Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=name).id
+
+
+def node_id(cluster: UcCluster, node_name: str) -> str:
+    """The graph reference of a UC node of ``cluster``."""
+    return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node_name).id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leg:
+    """One TLS connection of the deployment: a row of the table between two endpoints."""
+
+    row: LegRow
+    client: Endpoint
+    server: Endpoint
+    ecdsa: EcdsaOffer
+
+    @property
+    def id(self) -> str:
+        """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``)."""
+        return self.row.leg_id(self.client.id, self.server.id)
+
+    @property
+    def label(self) -> str:
+        """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
+        return self.row.label
+
+    @property
+    def port(self) -> int:
+        return self.row.port
+
+    @property
+    def purpose(self) -> Purpose:
+        return self.row.purpose
+
+    @property
+    def transport(self) -> Transport:
+        return self.row.transport
+
+    @property
+    def rsa_identity(self) -> str:
+        return self.row.rsa_identity
+
+    @property
+    def ecdsa_identity(self) -> str | None:
+        return self.row.ecdsa_identity
+
+    @property
+    def cipher_setting(self) -> str:
+        return self.row.cipher_setting
+
+    @property
+    def client_certificate_stores(self) -> tuple[str, ...]:
+        """Stores of the server that must trust the client's certificate (mutual TLS)."""
+        return self.row.server_stores
+
+    @property
+    def discovery(self) -> bool:
+        return self.row.discovery
+
+    @property
+    def mutual(self) -> bool:
+        return self.row.mutual
+
+    @property
+    def from_expressway_c(self) -> bool:
+        """Expressway-C is the client and a UC node the server (the C2U direction)."""
+        return self.client.kind is EndpointKind.EXPRESSWAY_C and not self.server.kind.expressway
+
+    def expected_names(self) -> tuple[str, ...]:
+        """The names the client uses for the server on this leg (each must be in the SAN)."""
+        return (self.server.name,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UcLeg(Leg):
+    """A leg between an Expressway-C peer and a UC node (either may be the client).
+
+    ``cluster`` and ``node`` are its UC side. Legs between Expressways (traversal) are plain
+    :class:`Leg` values: they have no UC side.
+    """
+
+    cluster: UcCluster
+    node: Node
+
+    def expected_names(self) -> tuple[str, ...]:
+        """The names the client uses for the server on this leg (each must be in the SAN)."""
+        names = [self.server.name]
+        if (
+            self.server.kind is EndpointKind.CUC
+            and self.cluster.voicemail_host
+            and self.cluster.voicemail_host.lower() != self.server.name.lower()
+        ):
+            names.append(self.cluster.voicemail_host)
+        return tuple(names)
+
+
+def _short(kind: EndpointKind) -> str:
+    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
+        kind, kind.value
+    )
+
+
+def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
+    """Whether the server may answer with ECDSA on a row, for this cluster's settings."""
+    if r.ecdsa_identity is None:
+        return EcdsaOffer.NEVER
+    if r.ecdsa_always or cluster.https_ciphers is HttpsCiphers.EC_AND_RSA:
+        return EcdsaOffer.ALLOWED
+    return EcdsaOffer.NEVER
+
+
+MRA_CLIENTS = Endpoint(kind=EndpointKind.MRA_CLIENT, cluster="", name="internet")
+"""The MRA clients, as one endpoint of the graph."""
+
+
+def expressway_e(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """The Expressway-E peers as endpoints (none when the inventory has no Expressway-E)."""
+    exp = deployment.expressway_e
+    if exp is None:
+        return ()
+    cluster = exp.cluster_name or (exp.peers[0].name if exp.peers else "expressway-e")
+    return tuple(
+        Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster=cluster, name=p.name) for p in exp.peers
+    )
+
+
+def expe_id(name: str) -> str:
+    """The graph reference of the Expressway-E peer ``name``."""
+    return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
+
+
+def edge_legs(deployment: Deployment) -> tuple[Leg, ...]:
+    """The legs with no UC side: the traversal legs (every Expressway-C peer to every
+    Expressway-E peer, table order), then the edge legs (MRA clients to each Expressway-E peer).
+    """
+    out: list[Leg] = []
+    e_peers = expressway_e(deployment)
+    for expc in expressway_c(deployment):
+        for expe in e_peers:
+            for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.EXPRESSWAY_C):
+                out.append(Leg(row=r, client=expc, server=expe, ecdsa=EcdsaOffer.NEVER))
+    for expe in e_peers:
+        for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.MRA_CLIENT):
+            out.append(Leg(row=r, client=MRA_CLIENTS, server=expe, ecdsa=EcdsaOffer.NEVER))
+    return tuple(out)
+
+
+def traversal_leg(deployment: Deployment, c_peer: str, e_peer: str, port: int) -> Leg:
+    """The traversal leg from Expressway-C peer ``c_peer`` to Expressway-E peer ``e_peer``."""
+    return Leg(
+        row=row(EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, port),
+        client=Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=c_peer),
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
+    )
+
+
+def edge_leg(e_peer: str) -> Leg:
+    """The edge leg from the MRA clients to Expressway-E peer ``e_peer`` (8443)."""
+    return Leg(
+        row=row(EndpointKind.MRA_CLIENT, EndpointKind.EXPRESSWAY_E, 8443),
+        client=MRA_CLIENTS,
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
+    )
+
+
+def peer_label(leg: Leg) -> str:
+    """``expc1.example.com->expe1.example.com:7001``: a leg between Expressway peers (or the
+    MRA clients) named by its endpoints, since clusters may have several peers."""
+    return f"{leg.client.name}->{leg.server.name}:{leg.port}"
+
+
+def node_legs(
+    cluster: UcCluster, node: Node, expc: Endpoint, *, c2u_only: bool = False
+) -> Iterator[UcLeg]:
+    """The legs between one Expressway-C peer and one UC node, in table order."""
+    uc = uc_endpoint(cluster, node)
+    for r in _ROWS:
+        if not r.applies(cluster):
+            continue
+        if r.client is EndpointKind.EXPRESSWAY_C and r.server is uc.kind:
+            client, server = expc, uc
+        elif r.server is EndpointKind.EXPRESSWAY_C and r.client is uc.kind and not c2u_only:
+            client, server = uc, expc
+        else:
+            continue
+        yield UcLeg(
+            row=r, client=client, server=server, cluster=cluster, node=node,
+            ecdsa=ecdsa_offer(r, cluster),
+        )  # fmt: skip
+
+
+def legs(deployment: Deployment) -> tuple[Leg, ...]:
+    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node;
+    then the legs with no UC side (:func:`edge_legs`: the traversal zone and the edge)."""
+    return (
+        *(
+            leg
+            for expc in expressway_c(deployment)
+            for cluster, node in deployment.nodes()
+            for leg in node_legs(cluster, node, expc)
+        ),
+        *edge_legs(deployment),
+    )
+
+
+def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
+    """The legs Expressway-C makes to the UC nodes, as its first peer makes them.
+
+    Peers share their configuration; rules that depend on a peer's own certificate or trusted CA
+    list loop over the peers themselves.
+    """
+    expc = expressway_c(deployment)[0]
+    return tuple(
+        leg
+        for cluster, node in deployment.nodes()
+        for leg in node_legs(cluster, node, expc, c2u_only=True)
+    )
+
+
+# --------------------------------------------------------------------------- the report's graph
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphLeg:
+    """A leg of the report's graph with the worst status of the findings about it."""
+
+    leg: Leg
+    status: Status | None
+    """``None``: no finding is about this leg (nothing was judged on it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Graph:
+    """The trust graph a report judged (SPEC §4 ``graph``)."""
+
+    endpoints: tuple[Endpoint, ...]
+    legs: tuple[GraphLeg, ...]
+
+
+def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """Every endpoint: the Expressway-C peers, then the UC nodes cluster by cluster."""
+    e_peers = expressway_e(deployment)
+    return (
+        *expressway_c(deployment),
+        *e_peers,
+        *((MRA_CLIENTS,) if e_peers else ()),
+        *(uc_endpoint(cluster, node) for cluster, node in deployment.nodes()),
+    )
+
+
+def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
+    """Is ``finding``, which names ``named``, about ``leg`` too?
+
+    A finding names one leg, but a check judged for every Expressway-C peer (the node's
+    certificate against each peer's trusted CA list) is about that node's legs from every peer,
+    and a check of a cluster-wide store against one peer's certificate is about that peer's legs
+    to every node of the cluster. Both are the same kind of connection (the same row) in the same
+    cluster, sharing the endpoint the finding's subject names.
+    """
+    if named.row is not leg.row or named.cluster.name != leg.cluster.name:
+        return False
+    node = finding.subject.node
+    expc = {named.client.name, named.server.name} - {named.node.name}
+    if node is not None and node in expc and node != named.node.name:
+        # about one peer: its legs to every node of the cluster
+        return node in (leg.client.name, leg.server.name)
+    return leg.node.name == named.node.name
+
+
+def graph(
+    deployment: Deployment,
+    findings: tuple[Finding, ...],
+    *,
+    present: Callable[[LegRow], bool] = lambda _row: True,
+) -> Graph:
+    """The deployment's graph, each leg with the worst status of the findings about it."""
+    every = tuple(leg for leg in legs(deployment) if present(leg.row))
+    by_id = {leg.id: leg for leg in every}
+    kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
+    for leg in every:
+        if isinstance(leg, UcLeg):
+            kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
+    worst: dict[str, Status] = {}
+    for f in findings:
+        named = by_id.get(f.subject.leg_id or "")
+        if named is None:
+            continue
+        if not isinstance(named, UcLeg):
+            same: list[Leg] = [named]  # a leg with no UC side counts only its own findings
+        else:
+            same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
+        for leg in same:
+            seen = worst.get(leg.id)
+            if seen is None or f.status.rank < seen.rank:
+                worst[leg.id] = f.status
+    return Graph(
+        endpoints=endpoints(deployment),
+        legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
+    )

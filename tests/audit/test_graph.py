@@ -1,0 +1,106 @@
+"""The report's trust graph (SPEC §4) over every scenario of the catalogue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from mratrust.audit import Report, audit
+from mratrust.lab.scenarios import list_scenarios
+from mratrust.model import Deployment, Status
+from mratrust.report.json import render
+from mratrust.topology import EndpointKind, GraphLeg
+from tests.conftest import NOW
+
+Get = Callable[[str], Deployment]
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text()
+)
+CASES = [(i.id, v) for i in list_scenarios() for v in i.versions]
+
+
+def _report(deployment: Get, sid: str, version: str) -> Report:
+    return audit(deployment(sid), version=version, now=NOW)
+
+
+@pytest.mark.parametrize(("sid", "version"), CASES)
+def test_every_connection_finding_names_a_leg_of_the_graph(
+    deployment: Get, sid: str, version: str
+) -> None:
+    report = _report(deployment, sid, version)
+    assert report.graph is not None
+    ids = {g.leg.id for g in report.graph.legs}
+    endpoints = {e.id for e in report.graph.endpoints}
+    for f in report.findings:
+        if f.subject.leg is not None and f.status in (Status.FAIL, Status.RISK):
+            assert f.subject.leg_id in ids, (f.rule, f.subject)
+        if f.subject.endpoint_id is not None:
+            assert f.subject.endpoint_id in endpoints, (f.rule, f.subject)
+    # a leg's status is the worst of the findings naming it (others may widen it: see topology)
+    for g in report.graph.legs:
+        named = [f.status for f in report.findings if f.subject.leg_id == g.leg.id]
+        if named:
+            assert g.status is not None
+            assert g.status.rank <= min(s.rank for s in named)
+    jsonschema.validate(json.loads(render(report)), SCHEMA)
+
+
+def _leg(report: Report, server: str, port: int) -> list[GraphLeg]:
+    assert report.graph is not None
+    return [g for g in report.graph.legs if g.leg.server.name == server and g.leg.port == port]
+
+
+def test_leg_status_is_the_worst_of_its_findings(deployment: Get) -> None:
+    # F01: CUCM's tomcat-trust lacks Expressway-C's chain: on X14.0.2+ the 6972 leg fails on
+    # every node of the cluster, and the discovery leg 8443 (not mutual) stays clean
+    d = deployment("F01")
+    report = audit(d, version="X14.2.1", now=NOW)
+    cucm = next(c for c in d.uc_clusters if c.name == "cucm-main")
+    for node in cucm.nodes:
+        assert [g.status for g in _leg(report, node.name, 6972)] == [Status.FAIL]
+        assert [g.status for g in _leg(report, node.name, 8443)] == [Status.PASS]
+    # the negative twin: B0 has no failing leg
+    clean = audit(deployment("B0"), version="X14.2.1", now=NOW)
+    assert clean.graph is not None
+    assert {g.status for g in clean.graph.legs} <= {Status.PASS, Status.INFO, None}
+
+
+def test_graph_json_shape(deployment: Get) -> None:
+    out = json.loads(render(audit(deployment("F08"), version="X14.0.7", now=NOW)))
+    kinds = {e["kind"] for e in out["graph"]["endpoints"]}
+    assert {EndpointKind.EXPRESSWAY_C.value, EndpointKind.CUCM.value} <= kinds
+    back = [g for g in out["graph"]["legs"] if g["client"].startswith("cucm/")]
+    assert back and all(g["port"] == 5061 and g["mutual"] for g in back)
+    assert all(g["purpose"] == "sip" for g in back)
+    assert all(g["id"] == f"{g['client']}>{g['server']}:{g['port']}" for g in back)
+
+
+def test_sip_oauth_leg_absent_before_its_release(deployment: Get) -> None:
+    # F17 uses SIP OAuth; the legs exist from X12.5 (SIP OAuth over MRA) only
+    def oauth(version: str) -> int:
+        report = audit(deployment("F17"), version=version, now=NOW)
+        assert report.graph is not None
+        return sum(g.leg.purpose.value == "sip-oauth" for g in report.graph.legs)
+
+    assert oauth("X14.2.1") > 0
+    assert oauth("X12.0") == 0
+
+
+def test_text_and_markdown_group_by_the_graph(deployment: Get) -> None:
+    from dataclasses import replace
+
+    from mratrust.report import markdown, text
+
+    report = audit(deployment("F01"), version="X14.2.1", now=NOW)
+    out = text.render(report)
+    assert "cucm-main trust stores\n  FAIL  U2C-TRUST  expc->cucm:6972" in out
+    assert "cucm-main / cucm-pub.example.com\n" in out
+    assert "| FAIL | U2C-TRUST | cucm-main trust stores expc->cucm:6972" in markdown.render(report)
+    # without a graph nothing names an endpoint: the cluster alone heads the group
+    bare = text.render(replace(report, graph=None))
+    assert "cucm-main trust stores" not in bare
+    assert "\ncucm-main\n  FAIL  U2C-TRUST" in bare
