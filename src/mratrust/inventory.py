@@ -428,11 +428,15 @@ class _Files:
         self.lines = lines
         self.password = password
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
+        self.paths: dict[str, Path] = {}
         self.errors: list[InputError] = []
 
     def resolve(self, ref: str) -> Path:
-        path = Path(ref).expanduser()
-        return path if path.is_absolute() else self.base / path
+        found = self.paths.get(ref)
+        if found is None:
+            path = Path(ref).expanduser()
+            found = self.paths[ref] = path if path.is_absolute() else self.base / path
+        return found
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
         found = self.cache.get(ref)  # an inventory names the same file many times
