@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mratrust.lab.process import LabInfo, lab_down, lab_status, lab_up
 from mratrust.lab.scenarios import (
-    ProbeTarget,
+    ProbeAddress,
     ScenarioInfo,
     ScenarioMaterial,
     build_scenario,
@@ -23,7 +23,7 @@ from mratrust.lab.scenarios import (
 
 __all__ = [
     "LabInfo",
-    "ProbeTarget",
+    "ProbeAddress",
     "ScenarioInfo",
     "ScenarioMaterial",
     "build_scenario",

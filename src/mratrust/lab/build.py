@@ -405,8 +405,12 @@ def build_spec(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ProbeTarget:
-    """Where the prober connects for a node: ``host`` and ``{port role: actual port}``."""
+class ProbeAddress:
+    """Where the prober connects for a node: ``host`` and ``{port role: actual port}``.
+
+    Written as the node's ``probe:`` entry; not :class:`mratrust.probe.target.ProbeTarget`,
+    which is one endpoint the probe connects to.
+    """
 
     host: str
     ports: Mapping[int, int]
@@ -446,7 +450,7 @@ class _Writer:
         return self.rel(folder) + "/"
 
 
-def _probe_entry(target: ProbeTarget | None) -> dict[str, Any] | None:
+def _probe_entry(target: ProbeAddress | None) -> dict[str, Any] | None:
     if target is None:
         return None
     return {"host": target.host, "ports": {int(k): int(v) for k, v in target.ports.items()}}
@@ -457,7 +461,7 @@ def _peer_entries(
     out_dir: Path,
     made: Sequence[PeerMaterial],
     folder: str,
-    probe: Mapping[str, ProbeTarget],
+    probe: Mapping[str, ProbeAddress],
 ) -> list[dict[str, Any]]:
     """The inventory entries of Expressway peers; certificates, keys (0600) and lists written."""
     entries = []
@@ -480,7 +484,7 @@ def _peer_entries(
 
 
 def inventory_document(
-    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeTarget] | None = None
+    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeAddress] | None = None
 ) -> dict[str, Any]:
     """Write every file of ``material`` under ``out_dir`` and return the inventory mapping."""
     probe = dict(probe or {})
@@ -587,7 +591,7 @@ def inventory_document(
 
 
 def write_material(
-    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeTarget] | None = None
+    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeAddress] | None = None
 ) -> Path:
     """Write ``material`` (certificates, trust stores, Expressway-C keys) and its inventory.
 

@@ -21,7 +21,7 @@ from mratrust.lab.build import (
     ClusterMaterial,
     NodeMaterial,
     PeerMaterial,
-    ProbeTarget,
+    ProbeAddress,
     ScenarioMaterial,
     TrustItem,
     build_spec,
@@ -1000,7 +1000,7 @@ def write_scenario(
     out_dir: Path,
     *,
     now: datetime | None = None,
-    probe: Mapping[str, ProbeTarget] | None = None,
+    probe: Mapping[str, ProbeAddress] | None = None,
 ) -> Path:
     """Generate scenario ``scenario_id`` and write it under ``out_dir``; return the inventory path.
 
@@ -1042,7 +1042,7 @@ __all__ = [
     "PeerMaterial",
     "PeerRef",
     "PeerSpec",
-    "ProbeTarget",
+    "ProbeAddress",
     "ProductName",
     "RenameNodes",
     "Scenario",

@@ -3,8 +3,9 @@
 The old home of the probe's names, kept so that existing imports work. The code lives in:
 
 - :mod:`mratrust.probe.target`: :class:`ProbeTarget` and :class:`Service`;
-- :mod:`mratrust.probe.verdict`: :func:`judge`, :func:`observe`, :class:`Observation`,
-  :class:`Identity`, :class:`EndpointReport`, :func:`exit_code`;
+- :mod:`mratrust.probe.verdict`: :func:`judge`, :func:`observe_handshake` (formerly
+  ``observe``), :class:`Observation`, :class:`Identity`, :class:`EndpointReport`,
+  :func:`exit_code`;
 - :mod:`mratrust.probe.scheduler`: :func:`probe_endpoints` (thread pool, slots, deadline).
 """
 
@@ -21,7 +22,7 @@ from mratrust.probe.verdict import (
     answered,
     exit_code,
     judge,
-    observe,
+    observe_handshake,
     refused_offer,
 )
 
@@ -39,7 +40,7 @@ __all__ = [
     "covered_by",
     "exit_code",
     "judge",
-    "observe",
+    "observe_handshake",
     "probe_endpoints",
     "refused_offer",
 ]

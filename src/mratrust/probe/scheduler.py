@@ -27,7 +27,13 @@ from mratrust.probe.client import ALL_VARIANTS, ClientProfile, Offer, Variant, b
 from mratrust.probe.handshake import Handshake, Phase, Timeouts, handshake
 from mratrust.probe.outcome import Outcome
 from mratrust.probe.target import ProbeTarget
-from mratrust.probe.verdict import EndpointReport, Verdict, _identities, observe, refused_offer
+from mratrust.probe.verdict import (
+    EndpointReport,
+    Verdict,
+    _identities,
+    observe_handshake,
+    refused_offer,
+)
 from mratrust.topology import Transport
 
 STOP_AFTER_DEFAULT = frozenset(
@@ -233,7 +239,7 @@ def _endpoint_reports(
             for v in wanted
         }
         observations = tuple(
-            observe(
+            observe_handshake(
                 refused_offer(seen[v], seen[Variant.DEFAULT]),
                 target,
                 profile,

@@ -1,8 +1,9 @@
 """Judging what a server presents, as Expressway-C would, and the words for it.
 
-:func:`judge` validates a chain against the trusted CA list; :func:`observe` turns one handshake
-into an :class:`Observation` (verdict, message, the log lines Expressway-C would write), and
-:class:`EndpointReport` gathers the observations and identities of one endpoint.
+:func:`judge` validates a chain against the trusted CA list; :func:`observe_handshake` turns one
+handshake into an :class:`Observation` (verdict, message, the log lines Expressway-C would
+write), and :class:`EndpointReport` gathers the observations and identities of one endpoint.
+(:func:`mratrust.probe_audit.observe` is another thing: it probes a whole deployment's legs.)
 """
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ def _log_lines(
     return ()
 
 
-def observe(
+def observe_handshake(
     hs: Handshake,
     target: ProbeTarget,
     profile: ClientProfile,
