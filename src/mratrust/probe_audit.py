@@ -22,9 +22,11 @@ from mratrust.probe.client import (
     client_profile,
     load_client_identity,
 )
-from mratrust.probe.engine import EndpointReport, ProbeTarget, Service, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
+from mratrust.probe.scheduler import probe_endpoints
+from mratrust.probe.target import ProbeTarget, Service
+from mratrust.probe.verdict import EndpointReport
 from mratrust.rules import AuditContext
 from mratrust.rules.ce import TRAVERSAL_PORTS, peer_address
 from mratrust.rules.observed import decide_live

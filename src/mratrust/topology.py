@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mratrust.model import Deployment, Finding, HttpsCiphers, Node, Product, Status, UcCluster
+if TYPE_CHECKING:  # the table itself needs no model: --help stays free of cryptography
+    from mratrust.model import Deployment, Finding, Node, Product, Status, UcCluster
 
 
 class Transport(Enum):
@@ -473,6 +474,8 @@ def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     """Whether the server may answer with ECDSA on a row, for this cluster's settings."""
     if r.ecdsa_identity is None:
         return EcdsaOffer.NEVER
+    from mratrust.model import HttpsCiphers
+
     if r.ecdsa_always or cluster.https_ciphers is HttpsCiphers.EC_AND_RSA:
         return EcdsaOffer.ALLOWED
     return EcdsaOffer.NEVER

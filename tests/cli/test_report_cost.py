@@ -99,6 +99,9 @@ def test_help_loads_neither_the_lab_nor_the_renderers() -> None:
     assert {"mratrust.lab.cli", "mratrust.collect.cli"} <= loaded  # the commands are listed ...
     heavy = {"mratrust.lab.scenarios", "mratrust.lab.process", "mratrust.collect.run"}
     assert not (heavy | {"jinja2", "pydantic", "httpx"}) & loaded  # ... their machinery is not
+    # the probe's help text reads the leg table, which needs neither the model nor cryptography
+    assert "mratrust.topology" in loaded
+    assert not {"mratrust.model", "cryptography", "cryptography.x509"} & loaded
 
 
 def test_json_audit_loads_no_template_engine(scenario_dir: Dir, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mratrust.errors import LabError
 from mratrust.inventory import load_inventory
 from mratrust.lab.scenarios import (
-    ProbeTarget,
+    ProbeAddress,
     build_scenario,
     get_scenario,
     list_scenarios,
@@ -581,8 +581,8 @@ def test_b0_certificates_are_valid_now_with_room(written: dict[str, Written]) ->
 def test_probe_entries(tmp_path: Path, written: dict[str, Written]) -> None:
     material = written["B0"].material
     probe = {
-        PUB: ProbeTarget(host="127.0.0.1", ports={8443: 18443, 6972: 16972}),
-        "cuc1.example.com": ProbeTarget(host="127.0.0.1", ports={443: 10443}),
+        PUB: ProbeAddress(host="127.0.0.1", ports={8443: 18443, 6972: 16972}),
+        "cuc1.example.com": ProbeAddress(host="127.0.0.1", ports={443: 10443}),
     }
     path = write_material(material, tmp_path, probe=probe)
     doc = yaml.safe_load(path.read_text())
@@ -601,7 +601,7 @@ def test_probe_for_an_unknown_node_is_refused(tmp_path: Path, written: dict[str,
         write_material(
             written["B0"].material,
             tmp_path,
-            probe={"ghost.example.com": ProbeTarget(host="127.0.0.1", ports={})},
+            probe={"ghost.example.com": ProbeAddress(host="127.0.0.1", ports={})},
         )
 
 

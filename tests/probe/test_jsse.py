@@ -42,7 +42,7 @@ from mratrust.probe.engine import (
     EndpointReport,
     ProbeTarget,
     exit_code,
-    observe,
+    observe_handshake,
     probe_endpoints,
     refused_offer,
 )
@@ -190,7 +190,7 @@ def test_an_ecdsa_only_offer_is_refused_and_stays_that_offers_outcome(jsse: Jsse
     assert as_offer.failure is Outcome.OFFER_REFUSED
     target = ProbeTarget.parse(jsse.target(jsse.port))
     profile = client_profile(Version.parse("X15.3"))
-    obs = observe(as_offer, target, profile, trust=TrustStore([pki.root]), now=NOW)
+    obs = observe_handshake(as_offer, target, profile, trust=TrustStore([pki.root]), now=NOW)
     assert "answers Expressway-C's own offer" in obs.message
     mixed = EndpointReport(
         target=report.target,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mratrust.lab.process import LabInfo, lab_down, lab_status, lab_up
     from mratrust.lab.scenarios import (
-        ProbeTarget,
+        ProbeAddress,
         ScenarioInfo,
         ScenarioMaterial,
         build_scenario,
@@ -30,7 +30,7 @@ _EXPORTS = {
     "lab_down": "mratrust.lab.process",
     "lab_status": "mratrust.lab.process",
     "lab_up": "mratrust.lab.process",
-    "ProbeTarget": "mratrust.lab.scenarios",
+    "ProbeAddress": "mratrust.lab.scenarios",
     "ScenarioInfo": "mratrust.lab.scenarios",
     "ScenarioMaterial": "mratrust.lab.scenarios",
     "build_scenario": "mratrust.lab.scenarios",
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "LabInfo",
-    "ProbeTarget",
+    "ProbeAddress",
     "ScenarioInfo",
     "ScenarioMaterial",
     "build_scenario",

@@ -2,300 +2,60 @@
 
 A scenario is data: an id, a title, the versions it is audited on, the outcome the audit must
 predict (as text, for people) and a tuple of :class:`Change` objects applied to the B0
-:class:`DeploymentSpec`. :func:`build_scenario` turns a spec into real certificates and keys in
-memory (:class:`ScenarioMaterial`, used by the lab servers); :func:`write_material` writes them
-and an inventory (SPEC §3, schema 1) to a folder; :func:`write_scenario` does both.
-
-Layout written under the output folder (paths in the YAML are relative to it)::
-
-    inventory.yaml
-    certs/ca/<CA>.pem                              every CA of the scenario, one per file
-    certs/expressway/<peer>.pem                    Expressway-C certificate + intermediates
-    certs/expressway/<peer>.key                    its private key (mode 0600)
-    certs/expressway/<peer>-trusted-cas.pem        the trusted CA list, in order
-    certs/<cluster>/<node>/<identity>.pem          identity + intermediates
-    certs/<cluster>/<identity>-multi-server.pem    a certificate shared by several nodes
-    certs/<cluster>/<store>.pem | <store>/NN-*.pem trust stores (bundle or folder, order kept)
+:class:`DeploymentSpec` (:mod:`mratrust.lab.spec`). :func:`build_scenario` turns a scenario into
+real certificates and keys in memory and :func:`write_scenario` also writes them with an
+inventory; both go through :mod:`mratrust.lab.build`, whose names are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from typing import Any, Protocol
 
 from mratrust.errors import LabError
-from mratrust.lab.pkigen import (
-    BOTH_EKU,
-    DEFAULT_POOL,
-    Eku,
-    Issued,
-    KeyPool,
-    KeyType,
-    Validity,
-    make_ca,
-    make_cucm_self_signed,
-    make_leaf,
-    make_multi_server,
-    utc_seconds,
-    write_certs,
-    write_key,
+from mratrust.lab.build import (
+    ClusterMaterial,
+    NodeMaterial,
+    PeerMaterial,
+    ProbeAddress,
+    ScenarioMaterial,
+    TrustItem,
+    build_spec,
+    inventory_document,
+    write_material,
 )
-from mratrust.pki.write import safe_name
-
-ProductName = Literal["cucm", "imp", "cuc"]
-NodeRoleName = Literal["publisher", "subscriber"]
-SecurityModeName = Literal["non-secure", "mixed"]
-HttpsCiphersName = Literal["rsa-only", "ec-and-rsa"]
-TlsCiphersName = Literal["rsa-preferred", "ec-preferred"]
-
-LEAF_KEY_SLOTS = 3
-"""CA-issued UC node leaves share this many RSA (and EC) keys; CAs and self-signed never share."""
-
-# --------------------------------------------------------------------------- the spec
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CaSpec:
-    """A certificate authority: ``ref`` names it in the spec, ``common_name`` in the certificate.
-
-    Two CAs may share a common name (an old and a renewed root) but never a ``ref``; each ref has
-    its own key unless ``key_slot`` says otherwise.
-    """
-
-    ref: str
-    common_name: str
-    parent: str | None = None
-    key_type: KeyType = KeyType.RSA
-    days_before: int = 3650
-    days_after: int = 7300
-    critical_basic_constraints: bool = True
-    key_slot: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IdentitySpec:
-    """How one identity certificate is made.
-
-    ``issuer`` is a CA ref (``None``: self-signed, CUCM style). ``multi_server`` makes one
-    certificate for the whole cluster (CN ``<publisher>-ms``, SAN every node). ``reuse`` names
-    another identity of the same node whose certificate is used as is (CUCM 14+ reuse).
-    ``common_name``/``san`` default to the node's certificate name; ``san=()`` means no SAN.
-    Validity runs from ``days_before`` days before ``now`` to ``days_after`` days after it
-    (negative: in the past).
-    """
-
-    issuer: str | None = None
-    multi_server: bool = False
-    reuse: str | None = None
-    key_type: KeyType = KeyType.RSA
-    common_name: str | None = None
-    san: tuple[str, ...] | None = None
-    eku: tuple[Eku, ...] = BOTH_EKU
-    days_before: int = 30
-    days_after: int = 730
-    key_slot: str | None = None
-
-
-def issued(ca: str, **kw: Any) -> IdentitySpec:
-    """An identity issued by the CA ``ca``."""
-    return IdentitySpec(issuer=ca, **kw)
-
-
-def self_signed(key_type: KeyType = KeyType.RSA, **kw: Any) -> IdentitySpec:
-    """A CUCM-style self-signed identity."""
-    return IdentitySpec(issuer=None, key_type=key_type, **kw)
-
-
-def multi_server(ca: str | None, **kw: Any) -> IdentitySpec:
-    """A multi-server (SAN) identity shared by every node of the cluster."""
-    return IdentitySpec(issuer=ca, multi_server=True, **kw)
-
-
-def reuse(identity: str) -> IdentitySpec:
-    """The very certificate of another identity of the same node (CUCM 14+ reuse)."""
-    return IdentitySpec(reuse=identity)
-
-
-@dataclass(frozen=True, slots=True)
-class CaRef:
-    """A trust-store entry: a CA of the scenario."""
-
-    ca: str
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityRef:
-    """A trust-store entry: a UC node's identity certificate itself (self-signed trust)."""
-
-    cluster: str
-    node: str
-    identity: str
-
-
-@dataclass(frozen=True, slots=True)
-class PeerRef:
-    """A trust-store entry: an Expressway-C peer's own certificate (mixed-mode CUCM stores)."""
-
-    peer: str
-
-
-TrustEntry = CaRef | IdentityRef | PeerRef
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoreSpec:
-    """A trust store by CUCM's name; written as a bundle or (``directory``) a folder."""
-
-    name: str
-    entries: tuple[TrustEntry, ...]
-    directory: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSpec:
-    """A UC node as defined in System > Server (``name``) and its identities, in order.
-
-    ``certificate_name`` is the FQDN the product puts in its own certificates (default: ``name``);
-    it differs when the node is defined by a short host name.
-    """
-
-    name: str
-    role: NodeRoleName
-    identities: tuple[tuple[str, IdentitySpec], ...]
-    certificate_name: str | None = None
-
-    @property
-    def fqdn(self) -> str:
-        """The name used in the node's certificates."""
-        return self.certificate_name or self.name
-
-    def identity(self, name: str) -> IdentitySpec | None:
-        """The spec of identity ``name``, if the node has it."""
-        return dict(self.identities).get(name)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterSpec:
-    """A CUCM, IM&P or Unity Connection cluster as Expressway-C knows it.
-
-    Three settings exist for the lab's servers only (the inventory has no field for them):
-    ``tls13`` (the nodes negotiate TLS 1.3; default on, as assumed for CUCM 15, see the README),
-    ``tls_ciphers`` (CUCM's "TLS Ciphers" enterprise parameter, which orders the certificate
-    types on SIP TLS 5061: "All Ciphers RSA Preferred" by default, or EC preferred) and
-    ``sends_intermediates`` (the nodes send their intermediates with their certificate; off: the
-    leaf alone).
-    """
-
-    name: str
-    product: ProductName
-    version: str | None
-    publisher: str
-    tls_verify: bool = True
-    security_mode: SecurityModeName = "non-secure"
-    sip_oauth: bool = False
-    https_ciphers: HttpsCiphersName = "rsa-only"
-    secure_profiles: tuple[str, ...] = ()
-    voicemail_host: str | None = None
-    trust: tuple[StoreSpec, ...] = ()
-    nodes: tuple[NodeSpec, ...] = ()
-    tls13: bool = True
-    tls_ciphers: TlsCiphersName = "rsa-preferred"
-    sends_intermediates: bool = True
-
-    def store(self, name: str) -> StoreSpec | None:
-        """The trust store ``name``, if defined."""
-        return next((s for s in self.trust if s.name == name), None)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CipherSpec:
-    """Configured Expressway cipher strings (``None``: the version default)."""
-
-    uc_server_discovery: str | None = None
-    sip: str | None = None
-    https: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerSpec:
-    """An Expressway peer: its certificate and its trusted CA list, in order.
-
-    ``client`` is an X15.5 separate client certificate (``None``: the server certificate plays
-    both roles).
-    """
-
-    name: str
-    identity: IdentitySpec
-    trusted: tuple[TrustEntry, ...]
-    client: IdentitySpec | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExpresswaySpec:
-    """The Expressway-C cluster (SPEC §3 ``expressway``)."""
-
-    version: str
-    upgraded_from: str | None
-    cluster_name: str | None
-    verify_origin_server: bool = True
-    ciphers: CipherSpec = field(default_factory=CipherSpec)
-    sip_tls_versions: tuple[str, ...] = ("TLSv1.2",)
-    sip_signature_pref_rsa: bool | None = None
-    peers: tuple[PeerSpec, ...] = ()
-    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExpresswayESpec:
-    """The Expressway-E cluster (SPEC §3 ``expressway_e``) and its side of the traversal zone.
-
-    ``sends_intermediates`` is a lab setting (the inventory has no field for it): the peers send
-    their intermediates with their certificate (default), or the leaf alone.
-    """
-
-    version: str
-    upgraded_from: str | None
-    cluster_name: str | None
-    peers: tuple[PeerSpec, ...]
-    edge_domains: tuple[str, ...] = ()
-    enable_server_eku_upload: bool = False
-    peer_addresses: tuple[str, ...] = ()
-    tls_verify_subject_name: str | None = None
-    traversal_port: int | None = None
-    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
-    sends_intermediates: bool = True
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentSpec:
-    """A whole deployment before any certificate exists.
-
-    ``server_cipher_preference`` is a lab setting: the simulated nodes choose the cipher by their
-    own order (True) or honour the client's (False, the default).
-    """
-
-    name: str
-    cas: tuple[CaSpec, ...]
-    expressway: ExpresswaySpec
-    clusters: tuple[ClusterSpec, ...]
-    server_cipher_preference: bool = False
-    expressway_e: ExpresswayESpec | None = None
-
-    def cluster(self, name: str) -> ClusterSpec:
-        """The cluster ``name`` (LabError if absent)."""
-        for c in self.clusters:
-            if c.name == name:
-                return c
-        raise LabError(f"the scenario has no cluster {name!r}")
-
+from mratrust.lab.pkigen import Eku, KeyPool, KeyType
+from mratrust.lab.spec import (
+    LEAF_KEY_SLOTS,
+    CaRef,
+    CaSpec,
+    CipherSpec,
+    ClusterSpec,
+    DeploymentSpec,
+    ExpresswayESpec,
+    ExpresswaySpec,
+    HttpsCiphersName,
+    IdentityRef,
+    IdentitySpec,
+    NodeRoleName,
+    NodeSpec,
+    PeerRef,
+    PeerSpec,
+    ProductName,
+    ScenarioInfo,
+    SecurityModeName,
+    StoreSpec,
+    TlsCiphersName,
+    TrustEntry,
+    issued,
+    multi_server,
+    reuse,
+    self_signed,
+)
 
 # --------------------------------------------------------------------------- the baseline
 
@@ -644,20 +404,6 @@ class RenameNodes:
 
 
 # --------------------------------------------------------------------------- the catalogue
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScenarioInfo:
-    """What a scenario is about: for ``lab list`` and for tests."""
-
-    id: str
-    title: str
-    summary: str
-    version: str
-    upgraded_from: str | None
-    versions: tuple[str, ...]
-    upgrade_to: str | None
-    expected: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1236,347 +982,6 @@ def list_scenarios() -> tuple[ScenarioInfo, ...]:
     return tuple(s.info() for s in SCENARIOS)
 
 
-# --------------------------------------------------------------------------- material
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrustItem:
-    """One certificate in a trust store, with a label for its file name."""
-
-    label: str
-    cert: x509.Certificate
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeMaterial:
-    """A node's identities (by the product's names, spec order)."""
-
-    name: str
-    fqdn: str
-    role: NodeRoleName
-    identities: Mapping[str, Issued]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClusterMaterial:
-    """A cluster: its spec, its nodes' identities and its trust stores (order kept)."""
-
-    spec: ClusterSpec
-    nodes: tuple[NodeMaterial, ...]
-    stores: Mapping[str, tuple[TrustItem, ...]]
-
-    @property
-    def name(self) -> str:
-        """The cluster name."""
-        return self.spec.name
-
-    def store_certs(self, name: str) -> tuple[x509.Certificate, ...]:
-        """The certificates of trust store ``name`` in order (empty if the store is absent)."""
-        return tuple(item.cert for item in self.stores.get(name, ()))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerMaterial:
-    """An Expressway peer: its identity (with key) and its trusted CA list in order.
-
-    ``client`` is its X15.5 client certificate, when the spec gives one.
-    """
-
-    name: str
-    identity: Issued
-    trusted: tuple[TrustItem, ...]
-    client: Issued | None = None
-
-    def client_identity(self, *, separate: bool) -> Issued:
-        """What the peer presents as a TLS client (the client certificate from X15.5)."""
-        return self.client if separate and self.client is not None else self.identity
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScenarioMaterial:
-    """Everything a scenario generated, in memory (what the lab servers present and check)."""
-
-    info: ScenarioInfo
-    spec: DeploymentSpec
-    now: datetime
-    cas: Mapping[str, Issued]
-    peers: tuple[PeerMaterial, ...]
-    clusters: tuple[ClusterMaterial, ...]
-    expe_peers: tuple[PeerMaterial, ...] = ()
-    """The Expressway-E peers (none without an Expressway-E)."""
-
-    def cluster(self, name: str) -> ClusterMaterial:
-        """The cluster ``name`` (LabError if absent)."""
-        for c in self.clusters:
-            if c.name == name:
-                return c
-        raise LabError(f"scenario {self.info.id} has no cluster {name!r}")
-
-    def node(self, name: str) -> tuple[ClusterMaterial, NodeMaterial]:
-        """The node ``name`` and its cluster (LabError if absent)."""
-        for c in self.clusters:
-            for n in c.nodes:
-                if n.name == name:
-                    return c, n
-        raise LabError(f"scenario {self.info.id} has no node {name!r}")
-
-
-class _Builder:
-    def __init__(self, spec: DeploymentSpec, now: datetime, pool: KeyPool) -> None:
-        self.spec = spec
-        self.now = now
-        self.pool = pool
-        self.cas: dict[str, Issued] = {}
-        self.leaf_count = 0
-
-    def validity(self, days_before: int, days_after: int) -> Validity:
-        return Validity(
-            not_before=self.now - timedelta(days=days_before),
-            not_after=self.now + timedelta(days=days_after),
-        )
-
-    def build_cas(self) -> None:
-        for ca in self.spec.cas:
-            if ca.ref in self.cas:
-                raise LabError(f"CA {ca.ref!r} is defined twice")
-            parent = None
-            if ca.parent is not None:
-                parent = self.cas.get(ca.parent)
-                if parent is None:
-                    raise LabError(f"CA {ca.ref!r}: issuer {ca.parent!r} must be defined before it")
-            self.cas[ca.ref] = make_ca(
-                ca.common_name,
-                now=self.now,
-                issuer=parent,
-                key_type=ca.key_type,
-                validity=self.validity(ca.days_before, ca.days_after),
-                critical_basic_constraints=ca.critical_basic_constraints,
-                key_slot=ca.key_slot or f"ca:{ca.ref}",
-                pool=self.pool,
-            )
-
-    def ca(self, ref: str) -> Issued:
-        try:
-            return self.cas[ref]
-        except KeyError:
-            raise LabError(f"unknown CA {ref!r} (known: {', '.join(self.cas)})") from None
-
-    def leaf_slot(self, key_type: KeyType) -> str:
-        self.leaf_count += 1
-        return f"leaf:{key_type}:{self.leaf_count % LEAF_KEY_SLOTS}"
-
-    def identity(
-        self,
-        ident: IdentitySpec,
-        *,
-        fqdn: str,
-        cluster_names: Sequence[str],
-        slot_hint: str,
-        default_cn: str | None = None,
-        default_san: Sequence[str] | None = None,
-    ) -> Issued:
-        validity = self.validity(ident.days_before, ident.days_after)
-        issuer = self.ca(ident.issuer) if ident.issuer is not None else None
-        if ident.multi_server:
-            return make_multi_server(
-                tuple(ident.san) if ident.san is not None else tuple(cluster_names),
-                now=self.now,
-                issuer=issuer,
-                key_type=ident.key_type,
-                common_name=ident.common_name,
-                validity=validity,
-                eku=ident.eku,
-                key_slot=ident.key_slot
-                or (self.leaf_slot(ident.key_type) if issuer else f"self-ms:{slot_hint}"),
-                pool=self.pool,
-            )
-        san = ident.san if ident.san is not None else tuple(default_san or (fqdn,))
-        if issuer is None:
-            return make_cucm_self_signed(
-                fqdn,
-                now=self.now,
-                key_type=ident.key_type,
-                common_name=ident.common_name or default_cn,
-                san=san,
-                validity=validity,
-                eku=ident.eku,
-                key_slot=ident.key_slot or f"self:{ident.key_type}:{slot_hint}",
-                pool=self.pool,
-            )
-        return make_leaf(
-            ident.common_name or default_cn or fqdn,
-            now=self.now,
-            issuer=issuer,
-            san=san,
-            eku=ident.eku,
-            key_type=ident.key_type,
-            validity=validity,
-            key_slot=ident.key_slot or self.leaf_slot(ident.key_type),
-            pool=self.pool,
-        )
-
-    def peers(
-        self, exp: ExpresswaySpec | ExpresswayESpec | None = None
-    ) -> tuple[PeerMaterial, ...]:
-        exp = exp if exp is not None else self.spec.expressway
-        out = []
-        for peer in exp.peers:
-            default_san = (exp.cluster_name, peer.name) if exp.cluster_name else (peer.name,)
-            made = [
-                self.identity(
-                    ident,
-                    fqdn=peer.name,
-                    cluster_names=(peer.name,),
-                    slot_hint=f"peer:{peer.name}:{role}",
-                    default_cn=exp.cluster_name or peer.name,
-                    default_san=default_san,
-                )
-                for role, ident in (("server", peer.identity), ("client", peer.client))
-                if ident is not None
-            ]
-            out.append(
-                PeerMaterial(
-                    name=peer.name,
-                    identity=made[0],
-                    trusted=(),
-                    client=made[1] if len(made) > 1 else None,
-                )
-            )
-        return tuple(out)
-
-    def nodes(self, cluster: ClusterSpec) -> tuple[NodeMaterial, ...]:
-        names = tuple(n.fqdn for n in cluster.nodes)
-        shared: dict[tuple[str, IdentitySpec], Issued] = {}
-        out = []
-        for node in cluster.nodes:
-            idents: dict[str, Issued] = {}
-            for name, ident in node.identities:
-                if ident.reuse is not None:
-                    continue
-                if ident.multi_server:
-                    key = (name, ident)
-                    if key not in shared:
-                        shared[key] = self.identity(
-                            ident,
-                            fqdn=node.fqdn,
-                            cluster_names=names,
-                            slot_hint=f"{cluster.name}:{name}",
-                        )
-                    idents[name] = shared[key]
-                else:
-                    idents[name] = self.identity(
-                        ident,
-                        fqdn=node.fqdn,
-                        cluster_names=names,
-                        slot_hint=f"{node.fqdn}:{name}",
-                    )
-            for name, ident in node.identities:
-                if ident.reuse is not None:
-                    if ident.reuse not in idents:
-                        raise LabError(
-                            f"node {node.name}: {name} reuses {ident.reuse!r}, "
-                            "which the node does not have"
-                        )
-                    idents[name] = idents[ident.reuse]
-            ordered = {name: idents[name] for name, _ in node.identities}
-            out.append(
-                NodeMaterial(name=node.name, fqdn=node.fqdn, role=node.role, identities=ordered)
-            )
-        return tuple(out)
-
-
-def _resolve(
-    entries: Sequence[TrustEntry],
-    *,
-    cas: Mapping[str, Issued],
-    peers: Sequence[PeerMaterial],
-    clusters: Sequence[tuple[ClusterSpec, tuple[NodeMaterial, ...]]],
-) -> tuple[TrustItem, ...]:
-    items = []
-    for entry in entries:
-        if isinstance(entry, CaRef):
-            ca = cas.get(entry.ca)
-            if ca is None:
-                raise LabError(f"trust entry names unknown CA {entry.ca!r}")
-            items.append(TrustItem(label=entry.ca.replace("@", "-"), cert=ca.cert))
-        elif isinstance(entry, PeerRef):
-            peer = next((p for p in peers if p.name == entry.peer), None)
-            if peer is None:
-                raise LabError(f"trust entry names unknown Expressway-C peer {entry.peer!r}")
-            items.append(TrustItem(label=f"{peer.name}", cert=peer.identity.cert))
-        else:
-            found = None
-            for spec, nodes in clusters:
-                if spec.name != entry.cluster:
-                    continue
-                for node in nodes:
-                    if node.name == entry.node and entry.identity in node.identities:
-                        found = node.identities[entry.identity]
-            if found is None:
-                raise LabError(
-                    f"trust entry names unknown identity {entry.identity} of node {entry.node} "
-                    f"in cluster {entry.cluster}"
-                )
-            items.append(TrustItem(label=f"{entry.node}-{entry.identity}", cert=found.cert))
-    return tuple(items)
-
-
-def build_spec(
-    spec: DeploymentSpec,
-    *,
-    info: ScenarioInfo,
-    now: datetime | None = None,
-    pool: KeyPool | None = None,
-) -> ScenarioMaterial:
-    """Generate every certificate and key of ``spec`` in memory."""
-    moment = utc_seconds(now if now is not None else datetime.now(UTC))
-    builder = _Builder(spec, moment, pool if pool is not None else DEFAULT_POOL)
-    builder.build_cas()
-    peers = builder.peers()
-    expe = builder.peers(spec.expressway_e) if spec.expressway_e is not None else ()
-    built = [(c, builder.nodes(c)) for c in spec.clusters]
-    cas = dict(builder.cas)
-
-    def with_trust(
-        made: tuple[PeerMaterial, ...], specs: tuple[PeerSpec, ...]
-    ) -> tuple[PeerMaterial, ...]:
-        return tuple(
-            dataclasses.replace(
-                p,
-                trusted=_resolve(
-                    next(s for s in specs if s.name == p.name).trusted,
-                    cas=cas,
-                    peers=peers,
-                    clusters=built,
-                ),
-            )
-            for p in made
-        )
-
-    peers = with_trust(peers, spec.expressway.peers)
-    if spec.expressway_e is not None:
-        expe = with_trust(expe, spec.expressway_e.peers)
-    clusters = tuple(
-        ClusterMaterial(
-            spec=c,
-            nodes=nodes,
-            stores={
-                s.name: _resolve(s.entries, cas=cas, peers=peers, clusters=built) for s in c.trust
-            },
-        )
-        for c, nodes in built
-    )
-    return ScenarioMaterial(
-        info=info,
-        spec=spec,
-        now=moment,
-        cas=cas,
-        peers=peers,
-        clusters=clusters,
-        expe_peers=expe,
-    )
-
-
 def build_scenario(
     scenario_id: str, *, now: datetime | None = None, pool: KeyPool | None = None
 ) -> ScenarioMaterial:
@@ -1590,221 +995,12 @@ def build_scenario(
     return build_spec(scenario.spec(), info=scenario.info(), now=now, pool=pool)
 
 
-# --------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProbeTarget:
-    """Where the prober connects for a node: ``host`` and ``{port role: actual port}``."""
-
-    host: str
-    ports: Mapping[int, int]
-
-
-_SHA256 = hashes.SHA256()
-
-
-class _Writer:
-    def __init__(self, out_dir: Path) -> None:
-        self.out = out_dir
-        self.paths: dict[bytes, str] = {}
-
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.out).as_posix()
-
-    def identity(self, issued_: Issued, rel_path: str) -> str:
-        fp = issued_.cert.fingerprint(_SHA256)
-        known = self.paths.get(fp)
-        if known is not None:
-            return known
-        write_certs(self.out / rel_path, issued_.chain())
-        self.paths[fp] = rel_path
-        return rel_path
-
-    def store(self, base: str, items: Sequence[TrustItem], *, directory: bool) -> str:
-        if not directory:
-            path = self.out / f"{base}.pem"
-            write_certs(path, (i.cert for i in items))
-            return self.rel(path)
-        folder = self.out / base
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("*.pem"):
-            stale.unlink()
-        for n, item in enumerate(items, start=1):
-            write_certs(folder / f"{n:02d}-{safe_name(item.label)}.pem", (item.cert,))
-        return self.rel(folder) + "/"
-
-
-def _probe_entry(target: ProbeTarget | None) -> dict[str, Any] | None:
-    if target is None:
-        return None
-    return {"host": target.host, "ports": {int(k): int(v) for k, v in target.ports.items()}}
-
-
-def _peer_entries(
-    w: _Writer,
-    out_dir: Path,
-    made: Sequence[PeerMaterial],
-    folder: str,
-    probe: Mapping[str, ProbeTarget],
-) -> list[dict[str, Any]]:
-    """The inventory entries of Expressway peers; certificates, keys (0600) and lists written."""
-    entries = []
-    for peer in made:
-        base = f"certs/{folder}/{safe_name(peer.name)}"
-        entry: dict[str, Any] = {
-            "name": peer.name,
-            "certificate": w.identity(peer.identity, f"{base}.pem"),
-            "key": w.rel(write_key(out_dir / f"{base}.key", peer.identity.key)),
-            "trusted_cas": w.store(f"{base}-trusted-cas", peer.trusted, directory=False),
-        }
-        if peer.client is not None:
-            entry["client_certificate"] = w.identity(peer.client, f"{base}-client.pem")
-            entry["client_key"] = w.rel(write_key(out_dir / f"{base}-client.key", peer.client.key))
-        target = _probe_entry(probe.get(peer.name))
-        if target is not None:
-            entry["probe"] = target
-        entries.append(entry)
-    return entries
-
-
-def inventory_document(
-    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeTarget] | None = None
-) -> dict[str, Any]:
-    """Write every file of ``material`` under ``out_dir`` and return the inventory mapping."""
-    probe = dict(probe or {})
-    known_nodes = {n.name for c in material.clusters for n in c.nodes} | {
-        p.name for p in material.expe_peers
-    }
-    unknown = sorted(set(probe) - known_nodes)
-    if unknown:
-        raise LabError(
-            f"probe targets name unknown nodes: {', '.join(unknown)} "
-            f"(nodes: {', '.join(sorted(known_nodes))})"
-        )
-    w = _Writer(out_dir)
-    for ref, ca in material.cas.items():
-        ca_file = safe_name(ref.replace("@", "-"))
-        write_certs(out_dir / "certs" / "ca" / f"{ca_file}.pem", (ca.cert,))
-    exp = material.spec.expressway
-    peers = _peer_entries(w, out_dir, material.peers, "expressway", probe)
-    expressway_e: dict[str, Any] | None = None
-    exp_e = material.spec.expressway_e
-    if exp_e is not None:
-        expressway_e = {
-            "version": exp_e.version,
-            "upgraded_from": exp_e.upgraded_from,
-            "cluster_name": exp_e.cluster_name,
-            "peers": _peer_entries(w, out_dir, material.expe_peers, "expressway-e", probe),
-            "cluster_tls_mode": exp_e.cluster_tls_mode,
-            "edge_domains": list(exp_e.edge_domains),
-            "enable_server_eku_upload": exp_e.enable_server_eku_upload,
-            "traversal": {
-                "peer_addresses": list(exp_e.peer_addresses),
-                "tls_verify_subject_name": exp_e.tls_verify_subject_name,
-                "port": exp_e.traversal_port,
-            },
-        }
-    clusters = []
-    for cm in material.clusters:
-        c = cm.spec
-        cdir = f"certs/{safe_name(c.name)}"
-        users: dict[bytes, int] = {}
-        for node in cm.nodes:
-            for issued_ in {id(i): i for i in node.identities.values()}.values():
-                fp = issued_.cert.fingerprint(_SHA256)
-                users[fp] = users.get(fp, 0) + 1
-        trust = {
-            s.name: w.store(f"{cdir}/{safe_name(s.name)}", cm.stores[s.name], directory=s.directory)
-            for s in c.trust
-        }
-        nodes = []
-        for node in cm.nodes:
-            certs: dict[str, str | None] = {}
-            for name, issued_ in node.identities.items():
-                fp = issued_.cert.fingerprint(_SHA256)
-                if users[fp] > 1:
-                    rel = f"{cdir}/{safe_name(name)}-multi-server.pem"
-                else:
-                    rel = f"{cdir}/{safe_name(node.name)}/{safe_name(name)}.pem"
-                certs[name] = w.identity(issued_, rel)
-            nodes.append(
-                {
-                    "name": node.name,
-                    "role": node.role,
-                    "certificates": certs,
-                    "probe": _probe_entry(probe.get(node.name)),
-                }
-            )
-        clusters.append(
-            {
-                "name": c.name,
-                "product": c.product,
-                "version": c.version,
-                "publisher": c.publisher,
-                "tls_verify": c.tls_verify,
-                "security_mode": c.security_mode,
-                "sip_oauth": c.sip_oauth,
-                "https_ciphers": c.https_ciphers,
-                "secure_profiles": list(c.secure_profiles),
-                "voicemail_host": c.voicemail_host,
-                "trust": trust,
-                "nodes": nodes,
-            }
-        )
-    return {
-        "schema": 1,
-        "name": material.spec.name,
-        "expressway": {
-            "version": exp.version,
-            "upgraded_from": exp.upgraded_from,
-            "cluster_name": exp.cluster_name,
-            "verify_origin_server": exp.verify_origin_server,
-            "ciphers": {
-                "uc_server_discovery": exp.ciphers.uc_server_discovery,
-                "sip": exp.ciphers.sip,
-                "https": exp.ciphers.https,
-            },
-            "sip_tls_versions": list(exp.sip_tls_versions),
-            "sip_signature_pref_rsa": exp.sip_signature_pref_rsa,
-            "peers": peers,
-            "cluster_tls_mode": exp.cluster_tls_mode,
-        },
-        "expressway_e": expressway_e,
-        "uc_clusters": clusters,
-    }
-
-
-def write_material(
-    material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeTarget] | None = None
-) -> Path:
-    """Write ``material`` (certificates, trust stores, Expressway-C keys) and its inventory.
-
-    Returns the path of ``out_dir/inventory.yaml``. ``probe`` maps node names to where a prober
-    should connect; those nodes get ``probe:`` entries. Certificate and trust files never hold a
-    private key; Expressway-C's key is written next to its certificate with mode 0600.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    doc = inventory_document(material, out_dir, probe=probe)
-    info = material.info
-    header = (
-        f"# mratrust lab scenario {info.id}: {info.title}\n"
-        f"# {info.summary}\n"
-        f"# generated at {material.now.isoformat()}; audit on {', '.join(info.versions)}\n"
-    )
-    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    path = out_dir / "inventory.yaml"
-    path.write_text(header + body, encoding="utf-8")
-    return path
-
-
 def write_scenario(
     scenario_id: str,
     out_dir: Path,
     *,
     now: datetime | None = None,
-    probe: Mapping[str, ProbeTarget] | None = None,
+    probe: Mapping[str, ProbeAddress] | None = None,
 ) -> Path:
     """Generate scenario ``scenario_id`` and write it under ``out_dir``; return the inventory path.
 
@@ -1812,3 +1008,71 @@ def write_scenario(
     Raises :class:`LabError` for an unknown scenario id.
     """
     return write_material(build_scenario(scenario_id, now=now), Path(out_dir), probe=probe)
+
+
+__all__ = [
+    "CUCM_PUB",
+    "CUCM_SUB1",
+    "EDGE_SCENARIOS",
+    "ENT2_CHAIN",
+    "ENT_CHAIN",
+    "EXPC1",
+    "EXPE1",
+    "EXPE_SAN",
+    "LEAF_KEY_SLOTS",
+    "PLUS_ECDSA_CIPHERS",
+    "SCENARIOS",
+    "AddCa",
+    "AddExpresswayE",
+    "CaRef",
+    "CaSpec",
+    "Change",
+    "CipherSpec",
+    "ClusterMaterial",
+    "ClusterSpec",
+    "DeploymentSpec",
+    "ExpresswayESpec",
+    "ExpresswaySpec",
+    "HttpsCiphersName",
+    "IdentityRef",
+    "IdentitySpec",
+    "NodeMaterial",
+    "NodeRoleName",
+    "NodeSpec",
+    "PeerMaterial",
+    "PeerRef",
+    "PeerSpec",
+    "ProbeAddress",
+    "ProductName",
+    "RenameNodes",
+    "Scenario",
+    "ScenarioInfo",
+    "ScenarioMaterial",
+    "SecurityModeName",
+    "SetCa",
+    "SetCluster",
+    "SetExpressway",
+    "SetExpresswayE",
+    "SetIdentity",
+    "SetPeer",
+    "SetPeerE",
+    "SetSeparateClient",
+    "SetStore",
+    "StoreSpec",
+    "TlsCiphersName",
+    "TrustEntry",
+    "TrustItem",
+    "baseline",
+    "baseline_e",
+    "build_scenario",
+    "build_spec",
+    "get_scenario",
+    "inventory_document",
+    "issued",
+    "list_scenarios",
+    "multi_server",
+    "reuse",
+    "self_signed",
+    "write_material",
+    "write_scenario",
+]

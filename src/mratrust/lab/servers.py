@@ -72,7 +72,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mratrust.errors import LabError
 from mratrust.lab.pkigen import Issued, certs_pem, write_certs, write_key
-from mratrust.lab.scenarios import ClusterMaterial, ProbeTarget, ScenarioMaterial
+from mratrust.lab.scenarios import ClusterMaterial, ProbeAddress, ScenarioMaterial
 from mratrust.topology import ClientAuth, EndpointKind, LegRow, Purpose, rows_to
 
 Protocol = Literal["http", "tftp", "sip", "xmpp"]
@@ -694,10 +694,10 @@ class LabServers:
             out.setdefault(lst.plan.node, {})[lst.plan.role] = lst.port
         return out
 
-    def probe_targets(self) -> dict[str, ProbeTarget]:
+    def probe_targets(self) -> dict[str, ProbeAddress]:
         """``probe:`` entries for the inventory: every node on ``host`` with its ports."""
         return {
-            node: ProbeTarget(host=self.host, ports=ports) for node, ports in self.ports.items()
+            node: ProbeAddress(host=self.host, ports=ports) for node, ports in self.ports.items()
         }
 
     def listener(self, node: str, role: int) -> Listener:

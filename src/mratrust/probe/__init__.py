@@ -33,15 +33,15 @@ _EXPORTS = {
     "client_profile": "mratrust.probe.client",
     "load_client_identity": "mratrust.probe.client",
     "sigalgs_supported": "mratrust.probe.client",
-    "EndpointReport": "mratrust.probe.engine",
-    "Identity": "mratrust.probe.engine",
-    "Observation": "mratrust.probe.engine",
-    "ProbeTarget": "mratrust.probe.engine",
-    "Service": "mratrust.probe.engine",
-    "Verdict": "mratrust.probe.engine",
-    "exit_code": "mratrust.probe.engine",
-    "judge": "mratrust.probe.engine",
-    "probe_endpoints": "mratrust.probe.engine",
+    "EndpointReport": "mratrust.probe.verdict",
+    "Identity": "mratrust.probe.verdict",
+    "Observation": "mratrust.probe.verdict",
+    "ProbeTarget": "mratrust.probe.target",
+    "Service": "mratrust.probe.target",
+    "Verdict": "mratrust.probe.verdict",
+    "exit_code": "mratrust.probe.verdict",
+    "judge": "mratrust.probe.verdict",
+    "probe_endpoints": "mratrust.probe.scheduler",
     "Handshake": "mratrust.probe.handshake",
     "Phase": "mratrust.probe.handshake",
     "Timeouts": "mratrust.probe.handshake",
@@ -62,19 +62,18 @@ if TYPE_CHECKING:
         load_client_identity,
         sigalgs_supported,
     )
-    from mratrust.probe.engine import (
+    from mratrust.probe.handshake import Handshake, Phase, Timeouts
+    from mratrust.probe.outcome import Alert, Outcome, OutcomeKind
+    from mratrust.probe.scheduler import probe_endpoints
+    from mratrust.probe.target import ProbeTarget, Service
+    from mratrust.probe.verdict import (
         EndpointReport,
         Identity,
         Observation,
-        ProbeTarget,
-        Service,
         Verdict,
         exit_code,
         judge,
-        probe_endpoints,
     )
-    from mratrust.probe.handshake import Handshake, Phase, Timeouts
-    from mratrust.probe.outcome import Alert, Outcome, OutcomeKind
 
 
 def __getattr__(name: str) -> Any:

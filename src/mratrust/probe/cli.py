@@ -260,9 +260,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from mratrust.probe.client import ALL_VARIANTS, Variant
-    from mratrust.probe.engine import ProbeTarget, Service, exit_code, probe_endpoints
     from mratrust.probe.handshake import Timeouts
     from mratrust.probe.render import to_json, to_text
+    from mratrust.probe.scheduler import probe_endpoints
+    from mratrust.probe.target import ProbeTarget, Service
+    from mratrust.probe.verdict import exit_code
 
     mapped = dict(args.port_map)
     targets = []

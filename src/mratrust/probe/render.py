@@ -18,8 +18,8 @@ from mratrust import __version__
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ClientProfile
-from mratrust.probe.engine import EndpointReport, Identity, Observation, Verdict
 from mratrust.probe.outcome import Outcome
+from mratrust.probe.verdict import EndpointReport, Identity, Observation, Verdict
 from mratrust.textsafe import escape_control
 
 SCHEMA = "mratrust.probe/1"
