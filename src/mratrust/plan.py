@@ -41,6 +41,7 @@ from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
 from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
 from mratrust.products import info as product_info
+from mratrust.report.html import render_steps as steps_html
 from mratrust.topology import legs
 from mratrust.versions import Version
 
@@ -1494,6 +1495,9 @@ def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") 
             target.write_bytes(data)
         (out / "steps.json").write_text(json.dumps(steps_json, indent=2) + "\n", encoding="utf-8")
         (out / "steps.md").write_text(_markdown(plan, steps_json), encoding="utf-8")
+        titled = [(_title(s), data) for s, data in zip(plan.steps, steps_json, strict=True)]
+        page = steps_html(plan.before, plan.fixed, titled)
+        (out / "steps.html").write_text(page, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the kit ({exc.strerror})", file=out) from exc
     if fmt == "json":
