@@ -121,6 +121,8 @@ class LegView:
     index: int
     leg: GraphLeg
     label: str
+    route: str
+    detail: str
     findings: list[Finding]
     cells: list[tuple[Status | None, Finding | None, int]]
     """Per column: worst status, the finding the cell links to, how many findings."""
@@ -192,7 +194,18 @@ class View:
                 inside = [f for f in found if column_of(f.rule) == name]
                 cells.append((_worst(inside), inside[0] if inside else None, len(inside)))
             changes = [f for f in found if f.change is not None and f.change.value != "same"]
-            self.legs.append(LegView(i, g, svg.leg_label(g), found, cells, changes))
+            self.legs.append(
+                LegView(
+                    i,
+                    g,
+                    svg.leg_label(g),
+                    svg.leg_route(g),
+                    svg.leg_detail(g),
+                    found,
+                    cells,
+                    changes,
+                )
+            )
         self.svg = svg.draw(graph, endpoint_status=self.endpoint_status)
 
     def aid(self, f: Finding) -> str:

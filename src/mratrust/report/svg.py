@@ -18,9 +18,9 @@ from mratrust.model import Status
 from mratrust.textsafe import escape_control
 from mratrust.topology import Endpoint, EndpointKind, Graph, GraphLeg
 
-NODE_W = 250
+NODE_W = 230
 """Width of an endpoint box."""
-GAP = 230
+GAP = 180
 """Horizontal room between two columns (where the arrows run)."""
 SLOT = 15
 """Vertical room per arrow end on a box."""
@@ -40,13 +40,20 @@ def status_class(status: Status | None) -> str:
     return f"st-{status.value if status is not None else 'none'}"
 
 
+def leg_route(leg: GraphLeg) -> str:
+    """``expc1.example.com → cucm-pub.example.com`` (control characters escaped)."""
+    return escape_control(f"{leg.leg.client.name} → {leg.leg.server.name}")
+
+
+def leg_detail(leg: GraphLeg) -> str:
+    """``:8443 (https)``, ``:6972 (tftp, mutual TLS)``."""
+    mutual = ", mutual TLS" if leg.leg.mutual else ""
+    return f":{leg.leg.port} ({leg.leg.purpose.value}{mutual})"
+
+
 def leg_label(leg: GraphLeg) -> str:
     """``expc1.example.com → cucm-pub.example.com :8443 (https)`` (control characters escaped)."""
-    g = leg.leg
-    mutual = ", mutual TLS" if g.mutual else ""
-    return escape_control(
-        f"{g.client.name} → {g.server.name} :{g.port} ({g.purpose.value}{mutual})"
-    )
+    return f"{leg_route(leg)} {leg_detail(leg)}"
 
 
 def _short(text: str, limit: int = 32) -> str:
