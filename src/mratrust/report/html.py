@@ -138,6 +138,7 @@ class View:
         grouping = Grouping(report)
         groups: dict[str, Group] = {}
         ep_count: dict[str, dict[str, int]] = {}
+        ep_worst: dict[str, Status] = {}
         for f in report.findings:
             heading = grouping.heading(f)
             group = groups.get(heading)
@@ -148,6 +149,9 @@ class View:
             if end is not None:
                 counts = ep_count.setdefault(end.id, {})
                 counts[heading] = counts.get(heading, 0) + 1
+                worst = ep_worst.get(end.id)
+                if worst is None or f.status.rank < worst.rank:
+                    ep_worst[end.id] = f.status
         order = {h: i for i, h in enumerate(groups)}
         self.groups = sorted(
             groups.values(),
@@ -166,9 +170,7 @@ class View:
             if counts:
                 best = max(counts, key=lambda h: (counts[h], -order[h]))
                 self.endpoint_anchor[i] = groups[best].anchor
-            self.endpoint_status[e.id] = _worst(
-                f for f in report.findings if (end := grouping.endpoint(f)) and end.id == e.id
-            )
+            self.endpoint_status[e.id] = ep_worst.get(e.id)
         about = about_legs(tuple(g.leg for g in graph.legs), report.findings)
         certs: dict[tuple[str, str], list[Finding]] = {}
         for f in report.findings:
