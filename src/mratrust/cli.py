@@ -138,19 +138,15 @@ def _exit_for(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-LATEST_MODELLED = "X15.5"
-
-
 def _note_version(*versions: Any) -> None:
     """Say so when a version is later than the behaviour table knows."""
-    from mratrust.versions import Version
+    from mratrust.versions import LATEST
 
-    latest = Version.parse(LATEST_MODELLED)
     for v in versions:
-        if v is not None and v > latest:
+        if v is not None and v > LATEST:
             print(
-                f"mratrust: note: {v} is later than {LATEST_MODELLED}, the last release whose "
-                f"behaviour is modelled; it is judged as {LATEST_MODELLED}",
+                f"mratrust: note: {v} is later than {LATEST}, the last release whose "
+                f"behaviour is modelled; it is judged as {LATEST}",
                 file=sys.stderr,
             )
 

@@ -27,7 +27,7 @@ from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
 from mratrust.rules.observed import decide_live
-from mratrust.topology import Leg, Transport
+from mratrust.topology import Transport, UcLeg
 from mratrust.versions import Version
 
 
@@ -40,7 +40,7 @@ def _identity(deployment: Deployment) -> ClientIdentity | None:
     return None
 
 
-def _target(leg: Leg) -> ProbeTarget:
+def _target(leg: UcLeg) -> ProbeTarget:
     """Where to connect for ``leg``, with the name Expressway-C uses there.
 
     On Unity Connection's 443 that is the voicemail host of the UC service (what clients' voicemail
@@ -66,7 +66,7 @@ def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
     return tuple(out) or (TlsVersion.TLS1_2,)
 
 
-def _observed(leg: Leg, report: EndpointReport) -> Observed:
+def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
     default = report.default
     hs = default.handshake
     return Observed(
@@ -104,7 +104,7 @@ def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, .
     exp = ctx.deployment.expressway
     if transport is Transport.SIP:
         return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
-    if transport is Transport.ATS and ctx.behaviour.sip_tls13:
+    if transport is Transport.ATS and ctx.behaviour.ats_tls13:
         return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
     return (TlsVersion.TLS1_2,), False
 
@@ -120,7 +120,7 @@ def observe(
     exp = deployment.expressway
     identity = _identity(deployment)
     trust = exp.peers[0].trusted_cas.trust if exp.peers else None
-    groups: dict[Transport, list[Leg]] = {}
+    groups: dict[Transport, list[UcLeg]] = {}
     for leg in ctx.legs():
         groups.setdefault(leg.transport, []).append(leg)
     results: dict[str, Observed] = {}

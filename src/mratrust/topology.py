@@ -277,17 +277,11 @@ def node_id(cluster: UcCluster, node_name: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Leg:
-    """One TLS connection of the deployment: a row of the table between two endpoints.
-
-    ``cluster`` and ``node`` are the UC side of the connection (whichever of client and server it
-    is): every leg of the table so far has exactly one.
-    """
+    """One TLS connection of the deployment: a row of the table between two endpoints."""
 
     row: LegRow
     client: Endpoint
     server: Endpoint
-    cluster: UcCluster
-    node: Node
     ecdsa: EcdsaOffer
 
     @property
@@ -344,6 +338,22 @@ class Leg:
 
     def expected_names(self) -> tuple[str, ...]:
         """The names the client uses for the server on this leg (each must be in the SAN)."""
+        return (self.server.name,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UcLeg(Leg):
+    """A leg between an Expressway-C peer and a UC node (either may be the client).
+
+    ``cluster`` and ``node`` are its UC side. Legs between Expressways (traversal) are plain
+    :class:`Leg` values: they have no UC side.
+    """
+
+    cluster: UcCluster
+    node: Node
+
+    def expected_names(self) -> tuple[str, ...]:
+        """The names the client uses for the server on this leg (each must be in the SAN)."""
         names = [self.server.name]
         if (
             self.server.kind is EndpointKind.CUC
@@ -369,7 +379,7 @@ def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
 
 def node_legs(
     cluster: UcCluster, node: Node, expc: Endpoint, *, c2u_only: bool = False
-) -> Iterator[Leg]:
+) -> Iterator[UcLeg]:
     """The legs between one Expressway-C peer and one UC node, in table order."""
     uc = uc_endpoint(cluster, node)
     for r in _ROWS:
@@ -381,14 +391,18 @@ def node_legs(
             client, server = uc, expc
         else:
             continue
-        yield Leg(
+        yield UcLeg(
             row=r, client=client, server=server, cluster=cluster, node=node,
             ecdsa=ecdsa_offer(r, cluster),
         )  # fmt: skip
 
 
 def legs(deployment: Deployment) -> tuple[Leg, ...]:
-    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node."""
+    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node.
+
+    Rows between Expressways (no UC side) are expanded over the Expressway-E peers here, beside
+    the UC nodes, once the model has them.
+    """
     return tuple(
         leg
         for expc in expressway_c(deployment)
@@ -397,7 +411,7 @@ def legs(deployment: Deployment) -> tuple[Leg, ...]:
     )
 
 
-def c2u_legs(deployment: Deployment) -> tuple[Leg, ...]:
+def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
     """The legs Expressway-C makes to the UC nodes, as its first peer makes them.
 
     Peers share their configuration; rules that depend on a peer's own certificate or trusted CA
@@ -408,20 +422,6 @@ def c2u_legs(deployment: Deployment) -> tuple[Leg, ...]:
         leg
         for cluster, node in deployment.nodes()
         for leg in node_legs(cluster, node, expc, c2u_only=True)
-    )
-
-
-def leg_between(
-    deployment: Deployment, client: Endpoint, server: Endpoint, port: int
-) -> Leg | None:
-    """The leg of ``deployment`` from ``client`` to ``server`` on ``port``, if it exists."""
-    return next(
-        (
-            leg
-            for leg in legs(deployment)
-            if leg.client == client and leg.server == server and leg.port == port
-        ),
-        None,
     )
 
 
@@ -453,7 +453,7 @@ def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     )
 
 
-def _about(finding: Finding, named: Leg, leg: Leg) -> bool:
+def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
     """Is ``finding``, which names ``named``, about ``leg`` too?
 
     A finding names one leg, but a check judged for every Expressway-C peer (the node's
@@ -476,17 +476,21 @@ def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[st
     """Leg id -> the findings about that leg (the one a finding names, and its kin by
     :func:`_about`), in the order of ``findings``. Legs no finding is about are absent."""
     by_id = {leg.id: leg for leg in every}
-    kin: dict[tuple[LegRow, str], list[Leg]] = {}
+    kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
     for leg in every:
-        kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
+        if isinstance(leg, UcLeg):
+            kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
     out: dict[str, list[Finding]] = {}
     for f in findings:
         named = by_id.get(f.subject.leg_id or "")
         if named is None:
             continue
-        for leg in kin[(named.row, named.cluster.name)]:
-            if leg.id == named.id or _about(f, named, leg):
-                out.setdefault(leg.id, []).append(f)
+        if not isinstance(named, UcLeg):
+            same: list[Leg] = [named]  # a leg with no UC side counts only its own findings
+        else:
+            same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
+        for leg in same:
+            out.setdefault(leg.id, []).append(f)
     return out
 
 

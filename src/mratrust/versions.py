@@ -208,6 +208,9 @@ TIMELINE: tuple[Change, ...] = (
     ),
 )
 
+LATEST: Version = max(c.version for c in TIMELINE)
+"""The last release whose behaviour is modelled; a later one is judged as this one."""
+
 HTTPD_BUILDS: tuple[tuple[Version, str], ...] = (
     (V("X8.11.4"), "2.4.34"),
     (V("X12.6"), "2.4.43"),
@@ -232,6 +235,10 @@ class Behaviour:
     ecdsa_preference_release: bool
     """X14.2+: default cipher order depends on the upgrade path (ECDSA may come first)."""
     sip_tls13: bool
+    """X14.2+: SIP TLS may negotiate TLS 1.3 (SipTlsVersions decides)."""
+    ats_tls13: bool
+    """X14.2+: Traffic Server offers TLS 1.3 beside TLS 1.2 (knowledge base §5, tech note 225476's
+    capture of Expressway-C's Client Hello)."""
     tls13_rsa_signature_default: bool
     """X15.2+: RSA sent first among TLS 1.3 signature algorithms (SIP)."""
     ecdsa_server_certificate: bool
@@ -266,6 +273,7 @@ def behaviour(version: Version, *, strict_from: Version | None = None) -> Behavi
         verification_disputed=(not every) and X14_0_8 <= version < X14_2,
         ecdsa_preference_release=version >= X14_2,
         sip_tls13=version >= X14_2,
+        ats_tls13=version >= X14_2,
         tls13_rsa_signature_default=version >= V("X15.2"),
         ecdsa_server_certificate=version >= V("X14.3"),
         separate_client_certificate=version >= V("X15.5"),

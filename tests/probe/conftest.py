@@ -59,6 +59,12 @@ class Pki:
     encrypted_key: Path
     ec_self_pem: Path
     ec_self: x509.Certificate
+    expc_ec_pem: Path
+    expc_ec_key: Path
+    rogue_ec_pem: Path
+    rogue_ec_key: Path
+    expc_no_client_auth_pem: Path
+    expc_expired_pem: Path
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +107,22 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     )
     expc_i = leaf("expc.example.com", client_i, "expc.example.com", key_slot="expc")
     rogue_i = leaf("expc.example.com", other_i, "expc.example.com", key_slot="rogue")
+    ec = pg.KeyType.EC
+    expc_ec_i = leaf("expc.example.com", client_i, "expc.example.com", key_type=ec)
+    rogue_ec_i = leaf("expc.example.com", other_i, "expc.example.com", key_type=ec)
+    # same key as expc (key_slot), so expc_key goes with these too
+    no_client_i = leaf(
+        "expc.example.com", client_i, "expc.example.com", key_slot="expc", eku=(pg.Eku.SERVER_AUTH,)
+    )
+    expired_i = pg.make_leaf(
+        "expc.example.com",
+        now=NOW,
+        issuer=client_i,
+        san=("expc.example.com",),
+        validity=pg.Validity.expired(NOW),
+        key_slot="expc",
+        pool=pool,
+    )
     root, inter, other_root = root_i.cert, inter_i.cert, other_i.cert
     rsa_leaf, ec_leaf, ec_self = rsa_i.cert, ec_i.cert, ec_self_i.cert
     client_ca, expc, rogue = client_i.cert, expc_i.cert, rogue_i.cert
@@ -136,6 +158,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         encrypted_key=encrypted,
         ec_self_pem=pg.write_certs(d / "ec-self.pem", [ec_self]),
         ec_self=ec_self,
+        expc_ec_pem=pg.write_certs(d / "expc-ec.pem", [expc_ec_i.cert]),
+        expc_ec_key=pg.write_key(d / "expc-ec.key", expc_ec_i.key),
+        rogue_ec_pem=pg.write_certs(d / "rogue-ec.pem", [rogue_ec_i.cert]),
+        rogue_ec_key=pg.write_key(d / "rogue-ec.key", rogue_ec_i.key),
+        expc_no_client_auth_pem=pg.write_certs(d / "expc-server-only.pem", [no_client_i.cert]),
+        expc_expired_pem=pg.write_certs(d / "expc-expired.pem", [expired_i.cert]),
     )
 
 
@@ -253,6 +281,9 @@ def servers(pki: Pki) -> Iterator[dict[str, SServer]]:
         running["leaf_only"] = start_s_server("-cert", str(pki.rsa_pem), "-key", str(pki.rsa_key))
         running["mtls"] = start_s_server(*dual, *mtls)
         running["mtls12"] = start_s_server(*dual, *mtls, "-no_tls1_3")
+        # without -verify_return_error s_server logs a bad client chain and serves anyway
+        lax = ("-Verify", "1", "-CAfile", str(pki.client_ca_pem))
+        running["mtls_lax"] = start_s_server(*dual, *lax)
         yield running
     finally:
         for server in running.values():

@@ -98,3 +98,21 @@ def _code_only(text: str) -> str:
             continue
         out.append(tok.string)
     return " ".join(out)
+
+
+def test_a_leg_between_expressways_needs_no_uc_side() -> None:
+    # the traversal rows (C is the client) fit the same types: a plain Leg, no UC cluster or node
+    from mratrust.topology import EcdsaOffer, Endpoint, Leg, LegRow, Transport, UcLeg
+
+    traversal = LegRow(
+        client=EndpointKind.EXPRESSWAY_C, server=EndpointKind.EXPRESSWAY_E, port=7001,
+        purpose=Purpose.SIP, transport=Transport.SIP, rsa_identity="server",
+        ecdsa_identity=None, client_identity="server", client_store="trusted_cas",
+        client_auth="required", server_stores=("trusted_cas",),
+    )  # fmt: skip
+    c = Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="expc.example.com", name="c1.example.com")
+    e = Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="expe.example.com", name="e1.example.com")
+    leg = Leg(row=traversal, client=c, server=e, ecdsa=EcdsaOffer.NEVER)
+    assert leg.id == "expressway-c/c1.example.com>expressway-e/e1.example.com:7001"
+    assert leg.mutual and leg.expected_names() == ("e1.example.com",)
+    assert not leg.from_expressway_c and not isinstance(leg, UcLeg)

@@ -159,3 +159,17 @@ def test_timeline_does_not_put_sip_ports_on_traffic_server() -> None:
     assert "6971 and 6972" in block
     assert "(6971, 6972, 5061, 5091)" not in text
     assert "SIP TLS 5061 (mixed mode) and SIP OAuth 5091 are mutual TLS of the SIP zones" in block
+
+
+def test_latest_is_the_last_release_of_the_timeline() -> None:
+    from mratrust.versions import LATEST, TIMELINE, Version
+
+    assert Version.parse("X15.5") == LATEST
+    assert all(c.version <= LATEST for c in TIMELINE)
+
+
+def test_traffic_server_offers_tls13_from_x14_2_only() -> None:
+    from mratrust.versions import Version, behaviour
+
+    assert behaviour(Version.parse("X14.2")).ats_tls13
+    assert not behaviour(Version.parse("X14.1")).ats_tls13

@@ -118,7 +118,8 @@ def add_parser(subparsers: Any) -> None:
         type=parse_seconds,
         default=1.0,
         metavar="SECONDS",
-        help="TLS 1.3: wait after the handshake for a client-certificate rejection (default 1)",
+        help="TLS 1.3: wait after the handshake for the server's verdict on the client "
+        "certificate (default 1)",
     )
     run_opts.add_argument(
         "--deadline",
@@ -220,7 +221,9 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"mratrust: error: {exc}", file=sys.stderr)
+        from mratrust.textsafe import escape_control
+
+        print(f"mratrust: error: {escape_control(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
 
 

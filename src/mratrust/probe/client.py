@@ -5,7 +5,7 @@ upgrade path, configured cipher string, TLS versions, the TLS 1.3 RSA signature 
 optionally, its certificate and key — and turned into pyOpenSSL contexts, one per
 :class:`Variant`: the default offer (what Expressway-C itself would send) and four offers that force
 an RSA or an ECDSA identity out of the server under TLS 1.2 (by cipher suites) and TLS 1.3 (by
-signature algorithms).
+the order of the signature algorithms).
 
 pyOpenSSL and ``cryptography`` share one OpenSSL build (the wheel's); the stdlib ``ssl`` module has
 another (the system's). Nothing here hands an object from one to the other: certificates and keys
@@ -27,6 +27,7 @@ from OpenSSL import SSL
 
 from mratrust.ciphers import Auth, effective
 from mratrust.errors import InputError
+from mratrust.pki.facts import KeyType
 from mratrust.versions import Version, behaviour
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -72,13 +73,25 @@ class Variant(Enum):
         """A few words for reports."""
         return _VARIANT_WORDS[self]
 
+    @property
+    def wanted(self) -> KeyType | None:
+        """The certificate type this forced offer asks for (None: the default offer)."""
+        return _VARIANT_WANTS.get(self)
+
 
 _VARIANT_WORDS = {
     Variant.DEFAULT: "as Expressway-C",
     Variant.TLS12_RSA: "TLS 1.2, RSA suites only",
     Variant.TLS12_ECDSA: "TLS 1.2, ECDSA suites only",
-    Variant.TLS13_RSA: "TLS 1.3, RSA signatures only",
-    Variant.TLS13_ECDSA: "TLS 1.3, ECDSA signatures only",
+    Variant.TLS13_RSA: "TLS 1.3, RSA signatures first",
+    Variant.TLS13_ECDSA: "TLS 1.3, ECDSA signatures first",
+}
+
+_VARIANT_WANTS = {
+    Variant.TLS12_RSA: KeyType.RSA,
+    Variant.TLS12_ECDSA: KeyType.ECDSA,
+    Variant.TLS13_RSA: KeyType.RSA,
+    Variant.TLS13_ECDSA: KeyType.ECDSA,
 }
 
 ALL_VARIANTS: tuple[Variant, ...] = tuple(Variant)
@@ -111,8 +124,28 @@ RSA_FIRST_SIGALGS: tuple[str, ...] = (
 )
 """X15.2+: "Expressway sends RSA as the default algorithm during TLS 1.3 negotiation"."""
 
-TLS13_RSA_ONLY: tuple[str, ...] = RSA_PSS_SIGALGS + RSA_PKCS1_SIGALGS
-TLS13_ECDSA_ONLY: tuple[str, ...] = ECDSA_SIGALGS
+TLS13_RSA_FIRST: tuple[str, ...] = RSA_PSS_SIGALGS + RSA_PKCS1_SIGALGS + ECDSA_SIGALGS
+"""The forced TLS 1.3 RSA offer: every RSA scheme first, ECDSA after."""
+TLS13_ECDSA_FIRST: tuple[str, ...] = ECDSA_SIGALGS + RSA_PSS_SIGALGS + RSA_PKCS1_SIGALGS
+"""The forced TLS 1.3 ECDSA offer: every ECDSA scheme first, RSA after.
+
+Forcing is by order, as Expressway's own ``TlsSignatureAlgoPrefRsa`` does, never by leaving the
+other type out, for two reasons:
+
+- TLS 1.3 servers pick the certificate whose scheme comes first in the client's list, but JSSE
+  (CUCM's Tomcat) also requires the *chain's* signature algorithm (RSA+SHA256 for a tomcat-ECDSA
+  issued by an RSA CA) among ``signature_algorithms``, because OpenSSL sends no
+  ``signature_algorithms_cert``. An ECDSA-only list leaves JSSE no certificate to send and it
+  closes the connection.
+- The same list says what the client may sign its CertificateVerify with. OpenSSL keeps a separate
+  list for that (``SSL_CTX_set1_client_sigalgs_list``), but the OpenSSL inside pyOpenSSL
+  (``cryptography``'s, linked statically) exposes neither it nor ``SSL_CTX_ctrl``. With both key
+  types in the list, an RSA client key still signs with ``rsa_pss_rsae_*`` on the ECDSA-first
+  offer, and an ECDSA key with ``ecdsa_*`` on the RSA-first one.
+
+A server that has no certificate of the asked-for type answers with the other one: the engine
+judges the type that came back (:attr:`Variant.wanted`).
+"""
 
 TLS12_RSA_CIPHERS = "aRSA:!aNULL:!eNULL:@SECLEVEL=0"
 TLS12_ECDSA_CIPHERS = "aECDSA:!aNULL:!eNULL:@SECLEVEL=0"
@@ -400,7 +433,9 @@ def build_offers(
                 )
                 continue
             ctx = _new_context(versions)
-            _set_sigalgs(ctx, TLS13_RSA_ONLY if variant is Variant.TLS13_RSA else TLS13_ECDSA_ONLY)
+            _set_sigalgs(
+                ctx, TLS13_RSA_FIRST if variant is Variant.TLS13_RSA else TLS13_ECDSA_FIRST
+            )
         if profile.identity is not None:
             _present(ctx, profile.identity)
         offers[variant] = Offer(variant=variant, context=ctx, note=note, versions=versions)
@@ -412,6 +447,8 @@ __all__ = [
     "ECDSA_FIRST_SIGALGS",
     "FORCED_VARIANTS",
     "RSA_FIRST_SIGALGS",
+    "TLS13_ECDSA_FIRST",
+    "TLS13_RSA_FIRST",
     "ClientIdentity",
     "ClientProfile",
     "Offer",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ from cryptography import x509
 from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS, Purpose, Reason, TrustStore, validate
+from mratrust.probe.advice import remedy
 from mratrust.probe.client import (
     ALL_VARIANTS,
     ClientProfile,
@@ -311,10 +313,18 @@ class EndpointReport:
 
     @property
     def failed(self) -> bool:
-        """Expressway-C's own handshake fails, or an identity it may be given does not verify."""
+        """Expressway-C's own handshake fails, an identity it may be given does not verify, or the
+        server refused Expressway-C's client certificate on any offer."""
         if self.default.outcome.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION):
             return True
+        if self.client_rejected:
+            return True
         return any(not i.verdict.ok for i in self.identities)
+
+    @property
+    def client_rejected(self) -> tuple[Observation, ...]:
+        """The offers on which the server refused the client certificate (or its absence)."""
+        return tuple(o for o in self.observations if Outcome.CLIENT_REJECTED in o.outcomes)
 
     @property
     def incomplete(self) -> bool:
@@ -328,6 +338,31 @@ class EndpointReport:
 
 
 _NO_ANSWER = frozenset({Outcome.TIMEOUT, Outcome.RESET, Outcome.TLS_ERROR})
+
+_REFUSALS = frozenset({Outcome.RESET, Outcome.TLS_ERROR})
+"""Failures of a forced offer that mean "not this offer" once the default offer got an answer."""
+
+
+def answered(hs: Handshake) -> bool:
+    """The server gave this handshake a TLS answer: it completed, or it refused with a verdict or
+    a negotiation failure (not a timeout, reset or unreadable answer)."""
+    if hs.failure is None:
+        return hs.completed
+    return hs.failure.kind in (OutcomeKind.VERDICT, OutcomeKind.NEGOTIATION)
+
+
+def refused_offer(hs: Handshake, default: Handshake) -> Handshake:
+    """A forced offer that the server ended during the handshake, although it answers
+    Expressway-C's own offer, is that offer's outcome (:attr:`Outcome.OFFER_REFUSED`), never a
+    reason to call the endpoint incomplete. Everything else is returned unchanged."""
+    if (
+        hs.variant is Variant.DEFAULT
+        or hs.failure not in _REFUSALS
+        or hs.phase is not Phase.HANDSHAKE
+        or not answered(default)
+    ):
+        return hs
+    return replace(hs, failure=Outcome.OFFER_REFUSED)
 
 
 def exit_code(reports: Sequence[EndpointReport]) -> int:
@@ -346,16 +381,32 @@ def _names(names: Sequence[x509.Name]) -> str:
     return "; ".join(n.rfc4514_string() for n in names) or "none"
 
 
-def _client_words(hs: Handshake, profile: ClientProfile) -> str:
+_LEG_LABEL = re.compile(r"expc->(?P<product>cucm|imp|cuc):(?P<port>\d+)$")
+"""``audit --probe`` labels its targets with the leg (``expc->cucm:6972``): the real port and the
+product, also where a lab maps the port elsewhere."""
+
+
+def _service(target: ProbeTarget) -> tuple[int, str | None]:
+    found = _LEG_LABEL.match(target.label or "")
+    if found is None:
+        return target.port, None
+    return int(found["port"]), found["product"]
+
+
+def _client_words(hs: Handshake, profile: ClientProfile, target: ProbeTarget) -> str:
     names = _names(hs.client_ca_names)
-    alert = hs.alert.value if hs.alert else "none"
-    when = " after the handshake (TLS 1.3)" if hs.phase is Phase.POST_HANDSHAKE else ""
-    if profile.identity is None or not hs.client_cert_sent:
+    when = " after the TLS 1.3 handshake" if hs.phase is Phase.POST_HANDSHAKE else ""
+    alert = f"alert {hs.alert.value}" if hs.alert else f"no alert: {hs.detail or 'closed'}"
+    port, product = _service(target)
+    sent = profile.identity is not None and hs.client_cert_sent
+    client = profile.identity.leaf if profile.identity is not None else None
+    todo = remedy(hs.alert, port=port, client=client, sent=sent, product=product)
+    if not sent:
         return (
-            f"the server requires a client certificate and got none (alert {alert}{when}); "
-            f"it accepts certificates issued by: {names}. Expressway-C X14.0.2+ presents its "
-            "own certificate: probe again with --client-cert/--client-key"
+            f"the server requires a client certificate and got none ({alert}{when}); "
+            f"it accepts certificates issued by: {names}. {todo[0].upper()}{todo[1:]}"
         )
+    assert profile.identity is not None
     issuer = profile.identity.leaf.issuer
     listed = any(issuer == n for n in hs.client_ca_names)
     hint = (
@@ -366,9 +417,8 @@ def _client_words(hs: Handshake, profile: ClientProfile) -> str:
     )
     return (
         f"the server rejected Expressway-C's certificate "
-        f"{profile.identity.leaf.subject.rfc4514_string()} with alert {alert}{when}: {hint}. "
-        "Upload the Expressway-C CA chain to tomcat-trust and CallManager-trust on every node "
-        "(IM&P: cup-xmpp-trust), then restart Cisco Tomcat, Cisco CallManager and Cisco HAProxy"
+        f"{profile.identity.leaf.subject.rfc4514_string()} ({alert}{when}); {hint}. "
+        f"Cause: {todo}"
     )
 
 
@@ -386,6 +436,9 @@ _FAILURE_WORDS: dict[Outcome, str] = {
     Outcome.NO_SHARED_CIPHER: "no cipher suite or signature algorithm in common ({detail}): the "
     "server has no certificate of the type this offer asks for, or refuses these suites",
     Outcome.NO_SHARED_PROTOCOL: "no TLS version in common ({detail})",
+    Outcome.OFFER_REFUSED: "the server ended this offer's handshake ({detail}) although it "
+    "answers Expressway-C's own offer: it has no certificate it will present for this offer (JSSE "
+    "closes the connection then)",
     Outcome.SKIPPED: "not attempted: {detail}",
 }
 
@@ -463,7 +516,7 @@ def observe(
                 )
             parts.append(text)
         elif o is Outcome.CLIENT_REJECTED:
-            parts.append(_client_words(hs, profile))
+            parts.append(_client_words(hs, profile, target))
         else:
             detail = hs.detail or o.value
             parts.append(_FAILURE_WORDS[o].format(detail=detail, where=where))
@@ -482,6 +535,14 @@ def observe(
             )
         if verdict is not None and verdict.warnings:
             parts.extend(verdict.warnings)
+    wanted = hs.variant.wanted
+    got = facts(hs.chain[0]).key.type if hs.chain and hs.completed else None
+    if wanted is not None and got is not None and got is not wanted:
+        parts.append(
+            f"asked for {wanted.value.upper()} first, the server presented its "
+            f"{got.value.upper()} certificate: it has no {wanted.value.upper()} identity it uses "
+            f"with {hs.tls_version}"
+        )
     return Observation(
         variant=hs.variant,
         outcome=outcome,
@@ -656,18 +717,22 @@ def probe_endpoints(
     reports: list[EndpointReport] = []
     verdicts: dict[tuple[tuple[str, ...], str], Verdict] = {}
     for i, target in enumerate(targets):
+        seen = {
+            v: results.get(
+                (i, v),
+                Handshake(
+                    variant=v,
+                    completed=False,
+                    failure=Outcome.TIMEOUT,
+                    phase=Phase.QUEUE,
+                    detail=f"the run's deadline of {timeouts.overall:g} s passed",
+                ),
+            )
+            for v in wanted
+        }
         observations = tuple(
             observe(
-                results.get(
-                    (i, v),
-                    Handshake(
-                        variant=v,
-                        completed=False,
-                        failure=Outcome.TIMEOUT,
-                        phase=Phase.QUEUE,
-                        detail=f"the run's deadline of {timeouts.overall:g} s passed",
-                    ),
-                ),
+                refused_offer(seen[v], seen[Variant.DEFAULT]),
                 target,
                 profile,
                 trust=trust,

@@ -42,8 +42,8 @@ class Timeouts:
     handshake: float = 5.0
     """From the ClientHello to the end of the handshake."""
     read: float = 1.0
-    """TLS 1.3 only: how long to wait after the handshake for the server to reject our client
-    certificate (it sends the alert after the handshake, seen on the first read)."""
+    """TLS 1.3 only: how long to wait after the handshake for the server's verdict on our client
+    certificate (an alert, a session ticket or the first bytes of its answer)."""
     overall: float = 120.0
     """The whole run: every handshake still going then is reported as a timeout."""
 
@@ -82,6 +82,9 @@ class Handshake:
     client_cert_requested: bool = False
     client_ca_names: tuple[x509.Name, ...] = ()
     client_cert_sent: bool = False
+    client_verdict: str | None = None
+    """TLS 1.3 with a CertificateRequest: what showed that the server accepted the client
+    certificate (a session ticket, its answer, or nothing before the read limit)."""
     address: str | None = None
     """The address actually connected to."""
     elapsed: float = 0.0
@@ -295,7 +298,16 @@ def handshake(
             conn.set_tlsext_host_name(server_name.encode("idna"))
         conn.set_connect_state()
         return _run(
-            conn, sock, offer, watch, timeouts, deadline, address, done, check_client_rejection
+            conn,
+            sock,
+            offer,
+            watch,
+            timeouts,
+            deadline,
+            address,
+            server_name or address,
+            done,
+            check_client_rejection,
         )
     finally:
         sock.close()
@@ -309,6 +321,7 @@ def _run(
     timeouts: Timeouts,
     deadline: float,
     address: str,
+    host: str,
     done: Any,
     check_client_rejection: bool,
 ) -> Handshake:
@@ -336,14 +349,20 @@ def _run(
         failure, phase = _ERRNO_OUTCOME.get(exc.errno or 0, Outcome.RESET), Phase.HANDSHAKE
         detail = exc.strerror or str(exc)
 
+    if failure is Outcome.RESET and watch.requested and watch.wrote_cert and watch.alert_in is None:
+        failure = Outcome.CLIENT_REJECTED
+        detail = f"closed without an alert after the client certificate ({detail})"
     version = conn.get_protocol_version_name() if completed else None
+    accepted_by: str | None = None
     if (
         completed
         and check_client_rejection
         and watch.requested
         and version == TlsVersion.TLS1_3.value
     ):
-        failure, phase, detail = _after_handshake(conn, sock, watch, timeouts, deadline)
+        failure, phase, detail, accepted_by = _after_handshake(
+            conn, sock, watch, timeouts, deadline, host
+        )
 
     chain = _peer_chain(conn)
     alert = Alert.from_code(watch.alert_in) if watch.alert_in is not None else None
@@ -360,6 +379,7 @@ def _run(
         client_cert_requested=watch.requested,
         client_ca_names=_ca_names(conn) if watch.requested else (),
         client_cert_sent=sent,
+        client_verdict=accepted_by,
         address=address,
     )
     if completed and failure is None:
@@ -380,15 +400,31 @@ def _classify(reason: str, watch: _Watch) -> Outcome:
     return outcome_for_reason(reason)
 
 
+def _request(host: str) -> bytes:
+    """A minimal HTTP request: servers that send no session ticket answer it (Tomcat, JSSE,
+    ``openssl s_server -www``); a rejecting server has sent its alert before it reads it."""
+    return f"GET / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+
+
 def _after_handshake(
     conn: SSL.Connection,
     sock: socket.socket,
     watch: _Watch,
     timeouts: Timeouts,
     deadline: float,
-) -> tuple[Outcome | None, Phase | None, str | None]:
-    """One read after a TLS 1.3 handshake: an alert means the client certificate was refused."""
+    host: str,
+) -> tuple[Outcome | None, Phase | None, str | None, str | None]:
+    """Wait for the server's verdict on the client certificate after a TLS 1.3 handshake.
+
+    Under TLS 1.3 the client's Finished ends the handshake before the server has judged the
+    certificate: the verdict comes after. An alert means it was refused; a session ticket or the
+    first bytes of the answer to a minimal request mean it was accepted; nothing within
+    ``timeouts.read`` is taken as accepted, and said so. Returns (failure, phase, detail,
+    how it was accepted).
+    """
     read_deadline = min(time.monotonic() + timeouts.read, deadline)
+    with contextlib.suppress(_Expired, SSL.Error, OSError):
+        _drive(conn, sock, lambda: conn.sendall(_request(host)), read_deadline)
 
     def read_once() -> bytes:
         while True:
@@ -400,24 +436,41 @@ def _after_handshake(
                 raise
 
     try:
-        _drive(conn, sock, read_once, read_deadline)
+        got = _drive(conn, sock, read_once, read_deadline)
     except _Expired:
-        return None, None, None  # silence: nothing refused
+        return (
+            None,
+            None,
+            None,
+            f"no alert within {timeouts.read:g} s after the handshake (taken as accepted)",
+        )
     except SSL.ZeroReturnError:
         return (
-            Outcome.RESET,
+            Outcome.CLIENT_REJECTED,
             Phase.POST_HANDSHAKE,
-            "closed right after the handshake (it may have refused the client certificate)",
+            "closed right after the handshake without an answer (close_notify, no alert)",
+            None,
         )
     except SSL.SysCallError as exc:
         detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        return Outcome.RESET, Phase.POST_HANDSHAKE, detail
+        if watch.alert_in is not None:
+            alert = Alert.from_code(watch.alert_in)
+            outcome = outcome_for_alert(alert, client_cert_requested=True)
+            return outcome, Phase.POST_HANDSHAKE, detail, None
+        # JSSE (Tomcat, HttpsServer) refuses a client certificate by closing, without an alert
+        return (
+            Outcome.CLIENT_REJECTED,
+            Phase.POST_HANDSHAKE,
+            f"closed right after the handshake without an alert and without an answer ({detail})",
+            None,
+        )
     except SSL.Error as exc:
         reason = _reason(exc)
-        return _classify(reason, watch), Phase.POST_HANDSHAKE, reason
+        return _classify(reason, watch), Phase.POST_HANDSHAKE, reason, None
     except OSError as exc:
-        return Outcome.RESET, Phase.POST_HANDSHAKE, exc.strerror or str(exc)
-    return None, None, None
+        return Outcome.RESET, Phase.POST_HANDSHAKE, exc.strerror or str(exc), None
+    how = "it answered the request" if got else "it sent a session ticket"
+    return None, None, None, how
 
 
 __all__ = ["Handshake", "Phase", "Timeouts", "handshake"]

@@ -30,6 +30,10 @@ class Outcome(Enum):
     """No cipher suite (TLS 1.2) or signature algorithm (TLS 1.3) in common."""
     NO_SHARED_PROTOCOL = "no-shared-protocol"
     """No TLS version in common."""
+    OFFER_REFUSED = "offer-refused"
+    """A forced offer the server ended without a usable answer (closed, reset, or an alert that
+    names no client-certificate problem) although it answers Expressway-C's own offer: JSSE closes
+    the connection when no certificate fits the offer. A fact about that offer, not a failure."""
     TIMEOUT = "timeout"
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
@@ -69,6 +73,7 @@ _KIND: dict[Outcome, OutcomeKind] = {
     Outcome.CLIENT_REJECTED: OutcomeKind.VERDICT,
     Outcome.NO_SHARED_CIPHER: OutcomeKind.NEGOTIATION,
     Outcome.NO_SHARED_PROTOCOL: OutcomeKind.NEGOTIATION,
+    Outcome.OFFER_REFUSED: OutcomeKind.NEGOTIATION,
     Outcome.TIMEOUT: OutcomeKind.UNREACHABLE,
     Outcome.REFUSED: OutcomeKind.UNREACHABLE,
     Outcome.UNREACHABLE: OutcomeKind.UNREACHABLE,

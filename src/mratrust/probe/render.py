@@ -1,6 +1,8 @@
 """Probe reports as text for people and JSON for tools. No logic: the verdicts are made already.
 
-Nothing here can print a private key: the reports hold certificates and names only.
+Nothing here can print a private key: the reports hold certificates and names only. Every string
+that reaches the output goes through :func:`mratrust.textsafe.escape_control` (SPEC §2): names,
+alert details and messages come from certificates and servers, and must not drive the terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ClientProfile
 from mratrust.probe.engine import EndpointReport, Identity, Observation, Verdict
 from mratrust.probe.outcome import Outcome
+from mratrust.textsafe import escape_control
 
 SCHEMA = "mratrust.probe/1"
 
@@ -88,6 +91,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "client_certificate": {
             "requested": hs.client_cert_requested,
             "sent": hs.client_cert_sent,
+            "accepted_by": hs.client_verdict,
             "ca_names": [n.rfc4514_string() for n in hs.client_ca_names],
         },
         "alert": hs.alert.value if hs.alert else None,
@@ -158,7 +162,18 @@ def to_json(
         ],
         "summary": summary(reports),
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(_escaped(doc), indent=2) + "\n"
+
+
+def _escaped(value: Any) -> Any:
+    """Every string in a JSON document (keys included) with control characters escaped."""
+    if isinstance(value, str):
+        return escape_control(value)
+    if isinstance(value, dict):
+        return {escape_control(str(k)): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def summary(reports: Sequence[EndpointReport]) -> dict[str, int]:
@@ -176,6 +191,13 @@ _COLOR = {"ok": "\x1b[32m", "fail": "\x1b[31m", "incomplete": "\x1b[33m", "error
 _RESET = "\x1b[0m"
 
 
+class _Painted(str):
+    """A line built from our own words and already-escaped names, with colour codes added: the
+    final pass of :func:`to_text`, which escapes every other line, leaves it as it is."""
+
+    __slots__ = ()
+
+
 def _paint(word: str, state: str, color: bool) -> str:
     return f"{_COLOR[state]}{word}{_RESET}" if color else word
 
@@ -184,7 +206,7 @@ def _wrap(prefix: str, text: str, width: int = 100) -> list[str]:
     import textwrap
 
     return textwrap.wrap(
-        text,
+        escape_control(text),
         width=width,
         initial_indent=prefix,
         subsequent_indent=" " * len(prefix),
@@ -205,8 +227,10 @@ def _identity_lines(n: int, ident: Identity, color: bool) -> list[str]:
     )
     who = "Expressway-C gets this one" if ident.default else "only when forced"
     lines = [
-        f"    [{n}] {ident.key_type.value.upper():<5} {_paint(_MARK[state], state, color)} "
-        f"{verdict} — {who}; offers: {', '.join(v.value for v in ident.variants)}",
+        _Painted(
+            f"    [{n}] {ident.key_type.value.upper():<5} {_paint(_MARK[state], state, color)} "
+            f"{verdict} — {who}; offers: {', '.join(v.value for v in ident.variants)}"
+        ),
         f"        subject:    {f.subject}",
         f"        issuer:     {f.issuer}",
         f"        SAN:        {', '.join([*f.san_dns, *f.san_ip]) or 'none'}",
@@ -228,7 +252,7 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
     state = status(r)
     d = r.default
     hs = d.handshake
-    head = f"{r.target.display}  {_paint(_MARK[state], state, color)}"
+    head = f"{escape_control(r.target.display)}  {_paint(_MARK[state], state, color)}"
     if d.outcome is not Outcome.OK:
         head += f" ({d.outcome.value})"
     elif r.failed:
@@ -237,6 +261,9 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             for i in r.identities
             if not i.verdict.ok
         ]
+        rejected = [o.variant.value for o in r.client_rejected]
+        if rejected:
+            bad.append(f"client-rejected on {', '.join(rejected)}")
         head += f" ({'; '.join(bad)}: not on Expressway-C's own offer, but on any that prefers it)"
     extra = []
     if r.target.server_name != r.target.host:
@@ -244,8 +271,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
     if r.target.expected_name != r.target.host:
         extra.append(f"expected name {r.target.expected_name}")
     if extra:
-        head += "  [" + ", ".join(extra) + "]"
-    lines = [head]
+        head += "  [" + escape_control(", ".join(extra)) + "]"
+    lines: list[str] = [_Painted(head)]
     if hs.completed or hs.chain:
         leaf = facts(hs.chain[0]) if hs.chain else None
         negotiated = f"{hs.tls_version} {hs.cipher}" if hs.completed else "handshake not finished"
@@ -259,6 +286,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
             lines += _wrap(
                 "  Client certificate: ", f"requested ({sent}); CA names accepted: {names}"
             )
+            if hs.client_verdict:
+                lines += _wrap("  Server's verdict: ", f"accepted ({hs.client_verdict})")
         else:
             lines.append("  Client certificate: not requested")
     lines += _wrap("  Verdict: ", d.details[0] if d.details else d.message)
@@ -281,6 +310,8 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
                 if h.completed
                 else (h.detail or "")
             )
+            if h.completed and Outcome.CLIENT_REJECTED in o.outcomes and h.alert is not None:
+                got += f" (alert {h.alert.value} after the handshake)"
             if h.same_as is not None:
                 got += f"  (answered by the {h.same_as.value} handshake)"
             seen = ", ".join(x.value for x in o.outcomes) or o.outcome.value
@@ -311,7 +342,7 @@ def to_text(
         f"{counts['endpoints']} endpoint(s): {counts['ok']} ok, {counts['fail']} failed, "
         f"{counts['incomplete']} incomplete, {counts['error']} could not be probed",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(x if isinstance(x, _Painted) else escape_control(x) for x in lines) + "\n"
 
 
 __all__ = ["SCHEMA", "cert_json", "status", "summary", "to_json", "to_text"]

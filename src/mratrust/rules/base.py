@@ -30,7 +30,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
-from mratrust.topology import Leg, LegRow, Transport, c2u_legs, legs, transport_of
+from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
@@ -152,7 +152,7 @@ class _Cache:
     ] = field(default_factory=dict)
     ciphers: dict[str, EffectiveCiphers] = field(default_factory=dict)
     known: tuple[x509.Certificate, ...] | None = None
-    legs: tuple[Leg, ...] | None = None
+    legs: tuple[UcLeg, ...] | None = None
     graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
 
@@ -193,7 +193,7 @@ class AuditContext:
             self._cache.memo[key] = compute()
         return self._cache.memo[key]  # type: ignore[return-value]
 
-    def legs(self) -> tuple[Leg, ...]:
+    def legs(self) -> tuple[UcLeg, ...]:
         """The legs Expressway-C makes to the UC nodes (:func:`mratrust.topology.c2u_legs`)."""
         if self._cache.legs is None:
             self._cache.legs = c2u_legs(self.deployment)
@@ -255,7 +255,7 @@ class AuditContext:
 
     # ------------------------------------------------------------------ verification gate
 
-    def gate(self, leg: Leg) -> Gate:
+    def gate(self, leg: UcLeg) -> Gate:
         """Does Expressway-C verify the server certificate on ``leg`` on this version?"""
         cluster = leg.cluster
         if leg.transport is Transport.ATS:
@@ -268,7 +268,7 @@ class AuditContext:
             return Gate.DISPUTED if self.behaviour.verification_disputed else Gate.NOT_VERIFIED
         return Gate.VERIFIED if cluster.tls_verify else Gate.NOT_VERIFIED
 
-    def names_checked(self, leg: Leg) -> tuple[str, ...]:
+    def names_checked(self, leg: UcLeg) -> tuple[str, ...]:
         """Names Expressway-C checks on ``leg``: the typed address at discovery, else the node's."""
         if (
             leg.transport is Transport.ATS

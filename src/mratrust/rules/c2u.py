@@ -34,7 +34,7 @@ from mratrust.rules.base import (
     rule,
     short,
 )
-from mratrust.topology import EcdsaOffer, Leg, Transport, node_id, peer_id
+from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
 from mratrust.versions import X14_2
 
 RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
@@ -45,7 +45,7 @@ REFRESH = (
 )
 
 
-def _subject(leg: Leg, certificate: str | None = None) -> Subject:
+def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
     return Subject(
         cluster=leg.cluster.name,
         node=leg.node.name,
@@ -116,7 +116,7 @@ def trust_remediation(
     return steps
 
 
-def _since(ctx: AuditContext, leg: Leg) -> str:
+def _since(ctx: AuditContext, leg: UcLeg) -> str:
     """The first release on which this leg's check fails for this node.
 
     Traffic Server legs are checked on every node from X14.2 (or ``--strict-from``), but the
@@ -143,7 +143,7 @@ def _identity_fps(ctx: AuditContext) -> frozenset[str]:
     )
 
 
-def _not_verified_reason(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
     v = ctx.version
     if gate is Gate.DISABLED:
         return (
@@ -197,7 +197,7 @@ def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
 
 
 def _trust_finding(
-    ctx: AuditContext, leg: Leg, ident: Identity, rule_id: str, subject: Subject
+    ctx: AuditContext, leg: UcLeg, ident: Identity, rule_id: str, subject: Subject
 ) -> Finding:
     results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
     failing = {name: r for name, r in results.items() if _trust_problems(r)}
@@ -268,7 +268,7 @@ def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.C
 
 def _intermediate_finding(
     ctx: AuditContext,
-    leg: Leg,
+    leg: UcLeg,
     ident: Identity,
     rule_id: str,
     subject: Subject,
@@ -312,7 +312,7 @@ def _intermediate_finding(
     )
 
 
-def _name_results(ctx: AuditContext, leg: Leg, ident: Identity) -> list[tuple[str, NameMatch]]:
+def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[str, NameMatch]]:
     out: list[tuple[str, NameMatch]] = []
     leaf = facts(ident.leaf)
     for name in ctx.names_checked(leg):
@@ -417,7 +417,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
     cite=("S1", "S4", "S17"),
 )
 def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
-    node_legs: dict[tuple[str, str], list[Leg]] = {}
+    node_legs: dict[tuple[str, str], list[UcLeg]] = {}
     for leg in ctx.legs():
         node_legs.setdefault((leg.cluster.name, leg.node.name), []).append(leg)
     for (cluster_name, node_name), its_legs in node_legs.items():
@@ -454,7 +454,7 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         )
 
 
-def _needed(ctx: AuditContext, leg: Leg) -> bool:
+def _needed(ctx: AuditContext, leg: UcLeg) -> bool:
     return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
 
 
@@ -586,8 +586,8 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
             )
 
 
-def _must_verify(ctx: AuditContext) -> list[tuple[Leg, Identity]]:
-    out: list[tuple[Leg, Identity]] = []
+def _must_verify(ctx: AuditContext) -> list[tuple[UcLeg, Identity]]:
+    out: list[tuple[UcLeg, Identity]] = []
     for leg in ctx.legs():
         for name in (leg.rsa_identity, leg.ecdsa_identity):
             ident = leg.node.identity(name) if name else None
@@ -692,7 +692,7 @@ def c2u_dup_subject(ctx: AuditContext) -> Iterator[Finding]:
                 )
 
 
-def _tls13(ctx: AuditContext, leg: Leg) -> tuple[bool, bool, str]:
+def _tls13(ctx: AuditContext, leg: UcLeg) -> tuple[bool, bool, str]:
     """May ``leg`` negotiate TLS 1.3, would that pick the ECDSA identity, and why (offline).
 
     Returns (possible, ecdsa_first, why).
@@ -729,7 +729,7 @@ def _tls13(ctx: AuditContext, leg: Leg) -> tuple[bool, bool, str]:
 
 
 def _ecdsa_remediation(
-    ctx: AuditContext, leg: Leg, ecdsa_name: str, lean: bool | None
+    ctx: AuditContext, leg: UcLeg, ecdsa_name: str, lean: bool | None
 ) -> list[str]:
     """Fixes that hold under TLS 1.2 and 1.3 first, then the TLS 1.2-only cipher change."""
     reuse = (
@@ -772,7 +772,7 @@ def _ecdsa_remediation(
     return steps
 
 
-def _ecdsa_always(leg: Leg) -> bool:
+def _ecdsa_always(leg: UcLeg) -> bool:
     """CUCM's SIP TLS always allows ECDSA (not governed by HTTPS Ciphers)."""
     return leg.transport is Transport.SIP and leg.rsa_identity == "CallManager"
 

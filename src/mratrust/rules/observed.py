@@ -24,7 +24,7 @@ from mratrust.rules.base import (
     short,
 )
 from mratrust.rules.c2u import RESTART_EXPC, missing_intermediates
-from mratrust.topology import EcdsaOffer, Leg, Transport
+from mratrust.topology import EcdsaOffer, Transport, UcLeg
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""
@@ -194,7 +194,7 @@ def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
     return _decide_trust(ctx, finding, seen, leg)
 
 
-def _identity_name(leg: Leg, cert: x509.Certificate) -> str:
+def _identity_name(leg: UcLeg, cert: x509.Certificate) -> str:
     """The node's identity name for a presented leaf, or a description when the inventory lacks
     it."""
     fp = facts(cert).fingerprint
@@ -222,7 +222,7 @@ def _live_evidence(
     return out
 
 
-def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
+def _consequence(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
     """What a certificate that does not verify does to the leg on this version."""
     if gate is Gate.VERIFIED:
         return f"the {leg.label} connection fails"
@@ -232,7 +232,7 @@ def _consequence(ctx: AuditContext, leg: Leg, gate: Gate) -> str:
     )
 
 
-def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLeg) -> Finding:
     if not seen.presented or not seen.tls_version:
         return finding  # a handshake that failed before it said its version decides nothing
     if leg.transport is Transport.XMPP:
@@ -331,7 +331,7 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg)
     )
 
 
-def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
+def _sent_chain(seen: Observed, leg: UcLeg) -> tuple[x509.Certificate, ...]:
     """The chain the node sends with its RSA identity (the one C2U-TRUST judges)."""
     ident = leg.node.identity(leg.rsa_identity)
     want = facts(ident.leaf).fingerprint if ident is not None else None
@@ -347,7 +347,7 @@ def _sent_chain(seen: Observed, leg: Leg) -> tuple[x509.Certificate, ...]:
     return ()
 
 
-def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: Leg) -> Finding:
+def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLeg) -> Finding:
     if finding.status in (Status.FAIL, Status.ERROR):
         return finding  # offline already fails (or could not check): the wire cannot do better
     sent = _sent_chain(seen, leg)
