@@ -200,6 +200,17 @@ def test_focusing_an_arrow_shows_its_findings(
     assert o.page.evaluate("location.hash") == ""  # focus alone does not navigate
     o.page.focus("svg a.leg.st-fail")
     assert not o.page.locator(href).is_visible()  # one card at a time
+    node = o.page.locator("svg a.node.st-fail").first
+    ep = (node.get_attribute("href") or "")[1:]
+    node.focus()
+    card = o.page.locator(f"#card-{ep}")
+    assert card.is_visible() and "C2U-" in card.inner_text()
+    assert not o.page.locator(href).is_visible()
+    node.click()
+    group = o.page.locator(f"section.group:has(#{ep})")
+    assert o.page.evaluate("location.hash") == f"#{ep}" and group.is_visible()
+    name = (node.get_attribute("aria-label") or "").split(" (")[0]
+    assert name and name in (o.page.text_content(f"section.group:has(#{ep}) h3") or "")
 
 
 def test_without_script_the_arrow_link_still_shows_the_findings(

@@ -129,6 +129,17 @@ class LegView:
     changes: list[Finding]
 
 
+@dataclass(slots=True)
+class EndpointView:
+    index: int
+    name: str
+    kind: str
+    worst: Status | None
+    findings: list[Finding]
+    anchor: str | None
+    """The findings group it leads to."""
+
+
 class View:
     """What the template shows, computed once from a displayable report."""
 
@@ -139,6 +150,7 @@ class View:
         groups: dict[str, Group] = {}
         ep_count: dict[str, dict[str, int]] = {}
         ep_worst: dict[str, Status] = {}
+        ep_findings: dict[str, list[Finding]] = {}
         for f in report.findings:
             heading = grouping.heading(f)
             group = groups.get(heading)
@@ -148,6 +160,7 @@ class View:
             end = grouping.endpoint(f)
             if end is not None:
                 counts = ep_count.setdefault(end.id, {})
+                ep_findings.setdefault(end.id, []).append(f)
                 counts[heading] = counts.get(heading, 0) + 1
                 worst = ep_worst.get(end.id)
                 if worst is None or f.status.rank < worst.rank:
@@ -161,6 +174,7 @@ class View:
         self.legs: list[LegView] = []
         self.endpoint_status: dict[str, Status | None] = {}
         self.endpoint_anchor: dict[int, str] = {}
+        self.endpoints: list[EndpointView] = []
         self.columns = [name for name, _ in COLUMNS] + [OTHER]
         self.svg = Markup("")
         if graph is None:
@@ -171,6 +185,16 @@ class View:
                 best = max(counts, key=lambda h: (counts[h], -order[h]))
                 self.endpoint_anchor[i] = groups[best].anchor
             self.endpoint_status[e.id] = ep_worst.get(e.id)
+            self.endpoints.append(
+                EndpointView(
+                    i,
+                    escape_control(e.name),
+                    svg.KIND_LABEL[e.kind] + ("" if e.kind.expressway else f" · {e.cluster}"),
+                    ep_worst.get(e.id),
+                    _by_rank(ep_findings.get(e.id, ())),
+                    self.endpoint_anchor.get(i),
+                )
+            )
         about = about_legs(tuple(g.leg for g in graph.legs), report.findings)
         certs: dict[tuple[str, str], list[Finding]] = {}
         for f in report.findings:

@@ -6,7 +6,8 @@
     var shown = d.querySelectorAll(".card.shown");
     for (var i = 0; i < shown.length; i++) shown[i].classList.remove("shown");
     var card = id ? d.getElementById(id) : null;
-    if (card && card.classList.contains("card")) card.classList.add("shown");
+    if (!card || !card.classList.contains("card")) card = id ? d.getElementById("card-" + id) : null;
+    if (card) card.classList.add("shown");
   }
   var links = d.querySelectorAll("svg a.leg, svg a.node");
   for (var i = 0; i < links.length; i++) {
