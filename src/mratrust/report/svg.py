@@ -205,8 +205,8 @@ def draw(
             + (f'<path class="halo" d="{d}"/>' if mark else "")
             + f'<path class="hit" d="{d}"/>'
             f'<path class="line" d="{d}" marker-end="url(#ah-{cls[3:]})"/>'
-            f'<text class="port" x="{x2 - 8 if left_to_right else x1 - 8}" '
-            f'y="{(sy if left_to_right else cy) - 3}">{g.leg.port}</text>'
+            f'<text class="port" x="{x2 - 12 if left_to_right else x1 - 6}" '
+            f'y="{(sy if left_to_right else cy) - 4}">{g.leg.port}</text>'
             "</a>"
         )
     for b in sorted(boxes.values(), key=lambda b: b.index):
