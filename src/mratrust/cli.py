@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "start a lab on loopback, audit a healthy and a broken deployment")
     p.add_argument("--keep", action="store_true", help="leave the lab folders in place")
 
-    for mod in ("mratrust.probe.cli", "mratrust.lab.cli"):
+    for mod in ("mratrust.probe.cli", "mratrust.lab.cli", "mratrust.collect.cli"):
         _attach(sub, mod)
     return parser
 

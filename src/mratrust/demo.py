@@ -3,11 +3,13 @@
 Starts the lab's B0 (healthy) and F01 (CUCM's trust stores lack Expressway-C's CA, harmless on
 X12.7, broken from X14.0.2), audits B0 with live handshakes, audits F01 live as after the upgrade
 to X14.0.2 (CUCM answers Expressway-C's certificate with ``unknown_ca`` on 6972), writes and shows
-the remediation kit for F01, and stops both labs. Nothing leaves 127.0.0.1.
+the remediation kit for F01, and stops both labs. F01's inventory is not read from the lab's
+files: ``collect`` builds it from the lab's management interfaces. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -15,11 +17,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from mratrust.errors import MratrustError
+from mratrust.errors import LabError, MratrustError
 from mratrust.inventory import load_inventory
 from mratrust.lab.layout import LAB_JSON
 from mratrust.lab.process import lab_down, lab_up
-from mratrust.model import ChangeKind, Status
+from mratrust.model import ChangeKind, Deployment, Status
 from mratrust.plan import make_plan, write_kit
 from mratrust.probe_audit import audit_with_probe
 from mratrust.report import text
@@ -36,6 +38,29 @@ def _say(out: TextIO, line: str = "") -> None:
 def _rule(out: TextIO, title: str) -> None:
     _say(out)
     _say(out, f"=== {title} " + "=" * max(0, 96 - len(title)))
+
+
+def _collected(out: TextIO, lab: Path, into: Path) -> Deployment:
+    """Collect the broken lab through its management interfaces instead of reading its files.
+
+    collect never reads a private key: the lab lends Expressway-C's, so that the live audit can
+    present Expressway-C's certificate where CUCM asks for one (6972).
+    """
+    from mratrust.collect import collect
+    from mratrust.collect.cli import render_text
+
+    _say(out, f"  mratrust collect {lab / 'sources.yaml'} --credentials ... --out {into}")
+    result = collect(lab / "sources.yaml", into, credentials_file=lab / "credentials.yaml")
+    for line in render_text(result).splitlines():
+        _say(out, f"    {line}")
+    if result.inventory is None:
+        raise LabError(f"collect could not write the inventory: {result.error}")
+    deployment = load_inventory(result.inventory)
+    keys = {p.name: p.key for p in load_inventory(lab / "inventory.yaml").expressway.peers}
+    peers = tuple(dataclasses.replace(p, key=keys.get(p.name)) for p in deployment.expressway.peers)
+    return dataclasses.replace(
+        deployment, expressway=dataclasses.replace(deployment.expressway, peers=peers)
+    )
 
 
 def run_demo(*, color: bool = False, keep: bool = False, out: TextIO | None = None) -> int:
@@ -64,12 +89,12 @@ def run_demo(*, color: bool = False, keep: bool = False, out: TextIO | None = No
         ok &= not bad
         _say(out, f"  -> {'clean, as expected' if not bad else 'UNEXPECTED findings above'}")
 
-        broken = load_inventory(work / BROKEN / "inventory.yaml")
         _rule(
             out,
-            f"3/4  {BROKEN}: Expressway-C {broken.expressway.version} upgraded to {TARGET}, "
-            "audited with live handshakes",
+            f"3/4  {BROKEN}: collected from its management interfaces, then audited with live "
+            f"handshakes as after the upgrade to {TARGET}",
         )
+        broken = _collected(out, work / BROKEN, work / f"collected-{BROKEN}")
         report = audit_with_probe(broken, version=TARGET)
         out.write(text.render(report, color=color))
         live = [

@@ -7,6 +7,7 @@ their errors are reported together.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -195,11 +196,22 @@ class ClusterIn(_Strict):
         return self
 
 
+class CollectedIn(_Strict):
+    """Written by ``mratrust collect`` (SPEC §7): where every value came from, what is unknown."""
+
+    at: str | dt.datetime
+    tool: str
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    unknown: list[str] = Field(default_factory=list)
+    drift: list[dict[str, str]] = Field(default_factory=list)
+
+
 class InventoryIn(_Strict):
     schema_: Literal[1] = Field(alias="schema")
     name: str = Field(min_length=1)
     expressway: ExpresswayIn
     expressway_e: ExpresswayEIn | None = None
+    collected: CollectedIn | None = None
     uc_clusters: list[ClusterIn] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -245,6 +245,27 @@ CUCM_HTTPS_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.
 """CUCM's HTTPS (Tomcat) port: the default of the standalone probe and the lab's example."""
 
 
+EXPRESSWAY_API_PORT = 443
+"""Expressway's administration web and REST API (a management interface, not a leg)."""
+
+
+def https_port(kind: EndpointKind) -> int:
+    """The HTTPS (Tomcat) port Expressway-C reaches a UC product on, which is also where that
+    product's management APIs (AXL, UDS, certificate management) answer."""
+    return row_for(EndpointKind.EXPRESSWAY_C, kind, Purpose.HTTPS).port
+
+
+def identity_ports(kind: EndpointKind) -> dict[int, tuple[str, bool]]:
+    """Port -> (the RSA identity presented there, whether the leg exists only in mixed mode) for
+    every leg from Expressway-C to a ``kind`` node that presents a distinct identity."""
+    out: dict[int, tuple[str, bool]] = {}
+    for r in rows_to(kind, client=EndpointKind.EXPRESSWAY_C):
+        if r.needs_sip_oauth or r.purpose is Purpose.TFTP:
+            continue  # the same tomcat identity as HTTPS, behind a mode or a service
+        out.setdefault(r.port, (r.rsa_identity, r.needs_mixed))
+    return out
+
+
 def transport_of(server_kind: str, port: int) -> Transport:
     """The Expressway component that connects to a ``server_kind`` endpoint on ``port``."""
     for r in _ROWS:

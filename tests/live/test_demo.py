@@ -33,6 +33,7 @@ def test_demo_runs_as_designed() -> None:
     for step in ("1/4", "2/4", "3/4", "4/4", "done"):
         assert f"=== {step}" in text
     assert "clean, as expected" in text
+    assert re.search(r"collected \S+collected-F01/inventory.yaml in [\d.]+ s", text)
     assert re.search(r"CUCM sent unknown_ca on [1-9]\d* handshakes", text)
     assert "utils service restart Cisco Tomcat" in text
     assert "PRIVATE KEY" not in text

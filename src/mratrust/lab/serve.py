@@ -23,6 +23,7 @@ from typing import Any
 
 from mratrust.errors import MratrustError
 from mratrust.lab.layout import LAB_JSON, LAB_LOG, LAB_SCHEMA, PRIVATE_DIR
+from mratrust.lab.mgmt import MGMT_LOG, MgmtServer, write_collect_files
 from mratrust.lab.scenarios import build_scenario, write_material
 from mratrust.lab.servers import LabServers
 
@@ -81,8 +82,11 @@ def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
     private.mkdir(parents=True, exist_ok=True, mode=0o700)
     servers = LabServers(material, private, log_path=directory / LAB_LOG)
     servers.start()
+    mgmt = MgmtServer(material, private, log_path=directory / MGMT_LOG)  # what collect reads
     try:
+        mgmt.start()
         inventory = write_material(material, directory, probe=servers.probe_targets())
+        write_collect_files(mgmt, directory, servers.probe_targets())
         started = datetime.now(UTC)
         expires = started + timedelta(seconds=ttl_seconds)
         write_json_atomically(
@@ -105,6 +109,7 @@ def serve(directory: Path, scenario_id: str, *, ttl_seconds: float) -> int:
         )
         wait_for_stop(ttl_seconds)
     finally:
+        mgmt.close()
         servers.close()
     return 0
 

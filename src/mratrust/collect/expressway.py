@@ -1,0 +1,280 @@
+"""Expressway-C REST (``/api/…``, HTTP Basic, an administrator account with API access).
+
+Cisco names the resources in the REST API Summary Guide (X14.2) and the Administrator Guide
+(``/api/raml`` lists what a build offers) but not their bodies. The paths and field names below
+marked *assumed* are this tool's assumption (the README lists them); a resource a build does not
+offer (404) leaves its fields unknown and says so.
+
+=================================================  =========  ================================
+path                                               status     gives
+=================================================  =========  ================================
+/api/provisioning/sysinfo                          named      ``Version``
+/api/provisioning/common/cluster                   assumed    ``ClusterName``, ``Peers[].Address``
+/api/provisioning/controller/server/cucm           named      ``[{Address, TlsVerifyMode}]``
+/api/provisioning/controller/server/imp            named      same
+/api/provisioning/controller/server/unityconnection assumed   same
+/api/provisioning/common/protocol/sip/configuration named     ``SipTlsVersions``,
+                                                              ``TlsSignatureAlgoPrefRsa``
+/api/provisioning/common/ciphers                   assumed    ``UcServerDiscovery``, ``Sip``,
+                                                              ``Https``
+/api/provisioning/edgeconfigserver                 assumed    ``VerifyOriginServer``
+/api/provisioning/certs/server                     named      ``Certificate`` (PEM, + chain)
+=================================================  =========  ================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mratrust.collect.base import Collected, Context, IdentityFact, Interface, SettingFact
+from mratrust.collect.http import ApiError, pem_certs, require_ok
+from mratrust.errors import InputError
+from mratrust.versions import Version
+
+ROLE = "administrator access with API access enabled (not read-only web access)"
+
+SYSINFO = "/api/provisioning/sysinfo"
+CLUSTER = "/api/provisioning/common/cluster"
+SERVERS = {
+    "cucm": "/api/provisioning/controller/server/cucm",
+    "imp": "/api/provisioning/controller/server/imp",
+    "cuc": "/api/provisioning/controller/server/unityconnection",
+}
+SIP = "/api/provisioning/common/protocol/sip/configuration"
+CIPHERS = "/api/provisioning/common/ciphers"
+EDGE_CONFIG = "/api/provisioning/edgeconfigserver"
+SERVER_CERT = "/api/provisioning/certs/server"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class SysInfo(_Loose):
+    Version: str
+
+
+class PeerOut(_Loose):
+    Address: str
+
+
+class ClusterOut(_Loose):
+    ClusterName: str | None = None
+    Peers: list[PeerOut] = Field(default_factory=list)
+
+
+class ServerOut(_Loose):
+    Address: str
+    TlsVerifyMode: str = "On"
+
+
+class SipOut(_Loose):
+    SipTlsVersions: str | list[str] | None = None
+    TlsSignatureAlgoPrefRsa: str | None = None
+
+
+class CiphersOut(_Loose):
+    UcServerDiscovery: str | None = None
+    Sip: str | None = None
+    Https: str | None = None
+
+
+class EdgeConfigOut(_Loose):
+    VerifyOriginServer: str | None = None
+
+
+class ServerCertOut(_Loose):
+    Certificate: str
+
+
+def on(value: str | None) -> bool | None:
+    """``On``/``Off`` (any case, or true/false) → bool; None when absent."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{value!r} is neither On nor Off")
+
+
+def x_version(text: str) -> str:
+    """``14.2.1`` or ``X14.2.1`` → ``X14.2.1`` (ValueError when it is not a version)."""
+    text = text.strip()
+    candidate = text if text[:1] in "Xx" else f"X{text}"
+    try:
+        return str(Version.parse(candidate.split()[0]))
+    except InputError:
+        raise ValueError(f"{text!r} is not an Expressway version") from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswaySource:
+    """The Expressway-C cluster, through the peer named in the sources file."""
+
+    address: str
+    port: int
+    credentials: str | None
+    declared_peers: tuple[str, ...] = ()
+    interface: Interface = Interface.EXPRESSWAY
+
+    @property
+    def system(self) -> str:
+        return self.address
+
+    def collect(self, ctx: Context) -> Collected:
+        if self.credentials is None:
+            return Collected.failed(
+                self.system,
+                self.interface,
+                "no credentials named (add `credentials: NAME` to expressway_c); its version, "
+                "peers, certificates and settings come from the sources file only",
+            )
+        creds = ctx.credentials(self.credentials)
+        if creds is None:
+            return Collected.failed(
+                self.system,
+                self.interface,
+                f"skipped: no credentials {self.credentials!r} (set the MRATRUST_… variables, "
+                "give --credentials FILE, or run on a terminal to be asked)",
+            )
+        out = Collected(reached=(f"{self.system} ({self.interface.value})",))
+        settings: list[SettingFact] = []
+        notes: list[str] = []
+
+        def get(host: str, path: str, model: type[_Loose] | None, *, many: bool = False) -> Any:
+            where = f"{host}:{self.port}{path}"
+            answer = ctx.api.request(
+                "GET", host, self.port, path, auth=creds, headers={"Accept": "application/json"}
+            )
+            if answer.status == 404:
+                notes.append(
+                    f"{host}: {path} is not offered by this build (404); what it "
+                    "gives stays unknown"
+                )
+                return None
+            require_ok(answer, where=where, credentials=self.credentials, role=ROLE)
+            try:
+                data = json.loads(answer.body)
+                if model is None:
+                    return data
+                if many:
+                    return [model.model_validate(item) for item in data]
+                return model.model_validate(data)
+            except (ValueError, TypeError, ValidationError) as exc:
+                raise ApiError(
+                    f"{where}: the answer is not the expected JSON "
+                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+                ) from None
+
+        def put(path: str, value: object) -> None:
+            settings.append(
+                SettingFact(
+                    path=path,
+                    value=value,  # type: ignore[arg-type]
+                    interface=self.interface,
+                    system=self.system,
+                )
+            )
+
+        steps: list[tuple[str, Callable[[], None]]] = []
+
+        def sysinfo() -> None:
+            info = get(self.address, SYSINFO, SysInfo)
+            if info is not None:
+                put("expressway.version", x_version(info.Version))
+
+        def cluster() -> None:
+            c = get(self.address, CLUSTER, ClusterOut)
+            if c is None:
+                return
+            put("expressway.cluster_name", c.ClusterName or None)
+            peers = tuple(p.Address for p in c.Peers) or (self.address,)
+            put("expressway.peers", peers)
+
+        def servers() -> None:
+            for product, path in SERVERS.items():
+                rows = get(self.address, path, ServerOut, many=True)
+                if rows is None:
+                    continue
+                put(f"mra.{product}", tuple(r.Address for r in rows))
+                for r in rows:
+                    put(f"mra.{product}.{r.Address.lower()}.tls_verify", on(r.TlsVerifyMode))
+
+        def sip() -> None:
+            s = get(self.address, SIP, SipOut)
+            if s is None:
+                return
+            if s.SipTlsVersions is not None:
+                raw = s.SipTlsVersions
+                items = raw if isinstance(raw, list) else raw.replace(",", " ").split()
+                put("expressway.sip_tls_versions", tuple(items))
+            put("expressway.sip_signature_pref_rsa", on(s.TlsSignatureAlgoPrefRsa))
+
+        def ciphers() -> None:
+            c = get(self.address, CIPHERS, CiphersOut)
+            if c is None:
+                return
+            put("expressway.ciphers.uc_server_discovery", c.UcServerDiscovery or None)
+            put("expressway.ciphers.sip", c.Sip or None)
+            put("expressway.ciphers.https", c.Https or None)
+
+        def edge() -> None:
+            e = get(self.address, EDGE_CONFIG, EdgeConfigOut)
+            if e is not None and e.VerifyOriginServer is not None:
+                put("expressway.verify_origin_server", on(e.VerifyOriginServer))
+
+        steps = [
+            ("sysinfo", sysinfo),
+            ("cluster", cluster),
+            ("servers", servers),
+            ("sip", sip),
+            ("ciphers", ciphers),
+            ("edge", edge),
+        ]
+        for _, step in steps:
+            try:
+                step()
+            except ValueError as exc:
+                notes.append(f"{self.system}: {exc}; left unknown")
+            except ApiError as exc:
+                return Collected.failed(self.system, self.interface, str(exc))
+        peers = next((s.value for s in settings if s.path == "expressway.peers"), None)
+        names = (
+            tuple(peers) if isinstance(peers, tuple) else (self.declared_peers or (self.address,))
+        )
+        idents = []
+        for peer in names:
+            try:
+                cert = get(peer, SERVER_CERT, ServerCertOut)
+            except ApiError as exc:
+                out += Collected.failed(peer, self.interface, str(exc))
+                continue
+            if cert is not None:
+                try:
+                    chain = pem_certs(cert.Certificate)
+                except ApiError as exc:
+                    out += Collected.failed(peer, self.interface, f"{peer}{SERVER_CERT}: {exc}")
+                    continue
+                idents.append(
+                    IdentityFact(
+                        cluster="",
+                        node=peer,
+                        name="server",
+                        chain=chain,
+                        interface=self.interface,
+                        system=peer,
+                    )
+                )
+        return out + Collected(
+            settings=tuple(settings), identities=tuple(idents), notes=tuple(notes)
+        )
+
+
+__all__ = ["SERVERS", "ExpresswaySource", "on", "x_version"]

@@ -1,0 +1,144 @@
+"""TLS handshakes (no account): every identity each node presents, through the probe engine.
+
+Each node is reached on the MRA ports of its product (CUCM 8443 and, in mixed mode, 5061; IM&P
+8443 and 7400; Unity Connection 443) with Expressway-C's own offer and the forced RSA and ECDSA
+variants, so both identities show where the node allows them. What a port presents names the
+identity: tomcat on 8443/443, cup-xmpp on 7400, CallManager on 5061, ``-ECDSA`` for an EC key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mratrust.collect.base import Collected, Context, IdentityFact, Interface
+from mratrust.pki.facts import KeyType
+from mratrust.topology import EndpointKind, identity_ports
+from mratrust.versions import Version
+
+_BY_PRODUCT = {p: identity_ports(EndpointKind(p)) for p in ("cucm", "imp", "cuc")}
+PORT_IDENTITY = {
+    port: ident for ports in _BY_PRODUCT.values() for port, (ident, _) in ports.items()
+}
+"""What each MRA port presents (the leg table's RSA identity)."""
+PRODUCT_PORTS = {p: tuple(ports) for p, ports in _BY_PRODUCT.items()}
+OPTIONAL_PORTS = {port for ports in _BY_PRODUCT.values() for port, (_, m) in ports.items() if m}
+"""Ports only open in some modes: probed when the address map lists them or the mode says so."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeTarget:
+    cluster: str
+    product: str
+    node: str
+    mixed: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsSource:
+    """Handshakes to every node of every cluster (one bounded probe run)."""
+
+    targets: tuple[NodeTarget, ...]
+    version: str | None
+    timeout: float = 5.0
+    workers: int = 8
+    interface: Interface = Interface.TLS
+    system: str = "handshakes"
+
+    def plan(self, ctx: Context) -> list[tuple[NodeTarget, int]]:
+        out = []
+        for t in self.targets:
+            mapped = ctx.sources.address(t.node).ports if ctx.sources.has_address(t.node) else {}
+            for port in PRODUCT_PORTS[t.product]:
+                if port in OPTIONAL_PORTS and not (port in mapped or t.mixed):
+                    continue
+                if mapped and port not in mapped:
+                    continue
+                out.append((t, port))
+        return out
+
+    def collect(self, ctx: Context) -> Collected:
+        from mratrust.probe import (
+            ALL_VARIANTS,
+            ProbeTarget,
+            Timeouts,
+            client_profile,
+            probe_endpoints,
+        )
+
+        plan = self.plan(ctx)
+        if not plan:
+            return Collected()
+        left = ctx.api.left()
+        if left <= 1:
+            return Collected.failed(
+                self.system, self.interface, "the run's deadline passed before the handshakes"
+            )
+        version = Version.parse(self.version or "X15.2")
+        targets = []
+        for t, port in plan:
+            addr = ctx.sources.address(t.node)
+            elsewhere = addr.host.lower() != t.node.lower()
+            targets.append(
+                ProbeTarget(
+                    host=t.node,
+                    port=addr.port(port),
+                    address=addr.host if elsewhere else None,
+                    label=f"{t.node}:{port}",
+                )
+            )
+        timeouts = Timeouts(
+            connect=min(3.0, self.timeout),
+            handshake=self.timeout,
+            overall=max(1.0, min(left, 120.0)),
+        )
+        reports = probe_endpoints(
+            targets,
+            client_profile(version),
+            trust=None,
+            now=dt.datetime.now(dt.UTC),
+            timeouts=timeouts,
+            variants=ALL_VARIANTS,
+            workers=self.workers,
+        )
+        idents: list[IdentityFact] = []
+        failures = Collected()
+        for (t, port), report in zip(plan, reports, strict=True):
+            if not report.reachable:
+                failures += Collected.failed(
+                    f"{t.node}:{port}",
+                    self.interface,
+                    f"no TLS answer ({(report.default.message.splitlines() or ['-'])[0][:200]}); "
+                    "what it presents stays "
+                    "unknown unless an account gives it",
+                )
+                continue
+            base = PORT_IDENTITY[port]
+            for ident in report.identities:
+                if ident.key_type is KeyType.OTHER:
+                    continue
+                name = f"{base}-ECDSA" if ident.key_type is KeyType.ECDSA else base
+                idents.append(
+                    IdentityFact(
+                        cluster=t.cluster,
+                        node=t.node,
+                        name=name,
+                        chain=ident.chain,
+                        interface=self.interface,
+                        system=f"{t.node}:{port}",
+                    )
+                )
+        return failures + Collected(
+            identities=_unique(idents), reached=(f"{self.system} ({self.interface.value})",)
+        )
+
+
+def _unique(idents: Sequence[IdentityFact]) -> tuple[IdentityFact, ...]:
+    seen: dict[tuple[str, str, str], IdentityFact] = {}
+    for i in idents:
+        seen.setdefault((i.cluster, i.node, i.name), i)
+    return tuple(seen.values())
+
+
+__all__ = ["PORT_IDENTITY", "NodeTarget", "TlsSource"]
