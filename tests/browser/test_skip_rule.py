@@ -17,5 +17,5 @@ def test_without_a_browser_the_tests_skip_saying_how_to_install_it(
 
 def test_ci_turns_the_skip_into_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MRATRUST_REQUIRE_BROWSER", "1")
-    with pytest.raises(pytest.fail.Exception, match="required .* but no Chromium found"):
+    with pytest.raises(pytest.fail.Exception, match=r"required .* but no Chromium found"):
         _unavailable("no Chromium found")
