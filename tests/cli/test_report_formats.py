@@ -111,7 +111,12 @@ def test_html_graph_is_deterministic_and_links_each_arrow(
     assert len(arrows) == 11 and sorted(c for _, c in arrows).count("st-fail") == 2
     for anchor, _ in arrows:
         assert f'id="{anchor}"' in first  # its card
-    assert f'id="ep-{0}"' in first  # Expressway-C's box leads to its findings
+    assert 'id="ep-0"' in first  # Expressway-C's box leads to its findings
+    fail = next(a for a, c in arrows if c == "st-fail")
+    card = first[
+        first.index(f'id="{fail}"') : first.index("</section>", first.index(f'id="{fail}"'))
+    ]
+    assert "Chain judged by C2U-TRUST (leaf first): <code" in card and "What to do" in card
 
 
 def test_html_without_a_graph_still_lists_findings(deployment: Callable[[str], Any]) -> None:

@@ -127,6 +127,8 @@ class LegView:
     cells: list[tuple[Status | None, Finding | None, int]]
     """Per column: worst status, the finding the cell links to, how many findings."""
     changes: list[Finding]
+    chain: tuple[str, tuple[str, ...]] | None = None
+    """The certificate chain (fingerprints) of the worst finding that records one, and its rule."""
 
 
 @dataclass(slots=True)
@@ -220,6 +222,15 @@ class View:
                 inside = [f for f in found if column_of(f.rule) == name]
                 cells.append((_worst(inside), inside[0] if inside else None, len(inside)))
             changes = [f for f in found if f.change is not None and f.change.value != "same"]
+            chain = next(
+                (
+                    (f.rule, v)
+                    for f in found
+                    for k, v in f.evidence
+                    if k == "chain" and isinstance(v, tuple)
+                ),
+                None,
+            )
             self.legs.append(
                 LegView(
                     i,
@@ -230,6 +241,7 @@ class View:
                     found,
                     cells,
                     changes,
+                    (chain[0], tuple(str(x) for x in chain[1])) if chain else None,
                 )
             )
         self.svg = svg.draw(graph, endpoint_status=self.endpoint_status)
