@@ -11,6 +11,7 @@ from mratrust import __version__
 from mratrust.errors import InputError
 from mratrust.model import ChangeKind, Deployment, Finding, Severity, Status
 from mratrust.rules import RULES, AuditContext
+from mratrust.sunset import SunsetPolicy, policy
 from mratrust.topology import Graph, graph
 from mratrust.versions import UpgradePath, Version
 
@@ -139,8 +140,12 @@ def context(
     upgraded_from: Version | str | None = None,
     now: dt.datetime | None = None,
     strict_from: Version | str | None = None,
+    sunset: SunsetPolicy | None = None,
 ) -> AuditContext:
-    """The context rules read; ``upgraded_from`` overrides the derived upgrade path."""
+    """The context rules read; ``upgraded_from`` overrides the derived upgrade path.
+
+    ``sunset`` (EKU-SUNSET) defaults to the 2026-06-15 cut-off and Mozilla's roots (certifi).
+    """
     path = _path(deployment, as_version(version))
     judged = path.version
     override = as_version(upgraded_from)
@@ -154,6 +159,7 @@ def context(
         now=_now(now),
         strict_from=strict_from,
         path=path,
+        sunset=sunset if sunset is not None else policy(),
     )
 
 
@@ -173,9 +179,10 @@ def audit(
     version: Version | str | None = None,
     now: dt.datetime | None = None,
     strict_from: Version | str | None = None,
+    sunset: SunsetPolicy | None = None,
 ) -> Report:
     """Evaluate every rule for ``version`` (default: the inventory's running version)."""
-    ctx = context(deployment, version=version, now=now, strict_from=strict_from)
+    ctx = context(deployment, version=version, now=now, strict_from=strict_from, sunset=sunset)
     return Report.of(ctx, run_rules(ctx))
 
 
@@ -279,6 +286,7 @@ def upgrade_check(
     *,
     now: dt.datetime | None = None,
     strict_from: Version | str | None = None,
+    sunset: SunsetPolicy | None = None,
 ) -> tuple[Report, Report]:
     """Audit at the running version and at ``to``; return (current, target with changes).
 
@@ -293,8 +301,10 @@ def upgrade_check(
             hint="upgrade-check judges an upgrade; use audit --version for any other release",
         )
     s = as_version(strict_from)
-    current = audit(deployment, now=now, strict_from=s)
-    ctx = context(deployment, version=target, now=current.evaluated_at, strict_from=s)
+    current = audit(deployment, now=now, strict_from=s, sunset=sunset)
+    ctx = context(
+        deployment, version=target, now=current.evaluated_at, strict_from=s, sunset=sunset
+    )
     before = {f.key(): f for f in current.findings}
     after = run_rules(ctx)
     gone = [f for f in current.findings if f.key() not in {g.key() for g in after}]

@@ -112,6 +112,24 @@ def _version_arg(text: str) -> Any:
         raise argparse.ArgumentTypeError(exc.message + "; " + (exc.hint or "")) from None
 
 
+def _date_arg(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-06-15"
+        ) from None
+
+
+def _sunset(args: argparse.Namespace) -> Any:
+    """The EKU-SUNSET policy of ``--eku-sunset`` and ``--public-roots``."""
+    from mratrust.sunset import policy
+
+    return policy(cutoff=args.eku_sunset, public_roots=args.public_roots)
+
+
 # --------------------------------------------------------------------------- audit & co
 
 
@@ -168,9 +186,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 strict_from=args.strict_from,
                 timeout=args.timeout,
                 progress=progress,
+                sunset=_sunset(args),
             )
     else:
-        report = audit(deployment, version=args.version, now=args.now, strict_from=args.strict_from)
+        report = audit(
+            deployment,
+            version=args.version,
+            now=args.now,
+            strict_from=args.strict_from,
+            sunset=_sunset(args),
+        )
     emit(args, _render(args, report))
     return _exit_for(report, args.fail_on)
 
@@ -181,7 +206,9 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
     deployment = load_inventory(args.inventory, password=_password(args))
     _note_version(args.to)
-    _, target = upgrade_check(deployment, args.to, now=args.now, strict_from=args.strict_from)
+    _, target = upgrade_check(
+        deployment, args.to, now=args.now, strict_from=args.strict_from, sunset=_sunset(args)
+    )
     emit(args, _render(args, target))
     return _exit_for(target, args.fail_on)
 
@@ -193,7 +220,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     deployment = load_inventory(args.inventory, password=_password(args))
     extra = load_ca_sources(args.ca or ())
     plan = make_plan(
-        deployment, to=args.to, now=args.now, strict_from=args.strict_from, extra_cas=extra
+        deployment,
+        to=args.to,
+        now=args.now,
+        strict_from=args.strict_from,
+        extra_cas=extra,
+        sunset=_sunset(args),
     )
     text = write_kit(plan, Path(args.out), force=args.force, fmt=args.format)
     emit(args, text)
@@ -285,7 +317,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--password", help="PKCS#12 password (or MRATRUST_P12_PASSWORD)")
         p.add_argument("--password-file", metavar="FILE", help="file holding the PKCS#12 password")
 
+    def sunset(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--eku-sunset",
+            type=_date_arg,
+            metavar="DATE",
+            help="public-CA clientAuth cut-off for EKU-SUNSET (default 2026-06-15; sources "
+            "disagree, see the README)",
+        )
+        p.add_argument(
+            "--public-roots",
+            metavar="FILE",
+            help="roots treated as publicly trusted by EKU-SUNSET (PEM bundle or folder; "
+            "default: Mozilla's root store from certifi)",
+        )
+
     def judged(p: argparse.ArgumentParser) -> None:
+        sunset(p)
         p.add_argument(
             "--strict-from",
             type=_version_arg,
@@ -327,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
     p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
     p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
+    sunset(p)
     p.add_argument(
         "--ca",
         action="append",

@@ -23,6 +23,7 @@ from mratrust.model import (
     IDENTITY_NAMES,
     TRUST_NAMES,
     CipherConfig,
+    ClusterTlsMode,
     Deployment,
     Expressway,
     HttpsCiphers,
@@ -64,16 +65,51 @@ class CiphersIn(_Strict):
     https: str | None = None
 
 
+class ProbeIn(_Strict):
+    host: str
+    ports: dict[int, int] = Field(default_factory=dict)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: dict[int, int]) -> dict[int, int]:
+        for k, v in value.items():
+            if not (0 < k < 65536 and 0 < v < 65536):
+                raise ValueError(f"port {k}: {v} is not a TCP port (1-65535)")
+        return value
+
+
 class PeerIn(_Strict):
     name: str
     certificate: str
     key: str | None = None
     trusted_cas: str
+    client_certificate: str | None = None
+    client_key: str | None = None
+    probe: ProbeIn | None = None
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> PeerIn:
+        if self.client_key is not None and self.client_certificate is None:
+            raise ValueError(
+                f"peer {self.name}: client_key is set without client_certificate; give the "
+                "client certificate it belongs to, or remove client_key"
+            )
+        return self
 
 
 class TraversalIn(_Strict):
     peer_addresses: list[str] = Field(default_factory=list)
     tls_verify_subject_name: str | None = None
+    port: int | None = None
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 65536:
+            raise ValueError(
+                f"{value} is not a TCP port (1-65535); the first traversal zone is 7001"
+            )
+        return value
 
 
 TlsVersion = Literal["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -92,6 +128,7 @@ class ExpresswayIn(_Strict):
     sip_tls_versions: list[TlsVersion] = Field(default_factory=_default_tls)
     sip_signature_pref_rsa: bool | None = None
     peers: list[PeerIn] = Field(min_length=1)
+    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
 
     @field_validator("version", "upgraded_from", mode="before")
     @classmethod
@@ -122,20 +159,8 @@ class ExpresswayIn(_Strict):
 
 class ExpresswayEIn(ExpresswayIn):
     edge_domains: list[str] = Field(default_factory=list)
+    enable_server_eku_upload: bool = False
     traversal: TraversalIn | None = None
-
-
-class ProbeIn(_Strict):
-    host: str
-    ports: dict[int, int] = Field(default_factory=dict)
-
-    @field_validator("ports")
-    @classmethod
-    def _ports(cls, value: dict[int, int]) -> dict[int, int]:
-        for k, v in value.items():
-            if not (0 < k < 65536 and 0 < v < 65536):
-                raise ValueError(f"port {k}: {v} is not a TCP port (1-65535)")
-        return value
 
 
 class NodeIn(_Strict):
@@ -505,6 +530,20 @@ def _store(files: _Files, name: str, ref: str, loc: Loc) -> Store:
     return Store.of(name, ref, files.load(ref, loc))
 
 
+def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:
+    """The resolved path of a private key file (checked to exist; never read here)."""
+    if ref is None:
+        return None
+    key = str(files.resolve(ref))
+    if not Path(key).is_file():
+        files.fail(
+            "key file not found",
+            loc,
+            "give the private key of that certificate (a file next to the inventory), or null",
+        )
+    return key
+
+
 def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
     peers: list[Peer] = []
     for i, p in enumerate(e.peers):
@@ -523,15 +562,41 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
                 (*loc, "peers", i, "key"),
                 "give the private key of the peer's certificate, or null",
             )
+        client = None
+        client_key = None
+        if p.client_certificate is not None:
+            client = _identity(
+                files,
+                "client",
+                p.client_certificate,
+                (*loc, "peers", i, "client_certificate"),
+                whose=f"the Expressway peer {p.name}'s",
+            )
+            client_key = _key_file(files, p.client_key, (*loc, "peers", i, "client_key"))
+        probe = None
+        if p.probe is not None:
+            probe = ProbeAddress(host=p.probe.host, ports=tuple(sorted(p.probe.ports.items())))
         if ident is not None:
-            peers.append(Peer(name=p.name, certificate=ident, key=key, trusted_cas=store))
-    extra: dict[str, Any] = {}
+            peers.append(
+                Peer(
+                    name=p.name,
+                    certificate=ident,
+                    key=key,
+                    trusted_cas=store,
+                    client_certificate=client,
+                    client_key=client_key,
+                    probe=probe,
+                )
+            )
+    extra: dict[str, Any] = {"cluster_tls_mode": ClusterTlsMode(e.cluster_tls_mode)}
     if isinstance(e, ExpresswayEIn):
         extra["edge_domains"] = tuple(e.edge_domains)
+        extra["enable_server_eku_upload"] = e.enable_server_eku_upload
         if e.traversal is not None:
             extra["traversal"] = Traversal(
                 peer_addresses=tuple(e.traversal.peer_addresses),
                 tls_verify_subject_name=e.traversal.tls_verify_subject_name,
+                port=e.traversal.port,
             )
     return Expressway(
         version=Version.parse(e.version),

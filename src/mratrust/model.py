@@ -148,6 +148,29 @@ class Peer:
     certificate: Identity
     key: str | None
     trusted_cas: Store
+    client_certificate: Identity | None = None
+    """X15.5+: a separate client certificate; ``None``: the server certificate plays both roles."""
+    client_key: str | None = None
+    probe: ProbeAddress | None = None
+
+    def client_identity(self, *, separate: bool) -> Identity:
+        """What the peer presents as a TLS client: the X15.5 client certificate where the
+        release has separate certificates and one is set, else its (server) certificate."""
+        if separate and self.client_certificate is not None:
+            return self.client_certificate
+        return self.certificate
+
+    def client_key_path(self, *, separate: bool) -> str | None:
+        if separate and self.client_certificate is not None:
+            return self.client_key
+        return self.key
+
+
+class ClusterTlsMode(Enum):
+    """System > Clustering: TLS verification mode between the peers of a cluster."""
+
+    PERMISSIVE = "permissive"
+    ENFORCE = "enforce"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,8 +182,14 @@ class CipherConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Traversal:
+    """The Unified Communications traversal zone pair (SPEC §3 ``expressway_e.traversal``)."""
+
     peer_addresses: tuple[str, ...] = ()
+    """Expressway-C's Peer N addresses: each must be in that Expressway-E peer's SAN."""
     tls_verify_subject_name: str | None = None
+    """Expressway-E's TLS verify subject name: must be in every Expressway-C peer's SAN."""
+    port: int | None = None
+    """The zone's SIP TLS port; None: the leg table's (the first traversal zone's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,6 +204,9 @@ class Expressway:
     peers: tuple[Peer, ...]
     edge_domains: tuple[str, ...] = ()
     traversal: Traversal | None = None
+    cluster_tls_mode: ClusterTlsMode = ClusterTlsMode.PERMISSIVE
+    enable_server_eku_upload: bool = False
+    """X15.4 (Expressway-E): xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,9 +226,12 @@ class Deployment:
 
     def all_certificates(self) -> Iterator[x509.Certificate]:
         """Every certificate the inventory holds (identities and stores)."""
-        for peer in self.expressway.peers:
-            yield from (c.cert for c in peer.certificate.certs)
-            yield from (c.cert for c in peer.trusted_cas.certs)
+        for exp in (self.expressway, self.expressway_e):
+            for peer in exp.peers if exp is not None else ():
+                yield from (c.cert for c in peer.certificate.certs)
+                yield from (c.cert for c in peer.trusted_cas.certs)
+                if peer.client_certificate is not None:
+                    yield from (c.cert for c in peer.client_certificate.certs)
         for cluster in self.uc_clusters:
             for store in cluster.trust:
                 yield from (c.cert for c in store.certs)

@@ -42,8 +42,9 @@ from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_is
 from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
 from mratrust.products import info as product_info
 from mratrust.report.html import render_steps as steps_html
+from mratrust.sunset import SunsetPolicy
 from mratrust.topology import legs
-from mratrust.versions import Version
+from mratrust.versions import Version, behaviour
 
 ACTIONS = (
     "obtain-ca",
@@ -332,7 +333,8 @@ def _draft(
         # an entry that another certificate needs is not removed: that takes a reissue
         remove = [known[fp] for fp in _fps(f, "remove") if fp in known and fp not in relied_on]
         if f.rule in ("C2U-TRUST", "C2U-LATENT", "EXP-CHAIN") or (
-            f.rule == "U2C-OAUTH" and f.subject.certificate == "tomcat"
+            f.rule in ("U2C-OAUTH", "CE-TRUST")
+            and f.subject.certificate == ("tomcat" if f.rule == "U2C-OAUTH" else "server")
         ):
             peers = (f.subject.node,) if f.rule == "EXP-CHAIN" else _peer_names(deployment, f)
             chain = _chain_of(f, known)
@@ -395,7 +397,7 @@ def _draft(
             _ecdsa_configure(deployment, draft, f)
         elif f.rule in ("C2U-NAME", "C2U-FQDN", "UCM-MULTI-SAN", "C2U-SAME-CN"):
             _uc_reissue(deployment, draft, f, known, relied_on)
-        elif f.rule in ("EXP-EKU", "EXP-CN", "EXP-KEY", "U2C-PROFILE-SAN", "EXP-WILDCARD"):
+        elif f.rule in ("EXP-CN", "EXP-KEY", "U2C-PROFILE-SAN", "EXP-WILDCARD"):
             _expc_reissue(deployment, draft, f)
         elif f.rule == "CERT-VALIDITY":
             _renew(deployment, draft, f)
@@ -412,7 +414,130 @@ def _draft(
             )[2].add(f.rule)
         elif f.rule == "U2C-CM-EKU":
             _uc_reissue(deployment, draft, f)
+        elif f.rule in EDGE_RULES:
+            _edge(deployment, report, draft, f, known, upload, extra)
     return draft
+
+
+# --------------------------------------------------------------------------- Expressway-E
+
+EDGE_RULES = frozenset({"CE-TRUST", "CE-NAME", "CE-EKU", "CE-SAN", "EXP-EKU"})
+"""Findings about the traversal zone and the edge the kit answers (CE-TRUST towards
+Expressway-C goes with the other Expressway-C uploads above)."""
+SERVER_EKU_UPLOAD = "xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On"
+
+
+def _expe_key(peer: str) -> tuple[str, ...]:
+    return ("expressway-e", peer, "trusted_cas")
+
+
+def _edge(
+    deployment: Deployment,
+    report: Report,
+    draft: _Draft,
+    f: Finding,
+    known: dict[str, x509.Certificate],
+    upload: list[x509.Certificate],
+    extra: Sequence[x509.Certificate],
+) -> None:
+    """Uploads to Expressway-E's trusted CA list, the X15.4 switch, the X15.5 client
+    certificate and the reissues the traversal zone and the edge need."""
+    exp_e = deployment.expressway_e
+    judged = report.target_version or report.expressway_version
+    split = behaviour(judged).separate_client_certificate
+    ev = f.evidence_dict()
+    if f.rule == "CE-TRUST" and f.subject.certificate == "client" and exp_e is not None:
+        e_name = str(ev.get("expe_peer", ""))
+        peer = next((p for p in exp_e.peers if p.name == e_name), None)
+        chain = _chain_of(f, known)
+        if peer is None or not chain:
+            return
+        more, lacking = _complete(chain, peer.trusted_cas.trust, upload, extra)
+        if upload or more or lacking:
+            draft.upload(_expe_key(e_name), [*upload, *more], f.rule, f.message, lacking)
+        if lacking is not None:
+            draft.waiting.setdefault(lacking, []).append(f)
+        return
+    if f.subject.cluster == "expressway-c" and f.rule in ("CE-EKU", "EXP-EKU"):
+        if split:
+            _client_certificate(deployment, draft, f)
+        elif f.rule == "CE-EKU" or f.subject.certificate == "server":
+            _expc_reissue(deployment, draft, f)
+        return
+    if exp_e is None:
+        return
+    if f.rule == "CE-EKU" and f.subject.cluster == "expressway-e":
+        version = ev.get("version")
+        e_version = Version.parse(version) if isinstance(version, str) else judged
+        if behaviour(e_version).server_eku_upload_switch and not exp_e.enable_server_eku_upload:
+            draft.configure.setdefault(
+                "expe-server-eku-upload",
+                (
+                    {
+                        "system": "expressway-e",
+                        "setting": "enable_server_eku_upload",
+                        "value": "On",
+                    },
+                    (SERVER_EKU_UPLOAD,),
+                    set(),
+                    "X15.4 lets Expressway-E hold a serverAuth-only certificate once this is On "
+                    "(tech note 225482); Expressway-C must run X15.4 too",
+                ),
+            )[2].add(f.rule)
+            return
+    if f.rule in ("CE-EKU", "CE-NAME", "CE-SAN") and f.subject.cluster == "expressway-e":
+        _expe_reissue(deployment, draft, f)
+    elif f.rule == "CE-NAME" and split:
+        _client_certificate(deployment, draft, f)
+    elif f.rule == "CE-NAME":
+        _expc_reissue(deployment, draft, f)
+
+
+def _expe_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+    """Expressway-E's certificate with every name MRA needs and the EKU its release needs."""
+    exp_e = deployment.expressway_e
+    if exp_e is None:
+        return
+    names: list[str] = []
+    if exp_e.cluster_name:
+        names.append(exp_e.cluster_name)
+    names.extend(p.name for p in exp_e.peers)
+    if exp_e.traversal is not None:
+        names.extend(exp_e.traversal.peer_addresses)
+    for domain in exp_e.edge_domains:
+        names.extend((f"collab-edge.{domain}", domain))
+    # clientAuth is kept where the release checks it (CE-EKU says which)
+    eku = ["serverAuth", "clientAuth"]
+    target = {
+        "system": "expressway-e",
+        "peer": f.subject.node or "",
+        "certificate": "server",
+        "san": list(dict.fromkeys(names)),
+        "key": "RSA 2048",
+        "eku": eku,
+        "cn": exp_e.cluster_name or (f.subject.node or ""),
+    }
+    draft.add_reissue(f"expe:{f.subject.node}", target, f.rule, f.message)
+
+
+def _client_certificate(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+    """X15.5: a separate client certificate with clientAuth (Maintenance > Security > Client
+    certificate); the server certificate may then stay serverAuth-only."""
+    exp = deployment.expressway
+    names = [n for n in (exp.cluster_name,) if n] + [p.name for p in exp.peers]
+    exp_e = deployment.expressway_e
+    if exp_e is not None and exp_e.traversal and exp_e.traversal.tls_verify_subject_name:
+        names.append(exp_e.traversal.tls_verify_subject_name)
+    target = {
+        "system": "expressway-c",
+        "peer": f.subject.node or "",
+        "certificate": "client",
+        "san": list(dict.fromkeys(names)),
+        "key": "RSA 2048",
+        "eku": ["clientAuth"],
+        "cn": exp.cluster_name or (f.subject.node or ""),
+    }
+    draft.add_reissue(f"expc-client:{f.subject.node}", target, f.rule, f.message)
 
 
 def _key_text(cert: x509.Certificate) -> str:
@@ -910,6 +1035,32 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
             fixes=tuple(sorted(fixes)),
             why="Expressway applies trusted CA and cipher changes only after a restart",
         )
+    for peer in deployment.expressway_e.peers if deployment.expressway_e else ():
+        ekey = _expe_key(peer.name)
+        present = {facts(c.cert).fingerprint for c in peer.trusted_cas.certs}
+        up = {fp: c for fp, c in draft.uploads.get(ekey, {}).items() if fp not in present}
+        if not up and not lacking(ekey):
+            continue
+        fixes = draft.upload_fixes.get(ekey, set())
+        add(
+            action="upload-trust",
+            target=(("system", "expressway-e"), ("peer", peer.name), ("store", "trusted_cas")),
+            commands=(
+                "on Expressway-E: Maintenance > Security > Trusted CA certificate > Upload (one "
+                "file at a time, CA certificates before the certificates they sign)",
+            ),
+            fixes=tuple(sorted(fixes)),
+            why="; ".join(draft.upload_why.get(ekey, [])[:1]),
+            certificates=_issuers_first(up.values()),
+            missing=lacking(ekey),
+        )
+        add(
+            action="restart",
+            target=(("system", "expressway-e"), ("peer", peer.name)),
+            commands=("Maintenance > Restart options > Restart (or xCommand Restart)",),
+            fixes=tuple(sorted(fixes)),
+            why="Expressway applies trusted CA changes only after a restart",
+        )
     # UC clusters: every upload to a cluster, then its restarts once
     for cluster in deployment.uc_clusters:
         stores_done: list[str] = []
@@ -993,7 +1144,10 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
             sources=_reissue_sources(deployment, target),
         )
     if steps and any(
-        s.action in ("upload-trust", "remove-trust", "reissue")
+        (
+            s.action in ("upload-trust", "remove-trust", "reissue")
+            and s.target_dict().get("system") != "expressway-e"  # not discovered by C
+        )
         or s.target_dict().get("setting") in ("server_names", "https_ciphers")
         for s in steps
     ):
@@ -1031,6 +1185,23 @@ def _reissue_commands(
     system = target.get("system")
     cert = str(target.get("certificate", ""))
     san = ", ".join(target.get("san", []))
+    if system == "expressway-c" and cert == "client":
+        return (
+            f"Expressway-C {target.get('peer')} (X15.5): Maintenance > Security > Client "
+            f"certificate: a certificate with EKU clientAuth from an enterprise CA (SAN: {san}; "
+            f"key {target.get('key')}); public CAs no longer issue clientAuth",
+            "its CA chain must be in the trusted CA lists of Expressway-E and of the UC nodes "
+            "that ask for it (as for the server certificate); restart Expressway-C",
+        )
+    if system == "expressway-e":
+        return (
+            f"Expressway-E {target.get('peer')}: Maintenance > Security > Server certificate > "
+            f"Generate CSR (SAN: {san}, Unified CM registration domains in CollabEdgeDNS or DNS "
+            f"format; key {target.get('key')}; EKU {' + '.join(target.get('eku', []))})",
+            "upload the CA certificates of the new chain to Expressway-E's trusted CA list first, "
+            "and make sure every Expressway-C peer trusts that chain; then the signed "
+            "certificate; restart Expressway-E",
+        )
     if system == "expressway-c":
         return (
             f"Maintenance > Security > Server certificate > Generate CSR (SAN: {san}; key "
@@ -1167,9 +1338,24 @@ def _apply(deployment: Deployment, steps: Sequence[Step]) -> Deployment:
         )
         for c in deployment.uc_clusters
     )
+    exp_e = deployment.expressway_e
+    if exp_e is not None:
+        switch = exp_e.enable_server_eku_upload or any(
+            s.action == "configure" and s.target_dict().get("setting") == "enable_server_eku_upload"
+            for s in steps
+        )
+        exp_e = replace(
+            exp_e,
+            enable_server_eku_upload=switch,
+            peers=tuple(
+                replace(p, trusted_cas=changed(p.trusted_cas, _expe_key(p.name)))
+                for p in exp_e.peers
+            ),
+        )
     return replace(
         deployment,
         expressway=replace(exp, peers=tuple(peers), ciphers=CipherConfig(**_cipher_kw(ciphers))),
+        expressway_e=exp_e,
         uc_clusters=clusters,
     )
 
@@ -1203,6 +1389,7 @@ def make_plan(
     now: dt.datetime | None = None,
     strict_from: Version | None = None,
     extra_cas: Sequence[x509.Certificate] = (),
+    sunset: SunsetPolicy | None = None,
 ) -> Plan:
     """The kit for the failures of the running version, or those the upgrade to ``to`` causes.
 
@@ -1210,7 +1397,7 @@ def make_plan(
     lacks them; a CA that neither holds gets an ``obtain-ca`` step.
     """
     if to is not None:
-        _, report = upgrade_check(deployment, to, now=now, strict_from=strict_from)
+        _, report = upgrade_check(deployment, to, now=now, strict_from=strict_from, sunset=sunset)
         report = replace(
             report,
             findings=tuple(
@@ -1218,7 +1405,7 @@ def make_plan(
             ),
         )
     else:
-        report = audit(deployment, now=now, strict_from=strict_from)
+        report = audit(deployment, now=now, strict_from=strict_from, sunset=sunset)
     extra = [c for c in extra_cas if facts(c).is_ca or facts(c).self_signed]
     draft = _draft(deployment, report, extra)
     steps = _steps(deployment, draft)
@@ -1229,11 +1416,12 @@ def make_plan(
         version=ctx_version,
         now=report.evaluated_at,
         strict_from=strict_from,
+        sunset=sunset,
     )
     if to is not None:
         # judge the fixed deployment on the same upgrade path
         _, after = upgrade_check(
-            fixed_deployment, to, now=report.evaluated_at, strict_from=strict_from
+            fixed_deployment, to, now=report.evaluated_at, strict_from=strict_from, sunset=sunset
         )
     # a node renamed by the kit is the same node: compare findings under its old name
     old_name = {
@@ -1339,6 +1527,7 @@ _SETTINGS = {
     "SIP Advanced TlsSignatureAlgoPrefRsa": "the SIP TLS 1.3 signature preference on Expressway-C",
     "https_ciphers": "the HTTPS Ciphers enterprise parameter",
     "server_names": "the server names (System > Server)",
+    "enable_server_eku_upload": "XCP TLS Certificate CVS EnableServerEkuUpload (X15.4)",
 }
 
 
@@ -1346,6 +1535,8 @@ def _owner(t: dict[str, Any]) -> str:
     system = str(t.get("system", ""))
     if system == "expressway-c":
         return f"Expressway-C {t['peer']}" if t.get("peer") else "Expressway-C"
+    if system == "expressway-e":
+        return f"Expressway-E {t['peer']}" if t.get("peer") else "Expressway-E"
     if system == "ca":
         return "the issuing CA"
     label = product_info(Product(system)).label if system in ("cucm", "imp", "cuc") else system
@@ -1360,13 +1551,13 @@ def _title(step: Step) -> str:
     if step.action == "obtain-ca":
         return f"Obtain the CA certificate {step.subject} (key identifier {step.key_id})"
     if step.action == "upload-trust":
-        if system == "expressway-c":
+        if system in ("expressway-c", "expressway-e"):
             return f"Upload to the trusted CA list of {owner}"
         return f"Upload to the {t.get('store')} of {owner}, on the publisher"
     if step.action == "remove-trust":
         return f"Remove from the trusted CA list of {owner}"
     if step.action == "restart":
-        if system == "expressway-c":
+        if system in ("expressway-c", "expressway-e"):
             return f"Restart {owner}"
         return f"Restart services node by node in {owner} ({', '.join(t.get('nodes', []))})"
     if step.action == "configure":

@@ -26,18 +26,61 @@ from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
+from mratrust.rules.ce import TRAVERSAL_PORTS, peer_address
 from mratrust.rules.observed import decide_live
-from mratrust.topology import Transport, UcLeg
+from mratrust.sunset import SunsetPolicy
+from mratrust.topology import Leg, Transport, UcLeg, peer_label, traversal_leg
 from mratrust.versions import Version
 
 
-def _identity(deployment: Deployment) -> ClientIdentity | None:
-    """Expressway-C's certificate and key, when the inventory gives the key of a peer."""
+def _client_identity(ctx: AuditContext) -> ClientIdentity | None:
+    """What Expressway-C presents as a TLS client on the judged release: the X15.5 client
+    certificate where one is set, else its certificate (the first peer with a key)."""
+    deployment = ctx.deployment
     base = Path(deployment.source).parent if deployment.source else Path()
+    separate = ctx.behaviour.separate_client_certificate
     for peer in deployment.expressway.peers:
-        if peer.key:
-            return load_client_identity(base / peer.certificate.path, peer.key)
+        ident = peer.client_identity(separate=separate)
+        key = peer.client_key_path(separate=separate)
+        if key:
+            return load_client_identity(base / ident.path, key)
     return None
+
+
+def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget]]:
+    """The traversal legs of the first Expressway-C peer to every Expressway-E peer (TLS rows),
+    each with where to connect and the Peer address Expressway-C checks there."""
+    exp_e = ctx.deployment.expressway_e
+    if exp_e is None or not ctx.deployment.expressway.peers:
+        return []
+    c = ctx.deployment.expressway.peers[0]
+    out = []
+    for e in exp_e.peers:
+        name = peer_address(exp_e, e) or e.name
+        for port in TRAVERSAL_PORTS:
+            leg = traversal_leg(ctx.deployment, c.name, e.name, port)
+            if e.probe is None:
+                target = ProbeTarget(host=name, port=port, address=e.name, label=peer_label(leg))
+            else:
+                target = ProbeTarget(
+                    host=name,
+                    port=e.probe.port_for(port),
+                    address=e.probe.host,
+                    label=peer_label(leg),
+                )
+            out.append((leg, target))
+    return out
+
+
+def _edge_observed(leg: Leg, report: EndpointReport) -> Observed:
+    return _observed_of(
+        cluster=leg.server.kind.value,
+        node=leg.server.name,
+        port=leg.port,
+        label=peer_label(leg),
+        leg_id=leg.id,
+        report=report,
+    )
 
 
 def _target(leg: UcLeg) -> ProbeTarget:
@@ -67,14 +110,27 @@ def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
 
 
 def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
-    default = report.default
-    hs = default.handshake
-    return Observed(
+    return _observed_of(
         cluster=leg.cluster.name,
         node=leg.node.name,
         port=leg.port,
-        leg=leg.label,
+        label=leg.label,
         leg_id=leg.id,
+        report=report,
+    )
+
+
+def _observed_of(
+    *, cluster: str, node: str, port: int, label: str, leg_id: str, report: EndpointReport
+) -> Observed:
+    default = report.default
+    hs = default.handshake
+    return Observed(
+        cluster=cluster,
+        node=node,
+        port=port,
+        leg=label,
+        leg_id=leg_id,
         address=f"{report.target.connect_host}:{report.target.port}",
         reachable=report.reachable,
         ok=default.outcome is Outcome.OK,
@@ -118,7 +174,7 @@ def observe(
     """Probe every leg of the deployment as Expressway-C on ``ctx.version`` would."""
     deployment = ctx.deployment
     exp = deployment.expressway
-    identity = _identity(deployment)
+    identity = _client_identity(ctx)
     trust = exp.peers[0].trusted_cas.trust if exp.peers else None
     groups: dict[Transport, list[UcLeg]] = {}
     for leg in ctx.legs():
@@ -150,7 +206,33 @@ def observe(
         )
         for leg, report in zip(legs, reports, strict=True):
             results[leg.id] = _observed(leg, report)
-    return tuple(results[leg.id] for leg in ctx.legs() if leg.id in results)
+    ordered = [results[leg.id] for leg in ctx.legs() if leg.id in results]
+    traversal = _traversal_targets(ctx)
+    if traversal:
+        # the traversal zone: Expressway-C's SIP side, presenting its (client) certificate
+        c_trust = exp.peers[0].trusted_cas.trust
+        versions, rsa_first = _offer(ctx, Transport.SIP)
+        profile = client_profile(
+            ctx.version,
+            upgraded_from=ctx.upgraded_from,
+            ciphers=exp.ciphers.sip,
+            tls_versions=versions,
+            rsa_signature_first=rsa_first,
+            identity=identity,
+        )
+        reports = probe_endpoints(
+            [t for _, t in traversal],
+            profile,
+            trust=c_trust,
+            now=ctx.now,
+            timeouts=timeouts,
+            known=ctx.known(),
+            progress=progress,
+        )
+        ordered.extend(
+            _edge_observed(leg, report) for (leg, _), report in zip(traversal, reports, strict=True)
+        )
+    return tuple(ordered)
 
 
 def _with_observation(ctx: AuditContext, f: Finding, seen: dict[str, Observed]) -> Finding:
@@ -176,11 +258,12 @@ def audit_with_probe(
     strict_from: Version | str | None = None,
     timeout: float = 5.0,
     progress: Callable[[int, int], None] | None = None,
+    sunset: SunsetPolicy | None = None,
 ) -> Report:
     """The offline audit plus live handshakes to every leg (SPEC §1 ``audit --probe``)."""
     if timeout <= 0:
         raise InputError("--timeout must be a positive number of seconds", field="--timeout")
-    ctx = context(deployment, version=version, now=now, strict_from=strict_from)
+    ctx = context(deployment, version=version, now=now, strict_from=strict_from, sunset=sunset)
     observed = observe(ctx, timeout=timeout, progress=progress)
     live = replace(ctx, observed=observed)
     seen = {o.leg_id: o for o in observed}

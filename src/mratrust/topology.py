@@ -27,7 +27,11 @@ class Transport(Enum):
     SIP = "sip"
     """SIP TLS zones (CEtls, CEOAuth): verified when the cluster was discovered with TLS verify."""
     XMPP = "xmpp"
-    """XCP to IM and Presence: verified with TLS verify."""
+    """XCP to IM and Presence (and XCP to Expressway-E on the traversal zone)."""
+    TUNNEL = "ssh"
+    """The SSH tunnel Expressway-C opens to Expressway-E (2222) for tunnelled HTTPS."""
+    EDGE = "edge"
+    """An MRA client's own TLS stack (Jabber, Webex app, phones) towards Expressway-E."""
 
 
 class EcdsaOffer(Enum):
@@ -45,10 +49,17 @@ class EndpointKind(Enum):
     CUCM = "cucm"
     IMP = "imp"
     CUC = "cuc"
+    MRA_CLIENT = "mra-client"
+    """The MRA clients on the internet (Jabber, Webex app, phones): one endpoint for all."""
 
     @classmethod
     def of(cls, product: Product) -> EndpointKind:
         return cls(product.value)
+
+    @property
+    def unclustered(self) -> bool:
+        """Referenced by name alone (``expressway-c/NAME``), not by cluster and name."""
+        return self.expressway or self is EndpointKind.MRA_CLIENT
 
     @property
     def expressway(self) -> bool:
@@ -67,7 +78,11 @@ class Purpose(Enum):
     SIP_OAUTH = "sip-oauth"
     """SIP OAuth (CEOAuth zones), served by CallManager with the tomcat certificate."""
     XMPP = "xmpp"
-    """XCP to IM and Presence."""
+    """XCP to IM and Presence, and XCP over the traversal zone."""
+    TRAVERSAL = "traversal"
+    """SIP over the Unified Communications traversal zone (Expressway-C to Expressway-E)."""
+    TUNNEL = "ssh-tunnel"
+    """HTTPS tunnelled over SSH from Expressway-C to Expressway-E (2222)."""
 
 
 ClientAuth = Literal["none", "optional", "required"]
@@ -90,7 +105,7 @@ class Endpoint:
     @property
     def id(self) -> str:
         """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4)."""
-        if self.kind.expressway:
+        if self.kind.unclustered:
             return f"{self.kind.value}/{self.name}"
         return f"{self.kind.value}/{self.cluster}/{self.name}"
 
@@ -129,6 +144,8 @@ class LegRow:
     """The leg exists only when the UC cluster uses SIP OAuth over MRA."""
     needs_behaviour: str | None = None
     """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
+    tls: bool = True
+    """The connection is TLS (False: SSH, where no X.509 certificate is exchanged)."""
 
     def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
         """Does the leg exist for a UC cluster with these settings?"""
@@ -155,12 +172,20 @@ class LegRow:
         return f"{client_id}>{server_id}:{self.port}"
 
 
-_C, _CUCM, _IMP, _CUC = (
+_C, _E, _CUCM, _IMP, _CUC, _CLIENTS = (
     EndpointKind.EXPRESSWAY_C,
+    EndpointKind.EXPRESSWAY_E,
     EndpointKind.CUCM,
     EndpointKind.IMP,
     EndpointKind.CUC,
+    EndpointKind.MRA_CLIENT,
 )
+
+EXPRESSWAY_CLIENT_IDENTITY = "client"
+"""What an Expressway presents as a TLS client: its X15.5 client certificate where it has one,
+else its server certificate (which then needs clientAuth)."""
+MRA_CLIENT_STORE = "client-trust"
+"""The MRA clients' trust (OS store, a phone's built-in list): not in the inventory."""
 
 _ROWS: tuple[LegRow, ...] = (
     LegRow(
@@ -211,13 +236,39 @@ _ROWS: tuple[LegRow, ...] = (
         rsa_identity="tomcat", ecdsa_identity="tomcat-ECDSA",
         client_identity=EXPRESSWAY_IDENTITY, client_store=EXPRESSWAY_STORE, discovery=True,
     ),
+    # the Unified Communications traversal zone (knowledge base L2): C always connects, E asks
+    # for C's certificate and checks it against its trusted CA list and TLS verify subject name
+    LegRow(
+        client=_C, server=_E, port=7001, purpose=Purpose.TRAVERSAL, transport=Transport.SIP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None, cipher_setting="sip",
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=7400, purpose=Purpose.XMPP, transport=Transport.XMPP,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE,
+        client_auth="required", server_stores=(EXPRESSWAY_STORE,),
+    ),
+    LegRow(
+        client=_C, server=_E, port=2222, purpose=Purpose.TUNNEL, transport=Transport.TUNNEL,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity=EXPRESSWAY_CLIENT_IDENTITY, client_store=EXPRESSWAY_STORE, tls=False,
+    ),
+    # the edge (knowledge base L1): MRA clients check Expressway-E's certificate and SAN
+    LegRow(
+        client=_CLIENTS, server=_E, port=8443, purpose=Purpose.HTTPS, transport=Transport.EDGE,
+        rsa_identity=EXPRESSWAY_IDENTITY, ecdsa_identity=None,
+        client_identity="none", client_store=MRA_CLIENT_STORE,
+    ),
 )  # fmt: skip
 
 LEG_TABLE: Mapping[tuple[EndpointKind, EndpointKind, int], LegRow] = {r.key: r for r in _ROWS}
-"""Who connects where (knowledge base §2 L3–L9, L5b), keyed by (client kind, server kind, port).
+"""Who connects where (knowledge base §2 L1–L9, L5b), keyed by (client kind, server kind, port).
 
-Rows for Expressway-C → Expressway-E (traversal) are added the same way: the client and server
-kinds say who connects, nothing else in the code assumes Expressway-C is the client.
+The rows whose server is a UC node (or whose client is, 5061 in mixed mode) expand into
+:class:`Leg`; the traversal rows (Expressway-C → Expressway-E) and the edge row (MRA clients →
+Expressway-E) have no UC side and expand into plain :class:`Leg` values (:func:`edge_legs`).
 """
 
 
@@ -386,7 +437,9 @@ class UcLeg(Leg):
 
 
 def _short(kind: EndpointKind) -> str:
-    return "expc" if kind is EndpointKind.EXPRESSWAY_C else kind.value
+    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
+        kind, kind.value
+    )
 
 
 def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
@@ -396,6 +449,68 @@ def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     if r.ecdsa_always or cluster.https_ciphers is HttpsCiphers.EC_AND_RSA:
         return EcdsaOffer.ALLOWED
     return EcdsaOffer.NEVER
+
+
+MRA_CLIENTS = Endpoint(kind=EndpointKind.MRA_CLIENT, cluster="", name="internet")
+"""The MRA clients, as one endpoint of the graph."""
+
+
+def expressway_e(deployment: Deployment) -> tuple[Endpoint, ...]:
+    """The Expressway-E peers as endpoints (none when the inventory has no Expressway-E)."""
+    exp = deployment.expressway_e
+    if exp is None:
+        return ()
+    cluster = exp.cluster_name or (exp.peers[0].name if exp.peers else "expressway-e")
+    return tuple(
+        Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster=cluster, name=p.name) for p in exp.peers
+    )
+
+
+def expe_id(name: str) -> str:
+    """The graph reference of the Expressway-E peer ``name``."""
+    return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
+
+
+def edge_legs(deployment: Deployment) -> tuple[Leg, ...]:
+    """The legs with no UC side: the traversal legs (every Expressway-C peer to every
+    Expressway-E peer, table order), then the edge legs (MRA clients to each Expressway-E peer).
+    """
+    out: list[Leg] = []
+    e_peers = expressway_e(deployment)
+    for expc in expressway_c(deployment):
+        for expe in e_peers:
+            for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.EXPRESSWAY_C):
+                out.append(Leg(row=r, client=expc, server=expe, ecdsa=EcdsaOffer.NEVER))
+    for expe in e_peers:
+        for r in rows_to(EndpointKind.EXPRESSWAY_E, client=EndpointKind.MRA_CLIENT):
+            out.append(Leg(row=r, client=MRA_CLIENTS, server=expe, ecdsa=EcdsaOffer.NEVER))
+    return tuple(out)
+
+
+def traversal_leg(deployment: Deployment, c_peer: str, e_peer: str, port: int) -> Leg:
+    """The traversal leg from Expressway-C peer ``c_peer`` to Expressway-E peer ``e_peer``."""
+    return Leg(
+        row=row(EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, port),
+        client=Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=c_peer),
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
+    )
+
+
+def edge_leg(e_peer: str) -> Leg:
+    """The edge leg from the MRA clients to Expressway-E peer ``e_peer`` (8443)."""
+    return Leg(
+        row=row(EndpointKind.MRA_CLIENT, EndpointKind.EXPRESSWAY_E, 8443),
+        client=MRA_CLIENTS,
+        server=Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=e_peer),
+        ecdsa=EcdsaOffer.NEVER,
+    )
+
+
+def peer_label(leg: Leg) -> str:
+    """``expc1.example.com->expe1.example.com:7001``: a leg between Expressway peers (or the
+    MRA clients) named by its endpoints, since clusters may have several peers."""
+    return f"{leg.client.name}->{leg.server.name}:{leg.port}"
 
 
 def node_legs(
@@ -419,16 +534,16 @@ def node_legs(
 
 
 def legs(deployment: Deployment) -> tuple[Leg, ...]:
-    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node.
-
-    Rows between Expressways (no UC side) are expanded over the Expressway-E peers here, beside
-    the UC nodes, once the model has them.
-    """
-    return tuple(
-        leg
-        for expc in expressway_c(deployment)
-        for cluster, node in deployment.nodes()
-        for leg in node_legs(cluster, node, expc)
+    """Every leg of the deployment: per Expressway-C peer, cluster by cluster, node by node;
+    then the legs with no UC side (:func:`edge_legs`: the traversal zone and the edge)."""
+    return (
+        *(
+            leg
+            for expc in expressway_c(deployment)
+            for cluster, node in deployment.nodes()
+            for leg in node_legs(cluster, node, expc)
+        ),
+        *edge_legs(deployment),
     )
 
 
@@ -468,8 +583,11 @@ class Graph:
 
 def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     """Every endpoint: the Expressway-C peers, then the UC nodes cluster by cluster."""
+    e_peers = expressway_e(deployment)
     return (
         *expressway_c(deployment),
+        *e_peers,
+        *((MRA_CLIENTS,) if e_peers else ()),
         *(uc_endpoint(cluster, node) for cluster, node in deployment.nodes()),
     )
 

@@ -97,6 +97,7 @@ S1 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepres
 S2 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/217743-upgrade-of-video-communication-server-v.html"
 S3 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-0/mra/exwy_b_mra-deployment-guide-x150/exwy_m_requirements-for-mra.html"
 S10 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/222186-customize-the-expressway-ssl-cipher-conf.html"
+S11 = "https://www.cisco.com/c/en/us/support/docs/field-notices/743/fn74362.html"
 S12 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-4/exwy_b_cisco-expressway-administrator-guide-x154/exwy_m_maintenance.html"
 S13 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-0-4/exwy_b_cisco-expressway-release-note-x1404/exwy_m_about-the-documentation-x1404.html"
 S14 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-5/exwy_b_cisco-expressway-administrator-guide-x155/exwy_m_introduction.html"
@@ -105,6 +106,7 @@ S22 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/
 S24 = "https://tools.cisco.com/security/center/content/CiscoSecurityAdvisory/cisco-sa-expressway-csrf-sqpsSfY6"
 S27 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-2-5/Expressway-Select/exwy_b_cisco-expressway-select-release-note-x1425.html"
 S28 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/225482-prepare-expressway-for-client.html"
+S29 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225693-navigate-client-eku-sunset-with.html"
 S30 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html"
 
 TIMELINE: tuple[Change, ...] = (
@@ -194,17 +196,20 @@ TIMELINE: tuple[Change, ...] = (
     ),
     Change(
         version=V("X15.4"),
-        summary="Expressway-E may hold a serverAuth-only certificate; Expressway-C no longer "
-        "checks clientAuth in MRA SIP SERVICE; Expressway-C still needs both EKUs",
-        rules=("EXP-EKU",),
-        sources=(S28,),
+        summary="Expressway-E may hold a serverAuth-only certificate with xConfiguration XCP TLS "
+        "Certificate CVS EnableServerEkuUpload: On; Expressway-C no longer checks clientAuth in "
+        "MRA SIP SERVICE; ClusterDB skips the clientAuth check; Expressway-C still needs both "
+        "EKUs; C and E must run the same release",
+        rules=("EXP-EKU", "CE-EKU", "CE-CLUSTER", "CE-VERSION", "EKU-SUNSET"),
+        sources=(S11, S28),
     ),
     Change(
         version=V("X15.5"),
-        summary="Separate server and client certificates (same trusted CA list); option to "
-        "ignore the clientAuth EKU",
-        rules=("EXP-EKU",),
-        sources=(S14, S15),
+        summary="Separate server and client certificates (same trusted CA list; the server "
+        "certificate is copied to the client store on upgrade); option to ignore the clientAuth "
+        "EKU; EnableServerEkuUpload deprecated",
+        rules=("EXP-EKU", "CE-EKU", "EKU-SUNSET"),
+        sources=(S11, S14, S15, S29),
     ),
 )
 
@@ -243,16 +248,46 @@ class Behaviour:
     """X15.2+: RSA sent first among TLS 1.3 signature algorithms (SIP)."""
     ecdsa_server_certificate: bool
     separate_client_certificate: bool
+    """X15.5+: separate server and client certificates (same trusted CA list)."""
     expressway_e_server_only_eku: bool
+    """X15.4+: Expressway-C no longer checks clientAuth on Expressway-E's certificate in MRA SIP
+    SERVICE, and ClusterDB no longer checks clientAuth between peers."""
+    server_eku_upload_switch: bool
+    """X15.4 only: Expressway-E may hold a serverAuth-only certificate when
+    ``xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On`` (deprecated in X15.5,
+    where the server certificate needs serverAuth only)."""
     sip_oauth: bool
     profile_fqdn_required: bool
     changes: tuple[Change, ...] = field(default=())
+
+    def expressway_e_needs_client_auth(self, *, server_eku_upload: bool) -> bool:
+        """Does Expressway-E's server certificate need clientAuth on this release?
+
+        Before X15.4: yes (Expressway-C checks it in MRA SIP SERVICE, ClusterDB between peers).
+        X15.4: only without EnableServerEkuUpload (the upload of a serverAuth-only certificate
+        is refused without it). X15.5: no, the server certificate needs serverAuth only.
+        """
+        if not self.expressway_e_server_only_eku:
+            return True
+        if self.separate_client_certificate:
+            return False
+        return not server_eku_upload
+
+    def server_needs_client_auth(self) -> bool:
+        """Does an Expressway's server certificate also serve as its client certificate?
+
+        Before X15.5 one certificate plays both roles, so it needs clientAuth too (Expressway-C
+        still does on X15.4). From X15.5 the client certificate is separate.
+        """
+        return not self.separate_client_certificate
 
 
 X14_0_2 = V("X14.0.2")
 X14_0_8 = V("X14.0.8")
 X14_2 = V("X14.2")
 X14_0 = V("X14.0")
+X15_4 = V("X15.4")
+X15_5 = V("X15.5")
 
 
 @lru_cache(maxsize=256)
@@ -277,7 +312,8 @@ def behaviour(version: Version, *, strict_from: Version | None = None) -> Behavi
         tls13_rsa_signature_default=version >= V("X15.2"),
         ecdsa_server_certificate=version >= V("X14.3"),
         separate_client_certificate=version >= V("X15.5"),
-        expressway_e_server_only_eku=version >= V("X15.4"),
+        expressway_e_server_only_eku=version >= X15_4,
+        server_eku_upload_switch=X15_4 <= version < X15_5,
         sip_oauth=version >= V("X12.5"),
         profile_fqdn_required=version >= V("X12.6"),
         changes=tuple(c for c in TIMELINE if c.version <= version),

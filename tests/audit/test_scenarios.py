@@ -201,7 +201,9 @@ def test_every_rule_of_the_catalogue_runs(deployment: Get) -> None:
     from mratrust.rules import RULES
 
     seen = {
-        f.rule for sid in ("B0", "F08", "F17") for f in _run(deployment(sid), "X14.2.1").findings
+        f.rule
+        for sid in ("B0", "F08", "F17", "B0E")
+        for f in _run(deployment(sid), "X14.2.1").findings
     }
     offline_only = {"C2U-LATENT", "C2U-TLS13-SIGALG", "EXP-PEER-TRUST", "U2C-PROFILE-SAN"}
     expected = {r for r in RULES if not r.startswith("PROBE-")} - offline_only

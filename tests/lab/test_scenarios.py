@@ -47,6 +47,18 @@ IDS = (
     "F40",
     "F35",
     "F35-LEAF",
+    "B0E",
+    "E01",
+    "E02",
+    "E03",
+    "E04",
+    "E04-ON",
+    "E05",
+    "E05-CLIENT",
+    "E06",
+    "E06-ON",
+    "E07",
+    "E08",
 )
 PUB = "cucm-pub.example.com"
 SUB1 = "cucm-sub1.example.com"
@@ -188,7 +200,8 @@ def test_running_version(
 def test_inventory_follows_schema_1_keys(written: dict[str, Written], sid: str) -> None:
     doc = written[sid].doc
     assert list(doc) == ["schema", "name", "expressway", "expressway_e", "uc_clusters"]
-    assert doc["schema"] == 1 and doc["expressway_e"] is None
+    assert doc["schema"] == 1
+    assert (doc["expressway_e"] is None) == (not sid.startswith(("B0E", "E")))
     assert list(doc["expressway"]) == [
         "version",
         "upgraded_from",
@@ -198,9 +211,13 @@ def test_inventory_follows_schema_1_keys(written: dict[str, Written], sid: str) 
         "sip_tls_versions",
         "sip_signature_pref_rsa",
         "peers",
+        "cluster_tls_mode",
     ]
     assert list(doc["expressway"]["ciphers"]) == ["uc_server_discovery", "sip", "https"]
-    assert list(peer(written[sid])) == ["name", "certificate", "key", "trusted_cas"]
+    client = (
+        ["client_certificate", "client_key"] if "client_certificate" in peer(written[sid]) else []
+    )
+    assert list(peer(written[sid])) == ["name", "certificate", "key", "trusted_cas", *client]
     for c in doc["uc_clusters"]:
         assert list(c) == [
             "name",
@@ -241,7 +258,16 @@ def test_inventory_loads_with_the_project_loader(written: dict[str, Written], si
 def test_no_private_key_outside_key_files(written: dict[str, Written], sid: str) -> None:
     w = written[sid]
     keys = [p for p in w.directory.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
-    assert [k.relative_to(w.directory).as_posix() for k in keys] == [peer(w)["key"]]
+    expected = [
+        p[k]
+        for exp in ("expressway", "expressway_e")
+        for p in ((w.doc[exp] or {}).get("peers") or [])
+        for k in ("key", "client_key")
+        if k in p
+    ]
+    assert sorted(k.relative_to(w.directory).as_posix() for k in keys) == sorted(expected)
+    for k in keys:
+        assert stat.S_IMODE(k.stat().st_mode) == 0o600
     key_path = w.path(peer(w)["key"])
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)

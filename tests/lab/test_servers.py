@@ -29,7 +29,7 @@ from mratrust.lab.scenarios import (
     list_scenarios,
 )
 from mratrust.lab.servers import LabServers, plan_listeners, read_log
-from mratrust.topology import EcdsaOffer, c2u_legs
+from mratrust.topology import EcdsaOffer, c2u_legs, edge_legs
 from tests.lab.conftest import NOW, Written
 
 PUB = "cucm-pub.example.com"
@@ -621,6 +621,14 @@ def test_listeners_agree_with_the_leg_table(written: dict[str, Written], sid: st
             leg.mutual,
             leg.client_certificate_stores,
         )
+    for edge in edge_legs(load_inventory(w.inventory)):
+        if edge.row.tls:  # Expressway-E: traversal 7001/7400 and the edge 8443 (2222 is SSH)
+            expected[(edge.server.name, edge.port)] = (
+                edge.rsa_identity,
+                False,
+                edge.mutual,
+                edge.row.server_stores,
+            )
     served = {
         (p.node, p.role): (p.identity, p.ecdsa is not None, p.client_auth != "none", p.trust_stores)
         for p in plan_listeners(w.material)

@@ -43,8 +43,10 @@ FILE_ACTIONS = ("upload-trust", "remove-trust")
 
 
 def _store_path(d: Deployment, base: Path, target: dict[str, object]) -> Path:
-    if target["system"] == "expressway-c":
-        peer = next(p for p in d.expressway.peers if p.name == target["peer"])
+    if target["system"] in ("expressway-c", "expressway-e"):
+        exp = d.expressway if target["system"] == "expressway-c" else d.expressway_e
+        assert exp is not None
+        peer = next(p for p in exp.peers if p.name == target["peer"])
         return base / peer.trusted_cas.path
     cluster = next(c for c in d.uc_clusters if c.name == target["cluster"])
     store = cluster.store(str(target["store"]))

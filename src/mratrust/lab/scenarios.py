@@ -226,11 +226,16 @@ class CipherSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeerSpec:
-    """An Expressway-C peer: its certificate and its trusted CA list, in order."""
+    """An Expressway peer: its certificate and its trusted CA list, in order.
+
+    ``client`` is an X15.5 separate client certificate (``None``: the server certificate plays
+    both roles).
+    """
 
     name: str
     identity: IdentitySpec
     trusted: tuple[TrustEntry, ...]
+    client: IdentitySpec | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,6 +250,23 @@ class ExpresswaySpec:
     sip_tls_versions: tuple[str, ...] = ("TLSv1.2",)
     sip_signature_pref_rsa: bool | None = None
     peers: tuple[PeerSpec, ...] = ()
+    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayESpec:
+    """The Expressway-E cluster (SPEC §3 ``expressway_e``) and its side of the traversal zone."""
+
+    version: str
+    upgraded_from: str | None
+    cluster_name: str | None
+    peers: tuple[PeerSpec, ...]
+    edge_domains: tuple[str, ...] = ()
+    enable_server_eku_upload: bool = False
+    peer_addresses: tuple[str, ...] = ()
+    tls_verify_subject_name: str | None = None
+    traversal_port: int | None = None
+    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +282,7 @@ class DeploymentSpec:
     expressway: ExpresswaySpec
     clusters: tuple[ClusterSpec, ...]
     server_cipher_preference: bool = False
+    expressway_e: ExpresswayESpec | None = None
 
     def cluster(self, name: str) -> ClusterSpec:
         """The cluster ``name`` (LabError if absent)."""
@@ -377,6 +400,34 @@ def baseline() -> DeploymentSpec:
     )
 
 
+EXPE1 = "expe1.example.com"
+EXPE_SAN = ("expe.example.com", EXPE1, "collab-edge.example.com", "example.com")
+
+
+def baseline_e(version: str = "X14.0.7", upgraded_from: str | None = "X12.7") -> ExpresswayESpec:
+    """B0E's Expressway-E (SCENARIOS.md): ENT-INT certificate and trust, edge domain example.com."""
+    return ExpresswayESpec(
+        version=version,
+        upgraded_from=upgraded_from,
+        cluster_name="expe.example.com",
+        peers=(
+            PeerSpec(
+                name=EXPE1,
+                identity=issued(
+                    "ENT-INT",
+                    common_name="expe.example.com",
+                    san=EXPE_SAN,
+                    key_slot=f"peer:{EXPE1}",
+                ),
+                trusted=ENT_CHAIN,
+            ),
+        ),
+        edge_domains=("example.com",),
+        peer_addresses=(EXPE1,),
+        tls_verify_subject_name="expc.example.com",
+    )
+
+
 # --------------------------------------------------------------------------- changes to B0
 
 
@@ -482,6 +533,65 @@ class SetPeer:
             peers.append(peer)
         return dataclasses.replace(
             spec, expressway=dataclasses.replace(spec.expressway, peers=tuple(peers))
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddExpresswayE:
+    """Add B0E's Expressway-E, on the version Expressway-C runs."""
+
+    def apply(self, spec: DeploymentSpec) -> DeploymentSpec:
+        exp = spec.expressway
+        return dataclasses.replace(spec, expressway_e=baseline_e(exp.version, exp.upgraded_from))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetExpresswayE:
+    """Change Expressway-E settings (field names of :class:`ExpresswayESpec`)."""
+
+    values: Mapping[str, Any]
+
+    def apply(self, spec: DeploymentSpec) -> DeploymentSpec:
+        if spec.expressway_e is None:
+            raise LabError("the scenario has no Expressway-E (add it first)")
+        return dataclasses.replace(
+            spec, expressway_e=dataclasses.replace(spec.expressway_e, **self.values)
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPeerE:
+    """Change every Expressway-E peer's certificate and/or trusted CA list."""
+
+    identity: IdentitySpec | None = None
+    trusted: tuple[TrustEntry, ...] | None = None
+
+    def apply(self, spec: DeploymentSpec) -> DeploymentSpec:
+        exp_e = spec.expressway_e
+        if exp_e is None:
+            raise LabError("the scenario has no Expressway-E (add it first)")
+        peers = []
+        for peer in exp_e.peers:
+            if self.identity is not None:
+                peer = dataclasses.replace(peer, identity=self.identity)
+            if self.trusted is not None:
+                peer = dataclasses.replace(peer, trusted=self.trusted)
+            peers.append(peer)
+        return dataclasses.replace(
+            spec, expressway_e=dataclasses.replace(exp_e, peers=tuple(peers))
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSeparateClient:
+    """Give every Expressway-C peer an X15.5 client certificate."""
+
+    client: IdentitySpec
+
+    def apply(self, spec: DeploymentSpec) -> DeploymentSpec:
+        peers = tuple(dataclasses.replace(p, client=self.client) for p in spec.expressway.peers)
+        return dataclasses.replace(
+            spec, expressway=dataclasses.replace(spec.expressway, peers=peers)
         )
 
 
@@ -930,6 +1040,178 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 
+
+def _on(version: str, *, switch: bool = False) -> tuple[Change, ...]:
+    """Expressway-C and B0E's Expressway-E both on ``version`` (upgraded from X14.0.7)."""
+    return (
+        SetExpressway(values={"version": version, "upgraded_from": "X14.0.7"}),
+        AddExpresswayE(),
+        *((SetExpresswayE(values={"enable_server_eku_upload": True}),) if switch else ()),
+    )
+
+
+_SERVER_ONLY = (Eku.SERVER_AUTH,)
+_E_IDENTITY = {"common_name": "expe.example.com", "key_slot": f"peer:{EXPE1}"}
+_C_IDENTITY = {
+    "common_name": "expc.example.com",
+    "san": ("expc.example.com", EXPC1),
+    "key_slot": f"peer:{EXPC1}",
+}
+_C_CLIENT = issued(
+    "ENT-INT",
+    common_name="expc.example.com",
+    san=("expc.example.com", EXPC1),
+    eku=(Eku.CLIENT_AUTH,),
+    key_slot=f"client:{EXPC1}",
+)
+
+EDGE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        id="B0E",
+        title="Healthy baseline with Expressway-E",
+        summary=(
+            "B0 plus Expressway-E expe1.example.com (cluster expe.example.com) on Expressway-C's "
+            "version: ENT-INT certificate with the edge domain and both EKUs, trusted CA list "
+            "ENT-ROOT and ENT-INT; traversal zone to expe1.example.com, TLS verify subject name "
+            "expc.example.com"
+        ),
+        versions=("X14.0.7", "X15.3", "X15.5"),
+        expected=("no fail or risk on X14.0.7, X15.3 and X15.5",),
+        changes=(AddExpresswayE(),),
+    ),
+    Scenario(
+        id="E01",
+        title="Expressway-C does not trust Expressway-E's CA",
+        summary="E's certificate is issued by ENT2-INT, which Expressway-C's list lacks",
+        versions=("X15.3",),
+        expected=("CE-TRUST fail (Expressway-C cannot verify Expressway-E)",),
+        changes=(*_on("X15.3"), SetPeerE(identity=issued("ENT2-INT", san=EXPE_SAN, **_E_IDENTITY))),
+    ),
+    Scenario(
+        id="E02",
+        title="Expressway-E does not trust Expressway-C's CA",
+        summary="E's trusted CA list holds ENT2-ROOT and ENT2-INT but neither ENT-ROOT nor ENT-INT",
+        versions=("X15.3",),
+        expected=(
+            "CE-TRUST fail (Expressway-E cannot verify Expressway-C)",
+            "live: Expressway-E answers with unknown_ca",
+        ),
+        changes=(*_on("X15.3"), SetPeerE(trusted=ENT2_CHAIN)),
+    ),
+    Scenario(
+        id="E03",
+        title="The traversal peer address is not in Expressway-E's SAN",
+        summary="E's SAN lacks expe1.example.com, the Peer 1 address of the traversal zone",
+        versions=("X15.3",),
+        expected=("CE-NAME fail",),
+        changes=(
+            *_on("X15.3"),
+            SetPeerE(
+                identity=issued(
+                    "ENT-INT",
+                    san=tuple(n for n in EXPE_SAN if n != EXPE1),
+                    **_E_IDENTITY,
+                )
+            ),
+        ),
+    ),
+    Scenario(
+        id="E04",
+        title="Expressway-E certificate with serverAuth only",
+        summary="E's certificate has EKU serverAuth only; EnableServerEkuUpload off",
+        versions=("X15.3", "X15.4", "X15.5"),
+        expected=(
+            "CE-EKU fail on X15.3 and on X15.4 without EnableServerEkuUpload; pass on X15.5",
+        ),
+        changes=(
+            *_on("X15.3"),
+            SetPeerE(identity=issued("ENT-INT", san=EXPE_SAN, eku=_SERVER_ONLY, **_E_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E04-ON",
+        title="As E04 on X15.4 with EnableServerEkuUpload",
+        summary="as E04, both Expressways on X15.4, EnableServerEkuUpload On on Expressway-E",
+        versions=("X15.4",),
+        expected=("CE-EKU pass",),
+        changes=(
+            *_on("X15.4", switch=True),
+            SetPeerE(identity=issued("ENT-INT", san=EXPE_SAN, eku=_SERVER_ONLY, **_E_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E05",
+        title="Expressway-C certificate with serverAuth only on X15.5, no client certificate",
+        summary="C's certificate has EKU serverAuth only; both on X15.5; no client certificate",
+        versions=("X15.5",),
+        expected=("CE-EKU and EXP-EKU fail",),
+        changes=(
+            *_on("X15.5"),
+            SetPeer(identity=issued("ENT-INT", eku=_SERVER_ONLY, **_C_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E05-CLIENT",
+        title="As E05 with an X15.5 client certificate",
+        summary="as E05, plus a client certificate from ENT-INT with EKU clientAuth",
+        versions=("X15.5",),
+        expected=("CE-EKU and EXP-EKU pass",),
+        changes=(
+            *_on("X15.5"),
+            SetPeer(identity=issued("ENT-INT", eku=_SERVER_ONLY, **_C_IDENTITY)),
+            SetSeparateClient(client=_C_CLIENT),
+        ),
+    ),
+    Scenario(
+        id="E06",
+        title="Public-CA Expressway-E certificate renewing after the clientAuth sunset",
+        summary=(
+            "E's certificate is issued by PUB-INT (publicly trusted when PUB-ROOT is given with "
+            "--public-roots) with both EKUs, expiring after the cut-off; C trusts PUB-ROOT and "
+            "PUB-INT"
+        ),
+        versions=("X15.3",),
+        expected=("EKU-SUNSET risk on X15.3 (with --public-roots PUB-ROOT)",),
+        changes=(
+            *_on("X15.3"),
+            SetPeer(trusted=(*ENT_CHAIN, CaRef("PUB-ROOT"), CaRef("PUB-INT"))),
+            SetPeerE(identity=issued("PUB-INT", san=EXPE_SAN, **_E_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E06-ON",
+        title="As E06 on X15.4 with EnableServerEkuUpload",
+        summary="as E06, both Expressways on X15.4 with EnableServerEkuUpload On",
+        versions=("X15.4",),
+        expected=("no EKU-SUNSET risk",),
+        changes=(
+            *_on("X15.4", switch=True),
+            SetPeer(trusted=(*ENT_CHAIN, CaRef("PUB-ROOT"), CaRef("PUB-INT"))),
+            SetPeerE(identity=issued("PUB-INT", san=EXPE_SAN, **_E_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E07",
+        title="Expressway-E's SAN lacks the edge domain",
+        summary="E's SAN lacks collab-edge.example.com and example.com",
+        versions=("X15.3",),
+        expected=("CE-SAN fail",),
+        changes=(
+            *_on("X15.3"),
+            SetPeerE(identity=issued("ENT-INT", san=("expe.example.com", EXPE1), **_E_IDENTITY)),
+        ),
+    ),
+    Scenario(
+        id="E08",
+        title="Expressway-C and Expressway-E on different releases",
+        summary="Expressway-C on X15.4, Expressway-E on X15.3",
+        versions=("X15.4",),
+        expected=("CE-VERSION fail",),
+        changes=(*_on("X15.4"), SetExpresswayE(values={"version": "X15.3"})),
+    ),
+)
+SCENARIOS = SCENARIOS + EDGE_SCENARIOS
+
 _BY_ID = {s.id: s for s in SCENARIOS}
 
 
@@ -990,11 +1272,19 @@ class ClusterMaterial:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeerMaterial:
-    """An Expressway-C peer: its identity (with key) and its trusted CA list in order."""
+    """An Expressway peer: its identity (with key) and its trusted CA list in order.
+
+    ``client`` is its X15.5 client certificate, when the spec gives one.
+    """
 
     name: str
     identity: Issued
     trusted: tuple[TrustItem, ...]
+    client: Issued | None = None
+
+    def client_identity(self, *, separate: bool) -> Issued:
+        """What the peer presents as a TLS client (the client certificate from X15.5)."""
+        return self.client if separate and self.client is not None else self.identity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1007,6 +1297,8 @@ class ScenarioMaterial:
     cas: Mapping[str, Issued]
     peers: tuple[PeerMaterial, ...]
     clusters: tuple[ClusterMaterial, ...]
+    expe_peers: tuple[PeerMaterial, ...] = ()
+    """The Expressway-E peers (none without an Expressway-E)."""
 
     def cluster(self, name: str) -> ClusterMaterial:
         """The cluster ``name`` (LabError if absent)."""
@@ -1118,20 +1410,33 @@ class _Builder:
             pool=self.pool,
         )
 
-    def peers(self) -> tuple[PeerMaterial, ...]:
-        exp = self.spec.expressway
+    def peers(
+        self, exp: ExpresswaySpec | ExpresswayESpec | None = None
+    ) -> tuple[PeerMaterial, ...]:
+        exp = exp if exp is not None else self.spec.expressway
         out = []
         for peer in exp.peers:
             default_san = (exp.cluster_name, peer.name) if exp.cluster_name else (peer.name,)
-            ident = self.identity(
-                peer.identity,
-                fqdn=peer.name,
-                cluster_names=(peer.name,),
-                slot_hint=f"peer:{peer.name}",
-                default_cn=exp.cluster_name or peer.name,
-                default_san=default_san,
+            made = [
+                self.identity(
+                    ident,
+                    fqdn=peer.name,
+                    cluster_names=(peer.name,),
+                    slot_hint=f"peer:{peer.name}:{role}",
+                    default_cn=exp.cluster_name or peer.name,
+                    default_san=default_san,
+                )
+                for role, ident in (("server", peer.identity), ("client", peer.client))
+                if ident is not None
+            ]
+            out.append(
+                PeerMaterial(
+                    name=peer.name,
+                    identity=made[0],
+                    trusted=(),
+                    client=made[1] if len(made) > 1 else None,
+                )
             )
-            out.append(PeerMaterial(name=peer.name, identity=ident, trusted=()))
         return tuple(out)
 
     def nodes(self, cluster: ClusterSpec) -> tuple[NodeMaterial, ...]:
@@ -1223,20 +1528,29 @@ def build_spec(
     builder = _Builder(spec, moment, pool if pool is not None else DEFAULT_POOL)
     builder.build_cas()
     peers = builder.peers()
+    expe = builder.peers(spec.expressway_e) if spec.expressway_e is not None else ()
     built = [(c, builder.nodes(c)) for c in spec.clusters]
     cas = dict(builder.cas)
-    peers = tuple(
-        dataclasses.replace(
-            p,
-            trusted=_resolve(
-                next(s for s in spec.expressway.peers if s.name == p.name).trusted,
-                cas=cas,
-                peers=peers,
-                clusters=built,
-            ),
+
+    def with_trust(
+        made: tuple[PeerMaterial, ...], specs: tuple[PeerSpec, ...]
+    ) -> tuple[PeerMaterial, ...]:
+        return tuple(
+            dataclasses.replace(
+                p,
+                trusted=_resolve(
+                    next(s for s in specs if s.name == p.name).trusted,
+                    cas=cas,
+                    peers=peers,
+                    clusters=built,
+                ),
+            )
+            for p in made
         )
-        for p in peers
-    )
+
+    peers = with_trust(peers, spec.expressway.peers)
+    if spec.expressway_e is not None:
+        expe = with_trust(expe, spec.expressway_e.peers)
     clusters = tuple(
         ClusterMaterial(
             spec=c,
@@ -1248,7 +1562,13 @@ def build_spec(
         for c, nodes in built
     )
     return ScenarioMaterial(
-        info=info, spec=spec, now=moment, cas=cas, peers=peers, clusters=clusters
+        info=info,
+        spec=spec,
+        now=moment,
+        cas=cas,
+        peers=peers,
+        clusters=clusters,
+        expe_peers=expe,
     )
 
 
@@ -1321,12 +1641,41 @@ def _probe_entry(target: ProbeTarget | None) -> dict[str, Any] | None:
     return {"host": target.host, "ports": {int(k): int(v) for k, v in target.ports.items()}}
 
 
+def _peer_entries(
+    w: _Writer,
+    out_dir: Path,
+    made: Sequence[PeerMaterial],
+    folder: str,
+    probe: Mapping[str, ProbeTarget],
+) -> list[dict[str, Any]]:
+    """The inventory entries of Expressway peers; certificates, keys (0600) and lists written."""
+    entries = []
+    for peer in made:
+        base = f"certs/{folder}/{_safe(peer.name)}"
+        entry: dict[str, Any] = {
+            "name": peer.name,
+            "certificate": w.identity(peer.identity, f"{base}.pem"),
+            "key": w.rel(write_key(out_dir / f"{base}.key", peer.identity.key)),
+            "trusted_cas": w.store(f"{base}-trusted-cas", peer.trusted, directory=False),
+        }
+        if peer.client is not None:
+            entry["client_certificate"] = w.identity(peer.client, f"{base}-client.pem")
+            entry["client_key"] = w.rel(write_key(out_dir / f"{base}-client.key", peer.client.key))
+        target = _probe_entry(probe.get(peer.name))
+        if target is not None:
+            entry["probe"] = target
+        entries.append(entry)
+    return entries
+
+
 def inventory_document(
     material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeTarget] | None = None
 ) -> dict[str, Any]:
     """Write every file of ``material`` under ``out_dir`` and return the inventory mapping."""
     probe = dict(probe or {})
-    known_nodes = {n.name for c in material.clusters for n in c.nodes}
+    known_nodes = {n.name for c in material.clusters for n in c.nodes} | {
+        p.name for p in material.expe_peers
+    }
     unknown = sorted(set(probe) - known_nodes)
     if unknown:
         raise LabError(
@@ -1337,20 +1686,24 @@ def inventory_document(
     for ref, ca in material.cas.items():
         write_certs(out_dir / "certs" / "ca" / f"{_safe(ref.replace('@', '-'))}.pem", (ca.cert,))
     exp = material.spec.expressway
-    peers = []
-    for peer in material.peers:
-        base = f"certs/expressway/{_safe(peer.name)}"
-        cert_rel = w.identity(peer.identity, f"{base}.pem")
-        key_path = write_key(out_dir / f"{base}.key", peer.identity.key)
-        trust_rel = w.store(f"{base}-trusted-cas", peer.trusted, directory=False)
-        peers.append(
-            {
-                "name": peer.name,
-                "certificate": cert_rel,
-                "key": w.rel(key_path),
-                "trusted_cas": trust_rel,
-            }
-        )
+    peers = _peer_entries(w, out_dir, material.peers, "expressway", probe)
+    expressway_e: dict[str, Any] | None = None
+    exp_e = material.spec.expressway_e
+    if exp_e is not None:
+        expressway_e = {
+            "version": exp_e.version,
+            "upgraded_from": exp_e.upgraded_from,
+            "cluster_name": exp_e.cluster_name,
+            "peers": _peer_entries(w, out_dir, material.expe_peers, "expressway-e", probe),
+            "cluster_tls_mode": exp_e.cluster_tls_mode,
+            "edge_domains": list(exp_e.edge_domains),
+            "enable_server_eku_upload": exp_e.enable_server_eku_upload,
+            "traversal": {
+                "peer_addresses": list(exp_e.peer_addresses),
+                "tls_verify_subject_name": exp_e.tls_verify_subject_name,
+                "port": exp_e.traversal_port,
+            },
+        }
     clusters = []
     for cm in material.clusters:
         c = cm.spec
@@ -1414,8 +1767,9 @@ def inventory_document(
             "sip_tls_versions": list(exp.sip_tls_versions),
             "sip_signature_pref_rsa": exp.sip_signature_pref_rsa,
             "peers": peers,
+            "cluster_tls_mode": exp.cluster_tls_mode,
         },
-        "expressway_e": None,
+        "expressway_e": expressway_e,
         "uc_clusters": clusters,
     }
 

@@ -14,6 +14,10 @@ cucm      5091       tomcat               HTTPS ec-and-rsa    required; tomcat-t
 imp       8443       tomcat               HTTPS ec-and-rsa    not requested
 imp       7400       cup-xmpp             HTTPS ec-and-rsa    required; cup-xmpp-trust
 cuc       443        tomcat               HTTPS ec-and-rsa    not requested
+exp-E     7001, 7400 server certificate   never               required; Expressway-E's
+                                                              trusted CA list, clientAuth,
+                                                              TLS verify subject name in SAN
+exp-E     8443       server certificate   never               not requested (the edge)
 ========  =========  ===================  ==================  ==========================
 
 The table is :mod:`mratrust.legs`' leg table seen from the server side. 5091 (SIP OAuth) is served
@@ -127,6 +131,7 @@ VERIFY_ERROR_ALERTS: Mapping[int, str] = {
     26: "unsupported_certificate",  # unsupported certificate purpose (EKU)
     27: "bad_certificate",  # certificate not trusted
     28: "bad_certificate",  # certificate rejected
+    62: "bad_certificate",  # hostname mismatch (the TLS verify subject name, Expressway-E)
 }
 
 
@@ -150,6 +155,8 @@ class ListenerPlan:
     tls13: bool = True
     """The listener negotiates TLS 1.3 (off: TLS 1.2 at most)."""
     sends_intermediates: bool = True
+    verify_name: str | None = None
+    """A name the client certificate's SAN must hold (Expressway-E's TLS verify subject name)."""
 
 
 def _ecdsa_name(identity: str) -> str:
@@ -176,6 +183,7 @@ _PROTOCOLS: dict[Purpose, Protocol] = {
     Purpose.SIP: "sip",
     Purpose.SIP_OAUTH: "sip",
     Purpose.XMPP: "xmpp",
+    Purpose.TRAVERSAL: "sip",
 }
 """What a listener speaks after the handshake, per purpose of the leg."""
 
@@ -236,7 +244,45 @@ def plan_listeners(material: ScenarioMaterial) -> tuple[ListenerPlan, ...]:
                         sends_intermediates=cluster.spec.sends_intermediates,
                     )
                 )
+    plans.extend(_expressway_e_listeners(material))
     return tuple(plans)
+
+
+EXPE_PRODUCT = EndpointKind.EXPRESSWAY_E.value
+
+
+def _expressway_e_listeners(material: ScenarioMaterial) -> list[ListenerPlan]:
+    """Expressway-E peers: the traversal rows (mutual TLS: Expressway-C's client certificate is
+    checked against the peer's trusted CA list, for clientAuth, and for the TLS verify subject
+    name in its SAN) and the edge row (8443), from the leg table. The SSH tunnel (2222) is not
+    TLS and is not simulated."""
+    exp_e = material.spec.expressway_e
+    if exp_e is None:
+        return []
+    plans = []
+    for peer in material.expe_peers:
+        for row in rows_to(EndpointKind.EXPRESSWAY_E):
+            if not row.tls:
+                continue
+            mutual = row.client is EndpointKind.EXPRESSWAY_C
+            plans.append(
+                ListenerPlan(
+                    cluster=EXPE_PRODUCT,
+                    node=peer.name,
+                    product=EXPE_PRODUCT,
+                    role=row.port,
+                    protocol=_PROTOCOLS[row.purpose],
+                    identity=row.rsa_identity,
+                    rsa=peer.identity,
+                    ecdsa=None,
+                    client_auth=row.client_auth,
+                    trust_stores=row.server_stores,
+                    trusted=tuple(item.cert for item in peer.trusted) if mutual else (),
+                    version=exp_e.version,
+                    verify_name=exp_e.tls_verify_subject_name if mutual else None,
+                )
+            )
+    return plans
 
 
 # --------------------------------------------------------------------------- libssl shim
@@ -301,6 +347,39 @@ class _LibSsl:
             return False
         self.lib.SSL_CTX_set_client_CA_list(ptr, names)
         return True
+
+    _NO_WILDCARDS_NO_SUBJECT = 0x2 | 0x20
+    """X509_CHECK_FLAG_NO_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT: the SAN only."""
+
+    def set_verify_host(self, ctx: ssl.SSLContext, name: str) -> bool:
+        """Make the context's own certificate verification require ``name`` in the peer's SAN.
+
+        On a server context that is the client certificate: OpenSSL then fails the handshake
+        with verify error 62 (hostname mismatch) and sends its alert, as Expressway-E does when
+        the TLS verify subject name is not in Expressway-C's SAN.
+        """
+        ptr = self._ctx(ctx)
+        if ptr is None or self.lib is None:
+            return False
+        try:
+            get0 = self.lib.SSL_CTX_get0_param
+            get0.restype = ctypes.c_void_p
+            get0.argtypes = [ctypes.c_void_p]
+            set1 = self.lib.X509_VERIFY_PARAM_set1_host
+            set1.restype = ctypes.c_int
+            set1.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+            flags = self.lib.X509_VERIFY_PARAM_set_hostflags
+            flags.restype = None
+            flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
+        except AttributeError as exc:
+            self.reason = f"host verification not available through ctypes: {exc}"
+            return False
+        param = get0(ptr)
+        if not param:
+            return False
+        raw = name.encode("ascii", "replace")
+        flags(param, self._NO_WILDCARDS_NO_SUBJECT)
+        return bool(set1(param, raw, len(raw)))
 
     def set_sigalgs(self, ctx: ssl.SSLContext, sigalgs: str) -> bool:
         ptr = self._ctx(ctx)
@@ -368,6 +447,11 @@ def build_context(plan: ListenerPlan, folder: Path) -> tuple[ssl.SSLContext, lis
             ca_file = write_certs(folder / f"client-cas-{plan.role}.pem", plan.trusted)
             if not _libssl().set_client_ca_file(ctx, ca_file):
                 notes.append("client CA names not sent: " + (_libssl().reason or "unknown"))
+        if plan.verify_name and not _libssl().set_verify_host(ctx, plan.verify_name):
+            raise LabError(
+                "cannot make the lab's Expressway-E check the TLS verify subject name: "
+                + (_libssl().reason or "libssl not usable")
+            )
     return ctx, notes
 
 

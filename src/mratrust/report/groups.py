@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mratrust.model import TRUST_NAMES, Finding, Product
 from mratrust.textsafe import escape_control
-from mratrust.topology import Endpoint, EndpointKind, Leg
+from mratrust.topology import Endpoint, EndpointKind, Leg, UcLeg
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -35,6 +35,8 @@ class Grouping:
         leg = self._legs.get(f.subject.leg_id or "")
         if leg is None:
             return None
+        if not isinstance(leg, UcLeg):
+            return leg.server  # the traversal and the edge: grouped under Expressway-E
         return leg.client if leg.server.kind.expressway else leg.server
 
     def heading(self, f: Finding) -> str:
@@ -48,6 +50,8 @@ class Grouping:
                 return f"Expressway-C {end.name}"
             if end.kind.expressway:
                 return f"Expressway-E {end.name}"
+            if end.kind is EndpointKind.MRA_CLIENT:
+                return "MRA clients"
             if f.subject.certificate in TRUST_NAMES[Product(end.kind.value)]:
                 return f"{end.cluster} trust stores"
             return f"{end.cluster} / {end.name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mratrust.rules import c2u, expressway, hygiene, observed, u2c, ucm
+from mratrust.rules import c2u, ce, expressway, hygiene, observed, u2c, ucm
 from mratrust.rules.base import RULES, AuditContext, RuleInfo
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "AuditContext",
     "RuleInfo",
     "c2u",
+    "ce",
     "expressway",
     "hygiene",
     "observed",

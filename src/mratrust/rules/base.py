@@ -30,6 +30,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.sunset import SunsetPolicy
 from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
@@ -41,12 +42,14 @@ _T = TypeVar("_T")
 KB = {
     "S1": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html",
     "S2": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway/217743-upgrade-of-video-communication-server-v.html",
+    "S11": "https://www.cisco.com/c/en/us/support/docs/field-notices/743/fn74362.html",
     "S3": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-0/mra/exwy_b_mra-deployment-guide-x150/exwy_m_requirements-for-mra.html",
     "S4": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/mra/exwy_b_mra-deployment-guide-14/exwy_m_basic-configuration.html",
     "S5": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-version-15/222534-implement-reuse-of-multi-san-tomcat-cert.html",
     "S6": "https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/221070-configure-tomcat-certificate-reuse-for-c.html",
     "S7": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1SU3/adminGd/cucm_b_administration-guide-1251su3/cucm_b_test-adminguide_chapter_01111.html",
     "S10": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/222186-customize-the-expressway-ssl-cipher-conf.html",
+    "S12": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-4/exwy_b_cisco-expressway-administrator-guide-x154/exwy_m_maintenance.html",
     "S13": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-0-4/exwy_b_cisco-expressway-release-note-x1404/exwy_m_about-the-documentation-x1404.html",
     "S14": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/admin_guide/X15-5/exwy_b_cisco-expressway-administrator-guide-x155/exwy_m_introduction.html",
     "S15": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X15-5/cert-creation-use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x155/exwy_m_managing-expressway-certificates.html",
@@ -58,6 +61,7 @@ KB = {
     "S24": "https://tools.cisco.com/security/center/content/CiscoSecurityAdvisory/cisco-sa-expressway-csrf-sqpsSfY6",
     "S27": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/release_note/X14-2-5/Expressway-Select/exwy_b_cisco-expressway-select-release-note-x1425.html",
     "S28": "https://www.cisco.com/c/en/us/support/docs/unified-communications/expressway-series/225482-prepare-expressway-for-client.html",
+    "S29": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225693-navigate-client-eku-sunset-with.html",
     "S30": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html",
     "S31": "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/security/12_5_1SU3/cucm_b_security_guide_1251SU3/cucm_m_certificates.html",
     "S32": "https://www.cisco.com/c/en/us/td/docs/solutions/CVD/Collaboration/enterprise/12x/120/collbcvd/security.html",
@@ -170,11 +174,34 @@ class AuditContext:
     """Live handshakes (``audit --probe``); empty offline."""
     path: UpgradePath | None = None
     """The recorded releases up to ``version`` (default: the one hop from ``upgraded_from``)."""
+    sunset: SunsetPolicy | None = None
+    """The public-CA clientAuth cut-off and public roots (EKU-SUNSET); None: not judged."""
     _cache: _Cache = field(default_factory=_Cache, compare=False, repr=False)
 
     @property
     def behaviour(self) -> Behaviour:
         return behaviour(self.version, strict_from=self.strict_from)
+
+    @property
+    def e_version(self) -> Version | None:
+        """The release Expressway-E is judged on (None: no Expressway-E in the inventory).
+
+        Its own running version when Expressway-C is judged on its running version; the judged
+        version when Expressway-C is judged on another (``--version``, ``upgrade-check --to``):
+        Cisco requires both to run the same release, so they are upgraded together.
+        """
+        exp_e = self.deployment.expressway_e
+        if exp_e is None:
+            return None
+        if self.version != self.deployment.expressway.version:
+            return self.version
+        return exp_e.version
+
+    @property
+    def e_behaviour(self) -> Behaviour | None:
+        """The behaviour of Expressway-E's judged release."""
+        v = self.e_version
+        return None if v is None else behaviour(v, strict_from=self.strict_from)
 
     @property
     def every_request(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cryptography import x509
+
 from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS
@@ -24,41 +26,82 @@ def _subject(peer: str, certificate: str = "server") -> Subject:
     cite=("S3", "S17", "S28"),
 )
 def exp_eku(ctx: AuditContext) -> Iterator[Finding]:
+    """Before X15.5 the server certificate is the client certificate too: it needs both EKUs.
+
+    From X15.5 the roles are split: the server certificate needs serverAuth, and the client
+    certificate (the server certificate when none is set: the upgrade copies it there) needs
+    clientAuth.
+    """
+    split = ctx.behaviour.separate_client_certificate
     for peer in peers(ctx):
-        leaf = facts(peer.certificate.leaf)
-        lacking = [
-            e
-            for e, ok in (("serverAuth", leaf.server_auth), ("clientAuth", leaf.client_auth))
-            if not ok
-        ]
-        if not lacking:
-            yield make(
-                "EXP-EKU",
-                Status.PASS,
-                _subject(peer.name),
-                f"{peer.name}'s certificate carries serverAuth and clientAuth"
-                + ("" if leaf.has_eku else " (no EKU extension: any use allowed)"),
-            )
-            continue
-        later = (
-            "; X15.5 separates server and client certificates, so a client certificate with "
-            "clientAuth can be loaded beside it"
-            if ctx.behaviour.separate_client_certificate
-            else ""
-        )
-        yield make(
+        separate = split and peer.client_certificate is not None
+        checks = [("server", peer.certificate, ("serverAuth",) if separate else BOTH)]
+        if separate and peer.client_certificate is not None:
+            checks.append(("client", peer.client_certificate, ("clientAuth",)))
+        for role, ident, needs in checks:
+            yield _eku_finding(ctx, peer.name, role, ident.leaf, needs, split=split)
+
+
+BOTH = ("serverAuth", "clientAuth")
+
+
+def _eku_finding(
+    ctx: AuditContext,
+    name: str,
+    role: str,
+    cert: x509.Certificate,
+    needs: tuple[str, ...],
+    *,
+    split: bool,
+) -> Finding:
+    leaf = facts(cert)
+    has = {"serverAuth": leaf.server_auth, "clientAuth": leaf.client_auth}
+    lacking = [e for e in needs if not has[e]]
+    what = "client certificate" if role == "client" else "certificate"
+    if not lacking:
+        return make(
             "EXP-EKU",
-            Status.FAIL,
-            _subject(peer.name),
-            f"{peer.name}'s certificate has EKU {', '.join(leaf.eku) or 'none'} without "
-            f"{' and '.join(lacking)}: Expressway-C is the TLS client towards CUCM, IM and "
-            f"Presence and Expressway-E and must present a clientAuth certificate{later}",
-            remediation=[
-                "Reissue the Expressway-C certificate with EKU serverAuth and clientAuth (public "
-                "CAs are dropping clientAuth: use an enterprise CA, or X15.5's client certificate)",
-            ],
-            evidence={"eku": leaf.eku},
+            Status.PASS,
+            _subject(name, role),
+            f"{name}'s {what} carries {' and '.join(needs)}"
+            + ("" if leaf.has_eku else " (no EKU extension: any use allowed)")
+            + (
+                f" (X15.5: the {'client' if role == 'client' else 'server'} role only)"
+                if split and len(needs) == 1
+                else ""
+            ),
         )
+    if role == "client":
+        advice = "Reissue the client certificate with EKU clientAuth from an enterprise CA"
+        why = "it is what Expressway-C presents as a TLS client from X15.5"
+    elif split:
+        advice = (
+            "Load a separate client certificate with EKU clientAuth (an enterprise CA) on "
+            "Maintenance > Security > Client certificate: the server certificate may then be "
+            "serverAuth-only"
+        )
+        why = (
+            "on X15.5 without a separate client certificate the server certificate is also the "
+            "client certificate"
+        )
+    else:
+        advice = (
+            "Reissue the Expressway-C certificate with EKU serverAuth and clientAuth (public "
+            "CAs are dropping clientAuth: use an enterprise CA, or X15.5's client certificate)"
+        )
+        why = (
+            "Expressway-C is the TLS client towards CUCM, IM and Presence and Expressway-E and "
+            "must present a clientAuth certificate"
+        )
+    return make(
+        "EXP-EKU",
+        Status.FAIL,
+        _subject(name, role),
+        f"{name}'s {what} has EKU {', '.join(leaf.eku) or 'none'} without "
+        f"{' and '.join(lacking)}: {why}",
+        remediation=[advice],
+        evidence={"eku": leaf.eku},
+    )
 
 
 @rule(
