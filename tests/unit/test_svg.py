@@ -101,3 +101,13 @@ def test_arrows_run_from_client_to_server_coloured_by_status() -> None:
     # the worst is drawn last, on top
     assert drawing.rindex('class="leg st-fail"') > drawing.rindex('class="leg st-pass"')
     assert "<b>" not in drawing
+
+
+def test_mra_clients_come_before_expressway_e() -> None:
+    net = Endpoint(kind=EndpointKind.MRA_CLIENT, cluster="", name="internet")
+    edge = _row(EndpointKind.MRA_CLIENT, EndpointKind.EXPRESSWAY_E, 8443)
+    g = _graph((C1, C2, E1, PUB, SUB, net))
+    drawing = str(svg.draw(Graph(endpoints=g.endpoints, legs=(*g.legs, _leg(edge, net, E1, None)))))
+    assert _box(drawing, "internet")[0] == svg.MARGIN < _box(drawing, E1.name)[0]
+    assert ">MRA clients</text>" in drawing and ">Clients</text>" in drawing
+    assert "internet → expe1.example.com :8443 (sip): not checked" in drawing

@@ -191,7 +191,7 @@ class View:
                 EndpointView(
                     i,
                     escape_control(e.name),
-                    svg.KIND_LABEL[e.kind] + ("" if e.kind.expressway else f" · {e.cluster}"),
+                    svg.kind_label(e),
                     ep_worst.get(e.id),
                     _by_rank(ep_findings.get(e.id, ())),
                     self.endpoint_anchor.get(i),

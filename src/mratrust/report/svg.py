@@ -1,7 +1,7 @@
 """The trust graph drawn as inline SVG, with a deterministic layout (no script, no font, no URL).
 
-Columns by kind: Expressway-E (when the graph has it), Expressway-C peers, then the UC nodes
-cluster by cluster; rows sorted by endpoint id. One arrow per TLS leg, from the side that connects
+Columns by kind: the MRA clients and Expressway-E (when the graph has them), the Expressway-C
+peers, then the UC nodes cluster by cluster; rows sorted by endpoint id. One arrow per TLS leg, from the side that connects
 to the side that serves, coloured by the leg's worst status (``st-none`` when nothing judged it).
 Arrows and nodes are links to ``#leg-N`` and ``#ep-N`` (N: their index in the graph), so the
 drawing works without script; the page's CSS gives the classes their colours.
@@ -26,6 +26,7 @@ SLOT = 15
 """Vertical room per arrow end on a box."""
 MARGIN = 16
 KIND_LABEL = {
+    EndpointKind.MRA_CLIENT: "MRA clients",
     EndpointKind.EXPRESSWAY_E: "Expressway-E",
     EndpointKind.EXPRESSWAY_C: "Expressway-C",
     EndpointKind.CUCM: "CUCM",
@@ -70,7 +71,16 @@ class _Box:
     h: int
 
 
+def kind_label(e: Endpoint) -> str:
+    """``CUCM · cucm-main``, ``Expressway-C``, ``MRA clients`` (control characters escaped)."""
+    if e.kind.unclustered:
+        return KIND_LABEL[e.kind]
+    return escape_control(f"{KIND_LABEL[e.kind]} · {e.cluster}")
+
+
 def _column(kind: EndpointKind) -> int:
+    if kind is EndpointKind.MRA_CLIENT:
+        return -1
     if kind is EndpointKind.EXPRESSWAY_E:
         return 0
     if kind is EndpointKind.EXPRESSWAY_C:
@@ -147,7 +157,7 @@ def draw(
         "</defs>",
     ]
     for c in used:
-        title = {0: "Expressway-E", 1: "Expressway-C", 2: "UC clusters"}[c]
+        title = {-1: "Clients", 0: "Expressway-E", 1: "Expressway-C", 2: "UC clusters"}[c]
         out.append(
             f'<text class="coltitle" x="{col_x[c] + NODE_W // 2}" y="{MARGIN + 8}">{title}</text>'
         )
@@ -212,7 +222,7 @@ def draw(
     for b in sorted(boxes.values(), key=lambda b: b.index):
         e = b.endpoint
         cls = status_class(endpoint_status.get(e.id))
-        sub = KIND_LABEL[e.kind] if e.kind.expressway else f"{KIND_LABEL[e.kind]} · {e.cluster}"
+        sub = kind_label(e)
         out.append(
             f'<a href="#ep-{b.index}" class="node {cls}" data-ep="{b.index}" '
             f'aria-label="{escape(escape_control(e.name))} ({escape(sub)})">'
