@@ -8,6 +8,7 @@ from enum import Enum
 
 from cryptography import x509
 
+from mratrust.fixes import Fix
 from mratrust.pki.load import LoadedCert
 from mratrust.pki.verify import TrustStore, order_chain
 from mratrust.versions import Version
@@ -307,6 +308,8 @@ class Finding:
     evidence: tuple[tuple[str, EvidenceValue], ...] = ()
     sources: tuple[str, ...] = ()
     change: ChangeKind | None = None
+    fixes: tuple[Fix, ...] = field(default=(), compare=False)
+    """What the plan changes to fix a ``fail`` or ``risk`` (:mod:`mratrust.fixes`)."""
 
     def key(self) -> tuple[str, tuple[str, str, str, str], str]:
         """Identity across runs: rule, subject and, for one certificate, its fingerprint."""

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from mratrust.audit import Report, audit, context, upgrade_check
 from mratrust.ciphers import suggest_rsa_first
 from mratrust.errors import InputError
+from mratrust.fixes import (
+    Configure,
+    ExpresswayIdentity,
+    ExpresswayTrust,
+    Reissue,
+    RemoveTrust,
+    Rename,
+    Renewal,
+    Setting,
+    UcIdentity,
+    UploadTrust,
+)
 from mratrust.model import (
     ChangeKind,
     CipherConfig,
@@ -39,12 +49,20 @@ from mratrust.model import (
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.load import LoadedCert, load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
-from mratrust.products import identity_recipe, source_urls, trust_restarts, trust_sources
+from mratrust.pki.write import certs_pem, safe_name
+from mratrust.products import (
+    EXPRESSWAY_RESTART,
+    identity_recipe,
+    source_urls,
+    trust_restarts,
+    trust_sources,
+)
 from mratrust.products import info as product_info
 from mratrust.report.html import render_steps as steps_html
+from mratrust.rules.base import evidence_fps, expressway_trust_fixes
 from mratrust.sunset import SunsetPolicy
 from mratrust.topology import legs
-from mratrust.versions import Version, behaviour
+from mratrust.versions import CUCM_TOMCAT_REUSE, Version, behaviour
 
 ACTIONS = (
     "obtain-ca",
@@ -214,26 +232,12 @@ def _known(deployment: Deployment) -> dict[str, x509.Certificate]:
     return out
 
 
-def _fps(f: Finding, key: str) -> tuple[str, ...]:
-    value = f.evidence_dict().get(key)
-    if isinstance(value, tuple):
-        return value
-    if isinstance(value, str):
-        return (value,)
-    return ()
-
-
 def _expc_key(peer: str) -> tuple[str, ...]:
     return ("expressway-c", peer, "trusted_cas")
 
 
 def _cluster(deployment: Deployment, name: str | None) -> UcCluster | None:
     return next((c for c in deployment.uc_clusters if c.name == name), None)
-
-
-def _peer_names(deployment: Deployment, f: Finding) -> tuple[str, ...]:
-    named = _fps(f, "peers")
-    return named or tuple(p.name for p in deployment.expressway.peers)
 
 
 def _relied_on(deployment: Deployment, report: Report) -> set[str]:
@@ -315,108 +319,114 @@ def _complete(
     return [], None
 
 
-def _chain_of(f: Finding, known: dict[str, x509.Certificate]) -> list[x509.Certificate]:
-    return [known[fp] for fp in _fps(f, "chain") if fp in known]
-
-
 def _draft(
     deployment: Deployment, report: Report, extra: Sequence[x509.Certificate] = ()
 ) -> _Draft:
+    """Walk the typed fixes of every ``fail`` and ``risk`` (:mod:`mratrust.fixes`) into the
+    draft, deduplicated by what they change; the rule IDs only say what each step fixes."""
     known = _known(deployment)
     draft = _Draft()
     relied_on = _relied_on(deployment, report)
     for f in report.findings:
         if f.status not in TARGET_BAD:
             continue
-        ev = f.evidence_dict()
-        upload = [known[fp] for fp in _fps(f, "upload") if fp in known]
-        # an entry that another certificate needs is not removed: that takes a reissue
-        remove = [known[fp] for fp in _fps(f, "remove") if fp in known and fp not in relied_on]
-        if f.rule in ("C2U-TRUST", "C2U-LATENT", "EXP-CHAIN") or (
-            f.rule in ("U2C-OAUTH", "CE-TRUST")
-            and f.subject.certificate == ("tomcat" if f.rule == "U2C-OAUTH" else "server")
-        ):
-            peers = (f.subject.node,) if f.rule == "EXP-CHAIN" else _peer_names(deployment, f)
-            chain = _chain_of(f, known)
-            if not chain and f.rule == "EXP-CHAIN":
-                own = next(
-                    (p for p in deployment.expressway.peers if p.name == f.subject.node), None
-                )
-                chain = list(own.certificate.chain) if own is not None else []
-            for peer in peers:
-                if peer is None:
-                    continue
-                if remove:
-                    draft.remove(_expc_key(peer), remove, f.rule)
-                found = next((p for p in deployment.expressway.peers if p.name == peer), None)
-                more: list[x509.Certificate] = []
-                lacking: MissingCa | None = None
-                if found is not None and chain:
-                    more, lacking = _complete(chain, found.trusted_cas.trust, upload, extra)
-                if upload or more or lacking:
-                    draft.upload(_expc_key(peer), [*upload, *more], f.rule, f.message, lacking)
-                if lacking is not None:
-                    draft.waiting.setdefault(lacking, []).append(f)
-            if f.rule == "C2U-LATENT" and _fps(f, "missing_names"):
-                _uc_reissue(deployment, draft, f, known, relied_on)
-        elif f.rule == "C2U-DUP-SUBJECT" and f.status is Status.FAIL:
-            first = ev.get("first")
-            if (
-                isinstance(first, str)
-                and first in known
-                and first not in relied_on
-                and f.subject.node
-            ):
-                draft.remove(_expc_key(f.subject.node), [known[first]], f.rule)
-        elif f.rule in ("U2C-TRUST", "U2C-OAUTH", "U2C-IMP-TRUST") and f.subject.certificate:
-            cluster = _cluster(deployment, f.subject.cluster)
-            if cluster is None:
-                continue
-            store = f.subject.certificate
-            certs = list(upload)
-            presenter = next(
-                (p for p in deployment.expressway.peers if p.name == f.subject.node), None
-            )
-            if cluster.mixed and store == "CallManager-trust" and presenter is not None:
-                certs.append(
-                    presenter.certificate.leaf
-                )  # mixed mode: the MRA guide asks for the leaf
-            target_store = cluster.store(store)
-            chain = _chain_of(f, known)
-            lacking = None
-            if target_store is not None and chain:
-                more, lacking = _complete(chain, target_store.trust, upload, extra)
-                certs.extend(more)
-            if certs or lacking:
-                draft.upload(
-                    (cluster.product.value, cluster.name, store), certs, f.rule, f.message, lacking
-                )
-            if lacking is not None:
-                draft.waiting.setdefault(lacking, []).append(f)
-        elif f.rule == "C2U-ECDSA":
-            _ecdsa_configure(deployment, draft, f)
-        elif f.rule in ("C2U-NAME", "C2U-FQDN", "UCM-MULTI-SAN", "C2U-SAME-CN"):
-            _uc_reissue(deployment, draft, f, known, relied_on)
-        elif f.rule in ("EXP-CN", "EXP-KEY", "U2C-PROFILE-SAN", "EXP-WILDCARD"):
-            _expc_reissue(deployment, draft, f)
-        elif f.rule == "CERT-VALIDITY":
-            _renew(deployment, draft, f)
-        elif f.rule == "C2U-TLS13-SIGALG":
-            draft.configure.setdefault(
-                "sigalg",
-                (
-                    {"system": "expressway-c", "setting": "SIP Advanced TlsSignatureAlgoPrefRsa"},
-                    ("xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On",),
-                    set(),
-                    "With SIP TLS 1.3 the signature algorithms choose the certificate type; "
-                    "prefer RSA so CUCM presents its trusted RSA CallManager certificate",
-                ),
-            )[2].add(f.rule)
-        elif f.rule == "U2C-CM-EKU":
-            _uc_reissue(deployment, draft, f)
+        fixes = f.fixes
+        if f.rule == "CE-TRUST" and f.subject.certificate == "server":
+            fixes = expressway_trust_fixes(f)  # Expressway-C's list, as any other upload there
         elif f.rule in EDGE_RULES:
+            # the traversal and edge rules carry no typed fixes yet: answered by rule ID
+            upload = [known[fp] for fp in evidence_fps(f, "upload") if fp in known]
             _edge(deployment, report, draft, f, known, upload, extra)
+        for fix in fixes:
+            if isinstance(fix, RemoveTrust):
+                _draft_removal(deployment, draft, f, fix, known, relied_on)
+            elif isinstance(fix, UploadTrust):
+                _draft_upload(deployment, draft, f, fix, known, extra)
+            elif isinstance(fix, Configure):
+                _draft_configure(deployment, draft, f, fix)
+            elif isinstance(fix, Reissue):
+                what = fix.what
+                if isinstance(what, UcIdentity):
+                    _uc_reissue(deployment, draft, f, what, known, relied_on)
+                elif isinstance(what, ExpresswayIdentity):
+                    _expc_reissue(deployment, draft, f, what.peer)
+                else:
+                    _renew(deployment, draft, f, what)
     return draft
+
+
+def _expc_peers(deployment: Deployment, store: ExpresswayTrust) -> tuple[str, ...]:
+    return store.peers or tuple(p.name for p in deployment.expressway.peers)
+
+
+def _draft_removal(
+    deployment: Deployment,
+    draft: _Draft,
+    f: Finding,
+    fix: RemoveTrust,
+    known: dict[str, x509.Certificate],
+    relied_on: set[str],
+) -> None:
+    # an entry that another certificate needs is not removed: that takes a reissue
+    remove = [known[fp] for fp in fix.certificates if fp in known and fp not in relied_on]
+    if not remove:
+        return
+    for peer in _expc_peers(deployment, fix.store):
+        draft.remove(_expc_key(peer), remove, f.rule)
+
+
+def _draft_upload(
+    deployment: Deployment,
+    draft: _Draft,
+    f: Finding,
+    fix: UploadTrust,
+    known: dict[str, x509.Certificate],
+    extra: Sequence[x509.Certificate],
+) -> None:
+    upload = [known[fp] for fp in fix.certificates if fp in known]
+    chain = [known[fp] for fp in fix.chain if fp in known]
+    targets: list[tuple[tuple[str, ...], TrustStore | None, list[x509.Certificate]]] = []
+    if isinstance(fix.store, ExpresswayTrust):
+        for peer in _expc_peers(deployment, fix.store):
+            found = next((p for p in deployment.expressway.peers if p.name == peer), None)
+            targets.append((_expc_key(peer), found.trusted_cas.trust if found else None, []))
+    else:
+        cluster = _cluster(deployment, fix.store.cluster)
+        if cluster is None:
+            return
+        leaf: list[x509.Certificate] = []
+        presenter = next((p for p in deployment.expressway.peers if p.name == fix.leaf_of), None)
+        if cluster.mixed and presenter is not None:
+            leaf.append(presenter.certificate.leaf)  # mixed mode: the MRA guide asks for the leaf
+        store = cluster.store(fix.store.store)
+        uc_key = (cluster.product.value, cluster.name, fix.store.store)
+        targets.append((uc_key, store.trust if store is not None else None, leaf))
+    for key, trust, leaf in targets:
+        more: list[x509.Certificate] = []
+        lacking: MissingCa | None = None
+        if trust is not None and chain:
+            more, lacking = _complete(chain, trust, upload, extra)
+        certs = [*upload, *leaf, *more]
+        if certs or lacking:
+            draft.upload(key, certs, f.rule, f.message, lacking)
+        if lacking is not None:
+            draft.waiting.setdefault(lacking, []).append(f)
+
+
+def _draft_configure(deployment: Deployment, draft: _Draft, f: Finding, fix: Configure) -> None:
+    if fix.setting is Setting.RSA_FIRST:
+        _ecdsa_configure(deployment, draft, f, fix)
+        return
+    draft.configure.setdefault(
+        "sigalg",
+        (
+            {"system": "expressway-c", "setting": "SIP Advanced TlsSignatureAlgoPrefRsa"},
+            ("xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On",),
+            set(),
+            "With SIP TLS 1.3 the signature algorithms choose the certificate type; "
+            "prefer RSA so CUCM presents its trusted RSA CallManager certificate",
+        ),
+    )[2].add(f.rule)
 
 
 # --------------------------------------------------------------------------- Expressway-E
@@ -449,7 +459,7 @@ def _edge(
     if f.rule == "CE-TRUST" and f.subject.certificate == "client" and exp_e is not None:
         e_name = str(ev.get("expe_peer", ""))
         peer = next((p for p in exp_e.peers if p.name == e_name), None)
-        chain = _chain_of(f, known)
+        chain = [known[fp] for fp in evidence_fps(f, "chain") if fp in known]
         if peer is None or not chain:
             return
         more, lacking = _complete(chain, peer.trusted_cas.trust, upload, extra)
@@ -462,7 +472,7 @@ def _edge(
         if split:
             _client_certificate(deployment, draft, f)
         elif f.rule == "CE-EKU" or f.subject.certificate == "server":
-            _expc_reissue(deployment, draft, f)
+            _expc_reissue(deployment, draft, f, f.subject.node or "")
         return
     if exp_e is None:
         return
@@ -490,7 +500,7 @@ def _edge(
     elif f.rule == "CE-NAME" and split:
         _client_certificate(deployment, draft, f)
     elif f.rule == "CE-NAME":
-        _expc_reissue(deployment, draft, f)
+        _expc_reissue(deployment, draft, f, f.subject.node or "")
 
 
 def _expe_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
@@ -547,9 +557,9 @@ def _key_text(cert: x509.Certificate) -> str:
     return f"RSA {key.bits}"
 
 
-def _renew(deployment: Deployment, draft: _Draft, f: Finding) -> None:
-    """CERT-VALIDITY: renew the very certificate, where it lives, with what it holds today."""
-    fp = f.evidence_dict().get("fingerprint")
+def _renew(deployment: Deployment, draft: _Draft, f: Finding, what: Renewal) -> None:
+    """Renew the very certificate, where it lives, with what it holds today."""
+    fp = what.fingerprint
     for cluster, node in deployment.nodes():
         for ident in node.certificates:
             leaf = facts(ident.leaf)
@@ -578,22 +588,22 @@ def _renew(deployment: Deployment, draft: _Draft, f: Finding) -> None:
             return
     for peer in deployment.expressway.peers:
         if facts(peer.certificate.leaf).fingerprint == fp:
-            _expc_reissue(deployment, draft, replace(f, subject=replace(f.subject, node=peer.name)))
+            _expc_reissue(deployment, draft, f, peer.name)
             return
-    subject = str(f.evidence_dict().get("subject") or f.subject.certificate or "the certificate")
     draft.add_reissue(
         f"renew:{fp}",
-        {"system": "ca", "certificate": subject},
+        {"system": "ca", "certificate": what.subject},
         f.rule,
         f.message,
     )
 
 
-def _ecdsa_configure(deployment: Deployment, draft: _Draft, f: Finding) -> None:
-    """C2U-ECDSA: the fixes that hold under TLS 1.3 first; the cipher string is TLS 1.2 only."""
-    leg = next((leg for leg in legs(deployment) if leg.id == f.subject.leg_id), None)
+def _ecdsa_configure(deployment: Deployment, draft: _Draft, f: Finding, fix: Configure) -> None:
+    """RSA first on a leg: the fixes that hold under TLS 1.3 first; the cipher string is TLS 1.2
+    only."""
+    leg = next((leg for leg in legs(deployment) if leg.id == fix.leg_id), None)
     setting = leg.cipher_setting if leg is not None else "uc_server_discovery"
-    current = f.evidence_dict().get("cipher_string")
+    current = fix.cipher_string
     chosen = None
     if isinstance(current, str):
         suggestions = suggest_rsa_first(current)
@@ -607,7 +617,7 @@ def _ecdsa_configure(deployment: Deployment, draft: _Draft, f: Finding) -> None:
         if chosen is not None
         else ""
     )
-    cluster = _cluster(deployment, f.subject.cluster)
+    cluster = _cluster(deployment, fix.cluster)
     if (
         setting == "uc_server_discovery"
         and cluster is not None
@@ -756,17 +766,17 @@ def _uc_reissue(
     deployment: Deployment,
     draft: _Draft,
     f: Finding,
-    known: dict[str, x509.Certificate] | None = None,
-    relied_on: set[str] | None = None,
+    what: UcIdentity,
+    known: dict[str, x509.Certificate],
+    relied_on: set[str],
 ) -> None:
-    cluster = _cluster(deployment, f.subject.cluster)
+    cluster = _cluster(deployment, what.cluster)
     if cluster is None:
         return
-    known = known if known is not None else _known(deployment)
-    cert = (f.subject.certificate or "tomcat").split("+")[0].split()[0]
+    cert = what.certificate
     fqdns = {n.name: _fqdn_of(n) or n.name for n in cluster.nodes}
     renames = {old: new for old, new in fqdns.items() if old != new}
-    if f.rule == "C2U-FQDN" or (renames and f.rule in ("C2U-NAME", "UCM-MULTI-SAN")):
+    if what.rename is Rename.ALWAYS or (renames and what.rename is Rename.IF_SHORT):
         listed = "; ".join(f"{old} to {new}" for old, new in sorted(renames.items()))
         draft.configure.setdefault(
             f"fqdn:{cluster.name}",
@@ -787,13 +797,9 @@ def _uc_reissue(
                 "refresh on Expressway-C is enough",
             ),
         )[2].add(f.rule)
-    if (
-        renames
-        and f.rule in ("C2U-FQDN", "C2U-NAME", "UCM-MULTI-SAN")
-        and _covers(cluster, cert, fqdns)
-    ):
+    if renames and what.rename is not Rename.NO and _covers(cluster, cert, fqdns):
         return  # the rename and the refresh fix it: no new certificate
-    same_cn = f.rule == "C2U-SAME-CN" and cluster.product is Product.CUCM
+    same_cn = what.same_cn and cluster.product is Product.CUCM
     if same_cn:
         cert = "CallManager"
     names = tuple(fqdns[n.name] for n in cluster.nodes)
@@ -820,7 +826,9 @@ def _uc_reissue(
         ca_chain = _expc_ca_chain(deployment, known)
         if ca_chain:
             target["issuer"] = facts(ca_chain[0]).subject
-        reuse = (cluster.major_version or 0) >= 14 and _tomcat_multi_server(cluster)
+        reuse = CUCM_TOMCAT_REUSE.reached(cluster.major_version) is True and (
+            _tomcat_multi_server(cluster)
+        )
         advice = (
             "Cisco recommends CA-signed certificates for MRA (tech note 225476): have "
             "CallManager signed by "
@@ -837,10 +845,9 @@ def _uc_reissue(
             )
         )
         draft.add_reissue(f"uc:{cluster.name}:{cert}", target, f.rule, advice)
-        ev = f.evidence_dict().get("certificates")
-        if isinstance(ev, tuple) and len(ev) == 2 and ev[1] in known:
-            stale = known[ev[1]]
-            if relied_on is None or ev[1] not in relied_on:
+        if what.stale is not None and what.stale in known:
+            stale = known[what.stale]
+            if what.stale not in relied_on:
                 for peer in deployment.expressway.peers:
                     if peer.trusted_cas.trust.contains(stale):
                         draft.remove(
@@ -854,7 +861,7 @@ def _uc_reissue(
     draft.add_reissue(f"uc:{cluster.name}:{cert}", target, f.rule, why)
 
 
-def _expc_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+def _expc_reissue(deployment: Deployment, draft: _Draft, f: Finding, peer: str) -> None:
     exp = deployment.expressway
     names: list[str] = []
     if exp.cluster_name:
@@ -864,18 +871,18 @@ def _expc_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
         names.extend(cluster.secure_profiles)
     target = {
         "system": "expressway-c",
-        "peer": f.subject.node or "",
+        "peer": peer,
         "certificate": "server",
         "san": list(dict.fromkeys(names)),
         "key": "RSA 2048",
         "eku": ["serverAuth", "clientAuth"],
-        "cn": exp.cluster_name or (f.subject.node or ""),
+        "cn": exp.cluster_name or peer,
     }
-    draft.add_reissue(f"expc:{f.subject.node}", target, f.rule, f.message)
+    draft.add_reissue(f"expc:{peer}", target, f.rule, f.message)
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "cert"
+    return safe_name(name, empty="cert")
 
 
 def _file_name(cert: x509.Certificate, used: set[str]) -> str:
@@ -1031,7 +1038,7 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
         add(
             action="restart",
             target=(("system", "expressway-c"), ("peer", peer_name)),
-            commands=("Maintenance > Restart options > Restart (or xCommand Restart)",),
+            commands=(EXPRESSWAY_RESTART,),
             fixes=tuple(sorted(fixes)),
             why="Expressway applies trusted CA and cipher changes only after a restart",
         )
@@ -1057,7 +1064,7 @@ def _steps(deployment: Deployment, draft: _Draft) -> list[Step]:
         add(
             action="restart",
             target=(("system", "expressway-e"), ("peer", peer.name)),
-            commands=("Maintenance > Restart options > Restart (or xCommand Restart)",),
+            commands=(EXPRESSWAY_RESTART,),
             fixes=tuple(sorted(fixes)),
             why="Expressway applies trusted CA changes only after a restart",
         )
@@ -1514,7 +1521,7 @@ def kit_files(plan: Plan) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
             names = []
             for cert in step.certificates:
                 rel = f"{folder}/{_file_name(cert, used)}"
-                files[rel] = cert.public_bytes(Encoding.PEM)
+                files[rel] = certs_pem((cert,))
                 names.append(rel)
             data["files"] = names
         out.append(data)

@@ -22,7 +22,7 @@ from mratrust.probe.client import (
     client_profile,
     load_client_identity,
 )
-from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
+from mratrust.probe.engine import EndpointReport, ProbeTarget, Service, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Outcome
 from mratrust.rules import AuditContext
@@ -59,14 +59,18 @@ def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget]]:
         name = peer_address(exp_e, e) or e.name
         for port in TRAVERSAL_PORTS:
             leg = traversal_leg(ctx.deployment, c.name, e.name, port)
+            service = Service.of_row(leg.row)
             if e.probe is None:
-                target = ProbeTarget(host=name, port=port, address=e.name, label=peer_label(leg))
+                target = ProbeTarget(
+                    host=name, port=port, address=e.name, label=peer_label(leg), service=service
+                )
             else:
                 target = ProbeTarget(
                     host=name,
                     port=e.probe.port_for(port),
                     address=e.probe.host,
                     label=peer_label(leg),
+                    service=service,
                 )
             out.append((leg, target))
     return out
@@ -92,10 +96,17 @@ def _target(leg: UcLeg) -> ProbeTarget:
     names = leg.expected_names()
     name = names[-1]
     probe = leg.node.probe
+    service = Service.of_row(leg.row)
     if probe is None:
-        return ProbeTarget(host=name, port=leg.port, address=leg.node.name, label=leg.label)
+        return ProbeTarget(
+            host=name, port=leg.port, address=leg.node.name, label=leg.label, service=service
+        )
     return ProbeTarget(
-        host=name, port=probe.port_for(leg.port), address=probe.host, label=leg.label
+        host=name,
+        port=probe.port_for(leg.port),
+        address=probe.host,
+        label=leg.label,
+        service=service,
     )
 
 
@@ -148,21 +159,22 @@ def _observed_of(
     )
 
 
-def _offer(ctx: AuditContext, transport: Transport) -> tuple[tuple[TlsVersion, ...], bool | None]:
-    """The TLS versions and the TLS 1.3 RSA-signature preference Expressway-C offers on a leg.
+def _offer(ctx: AuditContext, transport: Transport) -> tuple[TlsVersion, ...]:
+    """The TLS versions Expressway-C offers on a leg.
 
-    SIP follows ``SipTlsVersions`` and ``TlsSignatureAlgoPrefRsa``. Traffic Server offers TLS 1.2
-    and, from X14.2 (the release that brought TLS 1.3, knowledge base §5), TLS 1.3, as the tech
-    note's capture of Expressway-C's Client Hello to CUCM shows; its signature algorithms keep
-    OpenSSL's order, ECDSA first (the X15.2 RSA preference is for SIP only: "Traffic Server and
-    Tomcat on 8443 are unchanged"). XCP to IM and Presence (7400) is modelled at TLS 1.2.
+    SIP follows ``SipTlsVersions``. Traffic Server offers TLS 1.2 and, from X14.2 (the release
+    that brought TLS 1.3, knowledge base §5), TLS 1.3, as the tech note's capture of
+    Expressway-C's Client Hello to CUCM shows. XCP to IM and Presence (7400) is modelled at TLS
+    1.2. The signature order follows the leg's transport in the probe itself
+    (:meth:`~mratrust.probe.client.ClientProfile.rsa_first_on`: ``TlsSignatureAlgoPrefRsa`` on SIP,
+    ECDSA first on Traffic Server and XCP).
     """
     exp = ctx.deployment.expressway
     if transport is Transport.SIP:
-        return _tls_versions(exp.sip_tls_versions), exp.sip_signature_pref_rsa
+        return _tls_versions(exp.sip_tls_versions)
     if transport is Transport.ATS and ctx.behaviour.ats_tls13:
-        return (TlsVersion.TLS1_2, TlsVersion.TLS1_3), False
-    return (TlsVersion.TLS1_2,), False
+        return (TlsVersion.TLS1_2, TlsVersion.TLS1_3)
+    return (TlsVersion.TLS1_2,)
 
 
 def observe(
@@ -186,13 +198,12 @@ def observe(
     for transport, legs in groups.items():
         # Traffic Server presents its certificate from X14.0.2; SIP and XMPP always did
         presents = transport is not Transport.ATS or ctx.behaviour.presents_client_certificate
-        versions, rsa_first = _offer(ctx, transport)
         profile = client_profile(
             ctx.version,
             upgraded_from=ctx.upgraded_from,
             ciphers=getattr(exp.ciphers, legs[0].cipher_setting),
-            tls_versions=versions,
-            rsa_signature_first=rsa_first,
+            tls_versions=_offer(ctx, transport),
+            rsa_signature_first=exp.sip_signature_pref_rsa,
             identity=identity if presents else None,
         )
         reports = probe_endpoints(
@@ -211,13 +222,12 @@ def observe(
     if traversal:
         # the traversal zone: Expressway-C's SIP side, presenting its (client) certificate
         c_trust = exp.peers[0].trusted_cas.trust
-        versions, rsa_first = _offer(ctx, Transport.SIP)
         profile = client_profile(
             ctx.version,
             upgraded_from=ctx.upgraded_from,
             ciphers=exp.ciphers.sip,
-            tls_versions=versions,
-            rsa_signature_first=rsa_first,
+            tls_versions=_offer(ctx, Transport.SIP),
+            rsa_signature_first=exp.sip_signature_pref_rsa,
             identity=identity,
         )
         reports = probe_endpoints(

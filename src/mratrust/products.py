@@ -160,6 +160,10 @@ PRODUCTS: Mapping[Product, ProductInfo] = {
     ),
 }
 
+EXPRESSWAY_RESTART_PAGE = "Maintenance > Restart options"
+EXPRESSWAY_RESTART = f"{EXPRESSWAY_RESTART_PAGE} > Restart (or xCommand Restart)"
+"""How Expressway-C applies trusted CA list and cipher changes."""
+
 SIP_OAUTH_RESTART = "utils service restart Cisco CallManager"
 """SIP OAuth (5090/5091) is served by the CallManager service with the tomcat certificate and
 tomcat-trust (S22): a tomcat or tomcat-trust change needs it too."""

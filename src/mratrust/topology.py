@@ -33,6 +33,17 @@ class Transport(Enum):
     EDGE = "edge"
     """An MRA client's own TLS stack (Jabber, Webex app, phones) towards Expressway-E."""
 
+    @property
+    def component(self) -> str:
+        """The Expressway component, in words."""
+        return {
+            "ats": "Traffic Server",
+            "sip": "SIP",
+            "xmpp": "XCP",
+            "ssh": "SSH tunnel",
+            "edge": "MRA client",
+        }[self.value]
+
 
 class EcdsaOffer(Enum):
     """Whether the server side of a leg may answer with its ECDSA identity."""
@@ -315,6 +326,22 @@ def identity_ports(kind: EndpointKind) -> dict[int, tuple[str, bool]]:
             continue  # the same tomcat identity as HTTPS, behind a mode or a service
         out.setdefault(r.port, (r.rsa_identity, r.needs_mixed))
     return out
+
+
+def rows_at(port: int, *, client: EndpointKind = EndpointKind.EXPRESSWAY_C) -> tuple[LegRow, ...]:
+    """The rows on ``port`` whose client is of kind ``client``, in table order (empty: none)."""
+    return tuple(r for r in _ROWS if r.port == port and r.client is client)
+
+
+def ports_by_transport(
+    client: EndpointKind = EndpointKind.EXPRESSWAY_C,
+) -> dict[Transport, tuple[int, ...]]:
+    """The ports of the rows from ``client``, by the component that connects there."""
+    out: dict[Transport, dict[int, None]] = {}
+    for r in _ROWS:
+        if r.client is client:
+            out.setdefault(r.transport, {})[r.port] = None
+    return {t: tuple(ports) for t, ports in out.items()}
 
 
 def transport_of(server_kind: str, port: int) -> Transport:

@@ -109,46 +109,63 @@ S28 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/express
 S29 = "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225693-navigate-client-eku-sunset-with.html"
 S30 = "https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/expressway/config_guide/X14-0/cert_creation_use/exwy_b_cisco-expressway-certificate-creation-and-use-deployment-guide-x14-0/exwy_b_certificate-creation-use-deployment-guide_chapter_0110.html"
 
+# Each release that changed something for MRA certificates, written once: the timeline, the
+# behaviour flags and the rules' ``since`` all read these.
+X8_8 = V("X8.8")
+X8_10 = V("X8.10")
+X12_5 = V("X12.5")
+X12_6 = V("X12.6")
+X14_0 = V("X14.0")
+X14_0_1 = V("X14.0.1")
+X14_0_2 = V("X14.0.2")
+X14_0_8 = V("X14.0.8")
+X14_2 = V("X14.2")
+X14_3 = V("X14.3")
+X15_0 = V("X15.0")
+X15_2 = V("X15.2")
+X15_4 = V("X15.4")
+X15_5 = V("X15.5")
+
 TIMELINE: tuple[Change, ...] = (
     Change(
-        version=V("X8.8"),
+        version=X8_8,
         summary="Certificate validation tightened: unique trusted-CA entries, hostname in CN/SAN "
         "with TLS verify on, cluster peers over TLS",
         rules=("C2U-DUP-SUBJECT", "C2U-NAME"),
         sources=(S12,),
     ),
     Change(
-        version=V("X8.10"),
+        version=X8_10,
         summary="Server certificate upload warns on a missing CN (alarm); MRA needs a CN",
         rules=("EXP-CN",),
         sources=(S30,),
     ),
     Change(
-        version=V("X12.5"),
+        version=X12_5,
         summary="SIP OAuth over MRA: CEOAuth zones, mutual TLS to CUCM port 5091 with the tomcat "
         "certificate",
         rules=("U2C-OAUTH",),
         sources=(S22,),
     ),
     Change(
-        version=V("X12.6"),
+        version=X12_6,
         summary="Phone security profile names in the Expressway-C certificate must be FQDNs",
         rules=("U2C-PROFILE-SAN",),
         sources=(S15,),
     ),
     Change(
-        version=V("X14.0"),
+        version=X14_0,
         summary="Cipher filters updated; port 6971 added to the HTTPS allow list",
         sources=(S13,),
     ),
     Change(
-        version=V("X14.0.1"),
+        version=X14_0_1,
         summary="Alarm for trusted CA certificates expiring within 21 days",
         rules=("CERT-VALIDITY",),
         sources=(S13,),
     ),
     Change(
-        version=V("X14.0.2"),
+        version=X14_0_2,
         summary="Traffic Server presents the Expressway-C certificate when CUCM asks for one on "
         "ports other than 8443 (the tech note names 6971 and 6972): CUCM tomcat-trust and "
         "CallManager-trust must hold its CA chain, even in non-secure mode with TLS verify off "
@@ -158,7 +175,7 @@ TIMELINE: tuple[Change, ...] = (
         sources=(S1, S2, S3, S13),
     ),
     Change(
-        version=V("X14.0.8"),
+        version=X14_0_8,
         summary="The tech note says Traffic Server verifies every HTTPS request from here, TLS "
         "verify off included; the release notes and CVE-2022-20814 say X14.2 — modelled as risk "
         "(fail with --strict-from X14.0.8)",
@@ -167,7 +184,7 @@ TIMELINE: tuple[Change, ...] = (
         evidence="conflicting",
     ),
     Change(
-        version=V("X14.2"),
+        version=X14_2,
         summary="Server certificate verification for every UC node on every request whatever TLS "
         "verify says (CSCwc69661, CVE-2022-20814), unless VerifyOriginServer is off; ECDSA cipher "
         "preference over RSA on fresh installs and upgrades from below X14.0; TLS 1.3 for SIP and "
@@ -176,26 +193,26 @@ TIMELINE: tuple[Change, ...] = (
         sources=(S2, S3, S14, S27),
     ),
     Change(
-        version=V("X14.3"),
+        version=X14_3,
         summary="ECDSA server certificate supported on Expressway",
         rules=("EXP-KEY",),
         sources=(S14,),
     ),
     Change(
-        version=V("X15.0"),
+        version=X15_0,
         summary="Banned CCM ciphers removed from the defaults; default cipher string "
         f"{BASE_CIPHERS}",
         sources=(S10, S14),
     ),
     Change(
-        version=V("X15.2"),
+        version=X15_2,
         summary="RSA sent as the preferred signature algorithm in TLS 1.3; xConfiguration SIP "
         "Advanced TlsSignatureAlgoPrefRsa (SIP only, with SipTlsVersions TLSv1.3)",
         rules=("C2U-TLS13-SIGALG",),
         sources=(S1, S14),
     ),
     Change(
-        version=V("X15.4"),
+        version=X15_4,
         summary="Expressway-E may hold a serverAuth-only certificate with xConfiguration XCP TLS "
         "Certificate CVS EnableServerEkuUpload: On; Expressway-C no longer checks clientAuth in "
         "MRA SIP SERVICE; ClusterDB skips the clientAuth check; Expressway-C still needs both "
@@ -204,7 +221,7 @@ TIMELINE: tuple[Change, ...] = (
         sources=(S11, S28),
     ),
     Change(
-        version=V("X15.5"),
+        version=X15_5,
         summary="Separate server and client certificates (same trusted CA list; the server "
         "certificate is copied to the client store on upgrade); option to ignore the clientAuth "
         "EKU; EnableServerEkuUpload deprecated",
@@ -215,6 +232,46 @@ TIMELINE: tuple[Change, ...] = (
 
 LATEST: Version = max(c.version for c in TIMELINE)
 """The last release whose behaviour is modelled; a later one is judged as this one."""
+
+PROBE_DEFAULT: Version = V("X15.3")
+"""The release ``mratrust probe`` emulates when ``--as-version`` is not given: a current one
+(every node verified from X14.2, RSA-first TLS 1.3 signatures on SIP from X15.2), whose offer is
+the same as :data:`LATEST`'s."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UcFeature:
+    """A UC product feature that needs a major version (the UC side of the version table)."""
+
+    product: str
+    """The product's name in words (``Unified CM``)."""
+    abbreviation: str
+    """Its short name in a rule's ``since`` (``UCM``)."""
+    major: int
+    summary: str
+
+    @property
+    def since(self) -> str:
+        """The ``since`` of a rule about it (``UCM 14``)."""
+        return f"{self.abbreviation} {self.major}"
+
+    @property
+    def needs(self) -> str:
+        """``Unified CM 14 or later``."""
+        return f"{self.product} {self.major} or later"
+
+    def reached(self, major: int | None) -> bool | None:
+        """Does a cluster of this ``major`` version have it (None: the version is not known)?"""
+        return None if major is None else major >= self.major
+
+
+CUCM_TOMCAT_REUSE = UcFeature(
+    product="Unified CM",
+    abbreviation="UCM",
+    major=14,
+    summary='"Use Tomcat Certificate For Other Services": a multi-server tomcat (or tomcat-ECDSA) '
+    "certificate serves CallManager too (knowledge base §4.1)",
+)
 
 HTTPD_BUILDS: tuple[tuple[Version, str], ...] = (
     (V("X8.11.4"), "2.4.34"),
@@ -282,14 +339,6 @@ class Behaviour:
         return not self.separate_client_certificate
 
 
-X14_0_2 = V("X14.0.2")
-X14_0_8 = V("X14.0.8")
-X14_2 = V("X14.2")
-X14_0 = V("X14.0")
-X15_4 = V("X15.4")
-X15_5 = V("X15.5")
-
-
 @lru_cache(maxsize=256)
 def behaviour(version: Version, *, strict_from: Version | None = None) -> Behaviour:
     """The behaviour of ``version``.
@@ -309,13 +358,13 @@ def behaviour(version: Version, *, strict_from: Version | None = None) -> Behavi
         ecdsa_preference_release=version >= X14_2,
         sip_tls13=version >= X14_2,
         ats_tls13=version >= X14_2,
-        tls13_rsa_signature_default=version >= V("X15.2"),
-        ecdsa_server_certificate=version >= V("X14.3"),
-        separate_client_certificate=version >= V("X15.5"),
+        tls13_rsa_signature_default=version >= X15_2,
+        ecdsa_server_certificate=version >= X14_3,
+        separate_client_certificate=version >= X15_5,
         expressway_e_server_only_eku=version >= X15_4,
         server_eku_upload_switch=X15_4 <= version < X15_5,
-        sip_oauth=version >= V("X12.5"),
-        profile_fqdn_required=version >= V("X12.6"),
+        sip_oauth=version >= X12_5,
+        profile_fqdn_required=version >= X12_6,
         changes=tuple(c for c in TIMELINE if c.version <= version),
     )
 

@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 
 from mratrust.audit import audit
+from mratrust.fixes import Reissue, UcIdentity
 from mratrust.lab import pkigen as pg
 from mratrust.model import Deployment, Identity, Status, UcCluster
 from mratrust.pki.load import LoadedCert
@@ -244,6 +245,12 @@ def test_u2c_profile_san(deployment: Get) -> None:
     assert f.status is Status.FAIL and "FQDN" in f.message and "not in expc1" in f.message
     (twin,) = audit(_profiles(d, ("expc1.example.com",)), now=NOW).by_rule("U2C-PROFILE-SAN")
     assert twin.status is Status.PASS
+    # the FQDN format is required from X12.6 (the version table); the SAN always
+    (early,) = audit(_profiles(d, ("secure-profile",)), version="X12.5", now=NOW).by_rule(
+        "U2C-PROFILE-SAN"
+    )
+    assert early.status is Status.FAIL and "not in expc1" in early.message
+    assert "FQDN" not in early.message
 
 
 def test_u2c_cm_eku_in_mixed_mode(deployment: Get, ca: tuple[pg.Issued, pg.Issued]) -> None:
@@ -263,6 +270,15 @@ def test_u2c_cm_eku_in_mixed_mode(deployment: Get, ca: tuple[pg.Issued, pg.Issue
     broken = _replace_cluster(d, replace(cucm, nodes=(cucm.nodes[0], new_sub)))
     fails = [f for f in audit(broken, now=NOW).by_rule("U2C-CM-EKU") if f.status is Status.FAIL]
     assert [f.subject.node for f in fails] == [sub.name] and "clientAuth" in fails[0].message
+    # the restarts are the product table's CallManager recipe: CTL first, every service, phones
+    after = fails[0].remediation[1]
+    assert after.startswith("then, in this order: utils ctl update CTLFile; ")
+    for service in ("Cisco CallManager", "Cisco CTIManager", "Cisco TVS", "Cisco HAProxy"):
+        assert f"utils service restart {service}" in after
+    assert after.endswith("so they load the new CTL/ITL")
+    (fix,) = fails[0].fixes
+    assert isinstance(fix, Reissue) and isinstance(fix.what, UcIdentity)
+    assert (fix.what.cluster, fix.what.certificate) == (cucm.name, "CallManager")
     healthy = _replace_cluster(d, cucm)
     assert all(f.status is Status.PASS for f in audit(healthy, now=NOW).by_rule("U2C-CM-EKU"))
     # non-secure: the rule does not apply

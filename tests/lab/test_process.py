@@ -237,7 +237,7 @@ def test_up_prints_commands_that_show_the_scenarios_failure(
         assert main(upgrade_argv) == 1
         capsys.readouterr()
         probe_argv = _hint(text, "probe it: ")
-        assert probe_argv[2:6] == ["--as-version", "X14.0.2", "--upgraded-from", "X12.7"]
+        assert probe_argv[4:8] == ["--as-version", "X14.0.2", "--upgraded-from", "X12.7"]
     finally:
         lab_down(directory)
 
@@ -252,7 +252,7 @@ def test_up_prints_a_probe_command_that_runs(
         data = json.loads(capsys.readouterr().out)
         port = data["ports"]["cucm-pub.example.com"]["8443"]
         argv = shlex.split(data["commands"]["probe"])[1:]
-        assert argv[1] == f"cucm-pub.example.com:{port}{{127.0.0.1}}"
+        assert argv[1:4] == ["cucm-pub.example.com:8443{127.0.0.1}", "--port-map", f"8443={port}"]
         assert main(argv) == 1
         out = capsys.readouterr().out
         assert "FAIL (untrusted)" in out and "ECDSA certificate CN=cucm-pub-EC.example.com" in out

@@ -9,7 +9,7 @@ import pytest
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.advice import node_for, remedy, restarts
 from mratrust.probe.client import Variant, client_profile, load_client_identity
-from mratrust.probe.engine import EndpointReport, ProbeTarget, probe_endpoints
+from mratrust.probe.engine import EndpointReport, ProbeTarget, Service, probe_endpoints
 from mratrust.probe.handshake import Timeouts
 from mratrust.probe.outcome import Alert, Outcome
 from mratrust.versions import Version
@@ -20,9 +20,10 @@ TIMEOUTS = Timeouts(connect=3, handshake=5, read=2, overall=30)
 
 
 def _probe(
-    server: SServer, pki: Pki, cert: Path, *, key: Path | None = None, label: str | None = None
+    server: SServer, pki: Pki, cert: Path, *, key: Path | None = None, real_port: int | None = None
 ) -> EndpointReport:
-    target = ProbeTarget(host=NODE, port=server.port, address=LOOPBACK, label=label)
+    service = Service.at_port(real_port) if real_port is not None else None
+    target = ProbeTarget(host=NODE, port=server.port, address=LOOPBACK, service=service)
     (report,) = probe_endpoints(
         [target],
         client_profile(
@@ -39,7 +40,7 @@ def _probe(
 def test_missing_client_auth_eku_is_not_answered_with_a_trust_upload(
     servers: dict[str, SServer], pki: Pki
 ) -> None:
-    report = _probe(servers["mtls"], pki, pki.expc_no_client_auth_pem, label="expc->cucm:6972")
+    report = _probe(servers["mtls"], pki, pki.expc_no_client_auth_pem, real_port=6972)
     d = report.default
     assert d.outcome is Outcome.CLIENT_REJECTED
     assert d.handshake.alert is Alert.UNSUPPORTED_CERTIFICATE
@@ -52,8 +53,8 @@ def test_missing_client_auth_eku_is_not_answered_with_a_trust_upload(
 def test_twin_unknown_ca_asks_for_the_chain_in_that_products_stores(
     servers: dict[str, SServer], pki: Pki
 ) -> None:
-    # the lab maps 6972 elsewhere: the leg label names the real port and product
-    report = _probe(servers["mtls"], pki, pki.rogue_pem, key=pki.rogue_key, label="expc->cucm:6972")
+    # the lab maps 6972 elsewhere: the target's service names the real port and product
+    report = _probe(servers["mtls"], pki, pki.rogue_pem, key=pki.rogue_key, real_port=6972)
     d = report.default
     assert d.handshake.alert is Alert.UNKNOWN_CA
     assert "CA chain of Expressway-C's certificate is missing" in d.message

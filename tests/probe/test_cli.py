@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mratrust.probe.cli import DEFAULT_VERSION, main
+from mratrust.topology import EndpointKind, Purpose, row_for
 
 from .conftest import NODE, Pki, SServer, free_port
 
@@ -24,9 +25,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_text_shows_identities_client_cas_and_verdict(
     capsys: pytest.CaptureFixture[str], servers: dict[str, SServer], pki: Pki
 ) -> None:
+    mtls = servers["mtls"]
     code, out, err = run(
         capsys,
-        servers["mtls"].target,
+        f"{NODE}:5061{{127.0.0.1}}",
+        "--port-map",
+        f"5061={mtls.port}",
         "--trust",
         str(pki.root_pem),
         "--client-cert",
@@ -41,6 +45,8 @@ def test_text_shows_identities_client_cas_and_verdict(
     assert f"SAN:        {NODE}" in out
     assert "CA names accepted: CN=EXPC-CA,O=Example Corp" in out
     assert "requested (sent)" in out
+    assert f"{NODE}:5061{{127.0.0.1:{mtls.port}}}  OK" in out
+    assert "Offer: SIP (port 5061), TLS 1.3 signatures RSA first" in out
     assert "TLSv1.3 TLS_AES_256_GCM_SHA384, RSA certificate" in out
     assert "1 endpoint(s): 1 ok, 0 failed, 0 incomplete, 0 could not be probed" in out
     assert "PRIVATE KEY" not in out + err
@@ -50,9 +56,12 @@ def test_text_shows_identities_client_cas_and_verdict(
 def test_negative_twin_rejected_client_exits_1_with_the_log_line(
     capsys: pytest.CaptureFixture[str], servers: dict[str, SServer], pki: Pki
 ) -> None:
+    mtls = servers["mtls"]
     code, out, err = run(
         capsys,
-        servers["mtls"].target,
+        f"{NODE}:5061{{127.0.0.1}}",
+        "--port-map",
+        f"5061={mtls.port}",
         "--trust",
         str(pki.root_pem),
         "--client-cert",
@@ -102,8 +111,11 @@ def test_json_is_stable_and_complete(
         "address": "127.0.0.1",
         "sni": NODE,
         "name": NODE,
+        "leg": {"port": servers["dual"].port, "transport": "ats", "product": None, "listed": False},
     }
-    assert [i["key_type"] for i in endpoint["identities"]] == ["rsa", "ecdsa"]
+    assert endpoint["signature_algorithms"][0].startswith("ecdsa")
+    # an unlisted port is taken as Traffic Server's: the ECDSA identity first (TLS 1.3)
+    assert [i["key_type"] for i in endpoint["identities"]] == ["ecdsa", "rsa"]
     assert [o["variant"] for o in endpoint["observations"]] == [
         "default",
         "tls1.2-rsa",
@@ -111,7 +123,7 @@ def test_json_is_stable_and_complete(
         "tls1.3-rsa",
         "tls1.3-ecdsa",
     ]
-    rsa = endpoint["identities"][0]
+    rsa = endpoint["identities"][1]
     assert rsa["verdict"]["missing_issuer"] == "CN=ENT-ROOT,O=Example Corp"
     assert rsa["chain"][0]["san"] == [NODE]
     assert rsa["chain"][0]["fingerprint"].startswith("sha256:")
@@ -178,7 +190,14 @@ def test_wrong_client_key_is_input_error_without_key_material(
 def test_text_explains_a_failing_identity_expressway_does_not_get(
     capsys: pytest.CaptureFixture[str], servers: dict[str, SServer], pki: Pki
 ) -> None:
-    code, out, _ = run(capsys, servers["ec_self_signed"].target, "--trust", str(pki.root_pem))
+    code, out, _ = run(
+        capsys,
+        f"{NODE}:5061{{127.0.0.1}}",
+        "--port-map",
+        f"5061={servers['ec_self_signed'].port}",
+        "--trust",
+        str(pki.root_pem),
+    )
     assert code == 1
     assert "FAIL (ECDSA identity untrusted: not on Expressway-C's own offer" in out
     assert "Verdict: accepted:" in out
@@ -200,3 +219,68 @@ def test_probe_cli_does_not_import_the_main_cli() -> None:
         [sys.executable, "-c", main_cli], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "True"
+
+
+def _default_key(capsys: pytest.CaptureFixture[str], server: SServer, port: int, *more: str) -> str:
+    """The key type Expressway-C's own TLS 1.3 offer gets from ``server`` standing for ``port``."""
+    code, out, err = run(
+        capsys,
+        f"{NODE}:{port}{{127.0.0.1}}",
+        "--port-map",
+        f"{port}={server.port}",
+        "--as-version",
+        "X15.3",
+        "--default-only",
+        "--format",
+        "json",
+        *more,
+    )
+    assert code == 0, out + err
+    (endpoint,) = json.loads(out)["endpoints"]
+    assert endpoint["target"]["leg"]["port"] == port
+    assert endpoint["target"]["port"] == server.port
+    assert endpoint["default"]["tls_version"] == "TLSv1.3"
+    key: str = endpoint["default"]["key_type"]
+    return key
+
+
+HTTPS_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.HTTPS).port
+SIP_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.SIP).port
+TFTP_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.TFTP).port
+XMPP_PORT = row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.IMP, Purpose.XMPP).port
+
+
+@pytest.mark.openssl
+@pytest.mark.parametrize("port", [HTTPS_PORT, TFTP_PORT, XMPP_PORT], ids=["8443", "6972", "7400"])
+@pytest.mark.parametrize("pref", [(), ("--signature-pref-rsa", "on")], ids=["default", "pref-on"])
+def test_x153_traffic_server_and_xcp_targets_get_ecdsa_under_tls13(
+    capsys: pytest.CaptureFixture[str],
+    servers: dict[str, SServer],
+    port: int,
+    pref: tuple[str, ...],
+) -> None:
+    # knowledge base §6.1: TlsSignatureAlgoPrefRsa is SIP's; Traffic Server (8443, 6972) and XCP
+    # keep OpenSSL's order, so a dual RSA/ECDSA server gives them its ECDSA certificate
+    assert _default_key(capsys, servers["dual"], port, *pref) == "ecdsa"
+
+
+@pytest.mark.openssl
+def test_twin_x153_sip_target_gets_rsa_under_tls13(
+    capsys: pytest.CaptureFixture[str], servers: dict[str, SServer]
+) -> None:
+    assert _default_key(capsys, servers["dual"], SIP_PORT) == "rsa"
+
+
+@pytest.mark.openssl
+def test_twin_sip_target_with_the_preference_off_gets_ecdsa(
+    capsys: pytest.CaptureFixture[str], servers: dict[str, SServer]
+) -> None:
+    key = _default_key(capsys, servers["dual"], SIP_PORT, "--signature-pref-rsa", "off")
+    assert key == "ecdsa"
+
+
+def test_port_map_needs_port_equals_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["probe", "cucm:5061", "--port-map", "5061"])
+    assert exc.value.code == 2
+    assert "is not PORT=CONNECT" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -17,9 +18,10 @@ from mratrust.probe.client import (
     load_client_identity,
     sigalgs_supported,
 )
-from mratrust.probe.engine import EndpointReport, ProbeTarget, exit_code, probe_endpoints
+from mratrust.probe.engine import EndpointReport, ProbeTarget, Service, exit_code, probe_endpoints
 from mratrust.probe.handshake import Phase, Timeouts
 from mratrust.probe.outcome import Alert, Outcome
+from mratrust.topology import EndpointKind, Purpose, row_for
 from mratrust.versions import Version
 
 from .conftest import NODE, Pki, SServer
@@ -27,6 +29,9 @@ from .conftest import NODE, Pki, SServer
 pytestmark = [pytest.mark.openssl]
 
 TIMEOUTS = Timeouts(connect=3, handshake=5, read=1, overall=30)
+SIP = Service.of_row(row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.SIP))
+"""The servers listen on free ports: name the leg each one stands for (5061, 8443)."""
+HTTPS = Service.of_row(row_for(EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, Purpose.HTTPS))
 needs_sigalgs = pytest.mark.skipif(
     not sigalgs_supported(), reason="pyOpenSSL bindings lack SSL_CTX_set1_sigalgs_list"
 )
@@ -56,9 +61,11 @@ def probe_one(
     trust: TrustStore | None,
     name: str | None = None,
     now: dt.datetime | None = None,
+    service: Service | None = None,
 ) -> EndpointReport:
+    target = ProbeTarget.parse(server.target, name=name)
     (report,) = probe_endpoints(
-        [ProbeTarget.parse(server.target, name=name)],
+        [replace(target, service=service)],
         prof,
         trust=trust,
         now=now,
@@ -79,7 +86,7 @@ def trust(pki: Pki) -> TrustStore:
 def test_both_identities_are_found_under_tls12_and_tls13(
     servers: dict[str, SServer], trust: TrustStore, pki: Pki
 ) -> None:
-    report = probe_one(servers["dual"], profile(), trust=trust)
+    report = probe_one(servers["dual"], profile(), trust=trust, service=SIP)
     by_variant = {o.variant: o for o in report.observations}
     assert by_variant[Variant.TLS12_RSA].key_type is KeyType.RSA
     assert by_variant[Variant.TLS12_ECDSA].key_type is KeyType.ECDSA
@@ -94,7 +101,7 @@ def test_both_identities_are_found_under_tls12_and_tls13(
     assert set(ec_id.variants) == {Variant.TLS12_ECDSA, Variant.TLS13_ECDSA}
     assert all(o.outcome is Outcome.OK for o in report.observations)
     assert report.ok and exit_code([report]) == 0
-    # the default offer (TLS 1.3, RSA first) already answers the forced TLS 1.3 RSA offer
+    # the default offer on SIP (TLS 1.3, RSA first) already answers the forced TLS 1.3 RSA offer
     assert by_variant[Variant.TLS13_RSA].handshake.same_as is Variant.DEFAULT
     assert by_variant[Variant.TLS12_RSA].handshake.same_as is None
     assert by_variant[Variant.TLS13_ECDSA].handshake.same_as is None
@@ -126,6 +133,8 @@ def test_negative_twin_rsa_only_server_has_one_identity(
     [
         pytest.param("X15.3", None, None, None, KeyType.RSA, id="X15.3-tls13-rsa-sigalgs"),
         pytest.param("X15.3", None, None, False, KeyType.ECDSA, id="X15.3-pref-rsa-off"),
+        pytest.param("X15.2", None, None, None, KeyType.RSA, id="X15.2-tls13-rsa-sigalgs"),
+        pytest.param("X15.0", None, None, None, KeyType.ECDSA, id="X15.0-before-the-preference"),
         pytest.param("X14.2.1", None, None, None, KeyType.ECDSA, id="X14.2-tls13-openssl-order"),
         pytest.param(
             "X14.2.1", None, (TlsVersion.TLS1_2,), None, KeyType.ECDSA, id="X14.2-fresh-tls12"
@@ -145,28 +154,56 @@ def test_default_offer_gets_what_expressway_gets(
     rsa_first: bool | None,
     expected: KeyType,
 ) -> None:
+    # the SIP leg (5061): the leg TlsSignatureAlgoPrefRsa and the version default apply to
     report = probe_one(
         servers["dual"],
         profile(version, upgraded=upgraded, tls=tls, rsa_first=rsa_first),
         trust=trust,
+        service=SIP,
     )
     assert report.default.key_type is expected
     assert next(i for i in report.identities if i.default).key_type is expected
 
 
 @needs_sigalgs
+@pytest.mark.parametrize("rsa_first", [None, True, False], ids=["default", "pref-on", "pref-off"])
+@pytest.mark.parametrize("version", ["X15.2", "X15.3"])
+def test_traffic_server_offers_ecdsa_first_in_tls13_whatever_the_sip_setting(
+    servers: dict[str, SServer], trust: TrustStore, version: str, rsa_first: bool | None
+) -> None:
+    # knowledge base §6.1: the X15.2 RSA preference is SIP's; Traffic Server to 8443 keeps ECDSA
+    report = probe_one(
+        servers["dual"], profile(version, rsa_first=rsa_first), trust=trust, service=HTTPS
+    )
+    assert report.default.handshake.tls_version == "TLSv1.3"
+    assert report.default.key_type is KeyType.ECDSA
+
+
+@needs_sigalgs
 def test_self_signed_ecdsa_identity_fails_even_when_expressway_gets_rsa(
     servers: dict[str, SServer], trust: TrustStore, pki: Pki
 ) -> None:
-    # X15.3 with TLS 1.3 sends RSA signature algorithms first: it gets the trusted RSA tomcat,
-    # but the self-signed tomcat-ECDSA is there for any offer that prefers ECDSA
-    report = probe_one(servers["ec_self_signed"], profile(), trust=trust)
+    # X15.3 with TLS 1.3 on SIP sends RSA signature algorithms first: it gets the trusted RSA
+    # identity, but the self-signed ECDSA one is there for any offer that prefers ECDSA
+    report = probe_one(servers["ec_self_signed"], profile(), trust=trust, service=SIP)
     assert report.default.outcome is Outcome.OK
     rsa_id, ec_id = report.identities
     assert rsa_id.verdict.ok and rsa_id.default
     assert ec_id.leaf == pki.ec_self and not ec_id.default
     assert ec_id.verdict.outcomes == (Outcome.UNTRUSTED,)
     assert report.failed and exit_code([report]) == 1
+
+
+@needs_sigalgs
+def test_twin_x153_on_the_https_leg_gets_the_self_signed_ecdsa(
+    servers: dict[str, SServer], trust: TrustStore, pki: Pki
+) -> None:
+    # the same server as the HTTPS leg: Traffic Server offers ECDSA first under TLS 1.3 and
+    # Expressway-C's own handshake gets the untrusted tomcat-ECDSA (it used to be called OK)
+    report = probe_one(servers["ec_self_signed"], profile(), trust=trust, service=HTTPS)
+    assert report.default.outcome is Outcome.UNTRUSTED
+    assert report.default.leaf == pki.ec_self
+    assert report.default.handshake.tls_version == "TLSv1.3"
 
 
 @needs_sigalgs

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from mratrust.errors import InputError
@@ -173,3 +175,58 @@ def test_traffic_server_offers_tls13_from_x14_2_only() -> None:
 
     assert behaviour(Version.parse("X14.2")).ats_tls13
     assert not behaviour(Version.parse("X14.1")).ats_tls13
+
+
+def _flags(version: Version) -> dict[str, object]:
+    b = behaviour(version)
+    return {
+        name: getattr(b, name)
+        for name in b.__dataclass_fields__
+        if name not in ("version", "changes")
+    }
+
+
+def test_behaviour_flags_change_only_at_releases_of_the_timeline() -> None:
+    # one version table: a flag that switched anywhere else would be a release written twice
+    from mratrust.versions import TIMELINE
+
+    releases = sorted({c.version for c in TIMELINE})
+    for before, release in itertools.pairwise(releases):
+        between = [Version(before.major, before.minor, before.patch + 1)]
+        if release.minor > 0:
+            between.append(Version(release.major, release.minor - 1, 99))
+        for v in between:
+            if before < v < release:
+                assert _flags(v) == _flags(before), (v, before)
+    # negative twin: the table does change at its releases
+    assert any(_flags(a) != _flags(b) for a, b in itertools.pairwise(releases))
+
+
+def test_every_rules_since_is_in_the_version_table() -> None:
+    from mratrust.rules import RULES
+    from mratrust.versions import CUCM_TOMCAT_REUSE, TIMELINE
+
+    releases = {str(c.version) for c in TIMELINE}
+    known = releases | {CUCM_TOMCAT_REUSE.since}
+    for info in RULES.values():
+        assert info.since is None or info.since in known, (info.id, info.since)
+    assert RULES["UCM-REUSE"].since == "UCM 14"
+    assert RULES["C2U-TRUST"].since == "X14.2"
+
+
+def test_uc_feature_knows_unknown_versions() -> None:
+    from mratrust.versions import CUCM_TOMCAT_REUSE
+
+    assert CUCM_TOMCAT_REUSE.reached(14) is True
+    assert CUCM_TOMCAT_REUSE.reached(12) is False
+    assert CUCM_TOMCAT_REUSE.reached(None) is None
+    assert CUCM_TOMCAT_REUSE.needs == "Unified CM 14 or later"
+
+
+def test_the_probe_default_is_in_the_version_table() -> None:
+    from mratrust.probe.cli import DEFAULT_VERSION
+    from mratrust.versions import LATEST, PROBE_DEFAULT
+
+    assert DEFAULT_VERSION == str(PROBE_DEFAULT) == "X15.3"
+    assert _flags(PROBE_DEFAULT)["tls13_rsa_signature_default"] is True
+    assert PROBE_DEFAULT <= LATEST

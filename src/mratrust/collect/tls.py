@@ -62,6 +62,7 @@ class TlsSource:
         from mratrust.probe import (
             ALL_VARIANTS,
             ProbeTarget,
+            Service,
             Timeouts,
             client_profile,
             probe_endpoints,
@@ -86,6 +87,7 @@ class TlsSource:
                     port=addr.port(port),
                     address=addr.host if elsewhere else None,
                     label=f"{t.node}:{port}",
+                    service=Service.at_port(port),
                 )
             )
         timeouts = Timeouts(

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from mratrust.collect.merge import Merged
 from mratrust.errors import InputError
 from mratrust.inventory import load_inventory
+from mratrust.pki.write import certs_pem
 
 INVENTORY = "inventory.yaml"
 HEADER = (
     "# written by `mratrust collect`: every value's source is under `collected`;\n"
     "# what no source could give is listed in collected.unknown (the audit reports it as error)\n"
 )
-
-
-def _pem(certs: Sequence[x509.Certificate]) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
 def _atomic(path: Path, data: bytes) -> None:
@@ -115,7 +109,7 @@ def write(out: Path, merged: Merged, *, at: dt.datetime, tool: str) -> Path:
                     if again == old_text:
                         text = again
     for rel, certs in sorted(merged.files.items()):
-        _atomic(out / rel, _pem(certs))
+        _atomic(out / rel, certs_pem(certs))
     _prune(out / "certs", {out / rel for rel in merged.files})
     _atomic(inv, text.encode("utf-8"))
     try:

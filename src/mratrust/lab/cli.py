@@ -114,7 +114,7 @@ def hints(info: LabInfo) -> dict[str, str]:
     The audit judges the version where the scenario's failure shows (its upgrade target, else the
     last version it lists), which is not always the inventory's running version (F01 runs X12.7
     and breaks on X14.0.2). The probe example uses the publisher's 8443 on the lab's port and the
-    lab's own trusted CA list.
+    lab's own trusted CA list; ``--port-map`` keeps the leg's port, which decides the offer.
     """
     scenario = get_scenario(info.scenario)
     exp = scenario.spec().expressway
@@ -133,8 +133,8 @@ def hints(info: LabInfo) -> dict[str, str]:
         origin = exp.version if version else exp.upgraded_from
         frm = f" --upgraded-from {origin}" if origin else ""
         out["probe"] = (
-            f"mratrust probe '{node}:{port}{{{info.host}}}' --as-version {target}{frm} "
-            f"--trust {trust}"
+            f"mratrust probe '{node}:{CUCM_HTTPS_PORT}{{{info.host}}}' "
+            f"--port-map {CUCM_HTTPS_PORT}={port} --as-version {target}{frm} --trust {trust}"
         )
     return out
 

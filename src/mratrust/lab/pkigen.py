@@ -15,20 +15,22 @@ identity) their own slot.
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+from mratrust.pki.write import PrivateKey as PrivateKey
+from mratrust.pki.write import certs_pem as certs_pem
+from mratrust.pki.write import key_pem
+from mratrust.pki.write import write_certs as write_certs
+from mratrust.pki.write import write_key as write_key
 
 
 class KeyType(StrEnum):
@@ -222,16 +224,7 @@ class Issued:
 
     def key_pem(self) -> bytes:
         """The private key, unencrypted PKCS#8 PEM (ends with a newline)."""
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-
-def certs_pem(certs: Iterable[x509.Certificate]) -> bytes:
-    """Concatenated PEM blocks, in the given order."""
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+        return key_pem(self.key)
 
 
 # --------------------------------------------------------------------------- building
@@ -492,23 +485,4 @@ def make_multi_server(
 # --------------------------------------------------------------------------- files
 
 
-def write_certs(path: Path, certs: Iterable[x509.Certificate]) -> Path:
-    """Write certificates (PEM, in order) to ``path``; never a key. Creates parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(certs_pem(certs))
-    return path
-
-
-def write_key(path: Path, key: PrivateKey) -> Path:
-    """Write a private key (PKCS#8 PEM) to ``path`` with mode 0600. Creates parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    path.chmod(0o600)
-    return path
+# write_certs and write_key: mratrust.pki.write (imported above), one writer for every module

@@ -21,7 +21,6 @@ Layout written under the output folder (paths in the YAML are relative to it)::
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +48,7 @@ from mratrust.lab.pkigen import (
     write_certs,
     write_key,
 )
+from mratrust.pki.write import safe_name
 
 ProductName = Literal["cucm", "imp", "cuc"]
 NodeRoleName = Literal["publisher", "subscriber"]
@@ -1596,12 +1596,7 @@ class ProbeTarget:
     ports: Mapping[int, int]
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA256 = hashes.SHA256()
-
-
-def _safe(text: str) -> str:
-    return _SAFE.sub("-", text).strip("-") or "x"
 
 
 class _Writer:
@@ -1631,7 +1626,7 @@ class _Writer:
         for stale in folder.glob("*.pem"):
             stale.unlink()
         for n, item in enumerate(items, start=1):
-            write_certs(folder / f"{n:02d}-{_safe(item.label)}.pem", (item.cert,))
+            write_certs(folder / f"{n:02d}-{safe_name(item.label)}.pem", (item.cert,))
         return self.rel(folder) + "/"
 
 
@@ -1651,7 +1646,7 @@ def _peer_entries(
     """The inventory entries of Expressway peers; certificates, keys (0600) and lists written."""
     entries = []
     for peer in made:
-        base = f"certs/{folder}/{_safe(peer.name)}"
+        base = f"certs/{folder}/{safe_name(peer.name)}"
         entry: dict[str, Any] = {
             "name": peer.name,
             "certificate": w.identity(peer.identity, f"{base}.pem"),
@@ -1684,7 +1679,8 @@ def inventory_document(
         )
     w = _Writer(out_dir)
     for ref, ca in material.cas.items():
-        write_certs(out_dir / "certs" / "ca" / f"{_safe(ref.replace('@', '-'))}.pem", (ca.cert,))
+        ca_file = safe_name(ref.replace("@", "-"))
+        write_certs(out_dir / "certs" / "ca" / f"{ca_file}.pem", (ca.cert,))
     exp = material.spec.expressway
     peers = _peer_entries(w, out_dir, material.peers, "expressway", probe)
     expressway_e: dict[str, Any] | None = None
@@ -1707,14 +1703,14 @@ def inventory_document(
     clusters = []
     for cm in material.clusters:
         c = cm.spec
-        cdir = f"certs/{_safe(c.name)}"
+        cdir = f"certs/{safe_name(c.name)}"
         users: dict[bytes, int] = {}
         for node in cm.nodes:
             for issued_ in {id(i): i for i in node.identities.values()}.values():
                 fp = issued_.cert.fingerprint(_SHA256)
                 users[fp] = users.get(fp, 0) + 1
         trust = {
-            s.name: w.store(f"{cdir}/{_safe(s.name)}", cm.stores[s.name], directory=s.directory)
+            s.name: w.store(f"{cdir}/{safe_name(s.name)}", cm.stores[s.name], directory=s.directory)
             for s in c.trust
         }
         nodes = []
@@ -1723,9 +1719,9 @@ def inventory_document(
             for name, issued_ in node.identities.items():
                 fp = issued_.cert.fingerprint(_SHA256)
                 if users[fp] > 1:
-                    rel = f"{cdir}/{_safe(name)}-multi-server.pem"
+                    rel = f"{cdir}/{safe_name(name)}-multi-server.pem"
                 else:
-                    rel = f"{cdir}/{_safe(node.name)}/{_safe(name)}.pem"
+                    rel = f"{cdir}/{safe_name(node.name)}/{safe_name(name)}.pem"
                 certs[name] = w.identity(issued_, rel)
             nodes.append(
                 {

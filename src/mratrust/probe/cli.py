@@ -14,20 +14,23 @@ import argparse
 import datetime as dt
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mratrust.cli_support import EXIT_INPUT, color_wanted, emit, parse_now, parse_seconds
 from mratrust.topology import CUCM_HTTPS_PORT as DEFAULT_PORT
+from mratrust.topology import Transport, ports_by_transport
+from mratrust.versions import PROBE_DEFAULT, X15_2
 
 if TYPE_CHECKING:
     from mratrust.pki.verify import TrustStore
     from mratrust.probe.client import ClientProfile
 
-DEFAULT_VERSION = "X15.3"
-"""The Expressway release emulated when ``--as-version`` is not given: a current release (X14.2+
-verification of every node, X15.2+ RSA-first TLS 1.3 signatures) on a fresh install, whose
-default cipher order prefers ECDSA. Give the running version: the offer depends on it."""
+DEFAULT_VERSION = str(PROBE_DEFAULT)
+"""The Expressway release emulated when ``--as-version`` is not given (the version table's
+:data:`~mratrust.versions.PROBE_DEFAULT`, fresh install). Give the running version: the offer
+depends on it."""
 
 
 def _count(text: str) -> int:
@@ -42,6 +45,22 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _port_pair(text: str) -> tuple[int, int]:
+    real, sep, mapped = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PORT=CONNECT, e.g. 5061=15061")
+    return _port(real.strip()), _port(mapped.strip())
+
+
+def _ports(transport: Transport) -> str:
+    return "/".join(str(p) for p in ports_by_transport().get(transport, ()))
+
+
+def _legs_text() -> str:
+    """``8443/6972/443 Traffic Server, 5061/5091 SIP, 7400 XCP`` from the leg table."""
+    return ", ".join(f"{_ports(t)} {t.component}" for t in ports_by_transport())
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``probe`` on the main parser's sub-commands."""
     help_text = "handshakes as Expressway-C makes them: chains, identities, client CAs, verdict"
@@ -53,7 +72,9 @@ def add_parser(subparsers: Any) -> None:
         "1.3 to find every certificate the server holds.",
         epilog="Exit codes: 0 every handshake verifies, 1 a verdict fails, 2 bad input, "
         "3 an endpoint could not be probed. Targets: HOST[:PORT] (default port 8443), "
-        "[IPv6]:PORT, or NAME:PORT{ADDRESS} to connect to ADDRESS with NAME as SNI and identity.",
+        "[IPv6]:PORT, or NAME:PORT{ADDRESS} to connect to ADDRESS with NAME as SNI and identity. "
+        f"The port says which leg the target is ({_legs_text()}) and so which offer "
+        "Expressway-C makes; --port-map connects elsewhere.",
     )
     p.add_argument("targets", nargs="+", metavar="HOST[:PORT]", help="endpoints to probe")
     who = p.add_argument_group("Expressway-C to emulate")
@@ -80,8 +101,9 @@ def add_parser(subparsers: Any) -> None:
     who.add_argument(
         "--signature-pref-rsa",
         choices=("on", "off"),
-        help="TlsSignatureAlgoPrefRsa: RSA first in TLS 1.3 signature algorithms "
-        "(default: on from X15.2)",
+        help="TlsSignatureAlgoPrefRsa: RSA first in TLS 1.3 signature algorithms on SIP targets "
+        f"({_ports(Transport.SIP)}; default: on from {X15_2}); Traffic Server and XCP targets "
+        "always offer ECDSA first",
     )
     who.add_argument(
         "--client-cert",
@@ -105,6 +127,15 @@ def add_parser(subparsers: Any) -> None:
         type=_port,
         default=DEFAULT_PORT,
         help=f"port for targets without one (default {DEFAULT_PORT})",
+    )
+    run_opts.add_argument(
+        "--port-map",
+        type=_port_pair,
+        action="append",
+        default=[],
+        metavar="PORT=CONNECT",
+        help="connect to CONNECT for targets on PORT, which still decides the leg and the offer "
+        f"(lab, NAT; repeatable), e.g. {_ports(Transport.SIP).split('/')[0]}=15061",
     )
     run_opts.add_argument(
         "--timeout",
@@ -229,14 +260,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from mratrust.probe.client import ALL_VARIANTS, Variant
-    from mratrust.probe.engine import ProbeTarget, exit_code, probe_endpoints
+    from mratrust.probe.engine import ProbeTarget, Service, exit_code, probe_endpoints
     from mratrust.probe.handshake import Timeouts
     from mratrust.probe.render import to_json, to_text
 
-    targets = [
-        ProbeTarget.parse(t, default_port=args.port, sni=args.sni, name=args.name)
-        for t in args.targets
-    ]
+    mapped = dict(args.port_map)
+    targets = []
+    for text in args.targets:
+        t = ProbeTarget.parse(text, default_port=args.port, sni=args.sni, name=args.name)
+        if t.port in mapped:
+            t = replace(t, port=mapped[t.port], service=Service.at_port(t.port))
+        targets.append(t)
     profile = _profile(args)
     trust = _load_trust(args.trust) if args.trust else None
     now = args.now or dt.datetime.now(dt.UTC)

@@ -28,6 +28,7 @@ from OpenSSL import SSL
 from mratrust.ciphers import Auth, effective
 from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType
+from mratrust.topology import Transport
 from mratrust.versions import Version, behaviour
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -271,9 +272,22 @@ class ClientProfile:
     """An ECDSA suite comes before every RSA suite (None: the upgrade path leaves it open)."""
     tls_versions: tuple[TlsVersion, ...]
     rsa_signature_first: bool
+    """``TlsSignatureAlgoPrefRsa`` in effect: RSA first in the signature algorithms of SIP TLS.
+
+    It is a SIP setting: Traffic Server (HTTPS, TFTP) and XCP keep OpenSSL's order, ECDSA first,
+    whatever the version (knowledge base §6.1, §5 X15.2); see :meth:`rsa_first_on`."""
     signature_algorithms: tuple[str, ...]
-    """TLS 1.3 (and 1.2) ``signature_algorithms``, in order: decides the certificate type in 1.3."""
+    """The ``signature_algorithms`` of a SIP offer, in order (TLS 1.3 picks the certificate type by
+    them); :meth:`signature_algorithms_on` gives them for any transport."""
     identity: ClientIdentity | None = None
+
+    def rsa_first_on(self, transport: Transport) -> bool:
+        """Does the offer on ``transport`` list RSA signature algorithms first?"""
+        return self.rsa_signature_first if transport is Transport.SIP else False
+
+    def signature_algorithms_on(self, transport: Transport) -> tuple[str, ...]:
+        """The ``signature_algorithms`` Expressway-C sends on ``transport``, in order."""
+        return RSA_FIRST_SIGALGS if self.rsa_first_on(transport) else ECDSA_FIRST_SIGALGS
 
     @property
     def min_version(self) -> TlsVersion:
@@ -291,7 +305,8 @@ class ClientProfile:
         lean = {True: "ECDSA first", False: "RSA first", None: "order unknown"}[self.prefers_ecdsa]
         source = "configured" if self.ciphers_configured else "default"
         versions = "+".join(v.value for v in self.tls_versions)
-        sig = "RSA" if self.rsa_signature_first else "ECDSA"
+        sip = "RSA" if self.rsa_signature_first else "ECDSA"
+        sig = f"{sip} first on SIP, ECDSA first on Traffic Server and XCP"
         who = (
             f"; presents {self.identity.leaf.subject.rfc4514_string()}"
             if self.identity
@@ -299,7 +314,7 @@ class ClientProfile:
         )
         return (
             f"Expressway-C {self.version} ({path}): {versions}, {source} ciphers ({lean}), "
-            f"TLS 1.3 signatures {sig} first{who}"
+            f"TLS 1.3 signatures {sig}{who}"
         )
 
 
@@ -318,7 +333,7 @@ def client_profile(
     produce, see :func:`mratrust.versions.default_cipher_string`). ``tls_versions`` defaults to
     TLS 1.2 and 1.3 from X14.2 (TLS 1.3 arrived there) and TLS 1.2 before. ``rsa_signature_first``
     is ``xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa`` (None: the version default, RSA
-    first from X15.2, else OpenSSL's order with ECDSA first).
+    first from X15.2, else OpenSSL's order with ECDSA first); it orders SIP offers only.
     """
     eff = effective(ciphers, version, upgraded_from)
     beh = behaviour(version)
@@ -393,11 +408,16 @@ def _present(context: SSL.Context, identity: ClientIdentity) -> None:
 
 
 def build_offers(
-    profile: ClientProfile, variants: Sequence[Variant] = ALL_VARIANTS
+    profile: ClientProfile,
+    variants: Sequence[Variant] = ALL_VARIANTS,
+    *,
+    transport: Transport = Transport.SIP,
 ) -> dict[Variant, Offer]:
     """One context per variant, configured once and shared by every handshake of a run.
 
-    Raises :class:`InputError` when the cipher string or the client identity cannot be used.
+    The default offer lists the signature algorithms Expressway-C sends on ``transport``
+    (:meth:`ClientProfile.signature_algorithms_on`). Raises :class:`InputError` when the cipher
+    string or the client identity cannot be used.
     """
     offers: dict[Variant, Offer] = {}
     can_sigalgs = sigalgs_supported()
@@ -408,7 +428,7 @@ def build_offers(
             ctx = _new_context(versions)
             _set_ciphers(ctx, profile.cipher_string)
             if can_sigalgs:
-                _set_sigalgs(ctx, profile.signature_algorithms)
+                _set_sigalgs(ctx, profile.signature_algorithms_on(transport))
             else:
                 note = (
                     "this pyOpenSSL cannot set signature algorithms "

@@ -11,9 +11,7 @@ order, as frozen data: the audit turns them into evidence and findings.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from cryptography import x509
 
 from mratrust.errors import InputError
-from mratrust.pki.facts import KeyType, facts
+from mratrust.pki.facts import KeyType, facts, is_ip
 from mratrust.pki.verify import TRUST_REASONS, Purpose, Reason, TrustStore, validate
 from mratrust.probe.advice import remedy
 from mratrust.probe.client import (
@@ -46,7 +44,7 @@ from mratrust.probe.outcome import (
     traffic_server_verify_failed,
     x509_error_text,
 )
-from mratrust.topology import CUCM_HTTPS_PORT
+from mratrust.topology import CUCM_HTTPS_PORT, EndpointKind, LegRow, Transport, rows_at
 
 DEFAULT_PORT = CUCM_HTTPS_PORT
 STOP_AFTER_DEFAULT = frozenset(
@@ -72,12 +70,40 @@ def covered_by(hs: Handshake) -> Variant | None:
     return _COVERS.get((hs.tls_version, facts(hs.chain[0]).key.type))
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Service:
+    """What an endpoint is in the leg table: the port Expressway-C connects to, the Expressway
+    component that connects there (it decides the offer) and the product, when the port says."""
+
+    port: int
+    """The leg's port, as Expressway-C uses it (before any lab or NAT port mapping)."""
+    transport: Transport
+    server: EndpointKind | None = None
+    """The product serving the port (None: the port is shared, e.g. 8443 on CUCM and IM&P)."""
+    listed: bool = True
+    """The leg table has a leg from Expressway-C on this port."""
+
+    @classmethod
+    def of_row(cls, row: LegRow) -> Service:
+        """The service of a leg table row."""
+        return cls(port=row.port, transport=row.transport, server=row.server)
+
+    @classmethod
+    def at_port(cls, port: int) -> Service:
+        """The service on ``port`` from the leg table's rows from Expressway-C.
+
+        A port the table does not list is taken as Traffic Server's (HTTPS), the component
+        that makes every connection Expressway-C opens besides SIP and XCP.
+        """
+        found = rows_at(port)
+        transports = {r.transport for r in found}
+        servers = {r.server for r in found}
+        return cls(
+            port=port,
+            transport=transports.pop() if len(transports) == 1 else Transport.ATS,
+            server=servers.pop() if len(servers) == 1 else None,
+            listed=bool(found),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +121,9 @@ class ProbeTarget:
     """Override the expected identity (default: ``host``)."""
     label: str | None = None
     """Free text the caller wants back (e.g. ``cucm-pub tomcat``)."""
+    service: Service | None = None
+    """What the endpoint is on the leg table (default: what :attr:`port` is there). Give it when
+    :attr:`port` is mapped elsewhere (lab, NAT): the offer follows the real leg."""
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -146,7 +175,7 @@ class ProbeTarget:
         """The SNI Expressway-C sends: the node name (no SNI for an IP address)."""
         if self.sni is not None:
             return self.sni or None
-        return None if _is_ip(self.host) else self.host
+        return None if is_ip(self.host) else self.host
 
     @property
     def expected_name(self) -> str:
@@ -154,9 +183,20 @@ class ProbeTarget:
         return self.name or self.host
 
     @property
+    def leg(self) -> Service:
+        """What the endpoint is on the leg table: :attr:`service`, else what :attr:`port` is."""
+        return self.service if self.service is not None else Service.at_port(self.port)
+
+    @property
     def display(self) -> str:
-        """``host:port`` (with ``{address}`` when connecting elsewhere)."""
+        """``host:port`` (with ``{address}`` when connecting elsewhere, ``{address:port}`` when
+        the leg's port is mapped to another one)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
+        real = self.leg.port
+        if real != self.port:
+            to = self.connect_host
+            to = f"[{to}]" if ":" in to else to
+            return f"{host}:{real}{{{to}:{self.port}}}"
         where = f"{{{self.address}}}" if self.address else ""
         return f"{host}:{self.port}{where}"
 
@@ -381,23 +421,12 @@ def _names(names: Sequence[x509.Name]) -> str:
     return "; ".join(n.rfc4514_string() for n in names) or "none"
 
 
-_LEG_LABEL = re.compile(r"expc->(?P<product>cucm|imp|cuc):(?P<port>\d+)$")
-"""``audit --probe`` labels its targets with the leg (``expc->cucm:6972``): the real port and the
-product, also where a lab maps the port elsewhere."""
-
-
-def _service(target: ProbeTarget) -> tuple[int, str | None]:
-    found = _LEG_LABEL.match(target.label or "")
-    if found is None:
-        return target.port, None
-    return int(found["port"]), found["product"]
-
-
 def _client_words(hs: Handshake, profile: ClientProfile, target: ProbeTarget) -> str:
     names = _names(hs.client_ca_names)
     when = " after the TLS 1.3 handshake" if hs.phase is Phase.POST_HANDSHAKE else ""
     alert = f"alert {hs.alert.value}" if hs.alert else f"no alert: {hs.detail or 'closed'}"
-    port, product = _service(target)
+    leg = target.leg
+    port, product = leg.port, leg.server.value if leg.server is not None else None
     sent = profile.identity is not None and hs.client_cert_sent
     client = profile.identity.leaf if profile.identity is not None else None
     todo = remedy(hs.alert, port=port, client=client, sent=sent, product=product)
@@ -614,7 +643,11 @@ def probe_endpoints(
     if workers < 1 or per_host < 1:
         raise InputError("workers and per-host limit must be at least 1")
     wanted = tuple(dict.fromkeys((Variant.DEFAULT, *variants)))
-    offers = build_offers(profile, wanted)
+    # the default offer differs by transport (TLS 1.3 signature order): one set per transport
+    by_transport = {
+        transport: build_offers(profile, wanted, transport=transport)
+        for transport in dict.fromkeys(t.leg.transport for t in targets)
+    }
     start = time.monotonic()
     deadline = start + timeouts.overall
     slots = {t.connect_host: threading.BoundedSemaphore(per_host) for t in targets}
@@ -624,7 +657,7 @@ def probe_endpoints(
 
     def one(index: int, variant: Variant) -> Handshake:
         target = targets[index]
-        offer = offers[variant]
+        offer = by_transport[target.leg.transport][variant]
 
         def connect() -> Handshake:
             return handshake(
@@ -762,6 +795,7 @@ __all__ = [
     "Observation",
     "Offer",
     "ProbeTarget",
+    "Service",
     "Verdict",
     "exit_code",
     "judge",

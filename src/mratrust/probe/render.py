@@ -150,7 +150,16 @@ def to_json(
                     "address": r.target.address,
                     "sni": r.target.server_name,
                     "name": r.target.expected_name,
+                    "leg": {
+                        "port": r.target.leg.port,
+                        "transport": r.target.leg.transport.value,
+                        "product": r.target.leg.server.value if r.target.leg.server else None,
+                        "listed": r.target.leg.listed,
+                    },
                 },
+                "signature_algorithms": list(
+                    profile.signature_algorithms_on(r.target.leg.transport)
+                ),
                 "status": status(r),
                 "outcome": r.default.outcome.value,
                 "message": r.default.message,
@@ -248,7 +257,14 @@ def _identity_lines(n: int, ident: Identity, color: bool) -> list[str]:
     return lines
 
 
-def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
+def _offer_line(r: EndpointReport, profile: ClientProfile) -> str:
+    leg = r.target.leg
+    first = "RSA" if profile.rsa_first_on(leg.transport) else "ECDSA"
+    where = f"port {leg.port}" + ("" if leg.listed else ", not a leg port: taken as HTTPS")
+    return f"  Offer: {leg.transport.component} ({where}), TLS 1.3 signatures {first} first"
+
+
+def _endpoint_lines(r: EndpointReport, profile: ClientProfile, color: bool) -> list[str]:
     state = status(r)
     d = r.default
     hs = d.handshake
@@ -272,7 +288,7 @@ def _endpoint_lines(r: EndpointReport, color: bool) -> list[str]:
         extra.append(f"expected name {r.target.expected_name}")
     if extra:
         head += "  [" + escape_control(", ".join(extra)) + "]"
-    lines: list[str] = [_Painted(head)]
+    lines: list[str] = [_Painted(head), _offer_line(r, profile)]
     if hs.completed or hs.chain:
         leaf = facts(hs.chain[0]) if hs.chain else None
         negotiated = f"{hs.tls_version} {hs.cipher}" if hs.completed else "handshake not finished"
@@ -335,7 +351,7 @@ def to_text(
         lines.append(f"Trust store: {trust.label or 'given'} ({count})")
     for r in reports:
         lines.append("")
-        lines += _endpoint_lines(r, color)
+        lines += _endpoint_lines(r, profile, color)
     counts = summary(reports)
     lines += [
         "",

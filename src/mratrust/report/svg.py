@@ -1,10 +1,11 @@
 """The trust graph drawn as inline SVG, with a deterministic layout (no script, no font, no URL).
 
 Columns by kind: the MRA clients and Expressway-E (when the graph has them), the Expressway-C
-peers, then the UC nodes cluster by cluster; rows sorted by endpoint id. One arrow per TLS leg, from the side that connects
-to the side that serves, coloured by the leg's worst status (``st-none`` when nothing judged it).
-Arrows and nodes are links to ``#leg-N`` and ``#ep-N`` (N: their index in the graph), so the
-drawing works without script; the page's CSS gives the classes their colours.
+peers, then the UC nodes cluster by cluster; rows sorted by endpoint id. One arrow per TLS leg,
+from the side that connects to the side that serves, coloured by the leg's worst status
+(``st-none`` when nothing judged it). Arrows and nodes are links to ``#leg-N`` and ``#ep-N``
+(N: their index in the graph), so the drawing works without script; the page's CSS gives the
+classes their colours.
 """
 
 from __future__ import annotations

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
+from mratrust.fixes import (
+    ExpresswayIdentity,
+    ExpresswayTrust,
+    Fix,
+    Reissue,
+    RemoveTrust,
+    Rename,
+    UcIdentity,
+    UcTrust,
+    UploadTrust,
+)
 from mratrust.model import (
     Deployment,
     EvidenceValue,
@@ -85,7 +96,12 @@ class RuleInfo:
     sources: tuple[str, ...]
     kb: tuple[str, ...]
     check: Callable[[AuditContext], Iterable[Finding]]
+    fix: FixFn | None = None
+    """How a ``fail`` or ``risk`` of this rule is fixed, from the finding: typed fixes."""
 
+
+FixFn = Callable[[Finding], Iterable[Fix]]
+"""A rule's fixes for one of its failing findings, read from the finding's subject and evidence."""
 
 RULES: dict[str, RuleInfo] = {}
 
@@ -94,14 +110,22 @@ def rule(
     rule_id: str,
     *,
     title: str,
-    since: str | None,
+    since: Version | str | None,
     severity: Severity,
     kb: tuple[str, ...] = (),
     cite: tuple[str, ...] = (),
+    fix: FixFn | None = None,
 ) -> Callable[
     [Callable[[AuditContext], Iterable[Finding]]], Callable[[AuditContext], Iterable[Finding]]
 ]:
-    """Register a rule function under its stable ID (IDs are never renamed or reused)."""
+    """Register a rule function under its stable ID (IDs are never renamed or reused).
+
+    ``since`` is a release of :data:`mratrust.versions.TIMELINE` (its constant, e.g. ``X14_2``),
+    a UC feature's :attr:`~mratrust.versions.UcFeature.since`, or None.
+
+    ``fix`` gives the typed fixes (:mod:`mratrust.fixes`) of each ``fail`` or ``risk`` finding the
+    rule makes; :func:`make` attaches them, and the plan turns them into steps.
+    """
 
     def register(
         fn: Callable[[AuditContext], Iterable[Finding]],
@@ -111,11 +135,12 @@ def rule(
         RULES[rule_id] = RuleInfo(
             id=rule_id,
             title=title,
-            since=since,
+            since=str(since) if since is not None else None,
             severity=severity,
             sources=sources(*cite),
             kb=kb,
             check=fn,
+            fix=fix,
         )
         return fn
 
@@ -330,11 +355,17 @@ def make(
     evidence: Mapping[str, EvidenceValue] | None = None,
     severity: Severity | None = None,
     since: str | None = None,
+    fixes: Iterable[Fix] | None = None,
 ) -> Finding:
-    """A finding of a registered rule, with the rule's severity, sources and ``since``."""
+    """A finding of a registered rule, with the rule's severity, sources and ``since``.
+
+    A ``fail`` or ``risk`` carries its typed fixes: ``fixes`` when given (a fix that needs more
+    than the finding holds), else what the rule's ``fix`` function derives from the finding.
+    """
     info = RULES[info_id]
-    sev = severity or (info.severity if status in (Status.FAIL, Status.RISK) else _soft(status))
-    return Finding(
+    bad = status in (Status.FAIL, Status.RISK)
+    sev = severity or (info.severity if bad else _soft(status))
+    found = Finding(
         rule=info_id,
         status=status,
         severity=sev,
@@ -345,6 +376,13 @@ def make(
         evidence=tuple((evidence or {}).items()),
         sources=info.sources,
     )
+    if not bad:
+        return found
+    if fixes is not None:
+        return replace(found, fixes=tuple(fixes))
+    if info.fix is not None:
+        return replace(found, fixes=tuple(info.fix(found)))
+    return found
 
 
 _SOFT = {
@@ -426,3 +464,66 @@ def rejection_signature(leg: LegRow, node: str) -> str:
 def leg_transport(product: str, port: int) -> Transport:
     """The Expressway component that makes the connection to ``product`` on ``port``."""
     return transport_of(product, port)
+
+
+# --------------------------------------------------------------------------- typed fixes
+
+
+def evidence_fps(f: Finding, key: str) -> tuple[str, ...]:
+    """The fingerprints (or names) a finding's evidence lists under ``key``."""
+    value = f.evidence_dict().get(key)
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        return (value,)
+    return ()
+
+
+def expressway_trust_fixes(f: Finding, *peer_names: str) -> tuple[Fix, ...]:
+    """Make Expressway-C trust the chain of the finding: remove the entries that hide it, upload
+    what is missing (``peer_names``: those peers' lists; default the evidence's ``peers``, else
+    every peer)."""
+    store = ExpresswayTrust(peers=peer_names or evidence_fps(f, "peers"))
+    remove = evidence_fps(f, "remove")
+    upload = UploadTrust(
+        store=store, certificates=evidence_fps(f, "upload"), chain=evidence_fps(f, "chain")
+    )
+    return (RemoveTrust(store=store, certificates=remove), upload) if remove else (upload,)
+
+
+def uc_trust_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Make a UC cluster's store (the subject's certificate names it) trust Expressway-C's
+    chain; in mixed mode ``CallManager-trust`` takes the presenting peer's certificate too."""
+    store = f.subject.certificate
+    if not store:
+        return ()
+    return (
+        UploadTrust(
+            store=UcTrust(cluster=f.subject.cluster or "", store=store),
+            certificates=evidence_fps(f, "upload"),
+            chain=evidence_fps(f, "chain"),
+            leaf_of=f.subject.node if store == "CallManager-trust" else None,
+        ),
+    )
+
+
+def uc_identity(f: Finding, **kw: Any) -> UcIdentity:
+    """The UC identity a finding is about (``tomcat+CallManager`` and ``tomcat (…)`` name the
+    first one)."""
+    cert = (f.subject.certificate or "tomcat").split("+")[0].split()[0]
+    return UcIdentity(cluster=f.subject.cluster or "", certificate=cert, **kw)
+
+
+def rename_or_reissue(f: Finding) -> tuple[Fix, ...]:
+    """Nodes defined by host name are renamed to their FQDN first; else a new certificate."""
+    return (Reissue(what=uc_identity(f, rename=Rename.IF_SHORT)),)
+
+
+def reissue_uc(f: Finding) -> tuple[Fix, ...]:
+    """Reissue the UC identity the finding is about."""
+    return (Reissue(what=uc_identity(f)),)
+
+
+def reissue_expressway(f: Finding) -> tuple[Fix, ...]:
+    """Reissue the certificate of the Expressway-C peer the finding is about."""
+    return (Reissue(what=ExpresswayIdentity(peer=f.subject.node or "")),)

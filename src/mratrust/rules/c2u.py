@@ -6,6 +6,15 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import (
+    Configure,
+    ExpresswayTrust,
+    Fix,
+    Reissue,
+    RemoveTrust,
+    Rename,
+    Setting,
+)
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -19,6 +28,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
+from mratrust.products import EXPRESSWAY_RESTART_PAGE
 from mratrust.rules.base import (
     ATS_DEBUG,
     CIPHER_LABELS,
@@ -28,21 +38,69 @@ from mratrust.rules.base import (
     Gate,
     chain_fps,
     cipher_where,
+    evidence_fps,
+    expressway_trust_fixes,
     is_discovered_node,
     make,
     peers,
+    reissue_uc,
+    rename_or_reissue,
     rule,
     short,
+    uc_identity,
 )
 from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
-from mratrust.versions import X14_2
+from mratrust.versions import CUCM_TOMCAT_REUSE, X8_8, X14_2, X15_2
 
-RESTART_EXPC = "restart Expressway-C (Maintenance > Restart options) for trusted CA changes"
+RESTART_EXPC = f"restart Expressway-C ({EXPRESSWAY_RESTART_PAGE}) for trusted CA changes"
 REFRESH = (
     "refresh the UC servers on Expressway-C (Configuration > Unified Communications > "
     "Unified CM servers / IM and Presence Service nodes / Unity Connection servers > "
     "Refresh servers)"
 )
+
+
+def _latent_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Trust the chain; a certificate that also lacks names is reissued."""
+    more = reissue_uc(f) if evidence_fps(f, "missing_names") else ()
+    return (*expressway_trust_fixes(f), *more)
+
+
+def _dup_subject_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Remove the first entry with the subject, which hides the right one (a ``fail`` only)."""
+    first = f.evidence_dict().get("first")
+    if f.status is not Status.FAIL or not isinstance(first, str) or not f.subject.node:
+        return ()
+    return (RemoveTrust(store=ExpresswayTrust(peers=(f.subject.node,)), certificates=(first,)),)
+
+
+def _ecdsa_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Have Expressway-C get the trusted RSA identity on the leg."""
+    current = f.evidence_dict().get("cipher_string")
+    return (
+        Configure(
+            setting=Setting.RSA_FIRST,
+            cluster=f.subject.cluster,
+            leg_id=f.subject.leg_id,
+            cipher_string=current if isinstance(current, str) else None,
+        ),
+    )
+
+
+def _rename_then_reissue(f: Finding) -> tuple[Fix, ...]:
+    """The nodes are renamed to their FQDN; a new certificate only if one lacks the FQDN."""
+    return (Reissue(what=uc_identity(f, rename=Rename.ALWAYS)),)
+
+
+def _same_cn_fixes(f: Finding) -> tuple[Fix, ...]:
+    """CallManager CA-signed; the self-signed entries that shared tomcat's subject go."""
+    ev = f.evidence_dict().get("certificates")
+    stale = ev[1] if isinstance(ev, tuple) and len(ev) == 2 else None
+    return (Reissue(what=uc_identity(f, same_cn=True, stale=stale)),)
+
+
+def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
+    return (Configure(setting=Setting.SIP_SIGNATURE_PREF_RSA),)
 
 
 def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
@@ -170,8 +228,9 @@ def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
 
 @rule(
     "C2U-TRUST",
+    fix=expressway_trust_fixes,
     title="UC node identity chains to Expressway-C's trusted CA list",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.CRITICAL,
     kb=("R-C2U-01", "R-C2U-07"),
     cite=("S2", "S3", "S27", "S1", "S36", "S24"),
@@ -322,8 +381,9 @@ def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[
 
 @rule(
     "C2U-NAME",
+    fix=rename_or_reissue,
     title="The name Expressway-C uses for the node is in the certificate's SAN",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.CRITICAL,
     kb=("R-C2U-02",),
     cite=("S2", "S1", "S17", "S4", "S36"),
@@ -410,8 +470,9 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "C2U-FQDN",
+    fix=_rename_then_reissue,
     title="UC nodes are defined by FQDN, not short host names or IP addresses",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-03",),
     cite=("S1", "S4", "S17"),
@@ -468,16 +529,16 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
     ident = node.identity(source)
     if ident is None or not facts(ident.leaf).multi_server:
         return f"it needs a multi-server {source} certificate, which {short(node.name)}'s is not"
-    major = cluster.major_version
-    if major is not None and major < 14:
-        return "it needs Unified CM 14 or later"
+    if CUCM_TOMCAT_REUSE.reached(cluster.major_version) is False:
+        return f"it needs {CUCM_TOMCAT_REUSE.needs}"
     return None
 
 
 @rule(
     "C2U-SAME-CN",
+    fix=_same_cn_fixes,
     title="Two self-signed certificates with the same CN that Expressway-C must both trust",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-04",),
     cite=("S1", "S3", "S16", "S17"),
@@ -598,8 +659,9 @@ def _must_verify(ctx: AuditContext) -> list[tuple[UcLeg, Identity]]:
 
 @rule(
     "C2U-DUP-SUBJECT",
+    fix=_dup_subject_fixes,
     title="Two trusted CA entries with the same subject on an Expressway-C peer",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-05",),
     cite=("S3", "S17", "S30"),
@@ -785,9 +847,10 @@ FRESH_ASSUMED = (
 
 @rule(
     "C2U-ECDSA",
+    fix=_ecdsa_fixes,
     title="If ECDSA may be negotiated (TLS 1.2 cipher order or TLS 1.3), the node's ECDSA "
     "identity is trusted",
-    since="X14.2",
+    since=X14_2,
     severity=Severity.HIGH,
     kb=("R-C2U-06",),
     cite=("S1", "S27", "S10", "S32"),
@@ -912,8 +975,9 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "C2U-LATENT",
+    fix=_latent_fixes,
     title="Before X14.2: a node whose certificate will fail once every node is verified",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-08",),
     cite=("S1", "S2", "S27"),
@@ -969,15 +1033,16 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
                 **({"upload": upload} if upload else {}),
                 **({"missing_names": tuple(missing_names)} if missing_names else {}),
             },
-            since="X14.2",
+            since=str(X14_2),
         )
 
 
 @rule(
     "C2U-TLS13-SIGALG",
+    fix=_sigalg_fixes,
     title="With SIP TLS 1.3, the certificate type the signature-algorithm preference selects is "
     "trusted",
-    since="X15.2",
+    since=X15_2,
     severity=Severity.HIGH,
     kb=("KB §6",),
     cite=("S14", "S1"),

@@ -6,11 +6,21 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import ExpresswayTrust, UploadTrust
 from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS
-from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, peers, rule
+from mratrust.rules.base import (
+    EXPC,
+    AuditContext,
+    chain_fps,
+    make,
+    peers,
+    reissue_expressway,
+    rule,
+)
 from mratrust.topology import node_id, peer_id
+from mratrust.versions import X8_8, X8_10
 
 
 def _subject(peer: str, certificate: str = "server") -> Subject:
@@ -20,7 +30,7 @@ def _subject(peer: str, certificate: str = "server") -> Subject:
 @rule(
     "EXP-EKU",
     title="Expressway-C certificate carries serverAuth and clientAuth",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-CE-01",),
     cite=("S3", "S17", "S28"),
@@ -106,8 +116,9 @@ def _eku_finding(
 
 @rule(
     "EXP-CN",
+    fix=reissue_expressway,
     title="Expressway certificate has a CN",
-    since="X8.10",
+    since=X8_10,
     severity=Severity.HIGH,
     kb=("R-EXP-02",),
     cite=("S30",),
@@ -130,8 +141,9 @@ def exp_cn(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "EXP-KEY",
+    fix=reissue_expressway,
     title="Key size and type acceptable (RSA 2048–4096, ECDSA from X14.3)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-03",),
     cite=("S20", "S14"),
@@ -166,8 +178,9 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "EXP-WILDCARD",
+    fix=reissue_expressway,
     title="No wildcard certificate on Expressway or the UC nodes",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-08", "R-UCM-01"),
     cite=("S17", "S31"),
@@ -213,7 +226,7 @@ def _wild(f: object, subject: Subject, product: str) -> Finding:
 @rule(
     "EXP-CHAIN",
     title="Expressway holds its own full chain in its trusted CA list",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-EXP-10",),
     cite=("S3",),
@@ -245,13 +258,20 @@ def exp_chain(ctx: AuditContext) -> Iterator[Finding]:
                 f"Upload {missing} to {peer.name}'s trusted CA list, then restart Expressway-C"
             ],
             evidence={"upload": chain_fps(result.missing_certs)} if result.missing_certs else {},
+            fixes=(
+                UploadTrust(
+                    store=ExpresswayTrust(peers=(peer.name,)),
+                    certificates=chain_fps(result.missing_certs),
+                    chain=chain_fps(peer.certificate.chain),
+                ),
+            ),
         )
 
 
 @rule(
     "EXP-PEER-TRUST",
     title="Every Expressway-C peer has the same trusted CA list",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.MEDIUM,
     kb=("R-CE-09",),
     cite=("S17",),

@@ -7,11 +7,22 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import Fix, Reissue, Renewal
 from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
 from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
 from mratrust.topology import node_id, peer_id
+from mratrust.versions import X8_8
+
+
+def _renewal(f: Finding) -> tuple[Fix, ...]:
+    """Renew the certificate where it lives."""
+    ev = f.evidence_dict()
+    fp = ev.get("fingerprint")
+    subject = str(ev.get("subject") or f.subject.certificate or "the certificate")
+    return (Reissue(what=Renewal(fingerprint=str(fp), subject=subject)),)
+
 
 WARN_DAYS = 30
 INFO_DAYS = 60
@@ -95,8 +106,9 @@ def _validity(
 
 @rule(
     "CERT-VALIDITY",
+    fix=_renewal,
     title="Every certificate relied on is within its validity (30/60-day warnings)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-EXP-09",),
     cite=("S13",),
@@ -163,7 +175,7 @@ def _iso(cert: x509.Certificate) -> str:
 @rule(
     "CERT-SIGNATURE",
     title="No SHA-1 (or weaker) signature, no RSA key below 2048 bits",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     cite=("S31",),
 )

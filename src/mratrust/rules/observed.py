@@ -13,6 +13,7 @@ from cryptography import x509
 
 from mratrust.model import EvidenceValue, Finding, Observed, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
+from mratrust.products import identity_recipe
 from mratrust.rules.base import (
     GATE_STATUS,
     AuditContext,
@@ -160,8 +161,8 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
             remediation=[
                 f"export the current {leg.rsa_identity} again (show cert own {leg.rsa_identity}) "
                 "and audit again",
-                "if the export is current, restart the service that serves the old one "
-                "(utils service restart Cisco TFTP / Cisco Tomcat)",
+                "if the export is current, restart the services that serve it: "
+                + "; ".join(identity_recipe(found[0].product, leg.rsa_identity).restarts),
             ],
             evidence={"presented": f.fingerprint, "inventory": tuple(expected)},
         )

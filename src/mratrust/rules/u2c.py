@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mratrust.fixes import Fix
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -17,16 +18,20 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult
-from mratrust.products import trust_restart_text
+from mratrust.products import identity_recipe, trust_restart_text
 from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
     chain_fps,
+    expressway_trust_fixes,
     make,
     peers,
+    reissue_expressway,
+    reissue_uc,
     rejection_signature,
     rule,
     short,
+    uc_trust_fixes,
 )
 from mratrust.topology import (
     EndpointKind,
@@ -38,6 +43,15 @@ from mratrust.topology import (
     peer_id,
     row_for,
 )
+from mratrust.versions import X8_8, X12_5, X12_6, X14_0_2
+
+
+def _oauth_fixes(f: Finding) -> tuple[Fix, ...]:
+    """tomcat on SIP OAuth: Expressway-C trusts it; else the UC store trusts Expressway-C."""
+    if f.subject.certificate == "tomcat":
+        return expressway_trust_fixes(f)
+    return uc_trust_fixes(f)
+
 
 _EXPC, _CUCM, _IMP = EndpointKind.EXPRESSWAY_C, EndpointKind.CUCM, EndpointKind.IMP
 _TFTP = row_for(_EXPC, _CUCM, Purpose.TFTP)
@@ -169,8 +183,9 @@ SINCE_ALWAYS = "X8.8"
 
 @rule(
     "U2C-TRUST",
+    fix=uc_trust_fixes,
     title="Expressway-C's chain is in CUCM tomcat-trust and CallManager-trust",
-    since="X14.0.2",
+    since=X14_0_2,
     severity=Severity.CRITICAL,
     kb=("R-U2C-01",),
     cite=("S1", "S2", "S3", "S13", "S18", "S27"),
@@ -199,7 +214,7 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
                     required=presents,
                     why_required=why,
                     accept_leaf=cluster.mixed,
-                    since="X14.0.2",
+                    since=str(X14_0_2),
                 )
             if not _SIP.applies(cluster):
                 continue
@@ -224,9 +239,10 @@ def u2c_trust(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "U2C-OAUTH",
+    fix=_oauth_fixes,
     title="SIP OAuth (5091): Expressway-C's chain in tomcat-trust, CUCM's tomcat trusted by "
     "Expressway-C",
-    since="X12.5",
+    since=X12_5,
     severity=Severity.CRITICAL,
     kb=("R-U2C-02",),
     cite=("S22",),
@@ -303,8 +319,9 @@ def u2c_oauth(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "U2C-PROFILE-SAN",
+    fix=reissue_expressway,
     title="Secure phone security profile names are FQDNs in Expressway-C's SAN",
-    since="X12.6",
+    since=X12_6,
     severity=Severity.HIGH,
     kb=("R-U2C-03",),
     cite=("S3", "S15", "S17"),
@@ -321,9 +338,9 @@ def u2c_profile_san(ctx: AuditContext) -> Iterator[Finding]:
                 )
                 leaf = facts(peer.certificate.leaf)
                 problems: list[str] = []
-                if not is_fqdn(profile):
+                if not is_fqdn(profile) and ctx.behaviour.profile_fqdn_required:
                     problems.append(
-                        f"{profile!r} is not in FQDN format (required from X12.6 for the CSR)"
+                        f"{profile!r} is not in FQDN format (required from {X12_6} for the CSR)"
                     )
                 if match_name(leaf, profile, cn_fallback=False) is not NameMatch.SAN:
                     problems.append(
@@ -355,8 +372,9 @@ def _domain(name: str) -> str:
 
 @rule(
     "U2C-CM-EKU",
+    fix=reissue_uc,
     title="CUCM CallManager certificate carries serverAuth and clientAuth (mixed mode)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-U2C-04",),
     cite=("S17",),
@@ -401,16 +419,17 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[
                     f"Reissue {name} with EKU serverAuth and clientAuth (the CA template must "
                     "keep both)",
-                    "then restart Cisco CallManager, Cisco TFTP and Cisco HAProxy; in mixed mode "
-                    "run utils ctl update CTLFile first",
+                    "then, in this order: "
+                    + "; ".join(identity_recipe(Product.CUCM, name, mixed=True).commands()),
                 ],
             )
 
 
 @rule(
     "U2C-IMP-TRUST",
+    fix=uc_trust_fixes,
     title="IM and Presence tomcat-trust and cup-xmpp-trust hold Expressway-C's chain",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-U2C-05",),
     cite=("S3",),

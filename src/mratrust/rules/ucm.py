@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from mratrust.model import Finding, Product, Severity, Status, Subject
 from mratrust.pki.facts import NameMatch, facts, match_name
-from mratrust.rules.base import AuditContext, make, rule, short
+from mratrust.rules.base import AuditContext, make, rename_or_reissue, rule, short
 from mratrust.topology import node_id
+from mratrust.versions import CUCM_TOMCAT_REUSE, X8_8
 
 REUSE_PAIRS = (("tomcat", "CallManager"), ("tomcat-ECDSA", "CallManager-ECDSA"))
 
@@ -15,7 +16,7 @@ REUSE_PAIRS = (("tomcat", "CallManager"), ("tomcat-ECDSA", "CallManager-ECDSA"))
 @rule(
     "UCM-REUSE",
     title="CUCM 14+: a multi-server tomcat can be (or is) reused for CallManager",
-    since="UCM 14",
+    since=CUCM_TOMCAT_REUSE.since,
     severity=Severity.LOW,
     kb=("R-UCM-03", "R-UCM-04"),
     cite=("S5", "S6", "S1"),
@@ -24,8 +25,7 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
     for cluster, node in ctx.deployment.nodes():
         if cluster.product is not Product.CUCM:
             continue
-        major = cluster.major_version
-        if major is None or major < 14:
+        if CUCM_TOMCAT_REUSE.reached(cluster.major_version) is not True:
             continue
         for source, target in REUSE_PAIRS:
             src = node.identity(source)
@@ -79,8 +79,9 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
 
 @rule(
     "UCM-MULTI-SAN",
+    fix=rename_or_reissue,
     title="A multi-server certificate's SAN covers every node of its cluster",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-C2U-02",),
     cite=("S2", "S7"),
