@@ -287,3 +287,21 @@ def test_upgrade_path_for_a_server_only_expressway_c(deployment: Get) -> None:
     (f155,) = x155.by_rule("EXP-EKU")
     assert f155.status is Status.FAIL
     assert "Client certificate" in f155.remediation[0] and "serverAuth-only" in f155.remediation[0]
+
+
+def test_cluster_enforce_without_expressway_e_judges_expressway_c(deployment: Get) -> None:
+    d = deployment("B0")  # no Expressway-E; expc1's certificate names expc1.example.com
+    assert d.expressway_e is None
+    enforce = replace(d, expressway=replace(d.expressway, cluster_tls_mode=ClusterTlsMode.ENFORCE))
+    assert _st(_run(enforce), "CE-CLUSTER", node="expc1.example.com") == [Status.PASS]
+    # a peer whose own name is not in its SAN
+    (peer,) = enforce.expressway.peers
+    renamed = replace(
+        enforce,
+        expressway=replace(enforce.expressway, peers=(replace(peer, name="expc7.example.com"),)),
+    )
+    (f,) = _run(renamed).by_rule("CE-CLUSTER")
+    assert f.status is Status.FAIL
+    assert "its own peer address expc7.example.com is not in its SAN" in f.message
+    # the twin: permissive without an Expressway-E says nothing
+    assert _run(d).by_rule("CE-CLUSTER") == ()

@@ -21,13 +21,7 @@ from mratrust.lab.scenarios import (
 
 from .conftest import NOW, finding_set, running_lab
 
-SCENARIOS = [
-    info.id
-    for info in list_scenarios()
-    # collect does not read Expressway-E yet (its REST interface is not simulated by the lab):
-    # the B0E and E scenarios are audited from their written inventories only
-    if get_scenario(info.id).spec().expressway_e is None
-]
+SCENARIOS = [info.id for info in list_scenarios()]
 
 
 @pytest.mark.slow

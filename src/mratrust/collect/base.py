@@ -35,6 +35,10 @@ class Interface(Enum):
 
 SettingValue = str | bool | int | tuple[str, ...] | None
 
+EXPRESSWAY_E = "expressway_e"
+"""The ``cluster`` of Expressway-E's identity and store facts (``""`` is Expressway-C's) and the
+prefix of its settings (``expressway_e.version``, …)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeFact:
@@ -186,6 +190,7 @@ def run_all(
 
 
 __all__ = [
+    "EXPRESSWAY_E",
     "Collected",
     "Context",
     "Failure",

@@ -1,4 +1,7 @@
-"""Expressway-C REST (``/api/…``, HTTP Basic, an administrator account with API access).
+"""Expressway-C and Expressway-E REST (``/api/…``, HTTP Basic, an administrator account with API
+access). One module reads both; ``side`` says which one, and so which resources are asked and
+where the facts go (settings ``expressway.…`` or ``expressway_e.…``, certificates under cluster
+``""`` or :data:`~mratrust.collect.base.EXPRESSWAY_E`).
 
 Cisco names the resources in the REST API Summary Guide (X14.2) and the Administrator Guide
 (``/api/raml`` lists what a build offers) but not their bodies. The paths and field names below
@@ -19,7 +22,20 @@ path                                               status     gives
                                                               ``Https``
 /api/provisioning/edgeconfigserver                 assumed    ``VerifyOriginServer``
 /api/provisioning/certs/server                     named      ``Certificate`` (PEM, + chain)
+/api/provisioning/certs/client                     assumed    ``Certificate`` (X15.5 client
+                                                              certificate; null: none)
+/api/provisioning/zone/traversalclient   (C)       assumed    ``[{Name, PeerAddresses, Port}]``
+/api/provisioning/zone/traversalserver   (E)       assumed    ``[{Name, TlsVerifySubjectName,
+                                                              Port}]``
+/api/provisioning/common/domain          (E)       assumed    ``[{Name}]`` (the edge domains)
+/api/provisioning/certs/configuration    (E)       assumed    ``EnableServerEkuUpload`` (X15.4)
 =================================================  =========  ================================
+
+``/api/provisioning/common/cluster`` may also carry ``TlsVerificationMode`` (Permissive or
+Enforce, System > Clustering), assumed too. The SIP, cipher, edge-configuration and MRA server
+resources are read on Expressway-C only; the traversal server zone, the domains and the EKU
+switch on Expressway-E only; the traversal client zone (Expressway-C) gives the peer addresses of
+Expressway-E that its zone connects to.
 """
 
 from __future__ import annotations
@@ -27,13 +43,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mratrust.collect.base import Collected, Context, IdentityFact, Interface, SettingFact
+from mratrust.collect.base import (
+    EXPRESSWAY_E,
+    Collected,
+    Context,
+    IdentityFact,
+    Interface,
+    SettingFact,
+)
 from mratrust.collect.http import ApiError, pem_certs, require_ok
 from mratrust.errors import InputError
+from mratrust.topology import EXPRESSWAY_CLIENT_IDENTITY, EXPRESSWAY_IDENTITY
 from mratrust.versions import Version
 
 ROLE = "administrator access with API access enabled (not read-only web access)"
@@ -49,6 +73,11 @@ SIP = "/api/provisioning/common/protocol/sip/configuration"
 CIPHERS = "/api/provisioning/common/ciphers"
 EDGE_CONFIG = "/api/provisioning/edgeconfigserver"
 SERVER_CERT = "/api/provisioning/certs/server"
+CLIENT_CERT = "/api/provisioning/certs/client"
+TRAVERSAL_CLIENT = "/api/provisioning/zone/traversalclient"
+TRAVERSAL_SERVER = "/api/provisioning/zone/traversalserver"
+DOMAINS = "/api/provisioning/common/domain"
+CERT_CONFIG = "/api/provisioning/certs/configuration"
 
 
 class _Loose(BaseModel):
@@ -66,6 +95,7 @@ class PeerOut(_Loose):
 class ClusterOut(_Loose):
     ClusterName: str | None = None
     Peers: list[PeerOut] = Field(default_factory=list)
+    TlsVerificationMode: str | None = None
 
 
 class ServerOut(_Loose):
@@ -92,6 +122,40 @@ class ServerCertOut(_Loose):
     Certificate: str
 
 
+class ClientCertOut(_Loose):
+    Certificate: str | None = None
+
+
+class TraversalClientOut(_Loose):
+    Name: str | None = None
+    PeerAddresses: list[str] = Field(default_factory=list)
+    Port: int | None = None
+
+
+class TraversalServerOut(_Loose):
+    Name: str | None = None
+    TlsVerifySubjectName: str | None = None
+    Port: int | None = None
+
+
+class DomainOut(_Loose):
+    Name: str
+
+
+class CertConfigOut(_Loose):
+    EnableServerEkuUpload: str | None = None
+
+
+def cluster_mode(value: str | None) -> str | None:
+    """``Permissive``/``Enforce`` (any case) → the inventory's value; None when absent."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("permissive", "enforce"):
+        return text
+    raise ValueError(f"{value!r} is neither Permissive nor Enforce")
+
+
 def on(value: str | None) -> bool | None:
     """``On``/``Off`` (any case, or true/false) → bool; None when absent."""
     if value is None:
@@ -116,24 +180,31 @@ def x_version(text: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpresswaySource:
-    """The Expressway-C cluster, through the peer named in the sources file."""
+    """An Expressway cluster (C or E), through the peer named in the sources file."""
 
     address: str
     port: int
     credentials: str | None
     declared_peers: tuple[str, ...] = ()
+    side: Literal["c", "e"] = "c"
     interface: Interface = Interface.EXPRESSWAY
 
     @property
     def system(self) -> str:
         return self.address
 
+    @property
+    def prefix(self) -> str:
+        """The setting prefix and sources-file key of this side."""
+        return "expressway" if self.side == "c" else EXPRESSWAY_E
+
     def collect(self, ctx: Context) -> Collected:
+        key = "expressway_c" if self.side == "c" else EXPRESSWAY_E
         if self.credentials is None:
             return Collected.failed(
                 self.system,
                 self.interface,
-                "no credentials named (add `credentials: NAME` to expressway_c); its version, "
+                f"no credentials named (add `credentials: NAME` to {key}); its version, "
                 "peers, certificates and settings come from the sources file only",
             )
         creds = ctx.credentials(self.credentials)
@@ -185,18 +256,45 @@ class ExpresswaySource:
 
         steps: list[tuple[str, Callable[[], None]]] = []
 
+        pre = self.prefix
+
         def sysinfo() -> None:
             info = get(self.address, SYSINFO, SysInfo)
             if info is not None:
-                put("expressway.version", x_version(info.Version))
+                put(f"{pre}.version", x_version(info.Version))
 
         def cluster() -> None:
             c = get(self.address, CLUSTER, ClusterOut)
             if c is None:
                 return
-            put("expressway.cluster_name", c.ClusterName or None)
+            put(f"{pre}.cluster_name", c.ClusterName or None)
             peers = tuple(p.Address for p in c.Peers) or (self.address,)
-            put("expressway.peers", peers)
+            put(f"{pre}.peers", peers)
+            if c.TlsVerificationMode is not None:
+                put(f"{pre}.cluster_tls_mode", cluster_mode(c.TlsVerificationMode))
+
+        def traversal_client() -> None:
+            zones = get(self.address, TRAVERSAL_CLIENT, TraversalClientOut, many=True)
+            if zones:  # the first zone: the Unified Communications traversal zone
+                put(f"{EXPRESSWAY_E}.traversal.peer_addresses", tuple(zones[0].PeerAddresses))
+                put(f"{EXPRESSWAY_E}.traversal.client_port", zones[0].Port)
+
+        def traversal_server() -> None:
+            zones = get(self.address, TRAVERSAL_SERVER, TraversalServerOut, many=True)
+            if zones:
+                z = zones[0]
+                put(f"{pre}.traversal.tls_verify_subject_name", z.TlsVerifySubjectName or None)
+                put(f"{pre}.traversal.port", z.Port)
+
+        def domains() -> None:
+            rows = get(self.address, DOMAINS, DomainOut, many=True)
+            if rows is not None:
+                put(f"{pre}.edge_domains", tuple(r.Name for r in rows))
+
+        def cert_config() -> None:
+            c = get(self.address, CERT_CONFIG, CertConfigOut)
+            if c is not None and c.EnableServerEkuUpload is not None:
+                put(f"{pre}.enable_server_eku_upload", on(c.EnableServerEkuUpload))
 
         def servers() -> None:
             for product, path in SERVERS.items():
@@ -230,14 +328,24 @@ class ExpresswaySource:
             if e is not None and e.VerifyOriginServer is not None:
                 put("expressway.verify_origin_server", on(e.VerifyOriginServer))
 
-        steps = [
-            ("sysinfo", sysinfo),
-            ("cluster", cluster),
-            ("servers", servers),
-            ("sip", sip),
-            ("ciphers", ciphers),
-            ("edge", edge),
-        ]
+        if self.side == "c":
+            steps = [
+                ("sysinfo", sysinfo),
+                ("cluster", cluster),
+                ("servers", servers),
+                ("sip", sip),
+                ("ciphers", ciphers),
+                ("edge", edge),
+                ("traversal", traversal_client),
+            ]
+        else:
+            steps = [
+                ("sysinfo", sysinfo),
+                ("cluster", cluster),
+                ("traversal", traversal_server),
+                ("domains", domains),
+                ("certs", cert_config),
+            ]
         for _, step in steps:
             try:
                 step()
@@ -245,28 +353,34 @@ class ExpresswaySource:
                 notes.append(f"{self.system}: {exc}; left unknown")
             except ApiError as exc:
                 return Collected.failed(self.system, self.interface, str(exc))
-        peers = next((s.value for s in settings if s.path == "expressway.peers"), None)
+        peers = next((s.value for s in settings if s.path == f"{pre}.peers"), None)
         names = (
             tuple(peers) if isinstance(peers, tuple) else (self.declared_peers or (self.address,))
         )
+        cluster_key = "" if self.side == "c" else EXPRESSWAY_E
         idents = []
         for peer in names:
-            try:
-                cert = get(peer, SERVER_CERT, ServerCertOut)
-            except ApiError as exc:
-                out += Collected.failed(peer, self.interface, str(exc))
-                continue
-            if cert is not None:
+            for path, name in ((SERVER_CERT, EXPRESSWAY_IDENTITY), (CLIENT_CERT, None)):
                 try:
-                    chain = pem_certs(cert.Certificate)
+                    if name is None:
+                        client = get(peer, path, ClientCertOut)
+                        if client is None or not client.Certificate:
+                            continue  # not offered (before X15.5) or none configured
+                        text, ident = client.Certificate, EXPRESSWAY_CLIENT_IDENTITY
+                    else:
+                        cert = get(peer, path, ServerCertOut)
+                        if cert is None:
+                            continue
+                        text, ident = cert.Certificate, name
+                    chain = pem_certs(text)
                 except ApiError as exc:
-                    out += Collected.failed(peer, self.interface, f"{peer}{SERVER_CERT}: {exc}")
+                    out += Collected.failed(peer, self.interface, f"{peer}{path}: {exc}")
                     continue
                 idents.append(
                     IdentityFact(
-                        cluster="",
+                        cluster=cluster_key,
                         node=peer,
-                        name="server",
+                        name=ident,
                         chain=chain,
                         interface=self.interface,
                         system=peer,
@@ -277,4 +391,4 @@ class ExpresswaySource:
         )
 
 
-__all__ = ["SERVERS", "ExpresswaySource", "on", "x_version"]
+__all__ = ["SERVERS", "ExpresswaySource", "cluster_mode", "on", "x_version"]

@@ -2,14 +2,22 @@
 
 ``expressway_c_trusted_cas``: Maintenance > Security > Trusted CA certificate > Show all (PEM
 file), one file for every peer or ``{peer: file}``; ``expressway_c_certificates``: ``{peer:
-file}``, each peer's server certificate (with its chain) when the API cannot give it.
+file}``, each peer's server certificate (with its chain) when the API cannot give it. The
+``expressway_e_…`` pair does the same for Expressway-E (facts under :data:`EXPRESSWAY_E`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mratrust.collect.base import Collected, Context, IdentityFact, Interface, StoreFact
+from mratrust.collect.base import (
+    EXPRESSWAY_E,
+    Collected,
+    Context,
+    IdentityFact,
+    Interface,
+    StoreFact,
+)
 from mratrust.errors import InputError
 from mratrust.pki.load import load_path
 
@@ -18,16 +26,35 @@ from mratrust.pki.load import load_path
 class FilesSource:
     peers: tuple[str, ...]
     """The Expressway-C peers a single trusted CA file applies to."""
+    e_peers: tuple[str, ...] = ()
+    """The Expressway-E peers a single trusted CA file applies to."""
     interface: Interface = Interface.FILES
     system: str = "files"
 
     def collect(self, ctx: Context) -> Collected:
         files = ctx.sources.model.files
+        return self._side(
+            ctx, "", self.peers, files.expressway_c_trusted_cas, files.expressway_c_certificates
+        ) + self._side(
+            ctx,
+            EXPRESSWAY_E,
+            self.e_peers,
+            files.expressway_e_trusted_cas,
+            files.expressway_e_certificates,
+        )
+
+    def _side(
+        self,
+        ctx: Context,
+        cluster: str,
+        peers: tuple[str, ...],
+        trusted: str | dict[str, str] | None,
+        certificates: dict[str, str],
+    ) -> Collected:
         out = Collected()
-        trusted = files.expressway_c_trusted_cas
         per_peer: dict[str, str] = {}
         if isinstance(trusted, str):
-            per_peer = dict.fromkeys(self.peers, trusted)
+            per_peer = dict.fromkeys(peers, trusted)
         elif isinstance(trusted, dict):
             per_peer = dict(trusted)
         stores, idents = [], []
@@ -39,7 +66,7 @@ class FilesSource:
                 continue
             stores.append(
                 StoreFact(
-                    cluster="",
+                    cluster=cluster,
                     node=peer,
                     name="trusted_cas",
                     certs=certs,
@@ -47,7 +74,7 @@ class FilesSource:
                     system=ref,
                 )
             )
-        for peer, ref in sorted(files.expressway_c_certificates.items()):
+        for peer, ref in sorted(certificates.items()):
             try:
                 chain = tuple(c.cert for c in load_path(ctx.sources.resolve(ref)))
             except InputError as exc:
@@ -55,7 +82,7 @@ class FilesSource:
                 continue
             idents.append(
                 IdentityFact(
-                    cluster="",
+                    cluster=cluster,
                     node=peer,
                     name="server",
                     chain=chain,

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
 from mratrust.collect.base import (
+    EXPRESSWAY_E,
     Collected,
     IdentityFact,
     Interface,
@@ -28,7 +29,13 @@ from mratrust.collect.base import (
 )
 from mratrust.collect.sources import Sources, UcSource
 from mratrust.model import IDENTITY_NAMES, TRUST_NAMES, Product
-from mratrust.topology import EndpointKind, https_port
+from mratrust.topology import (
+    EXPRESSWAY_CLIENT_IDENTITY,
+    EXPRESSWAY_IDENTITY,
+    EndpointKind,
+    https_port,
+)
+from mratrust.versions import Version, behaviour
 
 MANAGEMENT = (Interface.CERTMGR, Interface.AXL, Interface.EXPRESSWAY, Interface.FILES)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -212,27 +219,10 @@ class _Merger:
             "expressway.sip_signature_pref_rsa",
             "expressway.sip_signature_pref_rsa",
         )
-        peers = []
-        for peer in self.peer_names():
-            fld = f"expressway.peers[{peer}]"
-            cert = self.first_identity("", peer, "server", MANAGEMENT)
-            store = self.first_store("", peer, "trusted_cas")
-            if cert is None:
-                self.unknown.append(f"{fld}.certificate")
-            if store is None:
-                self.unknown.append(f"{fld}.trusted_cas")
-            if cert is None or store is None:
-                continue
-            base = f"certs/expressway/{safe(peer)}"
-            self.cite(f"{fld}.certificate", cert.interface, cert.system, cert.chain)
-            self.cite(f"{fld}.trusted_cas", store.interface, store.system, store.certs)
-            peers.append(
-                {
-                    "name": peer,
-                    "certificate": self.write(f"{base}.pem", cert.chain),
-                    "trusted_cas": self.write(f"{base}-trusted-cas.pem", store.certs),
-                }
-            )
+        self.setting(
+            doc, "cluster_tls_mode", "expressway.cluster_tls_mode", "expressway.cluster_tls_mode"
+        )
+        peers = self.peers("expressway", "", self.peer_names(), "expressway", MANAGEMENT)
         if not peers:
             raise CannotWrite(
                 f"no Expressway-C peer has both its certificate and its trusted CA list "
@@ -242,6 +232,132 @@ class _Merger:
             )
         doc["peers"] = peers
         return doc
+
+    def peers(
+        self,
+        prefix: str,
+        cluster: str,
+        names: Iterable[str],
+        folder: str,
+        interfaces: Sequence[Interface],
+    ) -> list[dict[str, Any]]:
+        """The inventory entries of the peers that have both a certificate and a trusted CA list
+        (the others are listed as unknown), with the X15.5 client certificate when one is
+        known."""
+        out = []
+        for peer in names:
+            fld = f"{prefix}.peers[{peer}]"
+            cert = self.first_identity(cluster, peer, EXPRESSWAY_IDENTITY, interfaces)
+            store = self.first_store(cluster, peer, "trusted_cas")
+            if cert is None:
+                self.unknown.append(f"{fld}.certificate")
+            if store is None:
+                self.unknown.append(f"{fld}.trusted_cas")
+            if cert is None or store is None:
+                continue
+            base = f"certs/{folder}/{safe(peer)}"
+            self.cite(f"{fld}.certificate", cert.interface, cert.system, cert.chain)
+            self.cite(f"{fld}.trusted_cas", store.interface, store.system, store.certs)
+            wire = self.first_identity(cluster, peer, EXPRESSWAY_IDENTITY, (Interface.TLS,))
+            if wire is not None and wire is not cert:
+                if wire.chain[0] == cert.chain[0]:
+                    self.cite(f"{fld}.certificate", wire.interface, wire.system, wire.chain)
+                else:
+                    self.drift.append(
+                        {
+                            "field": f"{fld}.certificate",
+                            "management": sha256(cert.chain[0]),
+                            "wire": sha256(wire.chain[0]),
+                            "system": wire.system,
+                        }
+                    )
+            entry: dict[str, Any] = {
+                "name": peer,
+                "certificate": self.write(f"{base}.pem", cert.chain),
+                "trusted_cas": self.write(f"{base}-trusted-cas.pem", store.certs),
+            }
+            client = self.first_identity(cluster, peer, EXPRESSWAY_CLIENT_IDENTITY, MANAGEMENT)
+            if client is not None:
+                self.cite(
+                    f"{fld}.client_certificate", client.interface, client.system, client.chain
+                )
+                entry["client_certificate"] = self.write(f"{base}-client.pem", client.chain)
+            out.append(entry)
+        return out
+
+    # ------------------------------------------------------------------ Expressway-E
+
+    def expressway_e(self) -> dict[str, Any] | None:
+        """The ``expressway_e`` section, or None (listed as unknown) when it cannot be written."""
+        src = self.sources.model.expressway_e
+        if src is None:
+            return None
+        pre = EXPRESSWAY_E
+        fact = setting_fact(self.facts, f"{pre}.version")
+        if fact is None:
+            self.unknown.append(
+                f"{pre} (its version is unknown: give credentials for expressway_e, an "
+                "administrator with API access, or declare `version:` under expressway_e)"
+            )
+            return None
+        doc: dict[str, Any] = {"version": fact.value}
+        self.cite(f"{pre}.version", fact.interface, fact.system)
+        if src.fresh_install:
+            doc["upgraded_from"] = None
+            self.cite(f"{pre}.upgraded_from", Interface.SOURCES, str(self.sources.path.name))
+        else:
+            self.setting(doc, "upgraded_from", f"{pre}.upgraded_from", f"{pre}.upgraded_from")
+        self.setting(doc, "cluster_name", f"{pre}.cluster_name", f"{pre}.cluster_name")
+        self.setting(doc, "cluster_tls_mode", f"{pre}.cluster_tls_mode", f"{pre}.cluster_tls_mode")
+        self.setting(doc, "edge_domains", f"{pre}.edge_domains", f"{pre}.edge_domains")
+        switch = behaviour(Version.parse(str(fact.value))).server_eku_upload_switch
+        if switch or setting_fact(self.facts, f"{pre}.enable_server_eku_upload") is not None:
+            self.setting(
+                doc,
+                "enable_server_eku_upload",
+                f"{pre}.enable_server_eku_upload",
+                f"{pre}.enable_server_eku_upload",
+            )
+        traversal: dict[str, Any] = {}
+        self.setting(
+            traversal,
+            "peer_addresses",
+            f"{pre}.traversal.peer_addresses",
+            f"{pre}.traversal.peer_addresses",
+        )
+        self.setting(
+            traversal,
+            "tls_verify_subject_name",
+            f"{pre}.traversal.tls_verify_subject_name",
+            f"{pre}.traversal.tls_verify_subject_name",
+        )
+        port = setting_fact(self.facts, f"{pre}.traversal.port") or setting_fact(
+            self.facts, f"{pre}.traversal.client_port"
+        )
+        if port is not None:
+            traversal["port"] = port.value
+            self.cite(f"{pre}.traversal.port", port.interface, port.system)
+        if traversal:
+            doc["traversal"] = traversal
+        peers = self.peers(
+            pre, EXPRESSWAY_E, self.e_peer_names(), "expressway-e", (*MANAGEMENT, Interface.TLS)
+        )
+        if not peers:
+            self.unknown.append(
+                f"{pre} (no peer has both its certificate and its trusted CA list: export the "
+                "trusted CA list into files.expressway_e_trusted_cas)"
+            )
+            return None
+        doc["peers"] = peers
+        return doc
+
+    def e_peer_names(self) -> list[str]:
+        src = self.sources.model.expressway_e
+        assert src is not None
+        found = _setting(self.facts, f"{EXPRESSWAY_E}.peers")
+        if isinstance(found, tuple):
+            return [str(p) for p in found]
+        return list(src.peers) or [src.address]
 
     def peer_names(self) -> list[str]:
         src = self.sources.model.expressway_c
@@ -419,6 +535,7 @@ def merge(sources: Sources, facts: Collected) -> Merged:
     """The inventory document for ``facts`` (CannotWrite when a required value is unknown)."""
     m = _Merger(sources, facts)
     expressway = m.expressway()
+    expressway_e = m.expressway_e()
     clusters = [m.cluster(e) for e in discovered_uc(sources, facts)]
     if not clusters:
         raise CannotWrite(
@@ -429,6 +546,7 @@ def merge(sources: Sources, facts: Collected) -> Merged:
         "schema": 1,
         "name": sources.model.name,
         "expressway": expressway,
+        **({"expressway_e": expressway_e} if expressway_e is not None else {}),
         "uc_clusters": clusters,
     }
     return Merged(

@@ -1,6 +1,6 @@
 """``collect``: read every source in two bounded stages, merge, write, and say what happened.
 
-Stage 1 reads what needs nothing else (Expressway-C REST, AXL, UDS, the declared values);
+Stage 1 reads what needs nothing else (Expressway-C and -E REST, AXL, UDS, the declared values);
 stage 2 what needs the node list and the Expressway version (certificate management on each
 node, the handshakes, the exported files). Each stage runs its sources concurrently, at most
 ``workers`` at once, every request bounded by ``timeout`` and the whole run by ``deadline``.
@@ -17,6 +17,7 @@ from pathlib import Path
 from mratrust import __version__
 from mratrust.collect.axl import AxlSource, major
 from mratrust.collect.base import (
+    EXPRESSWAY_E,
     Collected,
     Context,
     Interface,
@@ -37,7 +38,7 @@ from mratrust.collect.merge import (
     setting_fact,
 )
 from mratrust.collect.sources import Credentials, Sources, load_credentials_file, load_sources
-from mratrust.collect.tls import NodeTarget, TlsSource
+from mratrust.collect.tls import EXPE, NodeTarget, TlsSource
 from mratrust.collect.write import check_out_dir, write
 
 EXIT_OK, EXIT_NOTHING, EXIT_UNKNOWN = 0, 2, 3
@@ -64,27 +65,22 @@ class CollectResult:
 
 
 def _declared(sources: Sources) -> Collected:
-    src = sources.model.expressway_c
     name = sources.path.name
     facts = []
-    if src.version:
-        facts.append(
-            SettingFact(
-                path="expressway.version",
-                value=src.version,
-                interface=Interface.SOURCES,
-                system=name,
-            )
-        )
-    if src.upgraded_from:
-        facts.append(
-            SettingFact(
-                path="expressway.upgraded_from",
-                value=src.upgraded_from,
-                interface=Interface.SOURCES,
-                system=name,
-            )
-        )
+    sides = [("expressway", sources.model.expressway_c)]
+    if sources.model.expressway_e is not None:
+        sides.append((EXPRESSWAY_E, sources.model.expressway_e))
+    for prefix, src in sides:
+        for key, value in (("version", src.version), ("upgraded_from", src.upgraded_from)):
+            if value:
+                facts.append(
+                    SettingFact(
+                        path=f"{prefix}.{key}",
+                        value=value,
+                        interface=Interface.SOURCES,
+                        system=name,
+                    )
+                )
     nodes = tuple(
         NodeFact(
             cluster=u.cluster,
@@ -149,11 +145,6 @@ def collect(
             "--insecure-api: the management interfaces' certificates are NOT checked; anyone "
             "on the path could pose as them and read the credentials sent"
         )
-    if sources.model.expressway_e is not None:
-        warnings.append(
-            "expressway_e is not collected yet (the inventory's expressway_e stays out); "
-            "add it to the inventory by hand if the traversal zone should be audited"
-        )
     try:
         ctx = Context(sources=sources, api=api, credentials=creds)
         facts = _declared(sources)
@@ -167,6 +158,17 @@ def collect(
                 declared_peers=tuple(exp.peers),
             )
         )
+        exp_e = sources.model.expressway_e
+        if exp_e is not None:
+            stage1.append(
+                ExpresswaySource(
+                    address=exp_e.address,
+                    port=exp_e.api_port,
+                    credentials=exp_e.credentials,
+                    declared_peers=tuple(exp_e.peers),
+                    side="e",
+                )
+            )
         for entry in sources.model.uc:
             if entry.product != "cucm":
                 continue
@@ -217,6 +219,18 @@ def collect(
                         mixed=None if mixed is None else mixed == "mixed",
                     )
                 )
+        e_peers: tuple[str, ...] = ()
+        if exp_e is not None:
+            listed = _setting(facts, f"{EXPRESSWAY_E}.peers")
+            e_peers = (
+                tuple(listed)
+                if isinstance(listed, tuple)
+                else (tuple(exp_e.peers) or (exp_e.address,))
+            )
+        targets.extend(
+            NodeTarget(cluster=EXPRESSWAY_E, product=EXPE, node=peer, mixed=None)
+            for peer in e_peers
+        )
         exp_version = _setting(facts, "expressway.version")
         stage2.append(
             TlsSource(
@@ -230,7 +244,8 @@ def collect(
             FilesSource(
                 peers=tuple(peers)
                 if isinstance(peers, tuple)
-                else (tuple(exp.peers) or (exp.address,))
+                else (tuple(exp.peers) or (exp.address,)),
+                e_peers=e_peers,
             )
         )
         total[0] += len(stage2)

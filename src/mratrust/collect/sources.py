@@ -124,6 +124,11 @@ class FilesIn(_Strict):
     expressway_c_certificates: dict[str, str] = Field(default_factory=dict)
     """``{peer: file}``: each peer's server certificate (Maintenance > Security > Server
     certificate), when the API cannot give it."""
+    expressway_e_trusted_cas: str | dict[str, str] | None = None
+    """Expressway-E's trusted CA list, exported the same way (one file or ``{peer: file}``)."""
+    expressway_e_certificates: dict[str, str] = Field(default_factory=dict)
+    """``{peer: file}``: each Expressway-E peer's server certificate, when neither the API nor a
+    handshake gives it."""
 
 
 class SourcesIn(_Strict):

@@ -4,6 +4,9 @@ Each node is reached on the MRA ports of its product (CUCM 8443 and, in mixed mo
 8443 and 7400; Unity Connection 443) with Expressway-C's own offer and the forced RSA and ECDSA
 variants, so both identities show where the node allows them. What a port presents names the
 identity: tomcat on 8443/443, cup-xmpp on 7400, CallManager on 5061, ``-ECDSA`` for an EC key.
+Expressway-E peers (product ``expressway-e``) are reached on every TLS row of the leg table whose
+server is Expressway-E (the traversal ports and the edge), without a client certificate: the
+server's certificate is read before the traversal ports ask for Expressway-C's.
 """
 
 from __future__ import annotations
@@ -14,14 +17,27 @@ from dataclasses import dataclass
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface
 from mratrust.pki.facts import KeyType
-from mratrust.topology import EndpointKind, identity_ports
+from mratrust.topology import EXPRESSWAY_IDENTITY, EndpointKind, identity_ports, rows_to
 from mratrust.versions import Version
 
+EXPE = EndpointKind.EXPRESSWAY_E.value
 _BY_PRODUCT = {p: identity_ports(EndpointKind(p)) for p in ("cucm", "imp", "cuc")}
-PORT_IDENTITY = {
-    port: ident for ports in _BY_PRODUCT.values() for port, (ident, _) in ports.items()
+_BY_PRODUCT[EXPE] = {
+    r.port: (EXPRESSWAY_IDENTITY, False) for r in rows_to(EndpointKind.EXPRESSWAY_E) if r.tls
 }
-"""What each MRA port presents (the leg table's RSA identity)."""
+PORT_IDENTITY = {
+    port: ident
+    for product, ports in _BY_PRODUCT.items()
+    if product != EXPE
+    for port, (ident, _) in ports.items()
+}
+"""What each MRA port of a UC node presents (the leg table's RSA identity)."""
+IDENTITY = {
+    (product, port): ident
+    for product, ports in _BY_PRODUCT.items()
+    for port, (ident, _) in ports.items()
+}
+"""(product, port) → the identity presented there."""
 PRODUCT_PORTS = {p: tuple(ports) for p, ports in _BY_PRODUCT.items()}
 OPTIONAL_PORTS = {port for ports in _BY_PRODUCT.values() for port, (_, m) in ports.items() if m}
 """Ports only open in some modes: probed when the address map lists them or the mode says so."""
@@ -116,7 +132,7 @@ class TlsSource:
                     "unknown unless an account gives it",
                 )
                 continue
-            base = PORT_IDENTITY[port]
+            base = IDENTITY[(t.product, port)]
             for ident in report.identities:
                 if ident.key_type is KeyType.OTHER:
                     continue
@@ -143,4 +159,4 @@ def _unique(idents: Sequence[IdentityFact]) -> tuple[IdentityFact, ...]:
     return tuple(seen.values())
 
 
-__all__ = ["PORT_IDENTITY", "NodeTarget", "TlsSource"]
+__all__ = ["EXPE", "IDENTITY", "PORT_IDENTITY", "NodeTarget", "TlsSource"]

@@ -1,7 +1,8 @@
 """The management interfaces ``collect`` reads, simulated on loopback from a scenario.
 
 One HTTPS server on 127.0.0.1 answers for every system of the scenario, told apart by the Host
-header (as name-based virtual hosts are): Expressway-C REST (``/api/provisioning/…``), and on
+header (as name-based virtual hosts are): Expressway-C and Expressway-E REST
+(``/api/provisioning/…``, each peer answering for its own cluster), and on
 each UC node UDS (``/cucm-uds/servers``, no account), AXL ``executeSQLQuery`` (``/axl/``) and the
 certificate management snapshot (``/platformcom/api/v1/certmgr/config/snapshot/server``, from
 version 14). Answers come from the scenario's own certificates and settings.
@@ -45,6 +46,7 @@ from mratrust.lab.pkigen import Validity, make_ca, make_leaf, write_certs, write
 from mratrust.lab.scenarios import ClusterMaterial, ScenarioMaterial
 from mratrust.topology import CUCM_HTTPS_PORT as UC_API
 from mratrust.topology import EXPRESSWAY_API_PORT as API
+from mratrust.versions import Version, behaviour
 
 MGMT_CA = "mgmt-ca.pem"
 MGMT_LOG = "mgmt.log"
@@ -59,6 +61,11 @@ ASSUMED_EXPRESSWAY = frozenset(
         "/api/provisioning/common/ciphers",
         "/api/provisioning/edgeconfigserver",
         "/api/provisioning/controller/server/unityconnection",
+        "/api/provisioning/certs/client",
+        "/api/provisioning/zone/traversalclient",
+        "/api/provisioning/zone/traversalserver",
+        "/api/provisioning/common/domain",
+        "/api/provisioning/certs/configuration",
     }
 )
 """Resources whose path this tool assumed: the ``legacy`` fault answers 404 for them."""
@@ -83,6 +90,7 @@ def lab_accounts() -> dict[str, Account]:
 
     return {
         "expc": Account("mratrust-api", pw(), frozenset({ROLE_EXPRESSWAY})),
+        "expe": Account("mratrust-api-e", pw(), frozenset({ROLE_EXPRESSWAY})),
         "cucm-axl": Account("axl-readonly", pw(), frozenset({ROLE_AXL})),
         "cucm-os": Account("cucm-platform", pw(), frozenset({ROLE_PLATFORM})),
         "imp-os": Account("imp-platform", pw(), frozenset({ROLE_PLATFORM})),
@@ -115,7 +123,9 @@ class _Answers:
 
         self.m = material
         self.axl = axl
-        self.peers = {p.name.lower(): p for p in material.peers}
+        self.c_peers = {p.name.lower(): p for p in material.peers}
+        self.e_peers = {p.name.lower(): p for p in material.expe_peers}
+        self.peers = {**self.c_peers, **self.e_peers}
         self.nodes: dict[str, tuple[ClusterMaterial, Any]] = {}
         for c in material.clusters:
             for n in c.nodes:
@@ -125,17 +135,36 @@ class _Answers:
     def names(self) -> list[str]:
         return sorted({*self.peers, *self.nodes})
 
-    # Expressway-C REST
+    # Expressway-C and Expressway-E REST
     def expressway(self, host: str, path: str) -> Any:
-        exp = self.m.spec.expressway
         path = path.rstrip("/")
-        if path == "/api/provisioning/sysinfo":
-            return {"Version": exp.version}
-        if path == "/api/provisioning/common/cluster":
-            return {
-                "ClusterName": exp.cluster_name,
-                "Peers": [{"Address": p.name} for p in self.m.peers],
-            }
+        peer = self.peers[host]
+        exp_e = self.m.spec.expressway_e
+        if host in self.e_peers and exp_e is not None:
+            common = self._expressway_common(
+                path, peer, exp_e.version, exp_e.cluster_name, exp_e.cluster_tls_mode, "e"
+            )
+            if common is not None:
+                return common
+            if path == "/api/provisioning/zone/traversalserver":
+                return [
+                    {
+                        "Name": "UC traversal",
+                        "TlsVerifySubjectName": exp_e.tls_verify_subject_name,
+                        "Port": exp_e.traversal_port,
+                    }
+                ]
+            if path == "/api/provisioning/common/domain":
+                return [{"Name": d} for d in exp_e.edge_domains]
+            if path == "/api/provisioning/certs/configuration":
+                return {"EnableServerEkuUpload": _on(exp_e.enable_server_eku_upload)}
+            return None
+        exp = self.m.spec.expressway
+        common = self._expressway_common(
+            path, peer, exp.version, exp.cluster_name, exp.cluster_tls_mode, "c"
+        )
+        if common is not None:
+            return common
         products = {"cucm": "cucm", "imp": "imp", "unityconnection": "cuc"}
         prefix = "/api/provisioning/controller/server/"
         if path.startswith(prefix) and path[len(prefix) :] in products:
@@ -158,9 +187,44 @@ class _Answers:
             }
         if path == "/api/provisioning/edgeconfigserver":
             return {"VerifyOriginServer": _on(exp.verify_origin_server)}
+        if path == "/api/provisioning/zone/traversalclient":
+            if exp_e is None:
+                return []
+            return [
+                {
+                    "Name": "UC traversal",
+                    "PeerAddresses": list(exp_e.peer_addresses),
+                    "Port": exp_e.traversal_port,
+                }
+            ]
+        return None
+
+    def _expressway_common(
+        self,
+        path: str,
+        peer: Any,
+        version: str,
+        cluster_name: str | None,
+        tls_mode: str,
+        side: str,
+    ) -> Any:
+        """What both Expressways answer alike (None: not one of those resources)."""
+        if path == "/api/provisioning/sysinfo":
+            return {"Version": version}
+        if path == "/api/provisioning/common/cluster":
+            peers = self.m.peers if side == "c" else self.m.expe_peers
+            return {
+                "ClusterName": cluster_name,
+                "Peers": [{"Address": p.name} for p in peers],
+                "TlsVerificationMode": tls_mode.capitalize(),
+            }
         if path == "/api/provisioning/certs/server":
-            peer = self.peers[host]
             return {"Certificate": _pem(peer.identity.chain())}
+        if path == "/api/provisioning/certs/client":
+            if not behaviour(Version.parse(version)).separate_client_certificate:
+                return None  # the resource exists from X15.5
+            client = peer.client
+            return {"Certificate": _pem(client.chain()) if client is not None else None}
         return None
 
     # UDS
@@ -429,6 +493,14 @@ class MgmtServer:
             expc["upgraded_from"] = exp.upgraded_from
         else:
             expc["fresh_install"] = True
+        expe: dict[str, Any] | None = None
+        exp_e = m.spec.expressway_e
+        if exp_e is not None and m.expe_peers:
+            expe = {"address": m.expe_peers[0].name, "api_port": API, "credentials": "expe"}
+            if exp_e.upgraded_from:
+                expe["upgraded_from"] = exp_e.upgraded_from
+            else:
+                expe["fresh_install"] = True
         uc = []
         for c in m.clusters:
             entry: dict[str, Any] = {
@@ -446,6 +518,12 @@ class MgmtServer:
         addresses: dict[str, Any] = {}
         for peer in m.peers:
             addresses[peer.name] = {"host": self.host, "api_ports": {API: self.port}}
+        for peer in m.expe_peers:
+            entry = {"host": self.host, "api_ports": {API: self.port}}
+            target = probe.get(peer.name)
+            if target is not None:
+                entry["ports"] = {int(k): int(v) for k, v in sorted(target.ports.items())}
+            addresses[peer.name] = entry
         for c in m.clusters:
             for n in c.nodes:
                 target = probe.get(n.name)
@@ -453,16 +531,22 @@ class MgmtServer:
                 if target is not None:
                     entry["ports"] = {int(k): int(v) for k, v in sorted(target.ports.items())}
                 addresses[n.name] = entry
+        files: dict[str, Any] = {
+            "expressway_c_trusted_cas": {
+                p.name: f"certs/expressway/{p.name}-trusted-cas.pem" for p in m.peers
+            }
+        }
+        if expe is not None:
+            files["expressway_e_trusted_cas"] = {
+                p.name: f"certs/expressway-e/{p.name}-trusted-cas.pem" for p in m.expe_peers
+            }
         return {
             "schema": 1,
             "name": m.spec.name,
             "expressway_c": expc,
+            **({"expressway_e": expe} if expe is not None else {}),
             "uc": uc,
-            "files": {
-                "expressway_c_trusted_cas": {
-                    p.name: f"certs/expressway/{p.name}-trusted-cas.pem" for p in m.peers
-                }
-            },
+            "files": files,
             "api_trust": ca_file,
             "addresses": addresses,
         }

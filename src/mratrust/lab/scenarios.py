@@ -255,7 +255,11 @@ class ExpresswaySpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpresswayESpec:
-    """The Expressway-E cluster (SPEC §3 ``expressway_e``) and its side of the traversal zone."""
+    """The Expressway-E cluster (SPEC §3 ``expressway_e``) and its side of the traversal zone.
+
+    ``sends_intermediates`` is a lab setting (the inventory has no field for it): the peers send
+    their intermediates with their certificate (default), or the leaf alone.
+    """
 
     version: str
     upgraded_from: str | None
@@ -267,6 +271,7 @@ class ExpresswayESpec:
     tls_verify_subject_name: str | None = None
     traversal_port: int | None = None
     cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
+    sends_intermediates: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

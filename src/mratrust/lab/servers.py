@@ -280,6 +280,7 @@ def _expressway_e_listeners(material: ScenarioMaterial) -> list[ListenerPlan]:
                     trusted=tuple(item.cert for item in peer.trusted) if mutual else (),
                     version=exp_e.version,
                     verify_name=exp_e.tls_verify_subject_name if mutual else None,
+                    sends_intermediates=exp_e.sends_intermediates,
                 )
             )
     return plans
@@ -381,6 +382,19 @@ class _LibSsl:
         flags(param, self._NO_WILDCARDS_NO_SUBJECT)
         return bool(set1(param, raw, len(raw)))
 
+    _CTRL_MODE = 33  # SSL_CTRL_MODE
+    _MODE_NO_AUTO_CHAIN = 0x8  # SSL_MODE_NO_AUTO_CHAIN
+
+    def no_auto_chain(self, ctx: ssl.SSLContext) -> bool:
+        """Stop OpenSSL from completing the server's chain from the context's verify store (a
+        listener that also checks client certificates would otherwise send the intermediates
+        it trusts)."""
+        ptr = self._ctx(ctx)
+        if ptr is None or self.lib is None:
+            return False
+        mode = self.lib.SSL_CTX_ctrl(ptr, self._CTRL_MODE, self._MODE_NO_AUTO_CHAIN, None)
+        return bool(int(mode) & self._MODE_NO_AUTO_CHAIN)
+
     def set_sigalgs(self, ctx: ssl.SSLContext, sigalgs: str) -> bool:
         ptr = self._ctx(ctx)
         if ptr is None or self.lib is None:
@@ -447,6 +461,11 @@ def build_context(plan: ListenerPlan, folder: Path) -> tuple[ssl.SSLContext, lis
             ca_file = write_certs(folder / f"client-cas-{plan.role}.pem", plan.trusted)
             if not _libssl().set_client_ca_file(ctx, ca_file):
                 notes.append("client CA names not sent: " + (_libssl().reason or "unknown"))
+        if not chains and not _libssl().no_auto_chain(ctx):
+            raise LabError(
+                "cannot make the lab's listener send its certificate alone: "
+                + (_libssl().reason or "libssl not usable")
+            )
         if plan.verify_name and not _libssl().set_verify_host(ctx, plan.verify_name):
             raise LabError(
                 "cannot make the lab's Expressway-E check the TLS verify subject name: "

@@ -575,14 +575,19 @@ def ce_san(ctx: AuditContext) -> Iterator[Finding]:
     cite=("S12", "S28"),
 )
 def ce_cluster(ctx: AuditContext) -> Iterator[Finding]:
+    """Both clusters when the inventory has an Expressway-E; without one, Expressway-C's only
+    when it is in enforce mode (permissive says nothing a deployment without a traversal zone
+    needs)."""
     exp_e = ctx.deployment.expressway_e
     eb = ctx.e_behaviour
-    if exp_e is None or eb is None:
+    sides: list[tuple[Expressway, str, Behaviour]] = [
+        (ctx.deployment.expressway, EXPC, ctx.behaviour)
+    ]
+    if exp_e is not None and eb is not None:
+        sides.append((exp_e, EXPE, eb))
+    elif ctx.deployment.expressway.cluster_tls_mode is not ClusterTlsMode.ENFORCE:
         return
-    for exp, side, b in (
-        (ctx.deployment.expressway, EXPC, ctx.behaviour),
-        (exp_e, EXPE, eb),
-    ):
+    for exp, side, b in sides:
         label = "Expressway-C" if side == EXPC else "Expressway-E"
         enforce = exp.cluster_tls_mode is ClusterTlsMode.ENFORCE
         for p in exp.peers:

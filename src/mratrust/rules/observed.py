@@ -170,9 +170,11 @@ def probe_drift(ctx: AuditContext) -> Iterator[Finding]:
 
 # --------------------------------------------------------------------------- live decisions
 
-LIVE_DECIDED = frozenset({"C2U-ECDSA", "C2U-TRUST"})
+LIVE_DECIDED = frozenset({"C2U-ECDSA", "C2U-TRUST", "CE-TRUST"})
 """Offline findings whose verdict the live handshake decides (SPEC §5): the negotiated TLS
-version and the identity presented (C2U-ECDSA), the chain the node really sends (C2U-TRUST)."""
+version and the identity presented (C2U-ECDSA), the chain the node really sends (C2U-TRUST), and
+the chain Expressway-E really sends on the traversal zone (CE-TRUST, Expressway-E's certificate
+as Expressway-C checks it; Expressway-C's own side is what the probe sends, so not decided)."""
 
 
 def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
@@ -186,10 +188,12 @@ def decide_live(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
     """
     if finding.rule not in LIVE_DECIDED or not seen.reachable:
         return finding
+    if finding.rule == "CE-TRUST":
+        return _decide_ce_trust(ctx, finding, seen)
     s = finding.subject
     leg = next((leg for leg in ctx.legs() if leg.id == s.leg_id), None)
-    if leg is None:
-        return finding
+    if not isinstance(leg, UcLeg):
+        return finding  # no such leg (or not a UC leg): nothing to decide
     if finding.rule == "C2U-ECDSA":
         return _decide_ecdsa(ctx, finding, seen, leg)
     return _decide_trust(ctx, finding, seen, leg)
@@ -330,6 +334,90 @@ def _decide_ecdsa(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLe
         ),
         since=finding.since,
     )
+
+
+def _decide_ce_trust(ctx: AuditContext, finding: Finding, seen: Observed) -> Finding:
+    """CE-TRUST's risk "an intermediate Expressway-C's list lacks comes from the certificate
+    file" decided by the chain Expressway-E sent: sent, the path builds today (pass, with the
+    advice to upload it); not sent, Expressway-C cannot build the path (fail)."""
+    ev = finding.evidence_dict()
+    if (
+        finding.status is not Status.RISK
+        or finding.subject.certificate != "server"
+        or "missing_intermediates" not in ev
+        or not seen.presented
+        or facts(seen.presented[0]).fingerprint != ev.get("fingerprint")
+    ):
+        return finding  # not the offline risk, or the wire shows another certificate (drift)
+    names = ev.get("peers")
+    wanted = names if isinstance(names, tuple) else ()
+    c = next((p for p in peers(ctx) if p.name in wanted), None)
+    if c is None:
+        return finding
+    sent = seen.presented
+    e_name = finding.subject.node or "?"
+    store = c.trusted_cas.trust
+    result = ctx.validate(sent, store)
+    sent_ev: dict[str, EvidenceValue] = {"sent_chain": chain_fps(sent)}
+    restart = f"Restart Expressway-C {c.name} after the upload"
+    if result.fatal_problems():
+        if not result.missing_issuer:
+            return finding  # another reason than a missing issuer: the offline finding says it
+        lacking = result.missing or (result.missing_issuer,)
+        listed = " and ".join(lacking)
+        sends = "only its certificate" if len(sent) == 1 else f"{len(sent)} certificates"
+        extra: dict[str, EvidenceValue] = {**sent_ev, "missing_issuer": result.missing_issuer}
+        if result.missing_certs:
+            extra["upload"] = chain_fps(result.missing_certs)
+        return replace(
+            make(
+                "CE-TRUST",
+                Status.FAIL,
+                finding.subject,
+                f"live: Expressway-E {e_name} sends {sends} on {seen.leg}, without {listed}, and "
+                f"the trusted CA list of Expressway-C {c.name} lacks {listed}: Expressway-C "
+                "cannot build the path to its issuer and the traversal zone does not come up",
+                remediation=[
+                    f"Upload {listed} (and its root, if absent) to the trusted CA list of "
+                    f"Expressway-C {c.name} (Maintenance > Security > Trusted CA certificate)",
+                    restart,
+                ],
+                evidence=_live_evidence(finding, seen, **extra),
+            ),
+            since=finding.since,
+        )
+    gaps = missing_intermediates(result, store)
+    if not gaps:
+        return replace(
+            make(
+                "CE-TRUST",
+                Status.PASS,
+                finding.subject,
+                f"live: the chain Expressway-E {e_name} sends on {seen.leg} builds with the "
+                f"trusted CA list of Expressway-C {c.name} alone",
+                evidence=_live_evidence(finding, seen, **sent_ev),
+            ),
+            since=finding.since,
+        )
+    names_ = " and ".join(facts(x).subject for x in gaps)
+    fps = chain_fps(gaps)
+    done = make(
+        "CE-TRUST",
+        Status.PASS,
+        finding.subject,
+        f"live: Expressway-E {e_name} sends {names_} with its certificate on {seen.leg}, so the "
+        f"path builds today although the trusted CA list of Expressway-C {c.name} lacks it; "
+        "Cisco asks for the root and every intermediate in that list, and a certificate renewal "
+        "that changes what is sent breaks the traversal zone",
+        evidence=_live_evidence(
+            finding, seen, **sent_ev, missing_intermediates=fps, upload=fps, upload_advised=True
+        ),
+    )
+    advice = (
+        f"Upload {names_} to the trusted CA list of Expressway-C {c.name} (Maintenance > "
+        "Security > Trusted CA certificate)"
+    )
+    return replace(done, remediation=(advice, restart), since=finding.since)
 
 
 def _sent_chain(seen: Observed, leg: UcLeg) -> tuple[x509.Certificate, ...]:
