@@ -53,17 +53,24 @@ def color_wanted(args: argparse.Namespace) -> bool:
     )
 
 
-def emit(args: argparse.Namespace, text: str) -> None:
-    """Write to --output (saying so on stderr) or to stdout."""
+def emit(args: argparse.Namespace, text: str | bytes) -> None:
+    """Write to --output (saying so on stderr) or to stdout; ``bytes`` are UTF-8 already."""
     if args.output:
         path = Path(args.output)
         try:
-            path.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
         except OSError as exc:
             from mratrust.errors import InputError
 
             raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
         print(f"mratrust: wrote {path}", file=sys.stderr)
+    elif isinstance(text, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

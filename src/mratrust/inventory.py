@@ -35,6 +35,7 @@ from mratrust.model import (
     Product,
     SecurityMode,
     Store,
+    TlsCiphers,
     Traversal,
     UcCluster,
 )
@@ -179,6 +180,7 @@ class ClusterIn(_Strict):
     security_mode: Literal["non-secure", "mixed"] = "non-secure"
     sip_oauth: bool = False
     https_ciphers: Literal["rsa-only", "ec-and-rsa"] = "rsa-only"
+    tls_ciphers: Literal["rsa-preferred", "ec-preferred"] = "rsa-preferred"
     secure_profiles: list[str] = Field(default_factory=list)
     voicemail_host: str | None = None
     trust: dict[str, str | None] = Field(default_factory=dict)
@@ -426,11 +428,15 @@ class _Files:
         self.lines = lines
         self.password = password
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
+        self.paths: dict[str, Path] = {}
         self.errors: list[InputError] = []
 
     def resolve(self, ref: str) -> Path:
-        path = Path(ref).expanduser()
-        return path if path.is_absolute() else self.base / path
+        found = self.paths.get(ref)
+        if found is None:
+            path = Path(ref).expanduser()
+            found = self.paths[ref] = path if path.is_absolute() else self.base / path
+        return found
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
         found = self.cache.get(ref)  # an inventory names the same file many times
@@ -651,6 +657,7 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
         security_mode=SecurityMode(c.security_mode),
         sip_oauth=c.sip_oauth,
         https_ciphers=HttpsCiphers(c.https_ciphers),
+        tls_ciphers=TlsCiphers(c.tls_ciphers),
         secure_profiles=tuple(c.secure_profiles),
         voicemail_host=c.voicemail_host,
         trust=stores,

@@ -41,6 +41,15 @@ class HttpsCiphers(Enum):
     EC_AND_RSA = "ec-and-rsa"
 
 
+class TlsCiphers(Enum):
+    """CUCM's "TLS Ciphers" enterprise parameter (SIP TLS), by the type it prefers: "All Ciphers
+    RSA Preferred" (the default) and the other "RSA Preferred" choices, or the "EC Preferred"
+    ones."""
+
+    RSA_PREFERRED = "rsa-preferred"
+    EC_PREFERRED = "ec-preferred"
+
+
 IDENTITY_NAMES: Mapping[Product, tuple[str, ...]] = {
     Product.CUCM: ("tomcat", "tomcat-ECDSA", "CallManager", "CallManager-ECDSA"),
     Product.IMP: ("tomcat", "tomcat-ECDSA", "cup-xmpp", "cup-xmpp-ECDSA"),
@@ -124,6 +133,7 @@ class UcCluster:
     sip_oauth: bool
     https_ciphers: HttpsCiphers
     secure_profiles: tuple[str, ...]
+    tls_ciphers: TlsCiphers = TlsCiphers.RSA_PREFERRED
     voicemail_host: str | None
     trust: tuple[Store, ...]
     nodes: tuple[Node, ...]

@@ -15,6 +15,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 def escape_control(s: str) -> str:
     """``s`` with each control character written as visible ``\\xNN`` text (ESC -> ``\\x1b``);
     every other character, printable Unicode included, is kept."""
+    if s.isprintable():  # no control character in it (they are all unprintable): the usual case
+        return s
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from mratrust.audit import Report, audit, upgrade_check
 from mratrust.model import ChangeKind, Deployment, Status
@@ -165,3 +168,71 @@ def test_recorded_or_configured_path_assumes_nothing(deployment: Get) -> None:
     report = _run(configured, "X14.2.1")
     ecdsa = [f for f in report.by_rule("C2U-ECDSA") if f.subject.leg == "expc->cucm:8443"]
     assert ecdsa and not [f for f in ecdsa if "assuming a fresh install" in f.message]
+
+
+def _sip_5061(report: Report) -> list[Status]:
+    return [f.status for f in report.by_rule("C2U-ECDSA") if f.subject.leg == "expc->cucm:5061"]
+
+
+def _cucm(d: Deployment, **changes: object) -> Deployment:
+    clusters = tuple(
+        replace(c, **changes) if c.name == "cucm-main" else c  # type: ignore[arg-type]
+        for c in d.uc_clusters
+    )
+    return replace(d, uc_clusters=clusters)
+
+
+def test_cucm_tls_ciphers_takes_part_on_sip_tls_5061(deployment: Get) -> None:
+    from mratrust.model import CipherConfig, TlsCiphers
+
+    f09 = deployment("F09")  # mixed mode, self-signed CallManager-ECDSA, RSA-first SIP string
+    assert f09.uc_clusters[0].tls_ciphers is TlsCiphers.RSA_PREFERRED  # the default
+    # both sides prefer RSA under TLS 1.2 (SIP TLS 1.2 only): CallManager is presented
+    assert set(_sip_5061(_run(f09, "X14.2.1"))) == {Status.PASS}
+    # CUCM prefers EC while Expressway-C prefers RSA: which order wins is not documented
+    ec = _cucm(f09, tls_ciphers=TlsCiphers.EC_PREFERRED)
+    risky = [f for f in _run(ec, "X14.2.1").by_rule("C2U-ECDSA") if f.status is Status.RISK]
+    assert risky and all(f.subject.leg == "expc->cucm:5061" for f in risky)
+    assert all("TLS Ciphers enterprise parameter prefers EC" in f.message for f in risky)
+    assert all(any("RSA Preferred choice" in r for r in f.remediation) for f in risky)
+    # both prefer ECDSA (an ECDSA-first SIP string), TLS 1.2 only: the handshake selects ECDSA
+    ecdsa_first = "EECDH:EDH:HIGH:-AES256+SHA:!MEDIUM:!LOW:!3DES:!MD5:!PSK:!eNULL:!aNULL:!aDH"
+    both = replace(ec, expressway=replace(ec.expressway, ciphers=CipherConfig(sip=ecdsa_first)))
+    assert set(_sip_5061(_run(both, "X14.2.1"))) == {Status.FAIL}
+    # twin: the same string with CUCM preferring RSA stays a risk, not a fail
+    rsa_cucm = replace(
+        f09, expressway=replace(f09.expressway, ciphers=CipherConfig(sip=ecdsa_first))
+    )
+    assert set(_sip_5061(_run(rsa_cucm, "X14.2.1"))) == {Status.RISK}
+
+
+def test_inventory_reads_tls_ciphers_and_refuses_other_values(tmp_path: Path) -> None:
+    import shutil
+
+    from mratrust.errors import InputError
+    from mratrust.inventory import load_inventory
+    from mratrust.model import TlsCiphers
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "deployment"
+    shutil.copytree(example, tmp_path / "d")
+    inv = tmp_path / "d" / "inventory.yaml"
+    text = inv.read_text(encoding="utf-8")
+    assert "  https_ciphers: rsa-only\n" in text
+    inv.write_text(
+        text.replace(
+            "  https_ciphers: rsa-only\n",
+            "  https_ciphers: rsa-only\n  tls_ciphers: ec-preferred\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    d = load_inventory(inv)
+    assert d.uc_clusters[0].tls_ciphers is TlsCiphers.EC_PREFERRED
+    inv.write_text(
+        text.replace(
+            "  https_ciphers: rsa-only\n", "  https_ciphers: rsa-only\n  tls_ciphers: ec\n", 1
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="rsa-preferred, ec-preferred"):
+        load_inventory(inv)

@@ -179,3 +179,36 @@ def test_unique_keeps_first_order(pki: Pki, tmp_path: Path) -> None:
     f.write_bytes(_pem(pki.root, pki.inter, pki.root))
     certs = unique(load_file(f))
     assert [c.cert for c in certs] == [pki.root.cert, pki.inter.cert]
+
+
+def test_a_file_over_the_bound_is_refused(tmp_path: Path, pki: Pki) -> None:
+    from mratrust.pki.load import MAX_FILE_BYTES
+
+    big = tmp_path / "backup.pem"
+    big.write_bytes(_pem(pki.leaf) + b"#" * MAX_FILE_BYTES)
+    with pytest.raises(InputError, match="larger than"):
+        load_file(big)
+    at_bound = tmp_path / "padded.pem"
+    at_bound.write_bytes(_pem(pki.leaf).ljust(MAX_FILE_BYTES, b"\n"))
+    assert [c.cert for c in load_file(at_bound)] == [pki.leaf.cert]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_read_without_a_size(tmp_path: Path, pki: Pki) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe.pem"
+    os.mkfifo(fifo)
+    data = _pem(pki.leaf, pki.inter)
+
+    def feed() -> None:
+        with fifo.open("wb") as out:
+            for i in range(0, len(data), 100):  # in small writes: several reads on the other end
+                out.write(data[i : i + 100])
+                out.flush()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    certs = load_file(fifo)
+    writer.join(timeout=10)
+    assert [c.cert for c in certs] == [pki.leaf.cert, pki.inter.cert]

@@ -169,3 +169,15 @@ def test_store_keeps_order_for_lookup(pki: Pki, store_first: bool) -> None:
     store = TrustStore(entries)
     assert store.lookup(pki.root.cert.subject) == entries[0]
     assert len(store.duplicate_subjects()) == 1
+
+
+def test_what_is_known_is_read_afresh_for_each_inventory(pki: Pki) -> None:
+    store = TrustStore([pki.root.cert])
+    with_inter = (pki.inter.cert, pki.other_root.cert)
+    without = (pki.other_root.cert,)
+    for known, found in ((with_inter, True), (without, False), (with_inter, True)):
+        result = validate([pki.leaf.cert], store, now=NOW, known=known)
+        assert not result.trusted
+        assert (pki.inter.cert in result.missing_certs) is found
+    again = validate([pki.leaf.cert], store, now=NOW, known=list(without))  # not a tuple
+    assert pki.inter.cert not in again.missing_certs

@@ -10,6 +10,21 @@ HTTP goes through httpx, XML through defusedxml. :func:`collect` runs it all.
 
 from __future__ import annotations
 
-from mratrust.collect.run import CollectResult, collect
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mratrust.collect.run import CollectResult, collect
+
+
+def __getattr__(name: str) -> Any:
+    """``collect`` and ``CollectResult`` are imported on first use: registering the command
+    (``mratrust --help``, every other command) loads neither httpx nor the inventory schema."""
+    if name not in ("CollectResult", "collect"):
+        raise AttributeError(f"module 'mratrust.collect' has no attribute {name!r}")
+    value = getattr(importlib.import_module("mratrust.collect.run"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["CollectResult", "collect"]

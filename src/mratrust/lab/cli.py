@@ -10,14 +10,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from mratrust.errors import LabError
-from mratrust.lab.process import LabInfo, lab_down, lab_up
-from mratrust.lab.scenarios import ScenarioInfo, get_scenario, list_scenarios
-from mratrust.topology import CUCM_HTTPS_PORT
+
+if TYPE_CHECKING:  # loaded when a lab command runs: ``mratrust --help`` and audits start fast
+    from mratrust.lab.process import LabInfo
+    from mratrust.lab.scenarios import ScenarioInfo
 
 EXIT_OK = 0
 EXIT_LAB = 2
@@ -74,6 +73,8 @@ def _info_json(info: ScenarioInfo) -> dict[str, Any]:
 
 def render_list(fmt: str) -> str:
     """The scenario catalogue as a text table or JSON."""
+    from mratrust.lab.scenarios import list_scenarios
+
     infos = list_scenarios()
     if fmt == "json":
         return json.dumps([_info_json(i) for i in infos], indent=2)
@@ -100,6 +101,8 @@ def _lab_json(info: LabInfo, state: str) -> dict[str, Any]:
 
 def _trust_file(info: LabInfo) -> Path | None:
     """Expressway-C's trusted CA list as the lab wrote it (first peer), if readable."""
+    import yaml
+
     try:
         doc = yaml.safe_load(info.inventory.read_text(encoding="utf-8"))
         rel = doc["expressway"]["peers"][0]["trusted_cas"]
@@ -116,6 +119,8 @@ def hints(info: LabInfo) -> dict[str, str]:
     and breaks on X14.0.2). The probe example uses the publisher's 8443 on the lab's port and the
     lab's own trusted CA list; ``--port-map`` keeps the leg's port, which decides the offer.
     """
+    from mratrust.lab.scenarios import get_scenario
+
     scenario = get_scenario(info.scenario)
     exp = scenario.spec().expressway
     target = scenario.upgrade_to or scenario.versions[-1]
@@ -123,6 +128,8 @@ def hints(info: LabInfo) -> dict[str, str]:
     out = {"audit": f"mratrust audit {info.inventory} --probe{version}"}
     if scenario.upgrade_to and scenario.upgrade_to != exp.version:
         out["upgrade_check"] = f"mratrust upgrade-check {info.inventory} --to {scenario.upgrade_to}"
+    from mratrust.topology import CUCM_HTTPS_PORT
+
     trust = _trust_file(info)
     https = next(
         ((n, p[CUCM_HTTPS_PORT]) for n, p in info.ports.items() if CUCM_HTTPS_PORT in p), None
@@ -163,6 +170,8 @@ def render_up(info: LabInfo, fmt: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lab up|down|list``; 0 on success, 2 on a LabError (message on stderr)."""
+    from mratrust.lab.process import lab_down, lab_up
+
     command = getattr(args, "lab_command", None)
     try:
         if command == "list":

@@ -158,8 +158,10 @@ class _Extensions:
         return self._by_type.get(kind)  # type: ignore[return-value]
 
 
-def _self_signed(cert: x509.Certificate, exts: _Extensions) -> bool:
-    if cert.issuer != cert.subject:
+def _self_signed(
+    cert: x509.Certificate, exts: _Extensions, subject: x509.Name, issuer: x509.Name
+) -> bool:
+    if issuer != subject:
         return False
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
@@ -217,7 +219,8 @@ def dn(name: x509.Name) -> str:
 
 @lru_cache(maxsize=65536)
 def _facts(cert: x509.Certificate) -> CertFacts:
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    subject, issuer = cert.subject, cert.issuer  # each access builds a new Name: once each
+    cns = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = str(cns[0].value) if cns else None
     exts = _Extensions(cert)
     san = exts.get(x509.SubjectAlternativeName)
@@ -254,8 +257,8 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
-        subject=dn(cert.subject),
-        issuer=dn(cert.issuer),
+        subject=dn(subject),
+        issuer=dn(issuer),
         common_name=cn,
         san_dns=dns,
         san_ip=ips,
@@ -270,7 +273,7 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         key_usage=ku,
         is_ca=bc.value.ca if bc is not None else None,
         basic_constraints_critical=bc.critical if bc is not None else False,
-        self_signed=_self_signed(cert, exts),
+        self_signed=_self_signed(cert, exts, subject, issuer),
         wildcard=wildcard,
         fingerprint=fingerprint(cert),
         ski=ski.value.digest if ski is not None else None,

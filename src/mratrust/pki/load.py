@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -208,12 +210,31 @@ class _IsAFolder(InputError):
     """load_file was given a folder (load_path then reads its files)."""
 
 
+def _read_bounded(handle: io.FileIO) -> bytes:
+    """At most ``MAX_FILE_BYTES + 1`` bytes: a pipe or a device has no size to trust.
+
+    Read in pieces the size of the file (or 64 KiB): one ``read(MAX_FILE_BYTES + 1)`` would
+    allocate 16 MiB for every certificate file of an inventory.
+    """
+    size = os.fstat(handle.fileno()).st_size
+    piece = size + 1 if 0 < size <= MAX_FILE_BYTES else 65536
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        chunk = handle.read(min(piece, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def load_file(path: Path, *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
     """All certificates in one file, in file order. Never returns an empty tuple."""
     source = str(path)
     try:
-        with path.open("rb") as handle:  # bounded read: a pipe or a device has no size
-            data = handle.read(MAX_FILE_BYTES + 1)
+        with path.open("rb", buffering=0) as handle:  # one read call per piece
+            data = _read_bounded(handle)
         if len(data) > MAX_FILE_BYTES:
             raise InputError(
                 f"file is larger than {MAX_FILE_BYTES} bytes, too large for a certificate file",

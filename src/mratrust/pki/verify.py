@@ -253,25 +253,47 @@ def _check_path(path: Sequence[x509.Certificate], now: dt.datetime) -> str | Non
     return _structure_check(tuple(path), _structure_time(path, now))
 
 
+_Index = dict[str, list[x509.Certificate]]
+
+
+def _subject_index(certs: Iterable[x509.Certificate]) -> _Index:
+    index: _Index = {}
+    for c in certs:
+        index.setdefault(facts(c).subject, []).append(c)
+    return index
+
+
+_KNOWN: list[tuple[tuple[x509.Certificate, ...], _Index]] = []
+"""The subject index of the last ``known`` tuple (an audit passes the same one to every
+validation; the entry keeps it alive, so its identity is not reused)."""
+
+
+def _known_index(known: Iterable[x509.Certificate]) -> _Index:
+    if not isinstance(known, tuple):
+        return _subject_index(known)
+    if _KNOWN and _KNOWN[0][0] is known:
+        return _KNOWN[0][1]
+    index = _subject_index(known)
+    _KNOWN[:] = [(known, index)]
+    return index
+
+
 class _Catalogue:
     """Certificates known elsewhere in the inventory, used only to classify what is missing."""
 
-    def __init__(self, *sources: Iterable[x509.Certificate]) -> None:
-        self._sources = sources
-        self._by_subject: dict[str, list[x509.Certificate]] | None = None
+    def __init__(self, known: Iterable[x509.Certificate], store: TrustStore) -> None:
+        self._known = known
+        self._store = store
+        self._index: _Index | None = None
 
-    @property
-    def by_subject(self) -> dict[str, list[x509.Certificate]]:
-        """Built on first use: only failed paths need it."""
-        if self._by_subject is None:
-            self._by_subject = {}
-            for source in self._sources:
-                for c in source:
-                    self._by_subject.setdefault(facts(c).subject, []).append(c)
-        return self._by_subject
+    def candidates(self, subject: str) -> tuple[x509.Certificate, ...]:
+        """Certificates with this subject: the known ones first, then the store's entries."""
+        if self._index is None:  # built on first use: only failed paths need it
+            self._index = _known_index(self._known)
+        return (*self._index.get(subject, ()), *self._store.all_with_subject(subject))
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
-        for cand in self.by_subject.get(facts(cert).issuer, ()):
+        for cand in self.candidates(facts(cert).issuer):
             if issued_by(cert, cand):
                 return cand
         return None
@@ -618,7 +640,7 @@ def validate(
     if not presented:
         raise ValueError("validate needs at least one certificate")
     chain = order_chain(presented)
-    catalogue = _Catalogue(known, store.certs)
+    catalogue = _Catalogue(known, store)
     path, reached, problems, missing = _build(chain, store, catalogue, signatures=False)
     verdict = _check_path(path, now) if reached else None
     if not reached or verdict is not None:

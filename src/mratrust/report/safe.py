@@ -8,7 +8,7 @@ control character, whichever rule wrote the text.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
 from mratrust.model import EvidenceValue, Finding, Subject
@@ -30,8 +30,39 @@ def _value(v: EvidenceValue) -> EvidenceValue:
     return v
 
 
-def displayable_finding(f: Finding) -> Finding:
-    """``f`` with control characters escaped in every text it carries."""
+_SUBJECT_FIELDS = tuple(x.name for x in fields(Subject))
+
+
+def _printable(f: Finding, shared: dict[int, bool] | None = None) -> bool:
+    """No text ``f`` carries holds a control character (every one of them is unprintable).
+
+    ``shared`` remembers the verdict on tuples that many findings share (a rule's sources), by
+    identity: the caller keeps the findings, so an id is not reused meanwhile.
+    """
+    if f.sources:
+        ok = shared.get(id(f.sources)) if shared is not None else None
+        if ok is None:
+            ok = "".join(f.sources).isprintable()
+            if shared is not None:
+                shared[id(f.sources)] = ok
+        if not ok:
+            return False
+    s = f.subject
+    texts = [f.message, *f.remediation]
+    texts.extend(t for t in (*(getattr(s, n) for n in _SUBJECT_FIELDS), f.since) if t is not None)
+    for k, v in f.evidence:
+        texts.append(k)
+        if isinstance(v, str):
+            texts.append(v)
+        elif isinstance(v, tuple):
+            texts.extend(v)
+    return "".join(texts).isprintable()
+
+
+def displayable_finding(f: Finding, _shared: dict[int, bool] | None = None) -> Finding:
+    """``f`` with control characters escaped in every text it carries (``f`` itself if none)."""
+    if _printable(f, _shared):
+        return f
     s = f.subject
     return replace(
         f,
@@ -53,8 +84,9 @@ def displayable_finding(f: Finding) -> Finding:
 
 def displayable(report: Report) -> Report:
     """``report`` with control characters escaped in every text it carries."""
+    shared: dict[int, bool] = {}
     return replace(
         report,
         deployment=escape_control(report.deployment),
-        findings=tuple(displayable_finding(f) for f in report.findings),
+        findings=tuple(displayable_finding(f, shared) for f in report.findings),
     )

@@ -144,6 +144,15 @@ def report_schema() -> dict[str, Any]:
                 "required": statuses,
                 "properties": {s: {"type": "integer", "minimum": 0} for s in statuses},
             },
+            "rule_sources": {
+                "description": "The sources of every rule in the report, listed once (a pass "
+                "does not repeat them)",
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "uri"},
+                },
+            },
         },
     }
 

@@ -116,15 +116,33 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
     )
 
 
+class _Plain:
+    """The part of a rich console that :func:`render_to` uses, writing plain text.
+
+    Without colour, rich's console only adds cost: every line it prints is a styled text (or a
+    string without markup) written as it is, since the console never wraps (``soft_wrap``).
+    """
+
+    def __init__(self, buf: io.StringIO, width: int) -> None:
+        self.width = width
+        self._write = buf.write
+
+    def print(self, *objects: Text | str) -> None:
+        self._write(" ".join(o.plain if isinstance(o, Text) else o for o in objects) + "\n")
+
+
 def render(report: Report, *, color: bool = False, show_pass: bool = False) -> str:
     buf = io.StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        width=110,
-        highlight=False,
-        soft_wrap=True,
+    console: Console | _Plain = (
+        Console(
+            file=buf,
+            force_terminal=True,
+            width=110,
+            highlight=False,
+            soft_wrap=True,
+        )
+        if color
+        else _Plain(buf, 110)
     )
-    render_to(console, report, show_pass=show_pass)
+    render_to(console, report, show_pass=show_pass)  # type: ignore[arg-type]
     return buf.getvalue()

@@ -24,6 +24,7 @@ from mratrust.model import (
     Severity,
     Status,
     Subject,
+    TlsCiphers,
     UcCluster,
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
@@ -812,6 +813,12 @@ def _ecdsa_remediation(
             "only (System > Enterprise Parameters > Security Parameters), so that the node has "
             "no ECDSA identity to present on this port (holds under TLS 1.2 and 1.3)"
         )
+    if _ecdsa_always(leg) and leg.cluster.tls_ciphers is TlsCiphers.EC_PREFERRED:
+        steps.append(
+            f"or set the TLS Ciphers enterprise parameter of {leg.cluster.name} to an RSA "
+            "Preferred choice (System > Enterprise Parameters > Security Parameters; TLS 1.2 "
+            "only, the default is All Ciphers RSA Preferred)"
+        )
     if leg.transport is Transport.SIP and ctx.behaviour.tls13_rsa_signature_default:
         steps.append(
             "or, for SIP TLS 1.3: xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On "
@@ -893,7 +900,11 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
         }
         if assumed:
             evidence["assumed_fresh_install"] = True
-        if lean is False and not tls13_ecdsa:
+        # SIP TLS 5061: CUCM's own "TLS Ciphers" preference takes part in the TLS 1.2 choice
+        cucm_ec = _ecdsa_always(leg) and leg.cluster.tls_ciphers is TlsCiphers.EC_PREFERRED
+        if _ecdsa_always(leg):
+            evidence["cucm_tls_ciphers"] = leg.cluster.tls_ciphers.value
+        if lean is False and not tls13_ecdsa and not cucm_ec:
             yield make(
                 "C2U-ECDSA",
                 Status.PASS,
@@ -941,22 +952,40 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
             )
         else:
             reasons = f"Expressway-C offers RSA first on {leg.label} under TLS 1.2 ({where})"
+        if cucm_ec:
+            reasons += (
+                f"; {leg.cluster.name}'s TLS Ciphers enterprise parameter prefers EC (an \"EC "
+                "Preferred\" choice), "
+                + (
+                    "so both sides prefer ECDSA under TLS 1.2"
+                    if lean is True
+                    else "and which side's TLS 1.2 order wins is not documented"
+                )
+            )
         if tls13_ecdsa:
             reasons += (
                 ("; but " if lean is False else "; and ")
                 + "under TLS 1.3 the certificate type follows the signature algorithms, not the "
                 f"cipher string, and Expressway-C lists ECDSA first: {tls13_why}"
             )
-        status = Status.RISK if gate in (Gate.VERIFIED, Gate.DISPUTED) else Status.INFO
+        # both sides prefer ECDSA under TLS 1.2, and TLS 1.3 is off or picks ECDSA as well
+        certain = cucm_ec and lean is True and (not tls13 or tls13_ecdsa)
+        verified = gate in (Gate.VERIFIED, Gate.DISPUTED)
+        status = (Status.FAIL if certain else Status.RISK) if verified else Status.INFO
         message = (
-            f"{reasons}. {leg.cluster.name} allows ECDSA there, so {short(leg.node.name)} may "
-            f"present its {what}{leg.ecdsa_identity} certificate, which does not verify: {why}. "
-            "Risk, not fail: the negotiated TLS version is not in any export (audit --probe "
-            "shows it)"
+            f"{reasons}. {leg.cluster.name} allows ECDSA there, so {short(leg.node.name)} "
+            + ("presents" if certain else "may present")
+            + f" its {what}{leg.ecdsa_identity} certificate, which does not verify: {why}. "
             + (
-                ", and whether CUCM follows Expressway-C's TLS 1.2 order is not documented"
-                if lean is not False
-                else ""
+                "Fail: whichever side's order decides, the handshake selects ECDSA"
+                if certain
+                else "Risk, not fail: the negotiated TLS version is not in any export (audit "
+                "--probe shows it)"
+                + (
+                    ", and whether CUCM follows Expressway-C's TLS 1.2 order is not documented"
+                    if lean is not False
+                    else ""
+                )
             )
         )
         if assumed:
