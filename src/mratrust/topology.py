@@ -641,20 +641,15 @@ def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
     return leg.node.name == named.node.name
 
 
-def graph(
-    deployment: Deployment,
-    findings: tuple[Finding, ...],
-    *,
-    present: Callable[[LegRow], bool] = lambda _row: True,
-) -> Graph:
-    """The deployment's graph, each leg with the worst status of the findings about it."""
-    every = tuple(leg for leg in legs(deployment) if present(leg.row))
+def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
+    """Leg id -> the findings about that leg (the one a finding names, and its kin by
+    :func:`_about`), in the order of ``findings``. Legs no finding is about are absent."""
     by_id = {leg.id: leg for leg in every}
     kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
     for leg in every:
         if isinstance(leg, UcLeg):
             kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
-    worst: dict[str, Status] = {}
+    out: dict[str, list[Finding]] = {}
     for f in findings:
         named = by_id.get(f.subject.leg_id or "")
         if named is None:
@@ -664,9 +659,23 @@ def graph(
         else:
             same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
         for leg in same:
-            seen = worst.get(leg.id)
-            if seen is None or f.status.rank < seen.rank:
-                worst[leg.id] = f.status
+            out.setdefault(leg.id, []).append(f)
+    return out
+
+
+def graph(
+    deployment: Deployment,
+    findings: tuple[Finding, ...],
+    *,
+    present: Callable[[LegRow], bool] = lambda _row: True,
+) -> Graph:
+    """The deployment's graph, each leg with the worst status of the findings about it."""
+    every = tuple(leg for leg in legs(deployment) if present(leg.row))
+    about = about_legs(every, findings)
+    worst = {
+        leg_id: min((f.status for f in found), key=lambda s: s.rank)
+        for leg_id, found in about.items()
+    }
     return Graph(
         endpoints=endpoints(deployment),
         legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),

@@ -91,6 +91,11 @@ def test_without_ca_the_kit_names_the_missing_root(
     md = (kit / "steps.md").read_text()
     assert f"step {upload['order']} depends on obtain-ca step {step['order']}" in md
     assert f"upload CN=PUB-ROOT (key identifier {step['key_id']})" in md
+    page = (kit / "steps.html").read_text()
+    assert (
+        f"upload CN=PUB-ROOT (key identifier {step['key_id']}) once step {step['order']} has "
+        "obtained it" in page
+    )
 
 
 def test_with_ca_the_kit_is_complete_and_the_reaudit_has_no_fail(

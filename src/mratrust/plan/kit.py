@@ -1,4 +1,5 @@
-"""Kit: write the folder of ``plan --out`` (PEM files per upload, steps.json, steps.md)."""
+"""Kit: write the folder of ``plan --out`` (PEM files per upload, steps.json, steps.md,
+steps.html)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from cryptography import x509
 from mratrust.errors import InputError
 from mratrust.pki.facts import facts
 from mratrust.pki.write import certs_pem, safe_name
-from mratrust.plan.render import _markdown, summary
+from mratrust.plan.render import _markdown, _title, summary
 from mratrust.plan.types import Plan, Step
 
 
@@ -57,7 +58,7 @@ def kit_files(plan: Plan) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
 
 
 def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") -> str:
-    """Write steps.json, steps.md and the PEM folders; return what to print."""
+    """Write steps.json, steps.md, steps.html and the PEM folders; return what to print."""
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", file=out, hint="choose another --out")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -79,6 +80,11 @@ def write_kit(plan: Plan, out: Path, *, force: bool = False, fmt: str = "text") 
             target.write_bytes(data)
         (out / "steps.json").write_text(json.dumps(steps_json, indent=2) + "\n", encoding="utf-8")
         (out / "steps.md").write_text(_markdown(plan, steps_json), encoding="utf-8")
+        from mratrust.report.html import render_steps
+
+        titled = [(_title(s), data) for s, data in zip(plan.steps, steps_json, strict=True)]
+        page = render_steps(plan.before, plan.fixed, titled)
+        (out / "steps.html").write_text(page, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the kit ({exc.strerror})", file=out) from exc
     return summary(plan, out, steps_json, files, fmt)

@@ -1,4 +1,10 @@
-"""A Markdown report for pasting into a change ticket."""
+"""A Markdown report for pasting into a change ticket.
+
+A header table (deployment, version judged, upgrade path, evaluation time, counts), a summary
+table of what is not a pass, then every failure, error and risk with its ``since``, remediation
+and sources; the passes last, in a collapsed ``<details>`` block. Text from certificates cannot
+open HTML or break a table: ``<`` is written ``&lt;`` and ``|`` escaped.
+"""
 
 from __future__ import annotations
 
@@ -6,72 +12,114 @@ from typing import TYPE_CHECKING
 
 from mratrust.model import Finding, Status
 from mratrust.report.groups import Grouping
+from mratrust.report.html import link_text
 from mratrust.report.safe import displayable
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
 
+DETAILED = (Status.FAIL, Status.ERROR, Status.RISK)
+"""Statuses that get a section each, with what to do."""
+
+
+def _text(text: str) -> str:
+    """``text`` shown literally: no HTML, no table cell break."""
+    return text.replace("<", "&lt;").replace("\n", " ")
+
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|")
+
+
+def _link(url: str) -> str:
+    """A source as a Markdown link with a short text (a URL it cannot hold stays text)."""
+    if url.startswith(("https://", "http://")) and not any(c in url for c in " ()<>[]"):
+        return f"[{link_text(url)}]({url})"
+    return _text(url)
+
+
+def _where(grouping: Grouping, f: Finding) -> str:
+    return " ".join(x for x in (grouping.heading(f), f.subject.leg, f.subject.certificate) if x)
 
 
 def render(report: Report) -> str:
     report = displayable(report)
-    title = f"# mratrust: {report.deployment}"
-    lines = [title, ""]
-    if report.target_version is not None:
+    grouping = Grouping(report)
+    upgrade = report.target_version is not None
+    summary = report.summary()
+    lines = [f"# mratrust: {_text(report.deployment)}", "", "| | |", "|---|---|"]
+    if upgrade:
         lines.append(
-            f"Upgrade check: Expressway **{report.expressway_version}** → "
-            f"**{report.target_version}** ({report.install_note()}), evaluated "
-            f"{report.evaluated_at:%Y-%m-%d %H:%M} UTC."
+            f"| Upgrade check | Expressway **{report.expressway_version}** → "
+            f"**{report.target_version}** (judged at {report.target_version}) |"
         )
     else:
-        lines.append(
-            f"Audit at Expressway **{report.expressway_version}** ({report.install_note()}), "
-            f"evaluated {report.evaluated_at:%Y-%m-%d %H:%M} UTC."
-        )
-    lines.append("")
-    summary = report.summary()
-    lines.append(" · ".join(f"**{v}** {k}" for k, v in summary.items()))
-    lines.append("")
-    problems = [f for f in report.findings if f.status is not Status.PASS]
+        lines.append(f"| Version judged | Expressway **{report.expressway_version}** |")
+    lines += [
+        f"| Upgrade path | {_cell(report.install_note())} |",
+        f"| Evaluated | {report.evaluated_at:%Y-%m-%d %H:%M} UTC"
+        f" (mratrust {report.tool_version}) |",
+        "| Result | " + " · ".join(f"**{v}** {k}" for k, v in summary.items()) + " |",
+        "",
+    ]
+    # worst group first, then worst finding first inside a group (the HTML report's order)
+    groups: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault(grouping.heading(f), []).append(f)
+    ordered = [
+        f
+        for group in sorted(groups.values(), key=lambda g: min(f.status.rank for f in g))
+        for f in sorted(group, key=lambda f: f.status.rank)
+    ]
+    problems = [f for f in ordered if f.status is not Status.PASS]
+    passes = [f for f in ordered if f.status is Status.PASS]
     if problems:
-        change = report.target_version is not None
-        lines.append("| status | rule | " + ("change | " if change else "") + "where | finding |")
-        lines.append("|---|---|" + ("---|" if change else "") + "---|---|")
-        grouping = Grouping(report)
-        groups: dict[str, list[Finding]] = {}
+        lines.append("## Summary")
+        lines.append("")
+        lines.append("| status | rule | " + ("change | " if upgrade else "") + "where | finding |")
+        lines.append("|---|---|" + ("---|" if upgrade else "") + "---|---|")
         for f in problems:
-            groups.setdefault(grouping.heading(f), []).append(f)
-        ordered = sorted(groups.values(), key=lambda g: min(f.status.rank for f in g))
-        for f in (f for group in ordered for f in group):
-            where = " ".join(
-                x for x in (grouping.heading(f), f.subject.leg, f.subject.certificate) if x
-            )
-            ch = f" {f.change.value if f.change else ''} |" if change else ""
+            ch = f" {f.change.value if f.change else ''} |" if upgrade else ""
             lines.append(
-                f"| {f.status.value.upper()} | {f.rule} |{ch} {_cell(where)} | {_cell(f.message)} |"
+                f"| {f.status.value.upper()} | {f.rule} |{ch} {_cell(_where(grouping, f))} "
+                f"| {_cell(f.message)} |"
             )
         lines.append("")
-        actions = [
-            (f, step)
-            for f in problems
-            if f.status in (Status.FAIL, Status.RISK)
-            for step in f.remediation
-        ]
-        if actions:
-            lines.append("## What to do")
-            lines.append("")
-            seen: set[str] = set()
-            for _, step in actions:
-                if step not in seen:
-                    seen.add(step)
-                    lines.append(f"- [ ] {step}")
-            lines.append("")
     else:
         lines.append("Every check passed.")
         lines.append("")
-    passed = summary.get("pass", 0)
-    lines.append(f"{passed} checks passed (run with `--format json` for all of them).")
+    detailed = [f for f in problems if f.status in DETAILED]
+    if detailed:
+        lines.append("## Failures and risks")
+        lines.append("")
+        for f in detailed:
+            change = f" ({f.change.value} on {report.target_version})" if f.change else ""
+            lines.append(
+                f"### {f.status.value.upper()} {f.rule}{change}: {_text(grouping.heading(f))}"
+            )
+            lines.append("")
+            lines.append(_text(f.message))
+            lines.append("")
+            lines.append(f"- Since: {f.since or 'every version'}")
+            where = " · ".join(x for x in (f.subject.leg, f.subject.certificate) if x)
+            if where:
+                lines.append(f"- Where: {_text(where)}")
+            if f.sources:
+                lines.append(f"- Sources: {', '.join(_link(u) for u in f.sources)}")
+            lines.append("")
+            if f.remediation:
+                lines.append("What to do:")
+                lines.append("")
+                lines += [f"- [ ] {_text(step)}" for step in f.remediation]
+                lines.append("")
+    if passes:
+        lines.append(f"<details><summary>{len(passes)} checks passed</summary>")
+        lines.append("")
+        lines.append("| rule | where | check |")
+        lines.append("|---|---|---|")
+        lines += [
+            f"| {f.rule} | {_cell(_where(grouping, f))} | {_cell(f.message)} |" for f in passes
+        ]
+        lines.append("")
+        lines.append("</details>")
     return "\n".join(lines) + "\n"

@@ -955,7 +955,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
         if cucm_ec:
             reasons += (
                 f"; {leg.cluster.name}'s TLS Ciphers enterprise parameter prefers EC (an \"EC "
-                "Preferred\" choice), "
+                'Preferred" choice), '
                 + (
                     "so both sides prefer ECDSA under TLS 1.2"
                     if lean is True
