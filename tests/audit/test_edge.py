@@ -305,3 +305,16 @@ def test_cluster_enforce_without_expressway_e_judges_expressway_c(deployment: Ge
     assert "its own peer address expc7.example.com is not in its SAN" in f.message
     # the twin: permissive without an Expressway-E says nothing
     assert _run(d).by_rule("CE-CLUSTER") == ()
+
+
+def test_e09_enforce_mode_peer_without_its_own_name(deployment: Get) -> None:
+    """The catalogue scenario for CE-CLUSTER: the peer's certificate names only the cluster."""
+    report = _run(deployment("E09"), "X15.3")
+    fails = [f for f in report.findings if f.status is Status.FAIL]
+    assert [(f.rule, f.subject.node) for f in fails] == [("CE-CLUSTER", "expc1.example.com")]
+    assert "expc1.example.com" in fails[0].message
+    # the twin: the same enforce mode with the peer named in its SAN
+    named = _run(deployment("E09-NAMED"), "X15.3")
+    cluster = [f for f in named.by_rule("CE-CLUSTER") if f.subject.node == "expc1.example.com"]
+    assert [f.status for f in cluster] == [Status.PASS]
+    assert not [f for f in named.findings if f.status in (Status.FAIL, Status.RISK)]

@@ -59,6 +59,8 @@ IDS = (
     "E06-ON",
     "E07",
     "E08",
+    "E09",
+    "E09-NAMED",
 )
 PUB = "cucm-pub.example.com"
 SUB1 = "cucm-sub1.example.com"

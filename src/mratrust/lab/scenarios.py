@@ -960,6 +960,34 @@ EDGE_SCENARIOS: tuple[Scenario, ...] = (
         expected=("CE-VERSION fail",),
         changes=(*_on("X15.4"), SetExpresswayE(values={"version": "X15.3"})),
     ),
+    Scenario(
+        id="E09",
+        title="Cluster TLS enforce mode with a peer whose SAN lacks its own name",
+        summary=(
+            "Expressway-C's clustering TLS verification mode is enforce, and expc1's certificate "
+            "names only the cluster (SAN expc.example.com)"
+        ),
+        versions=("X15.3",),
+        expected=("CE-CLUSTER fail for expc1.example.com",),
+        changes=(
+            *_on("X15.3"),
+            SetExpressway(values={"cluster_tls_mode": "enforce"}),
+            SetPeer(
+                identity=issued(
+                    "ENT-INT",
+                    **{**_C_IDENTITY, "san": ("expc.example.com",)},
+                )
+            ),
+        ),
+    ),
+    Scenario(
+        id="E09-NAMED",
+        title="As E09 with the peer's own name in its SAN",
+        summary="enforce mode; expc1's certificate names the cluster and expc1.example.com",
+        versions=("X15.3",),
+        expected=("CE-CLUSTER pass",),
+        changes=(*_on("X15.3"), SetExpressway(values={"cluster_tls_mode": "enforce"})),
+    ),
 )
 SCENARIOS = SCENARIOS + EDGE_SCENARIOS
 
