@@ -144,6 +144,13 @@ def test_every_report_opens_offline_and_fits_a_phone(
     wide = open_page(reports["F01"], width=1280, height=900)
     wide.page.screenshot(path=str(shots / "F01-1280.png"), full_page=True)
     assert (shots / "F01-390.png").stat().st_size > 10_000
+    # The README's picture (docs/screenshot.sh copies it to docs/img): the header and the graph.
+    readme = shots / "report-F01.png"
+    wide.page.screenshot(path=str(readme), clip={"x": 0, "y": 0, "width": 1280, "height": 820})
+    head = readme.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == (1280, 820)
+    assert 20_000 < readme.stat().st_size <= 400_000
 
 
 def test_an_external_resource_would_be_caught(
