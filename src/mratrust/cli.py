@@ -133,7 +133,9 @@ def _sunset(args: argparse.Namespace) -> Any:
 # --------------------------------------------------------------------------- audit & co
 
 
-def _render(args: argparse.Namespace, report: Report) -> str | bytes:
+def _render(args: argparse.Namespace, report: Report, running: Report | None = None) -> str | bytes:
+    """``report`` in the chosen format; ``running`` (an upgrade check's report of the running
+    version) gives the HTML matrix its column per version."""
     if args.format == "text":
         from mratrust.report import text
 
@@ -144,6 +146,10 @@ def _render(args: argparse.Namespace, report: Report) -> str | bytes:
         return render_bytes(report)
     from mratrust.report import FORMATS
 
+    if args.format == "html" and running is not None:
+        from mratrust.report import html
+
+        return html.render(report, running)
     return FORMATS[args.format](report)
 
 
@@ -210,10 +216,10 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
     deployment = load_inventory(args.inventory, password=_password(args))
     _note_version(args.to)
-    _, target = upgrade_check(
+    current, target = upgrade_check(
         deployment, args.to, now=args.now, strict_from=args.strict_from, sunset=_sunset(args)
     )
-    emit(args, _render(args, target))
+    emit(args, _render(args, target, current))
     return _exit_for(target, args.fail_on)
 
 

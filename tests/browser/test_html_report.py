@@ -105,6 +105,10 @@ def _overflow(o: Opened) -> int:
     return int(o.page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 
 
+def _bg(o: Opened, selector: str) -> str:
+    return str(o.page.eval_on_selector(selector, "e => getComputedStyle(e).backgroundColor"))
+
+
 def _stroke(o: Opened, selector: str) -> str:
     return str(o.page.eval_on_selector(selector, "e => getComputedStyle(e).stroke"))
 
@@ -140,6 +144,13 @@ def test_every_report_opens_offline_and_fits_a_phone(
     wide = open_page(reports["F01"], width=1280, height=900)
     wide.page.screenshot(path=str(shots / "F01-1280.png"), full_page=True)
     assert (shots / "F01-390.png").stat().st_size > 10_000
+    # The README's picture (docs/screenshot.sh copies it to docs/img): the header and the graph.
+    readme = shots / "report-F01.png"
+    wide.page.screenshot(path=str(readme), clip={"x": 0, "y": 0, "width": 1280, "height": 820})
+    head = readme.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")) == (1280, 820)
+    assert 20_000 < readme.stat().st_size <= 400_000
 
 
 def test_an_external_resource_would_be_caught(
@@ -281,6 +292,49 @@ def test_upgrade_check_matrix_links_what_changes(
     assert o.page.locator(f"article{target}").inner_text().count("U2C-TRUST") >= 1
     assert "new on X14.0.2" in o.page.locator(f"article{target}").inner_text()
     _clean(o)
+
+
+def _version_cells(o: Opened, port: str) -> list[list[str]]:
+    """Per matrix row whose connection goes to ``port``: the version columns' classes and text."""
+    return list(
+        o.page.eval_on_selector_all(
+            "table.matrix tbody tr",
+            f"""rows => rows.filter(r => r.querySelector('th').innerText.includes(':{port}'))
+                .map(r => [...r.querySelectorAll('td.ver')]
+                    .map(c => c.className + ' ' + c.textContent.trim()))""",
+        )
+    )
+
+
+def test_upgrade_check_matrix_has_a_column_per_version(
+    open_page: Callable[..., Opened], reports: dict[str, Path], shots: Path
+) -> None:
+    o = open_page(reports["upgrade"])
+    _clean(o)
+    head = [h.strip() for h in o.page.eval_on_selector_all(
+        "table.matrix thead th.ver", "hs => hs.map(h => h.textContent)")]  # fmt: skip
+    assert head == ["On X12.7 running", "On X14.0.2"]
+    legs = _version_cells(o, "6972")
+    assert legs and all(c == ["ver st-pass pass", "ver st-fail fail"] for c in legs), legs
+    cell = o.page.locator("table.matrix tbody tr td.ver.st-fail a").first
+    cell.scroll_into_view_if_needed()
+    o.page.screenshot(path=str(shots / "F01-upgrade-1280.png"))
+    assert _bg(o, "table.matrix td.ver.st-fail a") == FAIL_RGB
+    cell.click()
+    assert "U2C-TRUST" in o.page.locator(f"article{o.page.evaluate('location.hash')}").inner_text()
+    # 8443 (Expressway-C to CUCM's Tomcat) breaks on neither version.
+    same = _version_cells(o, "8443")
+    assert same and all(a == b and "fail" not in a for a, b in same), same
+
+
+def test_audit_matrix_has_no_version_columns(
+    open_page: Callable[..., Opened], reports: dict[str, Path]
+) -> None:
+    o = open_page(reports["F01"])
+    _clean(o)
+    assert o.page.locator("table.matrix tbody tr").count() > 0
+    assert o.page.locator("table.matrix th.ver, table.matrix td.ver").count() == 0
+    assert "CHANGE ON" not in o.page.inner_text("table.matrix thead").upper()
 
 
 def test_plan_steps_html_marks_what_the_kit_fixes(

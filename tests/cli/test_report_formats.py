@@ -142,3 +142,21 @@ def test_html_draws_the_edge_and_the_traversal_zone(
     assert re.search(r'class="leg st-\w+"[^>]*aria-label="internet → expe1.example.com :8443', svg)
     md = _out(capsys, "audit", str(scenario_dir("E01") / "inventory.yaml"), "--format", "markdown")
     assert "### FAIL CE-TRUST: Expressway-E expe1.example.com" in md
+
+
+def test_html_upgrade_check_gives_the_matrix_a_column_per_version(
+    capsys: pytest.CaptureFixture[str], scenario_dir: Dir
+) -> None:
+    inv = str(scenario_dir("F01") / "inventory.yaml")
+    page = _out(capsys, "upgrade-check", inv, "--to", "X14.0.2", "--format", "html")
+    heads = re.findall(r'<th scope="col" class="ver">(.*?)</th>', page)
+    assert heads == ['On X12.7 <span class="sub">running</span>', "On X14.0.2"]
+    matrix = page[page.index('<table class="matrix">') : page.index("</table>")]
+    rows = [r for r in matrix.split("<tr ")[1:] if ":6972" in r]
+    assert len(rows) == 2
+    for row in rows:
+        assert re.findall(r'<td class="ver st-(\w+)">', row) == ["pass", "fail"]
+    # The other formats and an audit's page have no such columns.
+    assert 'class="ver' not in _out(capsys, "audit", inv, "--format", "html")
+    md = _out(capsys, "upgrade-check", inv, "--to", "X14.0.2", "--format", "markdown")
+    assert "On X12.7" not in md

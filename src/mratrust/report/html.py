@@ -23,7 +23,7 @@ from mratrust.report import svg
 from mratrust.report.groups import Grouping
 from mratrust.report.safe import displayable, displayable_finding
 from mratrust.textsafe import escape_control
-from mratrust.topology import GraphLeg, about_legs
+from mratrust.topology import Graph, GraphLeg, about_legs
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -95,6 +95,33 @@ def _worst(findings: Iterable[Finding]) -> Status | None:
     return min((f.status for f in findings), key=lambda s: s.rank, default=None)
 
 
+def _leg_findings(graph: Graph, findings: tuple[Finding, ...]) -> list[list[Finding]]:
+    """Per leg of ``graph``: the findings about it and about the certificates presented on it,
+    worst first."""
+    about = about_legs(tuple(g.leg for g in graph.legs), findings)
+    certs: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.subject.endpoint_id and f.subject.certificate:
+            certs.setdefault((f.subject.endpoint_id, f.subject.certificate), []).append(f)
+    out: list[list[Finding]] = []
+    for g in graph.legs:
+        leg = g.leg
+        presented = [(leg.server.id, leg.rsa_identity)]
+        if leg.ecdsa_identity:
+            presented.append((leg.server.id, leg.ecdsa_identity))
+        if leg.mutual:
+            presented.append((leg.client.id, leg.row.client_identity))
+        found = list(about.get(leg.id, ()))
+        seen = {id(f) for f in found}
+        for key in presented:
+            for f in certs.get(key, ()):
+                if id(f) not in seen:
+                    seen.add(id(f))
+                    found.append(f)
+        out.append(_by_rank(found))
+    return out
+
+
 @dataclass(slots=True)
 class Group:
     """The findings about one endpoint (or store, or CA): problems first, passes counted."""
@@ -129,6 +156,9 @@ class LegView:
     changes: list[Finding]
     chain: tuple[str, tuple[str, ...]] | None = None
     """The certificate chain (fingerprints) of the worst finding that records one, and its rule."""
+    on_versions: list[tuple[Status | None, Finding | None]] = field(default_factory=list)
+    """An upgrade check's: the worst status on the running version, then on the target, each
+    with the finding the cell links to."""
 
 
 @dataclass(slots=True)
@@ -145,8 +175,12 @@ class EndpointView:
 class View:
     """What the template shows, computed once from a displayable report."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, running: Report | None = None) -> None:
+        """``running``: an upgrade check's report of the running version (``report`` judges
+        the target), for the matrix's column per version."""
         self.report = report
+        self.versions: list[str] = []
+        """An upgrade check's versions, running first, when ``running`` is given."""
         self.anchor: dict[int, str] = {id(f): f"f-{i}" for i, f in enumerate(report.findings)}
         grouping = Grouping(report)
         groups: dict[str, Group] = {}
@@ -197,26 +231,23 @@ class View:
                     self.endpoint_anchor.get(i),
                 )
             )
-        about = about_legs(tuple(g.leg for g in graph.legs), report.findings)
-        certs: dict[tuple[str, str], list[Finding]] = {}
-        for f in report.findings:
-            if f.subject.endpoint_id and f.subject.certificate:
-                certs.setdefault((f.subject.endpoint_id, f.subject.certificate), []).append(f)
+        found_by_leg = _leg_findings(graph, report.findings)
+        on_running: dict[str, tuple[Status | None, Finding | None]] = {}
+        if running is not None and running.graph is not None:
+            by_key = {f.key(): f for f in report.findings}
+            for g, there in zip(
+                running.graph.legs, _leg_findings(running.graph, running.findings), strict=True
+            ):
+                top = there[0] if there else None
+                # The cell links to the target's entry for the same finding (fixed or same).
+                on_running[g.leg.id] = (
+                    top.status if top else None,
+                    by_key.get(top.key()) if top else None,
+                )
+            self.versions = [str(running.expressway_version), str(report.target_version)]
         for i, g in enumerate(graph.legs):
             leg = g.leg
-            presented = [(leg.server.id, leg.rsa_identity)]
-            if leg.ecdsa_identity:
-                presented.append((leg.server.id, leg.ecdsa_identity))
-            if leg.mutual:
-                presented.append((leg.client.id, leg.row.client_identity))
-            found = list(about.get(leg.id, ()))
-            seen = {id(f) for f in found}
-            for key in presented:
-                for f in certs.get(key, ()):
-                    if id(f) not in seen:
-                        seen.add(id(f))
-                        found.append(f)
-            found = _by_rank(found)
+            found = found_by_leg[i]
             cells: list[tuple[Status | None, Finding | None, int]] = []
             for name in self.columns:
                 inside = [f for f in found if column_of(f.rule) == name]
@@ -242,6 +273,12 @@ class View:
                     cells,
                     changes,
                     (chain[0], tuple(str(x) for x in chain[1])) if chain else None,
+                    [
+                        on_running.get(leg.id, (None, None)),
+                        (_worst(found), found[0] if found else None),
+                    ]
+                    if self.versions
+                    else [],
                 )
             )
         self.svg = svg.draw(graph, endpoint_status=self.endpoint_status)
@@ -287,8 +324,10 @@ def _page(view: View, **extra: Any) -> str:
     )
 
 
-def render(report: Report) -> str:
-    return _page(View(displayable(report)))
+def render(report: Report, running: Report | None = None) -> str:
+    """The page of ``report``; for an upgrade check, ``running`` (the report of the running
+    version) adds the matrix's column per version."""
+    return _page(View(displayable(report), displayable(running) if running else None))
 
 
 def render_steps(
