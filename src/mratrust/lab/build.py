@@ -561,6 +561,8 @@ def inventory_document(
                 "security_mode": c.security_mode,
                 "sip_oauth": c.sip_oauth,
                 "https_ciphers": c.https_ciphers,
+                # written only when set, so inventories of the default stay as they were
+                **({} if c.tls_ciphers == "rsa-preferred" else {"tls_ciphers": c.tls_ciphers}),
                 "secure_profiles": list(c.secure_profiles),
                 "voicemail_host": c.voicemail_host,
                 "trust": trust,
