@@ -7,9 +7,10 @@ A rule says how its failing findings are fixed by registering a ``fix`` function
 (:attr:`mratrust.model.Finding.fixes`). The plan (:mod:`mratrust.plan`) turns each value into
 kit steps by its type alone, never by the rule ID:
 
-- :class:`UploadTrust`: put certificates into a trust store (Expressway-C's trusted CA list, or a
-  UC cluster's ``tomcat-trust`` …), completing the path of a chain to its root from the inventory
-  and ``plan --ca``; the restarts follow from the store (:mod:`mratrust.products`).
+- :class:`UploadTrust`: put certificates into a trust store (Expressway-C's or an Expressway-E
+  peer's trusted CA list, or a UC cluster's ``tomcat-trust`` …), completing the path of a chain
+  to its root from the inventory and ``plan --ca``; the restarts follow from the store
+  (:mod:`mratrust.products`).
 - :class:`RemoveTrust`: take entries out of Expressway-C's trusted CA list (never one that
   another certificate relies on).
 - :class:`Reissue`: a new certificate for a UC identity, an Expressway-C peer, or wherever an
@@ -32,11 +33,18 @@ from enum import Enum
 class ExpresswayTrust:
     """The trusted CA list of Expressway-C peers (``peers`` empty: every peer).
 
-    Expressway-E's list is another store: it gets its own target type here, and the plan learns
-    to resolve it (its peers, its restart), rather than a flag on this one.
+    Expressway-E's list is another store with its own target type (:class:`ExpresswayETrust`),
+    which the plan resolves on its own, rather than a flag on this one.
     """
 
     peers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayETrust:
+    """The trusted CA list of one Expressway-E peer (the traversal zone's client side)."""
+
+    peer: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +55,7 @@ class UcTrust:
     store: str
 
 
-TrustTarget = ExpresswayTrust | UcTrust
+TrustTarget = ExpresswayTrust | ExpresswayETrust | UcTrust
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +155,7 @@ Fix = UploadTrust | RemoveTrust | Reissue | Configure
 
 __all__ = [
     "Configure",
+    "ExpresswayETrust",
     "ExpresswayIdentity",
     "ExpresswayTrust",
     "Fix",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mratrust.audit import audit
-from mratrust.fixes import ExpresswayTrust, UcTrust, UploadTrust
+from mratrust.fixes import ExpresswayETrust, ExpresswayTrust, UcTrust, UploadTrust
 from mratrust.model import Deployment, Finding, Severity, Status, Subject
 from mratrust.pki.facts import facts
 from mratrust.plan import _draft, _steps
@@ -68,3 +68,48 @@ def test_the_plan_reads_the_fix_not_the_rule_id(deployment: Loaded) -> None:
     # negative twin: the same findings without fixes give no step at all
     bare = tuple(replace(f, fixes=()) for f in findings)
     assert _steps(d, _draft(d, replace(report, findings=bare))) == []
+
+
+def test_ce_trust_uploads_to_the_list_of_the_side_that_checks(deployment: Loaded) -> None:
+    # E02: Expressway-E's list lacks Expressway-C's CA: an upload to that Expressway-E peer's list
+    d = deployment("E02")
+    e_peer = d.expressway_e.peers[0].name if d.expressway_e else ""
+    client = [
+        f
+        for f in audit(d, now=NOW).by_rule("CE-TRUST")
+        if f.status is Status.FAIL and f.subject.certificate == "client"
+    ]
+    assert client
+    for f in client:
+        (fix,) = f.fixes
+        assert isinstance(fix, UploadTrust)
+        assert fix.store == ExpresswayETrust(peer=e_peer)
+        assert fix.chain and fix.certificates
+    # negative twin, E01: Expressway-C's list lacks Expressway-E's CA: Expressway-C's list
+    server = [
+        f for f in audit(deployment("E01"), now=NOW).by_rule("CE-TRUST") if f.status is Status.FAIL
+    ]
+    assert server and all(f.subject.certificate == "server" for f in server)
+    for f in server:
+        stores = {fix.store for fix in f.fixes if isinstance(fix, UploadTrust)}
+        assert stores and all(isinstance(s, ExpresswayTrust) for s in stores)
+
+
+def test_the_plan_uploads_to_expressway_e_from_the_fix_alone(deployment: Loaded) -> None:
+    # a rule the plan has never heard of asks for Expressway-C's CA chain in Expressway-E's list
+    d = deployment("E02")
+    assert d.expressway_e is not None
+    e_peer = d.expressway_e.peers[0]
+    chain = d.expressway.peers[0].certificate.chain
+    fps = tuple(facts(c).fingerprint for c in chain)
+    missing = tuple(facts(c).fingerprint for c in chain[1:])
+    fix = UploadTrust(store=ExpresswayETrust(peer=e_peer.name), certificates=missing, chain=fps)
+    report = replace(audit(d, now=NOW), findings=(_finding("XX-EDGE", fix, "edge"),))
+    uploads = [s for s in _steps(d, _draft(d, report)) if s.action == "upload-trust"]
+    assert len(uploads) == 1
+    target = dict(uploads[0].target)
+    assert target["system"] == "expressway-e" and uploads[0].fixes == ("XX-EDGE",)
+    # negative twin: the same fix for a peer Expressway-E does not have drafts nothing
+    ghost = replace(fix, store=ExpresswayETrust(peer="nope.example.com"))
+    report = replace(report, findings=(_finding("XX-EDGE", ghost, "edge"),))
+    assert not [s for s in _steps(d, _draft(d, report)) if s.action == "upload-trust"]

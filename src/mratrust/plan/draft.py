@@ -19,6 +19,7 @@ from mratrust.ciphers import suggest_rsa_first
 from mratrust.errors import InputError
 from mratrust.fixes import (
     Configure,
+    ExpresswayETrust,
     ExpresswayIdentity,
     ExpresswayTrust,
     Reissue,
@@ -34,7 +35,6 @@ from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.load import load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
 from mratrust.plan.types import TARGET_BAD, MissingCa
-from mratrust.rules.base import evidence_fps, expressway_trust_fixes
 from mratrust.topology import legs
 from mratrust.versions import CUCM_TOMCAT_REUSE, Version, behaviour
 
@@ -209,14 +209,10 @@ def _draft(
     for f in report.findings:
         if f.status not in TARGET_BAD:
             continue
-        fixes = f.fixes
-        if f.rule == "CE-TRUST" and f.subject.certificate == "server":
-            fixes = expressway_trust_fixes(f)  # Expressway-C's list, as any other upload there
-        elif f.rule in EDGE_RULES:
-            # the traversal and edge rules carry no typed fixes yet: answered by rule ID
-            upload = [known[fp] for fp in evidence_fps(f, "upload") if fp in known]
-            _edge(deployment, report, draft, f, known, upload, extra)
-        for fix in fixes:
+        if f.rule in EDGE_RULES:
+            # these edge rules carry no typed fixes yet: answered by rule ID
+            _edge(deployment, report, draft, f)
+        for fix in f.fixes:
             if isinstance(fix, RemoveTrust):
                 _draft_removal(deployment, draft, f, fix, known, relied_on)
             elif isinstance(fix, UploadTrust):
@@ -265,7 +261,14 @@ def _draft_upload(
     upload = [known[fp] for fp in fix.certificates if fp in known]
     chain = [known[fp] for fp in fix.chain if fp in known]
     targets: list[tuple[tuple[str, ...], TrustStore | None, list[x509.Certificate]]] = []
-    if isinstance(fix.store, ExpresswayTrust):
+    if isinstance(fix.store, ExpresswayETrust):
+        exp_e = deployment.expressway_e
+        e_name = fix.store.peer
+        e_peer = next((p for p in exp_e.peers if p.name == e_name), None) if exp_e else None
+        if e_peer is None or not chain:
+            return
+        targets.append((_expe_key(e_name), e_peer.trusted_cas.trust, []))
+    elif isinstance(fix.store, ExpresswayTrust):
         for peer in _expc_peers(deployment, fix.store):
             found = next((p for p in deployment.expressway.peers if p.name == peer), None)
             targets.append((_expc_key(peer), found.trusted_cas.trust if found else None, []))
@@ -310,9 +313,9 @@ def _draft_configure(deployment: Deployment, draft: _Draft, f: Finding, fix: Con
 
 # --------------------------------------------------------------------------- Expressway-E
 
-EDGE_RULES = frozenset({"CE-TRUST", "CE-NAME", "CE-EKU", "CE-SAN", "EXP-EKU"})
-"""Findings about the traversal zone and the edge the kit answers (CE-TRUST towards
-Expressway-C goes with the other Expressway-C uploads above)."""
+EDGE_RULES = frozenset({"CE-NAME", "CE-EKU", "CE-SAN", "EXP-EKU"})
+"""Findings about the traversal zone and the edge the kit answers by rule ID (CE-TRUST carries
+typed uploads to Expressway-C's or Expressway-E's list, drafted above)."""
 SERVER_EKU_UPLOAD = "xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On"
 
 
@@ -325,28 +328,13 @@ def _edge(
     report: Report,
     draft: _Draft,
     f: Finding,
-    known: dict[str, x509.Certificate],
-    upload: list[x509.Certificate],
-    extra: Sequence[x509.Certificate],
 ) -> None:
-    """Uploads to Expressway-E's trusted CA list, the X15.4 switch, the X15.5 client
-    certificate and the reissues the traversal zone and the edge need."""
+    """The X15.4 switch, the X15.5 client certificate and the reissues the traversal zone and
+    the edge need."""
     exp_e = deployment.expressway_e
     judged = report.target_version or report.expressway_version
     split = behaviour(judged).separate_client_certificate
     ev = f.evidence_dict()
-    if f.rule == "CE-TRUST" and f.subject.certificate == "client" and exp_e is not None:
-        e_name = str(ev.get("expe_peer", ""))
-        peer = next((p for p in exp_e.peers if p.name == e_name), None)
-        chain = [known[fp] for fp in evidence_fps(f, "chain") if fp in known]
-        if peer is None or not chain:
-            return
-        more, lacking = _complete(chain, peer.trusted_cas.trust, upload, extra)
-        if upload or more or lacking:
-            draft.upload(_expe_key(e_name), [*upload, *more], f.rule, f.message, lacking)
-        if lacking is not None:
-            draft.waiting.setdefault(lacking, []).append(f)
-        return
     if f.subject.cluster == "expressway-c" and f.rule in ("CE-EKU", "EXP-EKU"):
         if split:
             _client_certificate(deployment, draft, f)

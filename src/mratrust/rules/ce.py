@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import ExpresswayETrust, Fix, UploadTrust
 from mratrust.model import (
     ClusterTlsMode,
     Expressway,
@@ -30,7 +31,15 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import CertFacts, facts
 from mratrust.pki.verify import TRUST_REASONS, TrustStore
-from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, rule
+from mratrust.rules.base import (
+    EXPC,
+    AuditContext,
+    chain_fps,
+    evidence_fps,
+    expressway_trust_fixes,
+    make,
+    rule,
+)
 from mratrust.rules.c2u import missing_intermediates
 from mratrust.sunset import known_ca_note
 from mratrust.topology import (
@@ -173,6 +182,23 @@ def _trust_finding(
     )
 
 
+def _ce_trust_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Expressway-E's certificate: Expressway-C's list, as any other upload there; Expressway-C's
+    (client) certificate: the list of the Expressway-E peer that checks it."""
+    if f.subject.certificate == "server":
+        return expressway_trust_fixes(f)
+    peer = f.evidence_dict().get("expe_peer")
+    if not isinstance(peer, str):
+        return ()
+    return (
+        UploadTrust(
+            store=ExpresswayETrust(peer=peer),
+            certificates=evidence_fps(f, "upload"),
+            chain=evidence_fps(f, "chain"),
+        ),
+    )
+
+
 @rule(
     "CE-TRUST",
     title="Traversal zone: each Expressway trusts the other's full chain",
@@ -180,6 +206,7 @@ def _trust_finding(
     severity=Severity.CRITICAL,
     kb=("R-CE-02",),
     cite=("S3", "S17"),
+    fix=_ce_trust_fixes,
 )
 def ce_trust(ctx: AuditContext) -> Iterator[Finding]:
     for c, e in _pairs(ctx):
