@@ -13,8 +13,9 @@ kit steps by its type alone, never by the rule ID:
   (:mod:`mratrust.products`).
 - :class:`RemoveTrust`: take entries out of Expressway-C's trusted CA list (never one that
   another certificate relies on).
-- :class:`Reissue`: a new certificate for a UC identity, an Expressway-C peer, or wherever an
-  expiring certificate lives.
+- :class:`Reissue`: a new certificate for a UC identity, an Expressway-C peer (its server
+  certificate, or from X15.5 its separate client certificate), an Expressway-E peer, or wherever
+  an expiring certificate lives.
 - :class:`Configure`: a setting to change (:class:`Setting`).
 
 Certificates are named by fingerprint (``sha256:…``), as in the finding's evidence. Values are
@@ -113,6 +114,21 @@ class ExpresswayIdentity:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayClientIdentity:
+    """An Expressway-C peer's separate client certificate (X15.5+: Maintenance > Security >
+    Client certificate), with clientAuth; the server certificate may then stay serverAuth-only."""
+
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayEIdentity:
+    """An Expressway-E peer's server certificate, with every name MRA needs."""
+
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Renewal:
     """Renew a certificate (by fingerprint) where it lives, with what it holds today."""
 
@@ -124,7 +140,7 @@ class Renewal:
 class Reissue:
     """Issue a new certificate."""
 
-    what: UcIdentity | ExpresswayIdentity | Renewal
+    what: UcIdentity | ExpresswayIdentity | ExpresswayClientIdentity | ExpresswayEIdentity | Renewal
 
 
 class Setting(Enum):
@@ -135,6 +151,9 @@ class Setting(Enum):
     that applies, else an RSA-first cipher string on Expressway-C (TLS 1.2 only)."""
     SIP_SIGNATURE_PREF_RSA = "sip-signature-pref-rsa"
     """``xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On``."""
+    SERVER_EKU_UPLOAD = "server-eku-upload"
+    """Expressway-E (X15.4): ``EnableServerEkuUpload: On``, so a serverAuth-only certificate is
+    accepted."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +174,8 @@ Fix = UploadTrust | RemoveTrust | Reissue | Configure
 
 __all__ = [
     "Configure",
+    "ExpresswayClientIdentity",
+    "ExpresswayEIdentity",
     "ExpresswayETrust",
     "ExpresswayIdentity",
     "ExpresswayTrust",

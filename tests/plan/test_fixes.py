@@ -6,7 +6,17 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mratrust.audit import audit
-from mratrust.fixes import ExpresswayETrust, ExpresswayTrust, UcTrust, UploadTrust
+from mratrust.fixes import (
+    Configure,
+    ExpresswayClientIdentity,
+    ExpresswayEIdentity,
+    ExpresswayETrust,
+    ExpresswayTrust,
+    Reissue,
+    Setting,
+    UcTrust,
+    UploadTrust,
+)
 from mratrust.model import Deployment, Finding, Severity, Status, Subject
 from mratrust.pki.facts import facts
 from mratrust.plan import _draft, _steps
@@ -113,3 +123,45 @@ def test_the_plan_uploads_to_expressway_e_from_the_fix_alone(deployment: Loaded)
     ghost = replace(fix, store=ExpresswayETrust(peer="nope.example.com"))
     report = replace(report, findings=(_finding("XX-EDGE", ghost, "edge"),))
     assert not [s for s in _steps(d, _draft(d, report)) if s.action == "upload-trust"]
+
+
+def _edge_fixes(d: Deployment, rule: str, version: str) -> list[Finding]:
+    return [
+        f
+        for f in audit(d, version=version, now=NOW).by_rule(rule)
+        if f.status in (Status.FAIL, Status.RISK)
+    ]
+
+
+def test_ce_eku_on_expressway_e_asks_for_the_x15_4_switch_or_a_reissue(
+    deployment: Loaded,
+) -> None:
+    # E04: Expressway-E's certificate is serverAuth-only, the switch Off
+    d = deployment("E04")
+    e_peer = d.expressway_e.peers[0].name if d.expressway_e else ""
+    (on_x15_4,) = _edge_fixes(d, "CE-EKU", "X15.4")
+    assert on_x15_4.fixes == (Configure(setting=Setting.SERVER_EKU_UPLOAD),)
+    # negative twin: X15.3 has no switch, so the certificate is reissued
+    (on_x15_3,) = _edge_fixes(d, "CE-EKU", "X15.3")
+    assert on_x15_3.fixes == (Reissue(what=ExpresswayEIdentity(peer=e_peer)),)
+    steps = _steps(d, _draft(d, audit(d, version="X15.4", now=NOW)))
+    configure = [s for s in steps if s.action == "configure"]
+    assert any(dict(s.target).get("setting") == "enable_server_eku_upload" for s in configure)
+
+
+def test_expressway_c_client_side_fixes_follow_the_x15_5_split(deployment: Loaded) -> None:
+    # E05: Expressway-C's certificate lacks clientAuth; from X15.5 a separate client certificate
+    d = deployment("E05")
+    peer = d.expressway.peers[0].name
+    found = _edge_fixes(d, "CE-EKU", "X15.5") + _edge_fixes(d, "EXP-EKU", "X15.5")
+    assert found
+    assert {f.fixes for f in found} == {(Reissue(what=ExpresswayClientIdentity(peer=peer)),)}
+    steps = _steps(d, _draft(d, audit(d, version="X15.5", now=NOW)))
+    reissues = [dict(s.target) for s in steps if s.action == "reissue"]
+    assert {"system": "expressway-c", "certificate": "client"}.items() <= reissues[0].items()
+    # negative twin: E07 (Expressway-E's SAN lacks an edge domain) reissues Expressway-E's
+    e07 = deployment("E07")
+    (san,) = _edge_fixes(e07, "CE-SAN", "X15.3")
+    assert san.subject.cluster == "expressway-e"
+    assert isinstance(san.fixes[0], Reissue)
+    assert isinstance(san.fixes[0].what, ExpresswayEIdentity)
