@@ -7,13 +7,15 @@ A rule says how its failing findings are fixed by registering a ``fix`` function
 (:attr:`mratrust.model.Finding.fixes`). The plan (:mod:`mratrust.plan`) turns each value into
 kit steps by its type alone, never by the rule ID:
 
-- :class:`UploadTrust`: put certificates into a trust store (Expressway-C's trusted CA list, or a
-  UC cluster's ``tomcat-trust`` …), completing the path of a chain to its root from the inventory
-  and ``plan --ca``; the restarts follow from the store (:mod:`mratrust.products`).
+- :class:`UploadTrust`: put certificates into a trust store (Expressway-C's or an Expressway-E
+  peer's trusted CA list, or a UC cluster's ``tomcat-trust`` …), completing the path of a chain
+  to its root from the inventory and ``plan --ca``; the restarts follow from the store
+  (:mod:`mratrust.products`).
 - :class:`RemoveTrust`: take entries out of Expressway-C's trusted CA list (never one that
   another certificate relies on).
-- :class:`Reissue`: a new certificate for a UC identity, an Expressway-C peer, or wherever an
-  expiring certificate lives.
+- :class:`Reissue`: a new certificate for a UC identity, an Expressway-C peer (its server
+  certificate, or from X15.5 its separate client certificate), an Expressway-E peer, or wherever
+  an expiring certificate lives.
 - :class:`Configure`: a setting to change (:class:`Setting`).
 
 Certificates are named by fingerprint (``sha256:…``), as in the finding's evidence. Values are
@@ -32,11 +34,18 @@ from enum import Enum
 class ExpresswayTrust:
     """The trusted CA list of Expressway-C peers (``peers`` empty: every peer).
 
-    Expressway-E's list is another store: it gets its own target type here, and the plan learns
-    to resolve it (its peers, its restart), rather than a flag on this one.
+    Expressway-E's list is another store with its own target type (:class:`ExpresswayETrust`),
+    which the plan resolves on its own, rather than a flag on this one.
     """
 
     peers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayETrust:
+    """The trusted CA list of one Expressway-E peer (the traversal zone's client side)."""
+
+    peer: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +56,7 @@ class UcTrust:
     store: str
 
 
-TrustTarget = ExpresswayTrust | UcTrust
+TrustTarget = ExpresswayTrust | ExpresswayETrust | UcTrust
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +114,21 @@ class ExpresswayIdentity:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayClientIdentity:
+    """An Expressway-C peer's separate client certificate (X15.5+: Maintenance > Security >
+    Client certificate), with clientAuth; the server certificate may then stay serverAuth-only."""
+
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpresswayEIdentity:
+    """An Expressway-E peer's server certificate, with every name MRA needs."""
+
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Renewal:
     """Renew a certificate (by fingerprint) where it lives, with what it holds today."""
 
@@ -116,7 +140,7 @@ class Renewal:
 class Reissue:
     """Issue a new certificate."""
 
-    what: UcIdentity | ExpresswayIdentity | Renewal
+    what: UcIdentity | ExpresswayIdentity | ExpresswayClientIdentity | ExpresswayEIdentity | Renewal
 
 
 class Setting(Enum):
@@ -127,6 +151,9 @@ class Setting(Enum):
     that applies, else an RSA-first cipher string on Expressway-C (TLS 1.2 only)."""
     SIP_SIGNATURE_PREF_RSA = "sip-signature-pref-rsa"
     """``xConfiguration SIP Advanced TlsSignatureAlgoPrefRsa: On``."""
+    SERVER_EKU_UPLOAD = "server-eku-upload"
+    """Expressway-E (X15.4): ``EnableServerEkuUpload: On``, so a serverAuth-only certificate is
+    accepted."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +174,9 @@ Fix = UploadTrust | RemoveTrust | Reissue | Configure
 
 __all__ = [
     "Configure",
+    "ExpresswayClientIdentity",
+    "ExpresswayEIdentity",
+    "ExpresswayETrust",
     "ExpresswayIdentity",
     "ExpresswayTrust",
     "Fix",

@@ -1,27 +1,38 @@
 """Inventory YAML (schema 1) → the frozen :class:`~mratrust.model.Deployment`.
 
-Every error names the file, the line, the field path, what was found and what is allowed. Unknown
+The schema's pydantic models are in :mod:`mratrust.inventory_schema` (re-exported here). Every
+error names the file, the line, the field path, what was found and what is allowed. Unknown
 keys are errors (they are usually typos). Every referenced certificate file is loaded and all
 their errors are reported together.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
 from mratrust.errors import InputError, InputErrors
+from mratrust.inventory_schema import (
+    CiphersIn,
+    ClusterIn,
+    CollectedIn,
+    ExpresswayEIn,
+    ExpresswayIn,
+    InventoryIn,
+    NodeIn,
+    PeerIn,
+    ProbeIn,
+    TlsVersion,
+    TraversalIn,
+)
 from mratrust.model import (
-    IDENTITY_NAMES,
-    TRUST_NAMES,
     CipherConfig,
     ClusterTlsMode,
     Deployment,
@@ -46,209 +57,6 @@ from mratrust.versions import Version
 PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
 # libyaml's parser when PyYAML has it (same safe semantics and marks, many times faster)
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# --------------------------------------------------------------------------- schema (pydantic)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_version(value: str | None) -> str | None:
-    if value is not None:
-        Version.parse(str(value))
-    return value
-
-
-class CiphersIn(_Strict):
-    uc_server_discovery: str | None = None
-    sip: str | None = None
-    https: str | None = None
-
-
-class ProbeIn(_Strict):
-    host: str
-    ports: dict[int, int] = Field(default_factory=dict)
-
-    @field_validator("ports")
-    @classmethod
-    def _ports(cls, value: dict[int, int]) -> dict[int, int]:
-        for k, v in value.items():
-            if not (0 < k < 65536 and 0 < v < 65536):
-                raise ValueError(f"port {k}: {v} is not a TCP port (1-65535)")
-        return value
-
-
-class PeerIn(_Strict):
-    name: str
-    certificate: str
-    key: str | None = None
-    trusted_cas: str
-    client_certificate: str | None = None
-    client_key: str | None = None
-    probe: ProbeIn | None = None
-
-    @model_validator(mode="after")
-    def _client_pair(self) -> PeerIn:
-        if self.client_key is not None and self.client_certificate is None:
-            raise ValueError(
-                f"peer {self.name}: client_key is set without client_certificate; give the "
-                "client certificate it belongs to, or remove client_key"
-            )
-        return self
-
-
-class TraversalIn(_Strict):
-    peer_addresses: list[str] = Field(default_factory=list)
-    tls_verify_subject_name: str | None = None
-    port: int | None = None
-
-    @field_validator("port")
-    @classmethod
-    def _port(cls, value: int | None) -> int | None:
-        if value is not None and not 0 < value < 65536:
-            raise ValueError(
-                f"{value} is not a TCP port (1-65535); the first traversal zone is 7001"
-            )
-        return value
-
-
-TlsVersion = Literal["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-
-
-def _default_tls() -> list[TlsVersion]:
-    return ["TLSv1.2"]
-
-
-class ExpresswayIn(_Strict):
-    version: str
-    upgraded_from: str | None = None
-    cluster_name: str | None = None
-    verify_origin_server: bool = True
-    ciphers: CiphersIn = Field(default_factory=CiphersIn)
-    sip_tls_versions: list[TlsVersion] = Field(default_factory=_default_tls)
-    sip_signature_pref_rsa: bool | None = None
-    peers: list[PeerIn] = Field(min_length=1)
-    cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
-
-    @field_validator("version", "upgraded_from", mode="before")
-    @classmethod
-    def _version(cls, value: object) -> object:
-        if isinstance(value, int | float):
-            value = str(value)
-        if isinstance(value, str):
-            try:
-                _check_version(value)
-            except InputError:
-                raise ValueError(
-                    f"{value!r} is not an Expressway version: expected a version like X14.2.1 "
-                    "(X<major>.<minor>[.<patch>], as on the Overview page)"
-                ) from None
-        return value
-
-    @model_validator(mode="after")
-    def _upgrade_path(self) -> ExpresswayIn:
-        if self.upgraded_from is not None:
-            frm, now = Version.parse(self.upgraded_from), Version.parse(self.version)
-            if frm > now:
-                raise ValueError(
-                    f"upgraded_from {frm} is later than version {now}; give the release this "
-                    "Expressway ran before its last upgrade, or null for a fresh install"
-                )
-        return self
-
-
-class ExpresswayEIn(ExpresswayIn):
-    edge_domains: list[str] = Field(default_factory=list)
-    enable_server_eku_upload: bool = False
-    traversal: TraversalIn | None = None
-
-
-class NodeIn(_Strict):
-    name: str = Field(min_length=1)
-    role: Literal["publisher", "subscriber"]
-    certificates: dict[str, str | None] = Field(default_factory=dict)
-    probe: ProbeIn | None = None
-
-
-class ClusterIn(_Strict):
-    name: str = Field(min_length=1)
-    product: Literal["cucm", "imp", "cuc"]
-    version: str | None = None
-    publisher: str = Field(min_length=1)
-    tls_verify: bool = True
-    security_mode: Literal["non-secure", "mixed"] = "non-secure"
-    sip_oauth: bool = False
-    https_ciphers: Literal["rsa-only", "ec-and-rsa"] = "rsa-only"
-    tls_ciphers: Literal["rsa-preferred", "ec-preferred"] = "rsa-preferred"
-    secure_profiles: list[str] = Field(default_factory=list)
-    voicemail_host: str | None = None
-    trust: dict[str, str | None] = Field(default_factory=dict)
-    nodes: list[NodeIn] = Field(min_length=1)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: object) -> object:
-        return str(value) if isinstance(value, int | float) else value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ClusterIn:
-        product = Product(self.product)
-        publishers = [n.name for n in self.nodes if n.role == "publisher"]
-        if len(publishers) != 1:
-            raise ValueError(
-                f"cluster {self.name} has {len(publishers)} publishers "
-                f"({', '.join(publishers) or 'none'}); exactly one node must have role: publisher"
-            )
-        allowed_trust = TRUST_NAMES[product]
-        for store in self.trust:
-            if store not in allowed_trust:
-                raise ValueError(
-                    f"trust store {store!r} is not one of {product.value}'s: "
-                    f"{', '.join(allowed_trust)}"
-                )
-        allowed_ids = IDENTITY_NAMES[product]
-        for node in self.nodes:
-            for cert in node.certificates:
-                if cert not in allowed_ids:
-                    raise ValueError(
-                        f"node {node.name}: certificate {cert!r} is not one of "
-                        f"{product.value}'s: {', '.join(allowed_ids)}"
-                    )
-        seen: set[str] = set()
-        for node in self.nodes:
-            if node.name.lower() in seen:
-                raise ValueError(f"node {node.name} is listed twice; node names must be unique")
-            seen.add(node.name.lower())
-        return self
-
-
-class CollectedIn(_Strict):
-    """Written by ``mratrust collect`` (SPEC §7): where every value came from, what is unknown."""
-
-    at: str | dt.datetime
-    tool: str
-    sources: list[dict[str, Any]] = Field(default_factory=list)
-    unknown: list[str] = Field(default_factory=list)
-    drift: list[dict[str, str]] = Field(default_factory=list)
-
-
-class InventoryIn(_Strict):
-    schema_: Literal[1] = Field(alias="schema")
-    name: str = Field(min_length=1)
-    expressway: ExpresswayIn
-    expressway_e: ExpresswayEIn | None = None
-    collected: CollectedIn | None = None
-    uc_clusters: list[ClusterIn] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique(self) -> InventoryIn:
-        names = [c.name for c in self.uc_clusters]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"cluster names must be unique: {', '.join(dupes)} repeated")
-        return self
-
 
 # --------------------------------------------------------------------------- YAML with lines
 
@@ -728,3 +536,22 @@ def load_inventory(
         uc_clusters=clusters,
         source=source,
     )
+
+
+__all__ = [
+    "PASSWORD_ENV",
+    "README_REF",
+    "CiphersIn",
+    "ClusterIn",
+    "CollectedIn",
+    "ExpresswayEIn",
+    "ExpresswayIn",
+    "InventoryIn",
+    "NodeIn",
+    "PeerIn",
+    "ProbeIn",
+    "TlsVersion",
+    "TraversalIn",
+    "load_inventory",
+    "parse_inventory",
+]

@@ -6,7 +6,17 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mratrust.audit import audit
-from mratrust.fixes import ExpresswayTrust, UcTrust, UploadTrust
+from mratrust.fixes import (
+    Configure,
+    ExpresswayClientIdentity,
+    ExpresswayEIdentity,
+    ExpresswayETrust,
+    ExpresswayTrust,
+    Reissue,
+    Setting,
+    UcTrust,
+    UploadTrust,
+)
 from mratrust.model import Deployment, Finding, Severity, Status, Subject
 from mratrust.pki.facts import facts
 from mratrust.plan import _draft, _steps
@@ -68,3 +78,90 @@ def test_the_plan_reads_the_fix_not_the_rule_id(deployment: Loaded) -> None:
     # negative twin: the same findings without fixes give no step at all
     bare = tuple(replace(f, fixes=()) for f in findings)
     assert _steps(d, _draft(d, replace(report, findings=bare))) == []
+
+
+def test_ce_trust_uploads_to_the_list_of_the_side_that_checks(deployment: Loaded) -> None:
+    # E02: Expressway-E's list lacks Expressway-C's CA: an upload to that Expressway-E peer's list
+    d = deployment("E02")
+    e_peer = d.expressway_e.peers[0].name if d.expressway_e else ""
+    client = [
+        f
+        for f in audit(d, now=NOW).by_rule("CE-TRUST")
+        if f.status is Status.FAIL and f.subject.certificate == "client"
+    ]
+    assert client
+    for f in client:
+        (fix,) = f.fixes
+        assert isinstance(fix, UploadTrust)
+        assert fix.store == ExpresswayETrust(peer=e_peer)
+        assert fix.chain and fix.certificates
+    # negative twin, E01: Expressway-C's list lacks Expressway-E's CA: Expressway-C's list
+    server = [
+        f for f in audit(deployment("E01"), now=NOW).by_rule("CE-TRUST") if f.status is Status.FAIL
+    ]
+    assert server and all(f.subject.certificate == "server" for f in server)
+    for f in server:
+        stores = {fix.store for fix in f.fixes if isinstance(fix, UploadTrust)}
+        assert stores and all(isinstance(s, ExpresswayTrust) for s in stores)
+
+
+def test_the_plan_uploads_to_expressway_e_from_the_fix_alone(deployment: Loaded) -> None:
+    # a rule the plan has never heard of asks for Expressway-C's CA chain in Expressway-E's list
+    d = deployment("E02")
+    assert d.expressway_e is not None
+    e_peer = d.expressway_e.peers[0]
+    chain = d.expressway.peers[0].certificate.chain
+    fps = tuple(facts(c).fingerprint for c in chain)
+    missing = tuple(facts(c).fingerprint for c in chain[1:])
+    fix = UploadTrust(store=ExpresswayETrust(peer=e_peer.name), certificates=missing, chain=fps)
+    report = replace(audit(d, now=NOW), findings=(_finding("XX-EDGE", fix, "edge"),))
+    uploads = [s for s in _steps(d, _draft(d, report)) if s.action == "upload-trust"]
+    assert len(uploads) == 1
+    target = dict(uploads[0].target)
+    assert target["system"] == "expressway-e" and uploads[0].fixes == ("XX-EDGE",)
+    # negative twin: the same fix for a peer Expressway-E does not have drafts nothing
+    ghost = replace(fix, store=ExpresswayETrust(peer="nope.example.com"))
+    report = replace(report, findings=(_finding("XX-EDGE", ghost, "edge"),))
+    assert not [s for s in _steps(d, _draft(d, report)) if s.action == "upload-trust"]
+
+
+def _edge_fixes(d: Deployment, rule: str, version: str) -> list[Finding]:
+    return [
+        f
+        for f in audit(d, version=version, now=NOW).by_rule(rule)
+        if f.status in (Status.FAIL, Status.RISK)
+    ]
+
+
+def test_ce_eku_on_expressway_e_asks_for_the_x15_4_switch_or_a_reissue(
+    deployment: Loaded,
+) -> None:
+    # E04: Expressway-E's certificate is serverAuth-only, the switch Off
+    d = deployment("E04")
+    e_peer = d.expressway_e.peers[0].name if d.expressway_e else ""
+    (on_x15_4,) = _edge_fixes(d, "CE-EKU", "X15.4")
+    assert on_x15_4.fixes == (Configure(setting=Setting.SERVER_EKU_UPLOAD),)
+    # negative twin: X15.3 has no switch, so the certificate is reissued
+    (on_x15_3,) = _edge_fixes(d, "CE-EKU", "X15.3")
+    assert on_x15_3.fixes == (Reissue(what=ExpresswayEIdentity(peer=e_peer)),)
+    steps = _steps(d, _draft(d, audit(d, version="X15.4", now=NOW)))
+    configure = [s for s in steps if s.action == "configure"]
+    assert any(dict(s.target).get("setting") == "enable_server_eku_upload" for s in configure)
+
+
+def test_expressway_c_client_side_fixes_follow_the_x15_5_split(deployment: Loaded) -> None:
+    # E05: Expressway-C's certificate lacks clientAuth; from X15.5 a separate client certificate
+    d = deployment("E05")
+    peer = d.expressway.peers[0].name
+    found = _edge_fixes(d, "CE-EKU", "X15.5") + _edge_fixes(d, "EXP-EKU", "X15.5")
+    assert found
+    assert {f.fixes for f in found} == {(Reissue(what=ExpresswayClientIdentity(peer=peer)),)}
+    steps = _steps(d, _draft(d, audit(d, version="X15.5", now=NOW)))
+    reissues = [dict(s.target) for s in steps if s.action == "reissue"]
+    assert {"system": "expressway-c", "certificate": "client"}.items() <= reissues[0].items()
+    # negative twin: E07 (Expressway-E's SAN lacks an edge domain) reissues Expressway-E's
+    e07 = deployment("E07")
+    (san,) = _edge_fixes(e07, "CE-SAN", "X15.3")
+    assert san.subject.cluster == "expressway-e"
+    assert isinstance(san.fixes[0], Reissue)
+    assert isinstance(san.fixes[0].what, ExpresswayEIdentity)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from mratrust.errors import InputError, InputErrors
@@ -269,3 +271,22 @@ def test_readme_inventory_reference_covers_every_field() -> None:
         n for n in _field_names(InventoryIn) if f"`{n}`" not in section and f".{n}`" not in section
     )
     assert missing == []
+
+
+def test_dump_writes_back_what_was_given(scenario_dir: Callable[[str], Path]) -> None:
+    # a lab inventory (written through the schema) parses and dumps to the same YAML body
+    text = (scenario_dir("B0E") / "inventory.yaml").read_text(encoding="utf-8")
+    model, _ = parse_inventory(text)
+    body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+    dumped = yaml.safe_dump(
+        model.dump(), sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
+    assert dumped == body
+    assert "tls_ciphers" not in dumped  # a default left out stays out
+    # negative twin: a default given explicitly is written
+    given = text.replace(
+        "  https_ciphers: rsa-only\n",
+        "  https_ciphers: rsa-only\n  tls_ciphers: rsa-preferred\n",
+        1,
+    )
+    assert "tls_ciphers: rsa-preferred" in yaml.safe_dump(parse_inventory(given)[0].dump())

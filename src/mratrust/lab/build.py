@@ -23,13 +23,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from mratrust.errors import LabError
+from mratrust.inventory_schema import (
+    CiphersIn,
+    ClusterIn,
+    ExpresswayEIn,
+    ExpresswayIn,
+    InventoryIn,
+    NodeIn,
+    PeerIn,
+    ProbeIn,
+    TlsVersion,
+    TraversalIn,
+)
 from mratrust.lab.pkigen import (
     DEFAULT_POOL,
     Issued,
@@ -450,10 +462,10 @@ class _Writer:
         return self.rel(folder) + "/"
 
 
-def _probe_entry(target: ProbeAddress | None) -> dict[str, Any] | None:
+def _probe_entry(target: ProbeAddress | None) -> ProbeIn | None:
     if target is None:
         return None
-    return {"host": target.host, "ports": {int(k): int(v) for k, v in target.ports.items()}}
+    return ProbeIn(host=target.host, ports={int(k): int(v) for k, v in target.ports.items()})
 
 
 def _peer_entries(
@@ -462,7 +474,7 @@ def _peer_entries(
     made: Sequence[PeerMaterial],
     folder: str,
     probe: Mapping[str, ProbeAddress],
-) -> list[dict[str, Any]]:
+) -> list[PeerIn]:
     """The inventory entries of Expressway peers; certificates, keys (0600) and lists written."""
     entries = []
     for peer in made:
@@ -479,14 +491,18 @@ def _peer_entries(
         target = _probe_entry(probe.get(peer.name))
         if target is not None:
             entry["probe"] = target
-        entries.append(entry)
+        entries.append(PeerIn(**entry))
     return entries
 
 
 def inventory_document(
     material: ScenarioMaterial, out_dir: Path, *, probe: Mapping[str, ProbeAddress] | None = None
 ) -> dict[str, Any]:
-    """Write every file of ``material`` under ``out_dir`` and return the inventory mapping."""
+    """Write every file of ``material`` under ``out_dir`` and return the inventory mapping.
+
+    The mapping is built through the inventory's schema (:mod:`mratrust.inventory_schema`) and
+    holds the fields given, in schema order: a default the scenario keeps is left out.
+    """
     probe = dict(probe or {})
     known_nodes = {n.name for c in material.clusters for n in c.nodes} | {
         p.name for p in material.expe_peers
@@ -503,23 +519,23 @@ def inventory_document(
         write_certs(out_dir / "certs" / "ca" / f"{ca_file}.pem", (ca.cert,))
     exp = material.spec.expressway
     peers = _peer_entries(w, out_dir, material.peers, "expressway", probe)
-    expressway_e: dict[str, Any] | None = None
+    expressway_e: ExpresswayEIn | None = None
     exp_e = material.spec.expressway_e
     if exp_e is not None:
-        expressway_e = {
-            "version": exp_e.version,
-            "upgraded_from": exp_e.upgraded_from,
-            "cluster_name": exp_e.cluster_name,
-            "peers": _peer_entries(w, out_dir, material.expe_peers, "expressway-e", probe),
-            "cluster_tls_mode": exp_e.cluster_tls_mode,
-            "edge_domains": list(exp_e.edge_domains),
-            "enable_server_eku_upload": exp_e.enable_server_eku_upload,
-            "traversal": {
-                "peer_addresses": list(exp_e.peer_addresses),
-                "tls_verify_subject_name": exp_e.tls_verify_subject_name,
-                "port": exp_e.traversal_port,
-            },
-        }
+        expressway_e = ExpresswayEIn(
+            version=exp_e.version,
+            upgraded_from=exp_e.upgraded_from,
+            cluster_name=exp_e.cluster_name,
+            peers=_peer_entries(w, out_dir, material.expe_peers, "expressway-e", probe),
+            cluster_tls_mode=exp_e.cluster_tls_mode,
+            edge_domains=list(exp_e.edge_domains),
+            enable_server_eku_upload=exp_e.enable_server_eku_upload,
+            traversal=TraversalIn(
+                peer_addresses=list(exp_e.peer_addresses),
+                tls_verify_subject_name=exp_e.tls_verify_subject_name,
+                port=exp_e.traversal_port,
+            ),
+        )
     clusters = []
     for cm in material.clusters:
         c = cm.spec
@@ -529,11 +545,11 @@ def inventory_document(
             for issued_ in {id(i): i for i in node.identities.values()}.values():
                 fp = issued_.cert.fingerprint(_SHA256)
                 users[fp] = users.get(fp, 0) + 1
-        trust = {
+        trust: dict[str, str | None] = {
             s.name: w.store(f"{cdir}/{safe_name(s.name)}", cm.stores[s.name], directory=s.directory)
             for s in c.trust
         }
-        nodes = []
+        nodes: list[NodeIn] = []
         for node in cm.nodes:
             certs: dict[str, str | None] = {}
             for name, issued_ in node.identities.items():
@@ -544,50 +560,57 @@ def inventory_document(
                     rel = f"{cdir}/{safe_name(node.name)}/{safe_name(name)}.pem"
                 certs[name] = w.identity(issued_, rel)
             nodes.append(
-                {
-                    "name": node.name,
-                    "role": node.role,
-                    "certificates": certs,
-                    "probe": _probe_entry(probe.get(node.name)),
-                }
+                NodeIn(
+                    name=node.name,
+                    role=node.role,
+                    certificates=certs,
+                    probe=_probe_entry(probe.get(node.name)),
+                )
             )
+        # written only when set, so inventories of the default stay as they were
+        tls_ciphers = {} if c.tls_ciphers == "rsa-preferred" else {"tls_ciphers": c.tls_ciphers}
         clusters.append(
-            {
-                "name": c.name,
-                "product": c.product,
-                "version": c.version,
-                "publisher": c.publisher,
-                "tls_verify": c.tls_verify,
-                "security_mode": c.security_mode,
-                "sip_oauth": c.sip_oauth,
-                "https_ciphers": c.https_ciphers,
-                "secure_profiles": list(c.secure_profiles),
-                "voicemail_host": c.voicemail_host,
-                "trust": trust,
-                "nodes": nodes,
-            }
+            ClusterIn(
+                name=c.name,
+                product=c.product,
+                version=c.version,
+                publisher=c.publisher,
+                tls_verify=c.tls_verify,
+                security_mode=c.security_mode,
+                sip_oauth=c.sip_oauth,
+                https_ciphers=c.https_ciphers,
+                **tls_ciphers,
+                secure_profiles=list(c.secure_profiles),
+                voicemail_host=c.voicemail_host,
+                trust=trust,
+                nodes=nodes,
+            )
         )
-    return {
-        "schema": 1,
-        "name": material.spec.name,
-        "expressway": {
-            "version": exp.version,
-            "upgraded_from": exp.upgraded_from,
-            "cluster_name": exp.cluster_name,
-            "verify_origin_server": exp.verify_origin_server,
-            "ciphers": {
-                "uc_server_discovery": exp.ciphers.uc_server_discovery,
-                "sip": exp.ciphers.sip,
-                "https": exp.ciphers.https,
-            },
-            "sip_tls_versions": list(exp.sip_tls_versions),
-            "sip_signature_pref_rsa": exp.sip_signature_pref_rsa,
-            "peers": peers,
-            "cluster_tls_mode": exp.cluster_tls_mode,
-        },
-        "expressway_e": expressway_e,
-        "uc_clusters": clusters,
-    }
+    expressway = ExpresswayIn(
+        version=exp.version,
+        upgraded_from=exp.upgraded_from,
+        cluster_name=exp.cluster_name,
+        verify_origin_server=exp.verify_origin_server,
+        ciphers=CiphersIn(
+            uc_server_discovery=exp.ciphers.uc_server_discovery,
+            sip=exp.ciphers.sip,
+            https=exp.ciphers.https,
+        ),
+        # the schema validates the names (the lab's spec holds plain strings)
+        sip_tls_versions=cast("list[TlsVersion]", list(exp.sip_tls_versions)),
+        sip_signature_pref_rsa=exp.sip_signature_pref_rsa,
+        peers=peers,
+        cluster_tls_mode=exp.cluster_tls_mode,
+    )
+    return InventoryIn.model_validate(
+        {
+            "schema": 1,
+            "name": material.spec.name,
+            "expressway": expressway,
+            "expressway_e": expressway_e,
+            "uc_clusters": clusters,
+        }
+    ).dump()
 
 
 def write_material(

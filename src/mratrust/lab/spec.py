@@ -149,12 +149,13 @@ class NodeSpec:
 class ClusterSpec:
     """A CUCM, IM&P or Unity Connection cluster as Expressway-C knows it.
 
-    Three settings exist for the lab's servers only (the inventory has no field for them):
-    ``tls13`` (the nodes negotiate TLS 1.3; default on, as assumed for CUCM 15, see the README),
-    ``tls_ciphers`` (CUCM's "TLS Ciphers" enterprise parameter, which orders the certificate
-    types on SIP TLS 5061: "All Ciphers RSA Preferred" by default, or EC preferred) and
-    ``sends_intermediates`` (the nodes send their intermediates with their certificate; off: the
-    leaf alone).
+    Two settings exist for the lab's servers only (the inventory has no field for them):
+    ``tls13`` (the nodes negotiate TLS 1.3; default on, as assumed for CUCM 15, see the README)
+    and ``sends_intermediates`` (the nodes send their intermediates with their certificate; off:
+    the leaf alone). ``tls_ciphers`` (CUCM's "TLS Ciphers" enterprise parameter, which orders
+    the certificate types on SIP TLS 5061: "All Ciphers RSA Preferred" by default, or EC
+    preferred) drives the lab's 5061 listener and is written to the inventory when it is not
+    the default.
     """
 
     name: str

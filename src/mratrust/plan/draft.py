@@ -19,6 +19,9 @@ from mratrust.ciphers import suggest_rsa_first
 from mratrust.errors import InputError
 from mratrust.fixes import (
     Configure,
+    ExpresswayClientIdentity,
+    ExpresswayEIdentity,
+    ExpresswayETrust,
     ExpresswayIdentity,
     ExpresswayTrust,
     Reissue,
@@ -34,9 +37,8 @@ from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.load import load_path
 from mratrust.pki.verify import TrustStore, issued_by, order_chain, plausibly_issued_by
 from mratrust.plan.types import TARGET_BAD, MissingCa
-from mratrust.rules.base import evidence_fps, expressway_trust_fixes
 from mratrust.topology import legs
-from mratrust.versions import CUCM_TOMCAT_REUSE, Version, behaviour
+from mratrust.versions import CUCM_TOMCAT_REUSE
 
 
 @dataclass(slots=True)
@@ -209,14 +211,7 @@ def _draft(
     for f in report.findings:
         if f.status not in TARGET_BAD:
             continue
-        fixes = f.fixes
-        if f.rule == "CE-TRUST" and f.subject.certificate == "server":
-            fixes = expressway_trust_fixes(f)  # Expressway-C's list, as any other upload there
-        elif f.rule in EDGE_RULES:
-            # the traversal and edge rules carry no typed fixes yet: answered by rule ID
-            upload = [known[fp] for fp in evidence_fps(f, "upload") if fp in known]
-            _edge(deployment, report, draft, f, known, upload, extra)
-        for fix in fixes:
+        for fix in f.fixes:
             if isinstance(fix, RemoveTrust):
                 _draft_removal(deployment, draft, f, fix, known, relied_on)
             elif isinstance(fix, UploadTrust):
@@ -229,6 +224,10 @@ def _draft(
                     _uc_reissue(deployment, draft, f, what, known, relied_on)
                 elif isinstance(what, ExpresswayIdentity):
                     _expc_reissue(deployment, draft, f, what.peer)
+                elif isinstance(what, ExpresswayClientIdentity):
+                    _client_certificate(deployment, draft, f, what.peer)
+                elif isinstance(what, ExpresswayEIdentity):
+                    _expe_reissue(deployment, draft, f, what.peer)
                 else:
                     _renew(deployment, draft, f, what)
     return draft
@@ -265,7 +264,14 @@ def _draft_upload(
     upload = [known[fp] for fp in fix.certificates if fp in known]
     chain = [known[fp] for fp in fix.chain if fp in known]
     targets: list[tuple[tuple[str, ...], TrustStore | None, list[x509.Certificate]]] = []
-    if isinstance(fix.store, ExpresswayTrust):
+    if isinstance(fix.store, ExpresswayETrust):
+        exp_e = deployment.expressway_e
+        e_name = fix.store.peer
+        e_peer = next((p for p in exp_e.peers if p.name == e_name), None) if exp_e else None
+        if e_peer is None or not chain:
+            return
+        targets.append((_expe_key(e_name), e_peer.trusted_cas.trust, []))
+    elif isinstance(fix.store, ExpresswayTrust):
         for peer in _expc_peers(deployment, fix.store):
             found = next((p for p in deployment.expressway.peers if p.name == peer), None)
             targets.append((_expc_key(peer), found.trusted_cas.trust if found else None, []))
@@ -296,6 +302,18 @@ def _draft_configure(deployment: Deployment, draft: _Draft, f: Finding, fix: Con
     if fix.setting is Setting.RSA_FIRST:
         _ecdsa_configure(deployment, draft, f, fix)
         return
+    if fix.setting is Setting.SERVER_EKU_UPLOAD:
+        draft.configure.setdefault(
+            "expe-server-eku-upload",
+            (
+                {"system": "expressway-e", "setting": "enable_server_eku_upload", "value": "On"},
+                (SERVER_EKU_UPLOAD,),
+                set(),
+                "X15.4 lets Expressway-E hold a serverAuth-only certificate once this is On "
+                "(tech note 225482); Expressway-C must run X15.4 too",
+            ),
+        )[2].add(f.rule)
+        return
     draft.configure.setdefault(
         "sigalg",
         (
@@ -310,9 +328,6 @@ def _draft_configure(deployment: Deployment, draft: _Draft, f: Finding, fix: Con
 
 # --------------------------------------------------------------------------- Expressway-E
 
-EDGE_RULES = frozenset({"CE-TRUST", "CE-NAME", "CE-EKU", "CE-SAN", "EXP-EKU"})
-"""Findings about the traversal zone and the edge the kit answers (CE-TRUST towards
-Expressway-C goes with the other Expressway-C uploads above)."""
 SERVER_EKU_UPLOAD = "xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On"
 
 
@@ -320,69 +335,7 @@ def _expe_key(peer: str) -> tuple[str, ...]:
     return ("expressway-e", peer, "trusted_cas")
 
 
-def _edge(
-    deployment: Deployment,
-    report: Report,
-    draft: _Draft,
-    f: Finding,
-    known: dict[str, x509.Certificate],
-    upload: list[x509.Certificate],
-    extra: Sequence[x509.Certificate],
-) -> None:
-    """Uploads to Expressway-E's trusted CA list, the X15.4 switch, the X15.5 client
-    certificate and the reissues the traversal zone and the edge need."""
-    exp_e = deployment.expressway_e
-    judged = report.target_version or report.expressway_version
-    split = behaviour(judged).separate_client_certificate
-    ev = f.evidence_dict()
-    if f.rule == "CE-TRUST" and f.subject.certificate == "client" and exp_e is not None:
-        e_name = str(ev.get("expe_peer", ""))
-        peer = next((p for p in exp_e.peers if p.name == e_name), None)
-        chain = [known[fp] for fp in evidence_fps(f, "chain") if fp in known]
-        if peer is None or not chain:
-            return
-        more, lacking = _complete(chain, peer.trusted_cas.trust, upload, extra)
-        if upload or more or lacking:
-            draft.upload(_expe_key(e_name), [*upload, *more], f.rule, f.message, lacking)
-        if lacking is not None:
-            draft.waiting.setdefault(lacking, []).append(f)
-        return
-    if f.subject.cluster == "expressway-c" and f.rule in ("CE-EKU", "EXP-EKU"):
-        if split:
-            _client_certificate(deployment, draft, f)
-        elif f.rule == "CE-EKU" or f.subject.certificate == "server":
-            _expc_reissue(deployment, draft, f, f.subject.node or "")
-        return
-    if exp_e is None:
-        return
-    if f.rule == "CE-EKU" and f.subject.cluster == "expressway-e":
-        version = ev.get("version")
-        e_version = Version.parse(version) if isinstance(version, str) else judged
-        if behaviour(e_version).server_eku_upload_switch and not exp_e.enable_server_eku_upload:
-            draft.configure.setdefault(
-                "expe-server-eku-upload",
-                (
-                    {
-                        "system": "expressway-e",
-                        "setting": "enable_server_eku_upload",
-                        "value": "On",
-                    },
-                    (SERVER_EKU_UPLOAD,),
-                    set(),
-                    "X15.4 lets Expressway-E hold a serverAuth-only certificate once this is On "
-                    "(tech note 225482); Expressway-C must run X15.4 too",
-                ),
-            )[2].add(f.rule)
-            return
-    if f.rule in ("CE-EKU", "CE-NAME", "CE-SAN") and f.subject.cluster == "expressway-e":
-        _expe_reissue(deployment, draft, f)
-    elif f.rule == "CE-NAME" and split:
-        _client_certificate(deployment, draft, f)
-    elif f.rule == "CE-NAME":
-        _expc_reissue(deployment, draft, f, f.subject.node or "")
-
-
-def _expe_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+def _expe_reissue(deployment: Deployment, draft: _Draft, f: Finding, peer: str) -> None:
     """Expressway-E's certificate with every name MRA needs and the EKU its release needs."""
     exp_e = deployment.expressway_e
     if exp_e is None:
@@ -399,17 +352,17 @@ def _expe_reissue(deployment: Deployment, draft: _Draft, f: Finding) -> None:
     eku = ["serverAuth", "clientAuth"]
     target = {
         "system": "expressway-e",
-        "peer": f.subject.node or "",
+        "peer": peer,
         "certificate": "server",
         "san": list(dict.fromkeys(names)),
         "key": "RSA 2048",
         "eku": eku,
-        "cn": exp_e.cluster_name or (f.subject.node or ""),
+        "cn": exp_e.cluster_name or peer,
     }
-    draft.add_reissue(f"expe:{f.subject.node}", target, f.rule, f.message)
+    draft.add_reissue(f"expe:{peer}", target, f.rule, f.message)
 
 
-def _client_certificate(deployment: Deployment, draft: _Draft, f: Finding) -> None:
+def _client_certificate(deployment: Deployment, draft: _Draft, f: Finding, peer: str) -> None:
     """X15.5: a separate client certificate with clientAuth (Maintenance > Security > Client
     certificate); the server certificate may then stay serverAuth-only."""
     exp = deployment.expressway
@@ -419,14 +372,14 @@ def _client_certificate(deployment: Deployment, draft: _Draft, f: Finding) -> No
         names.append(exp_e.traversal.tls_verify_subject_name)
     target = {
         "system": "expressway-c",
-        "peer": f.subject.node or "",
+        "peer": peer,
         "certificate": "client",
         "san": list(dict.fromkeys(names)),
         "key": "RSA 2048",
         "eku": ["clientAuth"],
-        "cn": exp.cluster_name or (f.subject.node or ""),
+        "cn": exp.cluster_name or peer,
     }
-    draft.add_reissue(f"expc-client:{f.subject.node}", target, f.rule, f.message)
+    draft.add_reissue(f"expc-client:{peer}", target, f.rule, f.message)
 
 
 def _key_text(cert: x509.Certificate) -> str:

@@ -17,6 +17,7 @@ from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
 from mratrust.fixes import (
+    ExpresswayClientIdentity,
     ExpresswayIdentity,
     ExpresswayTrust,
     Fix,
@@ -527,3 +528,11 @@ def reissue_uc(f: Finding) -> tuple[Fix, ...]:
 def reissue_expressway(f: Finding) -> tuple[Fix, ...]:
     """Reissue the certificate of the Expressway-C peer the finding is about."""
     return (Reissue(what=ExpresswayIdentity(peer=f.subject.node or "")),)
+
+
+def reissue_client(ctx: AuditContext, peer: str) -> tuple[Fix, ...]:
+    """What Expressway-C peer ``peer`` presents as a TLS client: from X15.5 its separate client
+    certificate, before that its server certificate, reissued."""
+    if ctx.behaviour.separate_client_certificate:
+        return (Reissue(what=ExpresswayClientIdentity(peer=peer)),)
+    return (Reissue(what=ExpresswayIdentity(peer=peer)),)

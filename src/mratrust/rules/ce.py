@@ -18,6 +18,15 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
+from mratrust.fixes import (
+    Configure,
+    ExpresswayEIdentity,
+    ExpresswayETrust,
+    Fix,
+    Reissue,
+    Setting,
+    UploadTrust,
+)
 from mratrust.model import (
     ClusterTlsMode,
     Expressway,
@@ -30,7 +39,16 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import CertFacts, facts
 from mratrust.pki.verify import TRUST_REASONS, TrustStore
-from mratrust.rules.base import EXPC, AuditContext, chain_fps, make, rule
+from mratrust.rules.base import (
+    EXPC,
+    AuditContext,
+    chain_fps,
+    evidence_fps,
+    expressway_trust_fixes,
+    make,
+    reissue_client,
+    rule,
+)
 from mratrust.rules.c2u import missing_intermediates
 from mratrust.sunset import known_ca_note
 from mratrust.topology import (
@@ -96,6 +114,11 @@ def _leg_subject(leg: Leg, certificate: str, *, side: str, node: str) -> Subject
 
 def _dn_list(certs: tuple[x509.Certificate, ...]) -> str:
     return " and ".join(facts(c).subject for c in certs)
+
+
+def _reissue_e(peer: str) -> tuple[Fix, ...]:
+    """Reissue Expressway-E peer ``peer``'s certificate (the plan puts every name MRA needs)."""
+    return (Reissue(what=ExpresswayEIdentity(peer=peer)),)
 
 
 # --------------------------------------------------------------------------- CE-TRUST
@@ -173,6 +196,23 @@ def _trust_finding(
     )
 
 
+def _ce_trust_fixes(f: Finding) -> tuple[Fix, ...]:
+    """Expressway-E's certificate: Expressway-C's list, as any other upload there; Expressway-C's
+    (client) certificate: the list of the Expressway-E peer that checks it."""
+    if f.subject.certificate == "server":
+        return expressway_trust_fixes(f)
+    peer = f.evidence_dict().get("expe_peer")
+    if not isinstance(peer, str):
+        return ()
+    return (
+        UploadTrust(
+            store=ExpresswayETrust(peer=peer),
+            certificates=evidence_fps(f, "upload"),
+            chain=evidence_fps(f, "chain"),
+        ),
+    )
+
+
 @rule(
     "CE-TRUST",
     title="Traversal zone: each Expressway trusts the other's full chain",
@@ -180,6 +220,7 @@ def _trust_finding(
     severity=Severity.CRITICAL,
     kb=("R-CE-02",),
     cite=("S3", "S17"),
+    fix=_ce_trust_fixes,
 )
 def ce_trust(ctx: AuditContext) -> Iterator[Finding]:
     for c, e in _pairs(ctx):
@@ -285,6 +326,7 @@ def ce_name(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[
                     f"Add {e.name} as a Peer address of the traversal client zone on Expressway-C"
                 ],
+                fixes=_reissue_e(e.name),
             )
         elif _in_san(ef, address):
             yield make(
@@ -309,6 +351,7 @@ def ce_name(ctx: AuditContext) -> Iterator[Finding]:
                     "to a name its SAN holds"
                 ],
                 evidence={"address": address, "san": ef.names},
+                fixes=_reissue_e(e.name),
             )
         name = traversal.tls_verify_subject_name
         client = client_identity(ctx, c)
@@ -348,6 +391,7 @@ def ce_name(ctx: AuditContext) -> Iterator[Finding]:
                     "the SAN"
                 ],
                 evidence={"tls_verify_subject_name": name, "san": cf.names},
+                fixes=reissue_client(ctx, c.name),
             )
 
 
@@ -426,6 +470,7 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
                     "certificate with clientAuth",
                 ],
                 evidence={"eku": cf.eku, "fingerprint": cf.fingerprint},
+                fixes=reissue_client(ctx, c.name),
             )
     for e in exp_e.peers:
         ef = facts(e.certificate.leaf)
@@ -463,6 +508,9 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
             if lacking == ["clientAuth"]
             else ["Reissue the Expressway-E certificate with EKU serverAuth"],
             evidence={"eku": ef.eku, "version": str(eb.version)},
+            fixes=(Configure(setting=Setting.SERVER_EKU_UPLOAD),)
+            if eb.server_eku_upload_switch and not exp_e.enable_server_eku_upload
+            else _reissue_e(e.name),
         )
 
 
@@ -535,6 +583,7 @@ def ce_san(ctx: AuditContext) -> Iterator[Finding]:
                 "registration domains, format CollabEdgeDNS or DNS)"
             ],
             evidence={"missing": tuple(missing), "san": ef.names},
+            fixes=_reissue_e(e.name),
         )
     exp = ctx.deployment.expressway
     if exp.cluster_name:

@@ -16,6 +16,7 @@ from mratrust.rules.base import (
     chain_fps,
     make,
     peers,
+    reissue_client,
     reissue_expressway,
     rule,
 )
@@ -111,6 +112,8 @@ def _eku_finding(
         f"{' and '.join(lacking)}: {why}",
         remediation=[advice],
         evidence={"eku": leaf.eku},
+        # a client certificate is only checked from X15.5, where it is reissued as such
+        fixes=reissue_client(ctx, name),
     )
 
 
