@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from mratrust.collect.merge import Merged
 from mratrust.errors import InputError
 from mratrust.inventory import load_inventory
+from mratrust.inventory_schema import InventoryIn
 from mratrust.pki.write import certs_pem
 
 INVENTORY = "inventory.yaml"
@@ -62,8 +64,33 @@ def _dump(doc: dict[str, Any]) -> str:
     )
 
 
+def _bug(what: str, *, file: str | Path | None = None) -> InputError:
+    return InputError(
+        f"{what}; this is a bug of collect: please report it with the sources file "
+        "(no credentials)",
+        file=file,
+    )
+
+
+def _through_schema(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` built into the inventory's schema models and dumped back (schema field order, the
+    fields given): collect writes what the lab writes and the loader reads.
+
+    A document the models refuse is a bug of collect, said as such (an :class:`InputError`).
+    """
+    try:
+        return InventoryIn.model_validate(doc).dump()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise _bug(f"collect built an inventory its schema refuses ({problems})") from None
+
+
 def render(merged: Merged, *, at: dt.datetime, tool: str) -> dict[str, Any]:
-    """The inventory mapping with its ``collected`` block."""
+    """The inventory mapping with its ``collected`` block, written through the inventory's schema
+    (:func:`_through_schema`)."""
     sources = []
     for key in sorted(merged.provenance):
         entry = dict(merged.provenance[key])
@@ -83,10 +110,7 @@ def render(merged: Merged, *, at: dt.datetime, tool: str) -> dict[str, Any]:
     }
     if merged.drift:
         collected["drift"] = sorted(merged.drift, key=lambda d: d["field"])
-    doc = dict(merged.doc)
-    expressway = doc.pop("expressway")
-    clusters = doc.pop("uc_clusters")
-    return {**doc, "expressway": expressway, "collected": collected, "uc_clusters": clusters}
+    return _through_schema({**merged.doc, "collected": collected})
 
 
 def write(out: Path, merged: Merged, *, at: dt.datetime, tool: str) -> Path:
@@ -115,11 +139,7 @@ def write(out: Path, merged: Merged, *, at: dt.datetime, tool: str) -> Path:
     try:
         load_inventory(inv)
     except InputError as exc:
-        raise InputError(
-            f"collect wrote an inventory that does not load ({exc}); this is a bug of collect: "
-            "please report it with the sources file (no credentials)",
-            file=str(inv),
-        ) from None
+        raise _bug(f"collect wrote an inventory that does not load ({exc})", file=inv) from None
     return inv
 
 
