@@ -4,7 +4,7 @@ The old home of the probe's names, kept so that existing imports work. The code 
 
 - :mod:`mratrust.probe.target`: :class:`ProbeTarget` and :class:`Service`;
 - :mod:`mratrust.probe.verdict`: :func:`judge`, :func:`observe_handshake` (formerly
-  ``observe``), :class:`Observation`, :class:`Identity`, :class:`EndpointReport`,
+  ``observe``), :class:`Observation`, :class:`ServerIdentity`, :class:`EndpointReport`,
   :func:`exit_code`;
 - :mod:`mratrust.probe.scheduler`: :func:`probe_endpoints` (thread pool, slots, deadline).
 """
@@ -16,8 +16,8 @@ from mratrust.probe.scheduler import STOP_AFTER_DEFAULT, covered_by, probe_endpo
 from mratrust.probe.target import DEFAULT_PORT, ProbeTarget, Service
 from mratrust.probe.verdict import (
     EndpointReport,
-    Identity,
     Observation,
+    ServerIdentity,
     Verdict,
     answered,
     exit_code,
@@ -30,10 +30,10 @@ __all__ = [
     "DEFAULT_PORT",
     "STOP_AFTER_DEFAULT",
     "EndpointReport",
-    "Identity",
     "Observation",
     "Offer",
     "ProbeTarget",
+    "ServerIdentity",
     "Service",
     "Verdict",
     "answered",

@@ -19,7 +19,7 @@ from mratrust.pki.facts import facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ClientProfile
 from mratrust.probe.outcome import Outcome
-from mratrust.probe.verdict import EndpointReport, Identity, Observation, Verdict
+from mratrust.probe.verdict import EndpointReport, Observation, ServerIdentity, Verdict
 from mratrust.textsafe import escape_control
 
 SCHEMA = "mratrust.probe/1"
@@ -102,7 +102,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
     }
 
 
-def _identity_json(i: Identity) -> dict[str, Any]:
+def _identity_json(i: ServerIdentity) -> dict[str, Any]:
     return {
         "key_type": i.key_type.value,
         "fingerprint": i.fingerprint,
@@ -224,7 +224,7 @@ def _wrap(prefix: str, text: str, width: int = 100) -> list[str]:
     ) or [prefix.rstrip()]
 
 
-def _identity_lines(n: int, ident: Identity, color: bool) -> list[str]:
+def _identity_lines(n: int, ident: ServerIdentity, color: bool) -> list[str]:
     f = facts(ident.leaf)
     state = "ok" if ident.verdict.ok else "fail"
     verdict = (

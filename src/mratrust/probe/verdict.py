@@ -145,7 +145,7 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Identity:
+class ServerIdentity:
     """A distinct server certificate found on an endpoint, and the offers that brought it out."""
 
     chain: tuple[x509.Certificate, ...]
@@ -177,7 +177,7 @@ class EndpointReport:
     """What Expressway-C gets with its own offer."""
     observations: tuple[Observation, ...]
     """Every offer made, default first, in :class:`Variant` order."""
-    identities: tuple[Identity, ...] = field(default=())
+    identities: tuple[ServerIdentity, ...] = field(default=())
 
     @property
     def reachable(self) -> bool:
@@ -417,12 +417,12 @@ def observe_handshake(
     )
 
 
-def _identities(observations: Sequence[Observation]) -> tuple[Identity, ...]:
+def _identities(observations: Sequence[Observation]) -> tuple[ServerIdentity, ...]:
     groups: dict[str, list[Observation]] = {}
     for obs in observations:
         if obs.chain and obs.verdict is not None:
             groups.setdefault(facts(obs.chain[0]).fingerprint, []).append(obs)
-    out: list[Identity] = []
+    out: list[ServerIdentity] = []
     for seen in groups.values():
         first = seen[0]
         assert first.verdict is not None
@@ -432,7 +432,7 @@ def _identities(observations: Sequence[Observation]) -> tuple[Identity, ...]:
             if version and cipher:
                 negotiated[(version, cipher)] = None
         out.append(
-            Identity(
+            ServerIdentity(
                 chain=first.chain,
                 key_type=facts(first.chain[0]).key.type,
                 variants=tuple(o.variant for o in seen),
