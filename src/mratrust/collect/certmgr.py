@@ -13,35 +13,31 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface, StoreFact
-from mratrust.collect.http import ApiError, pem_certs, require_ok
+from mratrust.collect.http import ApiError, Loose, pem_certs, require_ok
 
 PATH = "/platformcom/api/v1/certmgr/config/snapshot/server"
 ROLE = "an OS platform account (set account name …, privilege 0)"
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class SnapshotIdentity(_Loose):
+class SnapshotIdentity(Loose):
     service: str
     certificate: str | None = None
 
 
-class SnapshotTrustEntry(_Loose):
+class SnapshotTrustEntry(Loose):
     filename: str | None = None
     certificate: str
 
 
-class SnapshotTrust(_Loose):
+class SnapshotTrust(Loose):
     service: str
     certificate_data: list[SnapshotTrustEntry] = Field(default_factory=list)
 
 
-class Snapshot(_Loose):
+class Snapshot(Loose):
     """The snapshot body (field names as public clients read them)."""
 
     server: str | None = None

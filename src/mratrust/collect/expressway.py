@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from mratrust.collect.base import (
     EXPRESSWAY_E,
@@ -55,7 +55,7 @@ from mratrust.collect.base import (
     Interface,
     SettingFact,
 )
-from mratrust.collect.http import ApiError, pem_certs, require_ok
+from mratrust.collect.http import ApiError, Loose, pem_certs, require_ok
 from mratrust.errors import InputError
 from mratrust.topology import EXPRESSWAY_CLIENT_IDENTITY, EXPRESSWAY_IDENTITY
 from mratrust.versions import Version
@@ -80,69 +80,65 @@ DOMAINS = "/api/provisioning/common/domain"
 CERT_CONFIG = "/api/provisioning/certs/configuration"
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class SysInfo(_Loose):
+class SysInfo(Loose):
     Version: str
 
 
-class PeerOut(_Loose):
+class PeerOut(Loose):
     Address: str
 
 
-class ClusterOut(_Loose):
+class ClusterOut(Loose):
     ClusterName: str | None = None
     Peers: list[PeerOut] = Field(default_factory=list)
     TlsVerificationMode: str | None = None
 
 
-class ServerOut(_Loose):
+class ServerOut(Loose):
     Address: str
     TlsVerifyMode: str = "On"
 
 
-class SipOut(_Loose):
+class SipOut(Loose):
     SipTlsVersions: str | list[str] | None = None
     TlsSignatureAlgoPrefRsa: str | None = None
 
 
-class CiphersOut(_Loose):
+class CiphersOut(Loose):
     UcServerDiscovery: str | None = None
     Sip: str | None = None
     Https: str | None = None
 
 
-class EdgeConfigOut(_Loose):
+class EdgeConfigOut(Loose):
     VerifyOriginServer: str | None = None
 
 
-class ServerCertOut(_Loose):
+class ServerCertOut(Loose):
     Certificate: str
 
 
-class ClientCertOut(_Loose):
+class ClientCertOut(Loose):
     Certificate: str | None = None
 
 
-class TraversalClientOut(_Loose):
+class TraversalClientOut(Loose):
     Name: str | None = None
     PeerAddresses: list[str] = Field(default_factory=list)
     Port: int | None = None
 
 
-class TraversalServerOut(_Loose):
+class TraversalServerOut(Loose):
     Name: str | None = None
     TlsVerifySubjectName: str | None = None
     Port: int | None = None
 
 
-class DomainOut(_Loose):
+class DomainOut(Loose):
     Name: str
 
 
-class CertConfigOut(_Loose):
+class CertConfigOut(Loose):
     EnableServerEkuUpload: str | None = None
 
 
@@ -219,7 +215,7 @@ class ExpresswaySource:
         settings: list[SettingFact] = []
         notes: list[str] = []
 
-        def get(host: str, path: str, model: type[_Loose] | None, *, many: bool = False) -> Any:
+        def get(host: str, path: str, model: type[Loose] | None, *, many: bool = False) -> Any:
             where = f"{host}:{self.port}{path}"
             answer = ctx.api.request(
                 "GET", host, self.port, path, auth=creds, headers={"Accept": "application/json"}

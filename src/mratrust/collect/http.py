@@ -17,9 +17,18 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
+from pydantic import BaseModel, ConfigDict
 
 from mratrust.collect.sources import Address
 from mratrust.errors import InputError
+
+
+class Loose(BaseModel):
+    """The base of every response model: unknown fields are ignored (a newer release may add
+    some), values are frozen."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024

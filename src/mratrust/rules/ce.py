@@ -62,7 +62,7 @@ from mratrust.topology import (
     rows_to,
     traversal_leg,
 )
-from mratrust.versions import X15_4, Behaviour
+from mratrust.versions import X8_8, X15_4, Behaviour
 
 EXPE = "expressway-e"
 SWITCH = "xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On"
@@ -216,7 +216,7 @@ def _ce_trust_fixes(f: Finding) -> tuple[Fix, ...]:
 @rule(
     "CE-TRUST",
     title="Traversal zone: each Expressway trusts the other's full chain",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-CE-02",),
     cite=("S3", "S17"),
@@ -287,7 +287,7 @@ def peer_address(exp_e: Expressway, e: Peer) -> str | None:
 @rule(
     "CE-NAME",
     title="Traversal zone names: Peer N address in E's SAN, TLS verify subject name in C's SAN",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-CE-03",),
     cite=("S4", "S20"),
@@ -423,7 +423,7 @@ def _e_eku_advice(b: Behaviour, switch: bool) -> list[str]:
 @rule(
     "CE-EKU",
     title="Traversal EKUs: C presents clientAuth; E serverAuth (and clientAuth before X15.4)",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.CRITICAL,
     kb=("R-CE-01", "R-CE-08"),
     cite=("S3", "S17", "S28", "S11"),
@@ -531,7 +531,7 @@ def _e_gate_words(b: Behaviour, switch: bool) -> str:
 @rule(
     "CE-SAN",
     title="E's SAN covers the edge domains and its cluster name; C's SAN its cluster name",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-CE-05", "R-CE-07"),
     cite=("S3", "S15", "S17"),
@@ -618,7 +618,7 @@ def ce_san(ctx: AuditContext) -> Iterator[Finding]:
 @rule(
     "CE-CLUSTER",
     title="Cluster TLS enforce: own name in SAN; serverAuth-only peers break ClusterDB < X15.4",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-CE-08",),
     cite=("S12", "S28"),
@@ -693,7 +693,7 @@ def ce_cluster(ctx: AuditContext) -> Iterator[Finding]:
 @rule(
     "CE-VERSION",
     title="Expressway-C and Expressway-E run the same release",
-    since="X15.4",
+    since=X15_4,
     severity=Severity.HIGH,
     kb=("R-CE-10",),
     cite=("S28", "S11"),
@@ -801,7 +801,7 @@ def _sunset_subjects(
 @rule(
     "EKU-SUNSET",
     title="A certificate that needs clientAuth comes from a public CA that stops issuing it",
-    since="X8.8",
+    since=X8_8,
     severity=Severity.HIGH,
     kb=("R-CE-10",),
     cite=("S11", "S28", "S29"),
