@@ -399,23 +399,49 @@ def _decide_ce_trust(ctx: AuditContext, finding: Finding, seen: Observed) -> Fin
             ),
             since=finding.since,
         )
-    names_ = " and ".join(facts(x).subject for x in gaps)
-    fps = chain_fps(gaps)
+    return _sent_intermediate_pass(
+        finding,
+        seen,
+        sent_ev,
+        tuple(gaps),
+        sender=f"Expressway-E {e_name}",
+        presented=f"its certificate on {seen.leg}",
+        lists=f"Expressway-C {c.name}",
+        breaks="a certificate renewal that changes what is sent breaks the traversal zone",
+        restart=restart,
+    )
+
+
+def _sent_intermediate_pass(
+    finding: Finding,
+    seen: Observed,
+    sent_ev: dict[str, EvidenceValue],
+    certs: tuple[x509.Certificate, ...],
+    *,
+    sender: str,
+    presented: str,
+    lists: str,
+    breaks: str,
+    restart: str,
+) -> Finding:
+    """A path that builds live only because the peer sends an intermediate the trusted CA list
+    lacks: pass today, with the advice to upload it (C2U-TRUST and CE-TRUST alike)."""
+    names = " and ".join(facts(x).subject for x in certs)
+    fps = chain_fps(certs)
     done = make(
-        "CE-TRUST",
+        finding.rule,
         Status.PASS,
         finding.subject,
-        f"live: Expressway-E {e_name} sends {names_} with its certificate on {seen.leg}, so the "
-        f"path builds today although the trusted CA list of Expressway-C {c.name} lacks it; "
-        "Cisco asks for the root and every intermediate in that list, and a certificate renewal "
-        "that changes what is sent breaks the traversal zone",
+        f"live: {sender} sends {names} with {presented}, so the path builds today although the "
+        f"trusted CA list of {lists} lacks it; Cisco asks for the root and every intermediate "
+        f"in that list, and {breaks}",
         evidence=_live_evidence(
             finding, seen, **sent_ev, missing_intermediates=fps, upload=fps, upload_advised=True
         ),
     )
     advice = (
-        f"Upload {names_} to the trusted CA list of Expressway-C {c.name} (Maintenance > "
-        "Security > Trusted CA certificate)"
+        f"Upload {names} to the trusted CA list of {lists} (Maintenance > Security > Trusted CA "
+        "certificate)"
     )
     return replace(done, remediation=(advice, restart), since=finding.since)
 
@@ -497,23 +523,15 @@ def _decide_trust(ctx: AuditContext, finding: Finding, seen: Observed, leg: UcLe
             )
         return finding
     certs = tuple(dict.fromkeys(c for gap in gaps.values() for c in gap))
-    names = " and ".join(facts(c).subject for c in certs)
-    where = ", ".join(sorted(gaps))
-    fps = chain_fps(certs)
-    done = make(
-        "C2U-TRUST",
-        Status.PASS,
-        finding.subject,
-        f"live: {node} sends {names} with its {leg.rsa_identity} certificate on {leg.label}, so "
-        f"the path builds today although the trusted CA list of {where} lacks it; Cisco asks "
-        "for the root and every intermediate in that list, and a node that stops sending it (a "
-        "certificate renewal, a CUCM update) breaks the connection",
-        evidence=_live_evidence(
-            finding, seen, **sent_ev, missing_intermediates=fps, upload=fps, upload_advised=True
-        ),
+    return _sent_intermediate_pass(
+        finding,
+        seen,
+        sent_ev,
+        certs,
+        sender=node,
+        presented=f"its {leg.rsa_identity} certificate on {leg.label}",
+        lists=", ".join(sorted(gaps)),
+        breaks="a node that stops sending it (a certificate renewal, a CUCM update) breaks the "
+        "connection",
+        restart=RESTART_EXPC,
     )
-    advice = (
-        f"Upload {names} to the trusted CA list of {where} (Maintenance > Security > Trusted CA "
-        "certificate)"
-    )
-    return replace(done, remediation=(advice, RESTART_EXPC), since=finding.since)
