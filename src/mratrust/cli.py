@@ -133,17 +133,13 @@ def _sunset(args: argparse.Namespace) -> Any:
 # --------------------------------------------------------------------------- audit & co
 
 
-def _render(args: argparse.Namespace, report: Report, running: Report | None = None) -> str | bytes:
-    """``report`` in the chosen format; ``running`` (an upgrade check's report of the running
-    version) gives the HTML matrix its column per version."""
+def _render(args: argparse.Namespace, report: Report, running: Report | None = None) -> str:
+    """``report`` in the chosen format (not JSON: see :func:`_output`); ``running`` (an upgrade
+    check's report of the running version) gives the HTML matrix its column per version."""
     if args.format == "text":
         from mratrust.report import text
 
         return text.render(report, color=color_wanted(args), show_pass=args.show_pass)
-    if args.format == "json":  # written as encoded: a large report is not copied into a str
-        from mratrust.report.json import render_bytes
-
-        return render_bytes(report)
     from mratrust.report import FORMATS
 
     if args.format == "html" and running is not None:
@@ -151,6 +147,30 @@ def _render(args: argparse.Namespace, report: Report, running: Report | None = N
 
         return html.render(report, running)
     return FORMATS[args.format](report)
+
+
+def _output(args: argparse.Namespace, report: Report, running: Report | None = None) -> None:
+    """Write ``report`` to --output or stdout, as :func:`emit` does. JSON is streamed as it is
+    encoded: a large report is never held whole."""
+    if args.format != "json":
+        emit(args, _render(args, report, running))
+        return
+    from mratrust.report import json as report_json
+
+    if not args.output:
+        sys.stdout.flush()
+        report_json.write(report, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    path = Path(args.output)
+    try:
+        with path.open("wb") as out:
+            report_json.write(report, out)
+    except OSError as exc:
+        from mratrust.errors import InputError
+
+        raise InputError(f"cannot write ({exc.strerror})", file=path) from exc
+    print(f"mratrust: wrote {path}", file=sys.stderr)
 
 
 def _exit_for(report: Report, fail_on: str) -> int:
@@ -206,7 +226,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             strict_from=args.strict_from,
             sunset=_sunset(args),
         )
-    emit(args, _render(args, report))
+    _output(args, report)
     return _exit_for(report, args.fail_on)
 
 
@@ -219,7 +239,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     current, target = upgrade_check(
         deployment, args.to, now=args.now, strict_from=args.strict_from, sunset=_sunset(args)
     )
-    emit(args, _render(args, target, current))
+    _output(args, target, current)
     return _exit_for(target, args.fail_on)
 
 

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from mratrust.model import Finding, Status
 from mratrust.report import svg
 from mratrust.report.groups import Grouping
+from mratrust.report.links import link_text
 from mratrust.report.safe import displayable, displayable_finding
 from mratrust.textsafe import escape_control
 from mratrust.topology import Graph, GraphLeg, about_legs
@@ -297,15 +298,6 @@ def _leg_index(view: View) -> dict[int, str]:
         for f in v.findings:
             out.setdefault(id(f), []).append(str(v.index))
     return {k: " ".join(x) for k, x in out.items()}
-
-
-def link_text(url: str) -> str:
-    """A source's short name: its host and the last part of its path."""
-    rest = url.split("://", 1)[-1].split("#", 1)[0].split("?", 1)[0]
-    host, _, path = rest.partition("/")
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    host = host.removeprefix("www.")
-    return f"{host} › {last}" if last else host
 
 
 def _page(view: View, **extra: Any) -> str:

@@ -5,16 +5,23 @@ A pass keeps its rule, status, subject, message and scalar evidence, but not its
 once per rule in ``rule_sources``. Problems (fail, risk, warn, error) and info findings keep
 everything. Each finding is written on one line, so that a report of thousands of nodes stays a
 file a person can open, search and diff.
+
+:func:`write` streams the report: each finding is encoded on its own and written at once, so a
+large report is never held whole, neither as dicts nor as bytes.
 """
 
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import fields
+from itertools import islice
+from typing import IO, TYPE_CHECKING, Any
 
-from mratrust.model import Finding, Status
-from mratrust.report.safe import displayable
+from mratrust.model import Finding, Status, Subject
+from mratrust.report.safe import displayable_finding
+from mratrust.textsafe import escape_control
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -22,8 +29,11 @@ if TYPE_CHECKING:
 
 SCHEMA_ID = "mratrust.report/1"
 
+Dumps = Callable[[Any], bytes]
+
 
 def finding_dict(f: Finding) -> dict[str, Any]:
+    """One finding as plain JSON values (the text as ``f`` holds it: see :func:`_line`)."""
     brief = f.status is Status.PASS
     s = f.subject
     out: dict[str, Any] = {
@@ -53,40 +63,109 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     return out
 
 
-class _Findings:
-    """The findings of a report, turned into dicts one at a time as they are encoded."""
+_NATIVE_SUBJECT = tuple(x.name for x in fields(Subject)) == (
+    "cluster",
+    "node",
+    "leg",
+    "certificate",
+    "leg_id",
+    "endpoint_id",
+)
+"""orjson writes a Subject as the object :func:`finding_dict` spells out (same keys, same order)."""
 
-    __slots__ = ("findings",)
 
-    def __init__(self, findings: tuple[Finding, ...]) -> None:
-        self.findings = findings
+_PASS = Status.PASS
 
 
-def report_dict(report: Report, *, _stream: bool = False) -> dict[str, Any]:
-    report = displayable(report)
+def _fast_dict(f: Finding) -> dict[str, Any]:
+    """:func:`finding_dict` for orjson, which writes enums by value, tuples as arrays and a
+    dataclass as an object itself: the same document with less work per finding."""
+    brief = f.status is _PASS
+    out: dict[str, Any] = {
+        "rule": f.rule,
+        "status": f.status._value_,  # what .value reads, without its descriptor
+        "severity": f.severity._value_,
+        "subject": f.subject if _NATIVE_SUBJECT else finding_dict(f)["subject"],
+        "message": f.message,
+        "since": f.since,
+        "remediation": f.remediation,
+        "evidence": (
+            {k: v for k, v in f.evidence if not isinstance(v, tuple)} if brief else dict(f.evidence)
+        ),
+        "sources": () if brief else f.sources,
+    }
+    if f.change is not None:
+        out["change"] = f.change._value_
+    return out
+
+
+_MAYBE_CONTROL = re.compile(rb'\\[^"\\]|\x7f|\xc2[\x80-\x9f]')
+"""What an encoded line holds when one of its strings holds a control character: JSON escapes
+C0 controls (``\\n``, ``\\u001b``: a backslash and a letter), DEL and the C1 controls stay as
+they are (``\\x7f``, UTF-8 ``\\xc2\\x80``..``\\xc2\\x9f``). A line without any of these has no
+control character to escape; a match may be a false alarm (a backslash in the text), which only
+costs the careful path."""
+
+
+def _line(f: Finding, fast: Dumps | None) -> bytes:
+    """``f`` encoded on one line, its text made displayable (:mod:`mratrust.report.safe`).
+
+    Encoded as it is first: escaping changes nothing in a line without a control character,
+    the usual case, so only a suspect line is encoded again from the escaped finding.
+    """
+    line = _encode(f, fast)
+    if (b"\\" in line or b"\x7f" in line or b"\xc2" in line) and _MAYBE_CONTROL.search(line):
+        shown = displayable_finding(f)
+        if shown is not f:
+            line = _encode(shown, fast)
+    return line
+
+
+def _encode(f: Finding, fast: Dumps | None) -> bytes:
+    if fast is not None:
+        try:
+            return fast(_fast_dict(f))
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate: the slower, wider path
+            pass
+    return _std_dumps(finding_dict(f))
+
+
+def _head(report: Report) -> dict[str, Any]:
+    """The report's fields before its findings."""
     out: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "tool": {"name": "mratrust", "version": report.tool_version},
         "evaluated_at": report.evaluated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "deployment": report.deployment,
+        "deployment": escape_control(report.deployment),
         "expressway_version": str(report.expressway_version),
         "upgraded_from": str(report.upgraded_from) if report.upgraded_from else None,
         "assumed_fresh_install": report.assumed_fresh_install,
     }
     if report.target_version is not None:
         out["target_version"] = str(report.target_version)
-    out["findings"] = (
-        _Findings(report.findings) if _stream else [finding_dict(f) for f in report.findings]
-    )
-    out["summary"] = report.summary()
+    return out
+
+
+def _tail(report: Report) -> dict[str, Any]:
+    """The report's fields after its findings."""
+    out: dict[str, Any] = {"summary": report.summary()}
     if report.graph is not None:
         out["graph"] = graph_dict(report.graph)
     sources: dict[str, list[str]] = {}
     for f in report.findings:
         if f.rule not in sources:
-            sources[f.rule] = list(f.sources)
+            sources[f.rule] = [escape_control(u) for u in f.sources]
     out["rule_sources"] = sources
     return out
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The whole report as plain JSON values, its text made displayable."""
+    return {
+        **_head(report),
+        "findings": [finding_dict(displayable_finding(f)) for f in report.findings],
+        **_tail(report),
+    }
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
@@ -111,20 +190,13 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _encoder() -> Callable[[Any], bytes]:
-    """orjson's compact encoder when installed (several times faster), else the standard one."""
+def _orjson() -> Dumps | None:
+    """orjson's compact encoder when installed (several times faster)."""
     try:
         import orjson
     except ImportError:  # pragma: no cover - orjson is a dependency; kept for a bare install
-        return _std_dumps
-    plain = orjson.dumps
-
-    def dumps(value: Any) -> bytes:
-        try:
-            return plain(value)
-        except TypeError:  # an integer beyond 64 bits, a lone surrogate: the slower, wider path
-            return _std_dumps(value)
-
+        return None
+    dumps: Dumps = orjson.dumps
     return dumps
 
 
@@ -133,43 +205,90 @@ def _std_dumps(value: Any) -> bytes:
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate as a \\u escape
 
 
-def _layout(value: Any, dumps: Callable[[Any], bytes], out: bytearray, depth: int = 0) -> None:
-    """Mappings one key per line; a list of objects one object per line; the rest compact.
+def _dumps(fast: Dumps | None) -> Dumps:
+    if fast is None:
+        return _std_dumps
 
-    Written into ``out`` piece by piece: each encoded piece is let go at once (orjson's own
-    buffers are kilobytes each, whatever they hold).
-    """
+    def dumps(value: Any) -> bytes:
+        try:
+            return fast(value)
+        except TypeError:
+            return _std_dumps(value)
+
+    return dumps
+
+
+_BATCH = 512
+"""Lines joined before they are written: few calls, little memory."""
+
+
+class _Lines:
+    """A list of objects already encoded, one per line (the findings)."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: Iterator[bytes]) -> None:
+        self.lines = lines
+
+
+def _layout(value: Any, dumps: Dumps, write: Callable[[bytes], object], depth: int = 0) -> None:
+    """Mappings one key per line; a list of objects one object per line; the rest compact."""
     pad = b"\n" + b"  " * (depth + 1)
     if isinstance(value, dict) and value:
-        out += b"{"
+        write(b"{")
         for i, (k, v) in enumerate(value.items()):
-            out += (b"," + pad) if i else pad
-            out += dumps(str(k))
-            out += b": "
-            _layout(v, dumps, out, depth + 1)
-        out += b"\n" + b"  " * depth + b"}"
+            write((b"," + pad) if i else pad)
+            write(dumps(str(k)) + b": ")
+            _layout(v, dumps, write, depth + 1)
+        write(b"\n" + b"  " * depth + b"}")
         return
-    items: Any = None
-    if isinstance(value, _Findings):  # as a list of objects, never all held as dicts at once
-        items = (finding_dict(f) for f in value.findings) if value.findings else None
+    lines: Iterator[bytes] | None = None
+    if isinstance(value, _Lines):
+        lines = value.lines
     elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-        items = value
-    if items is None:
-        out += dumps([] if isinstance(value, _Findings) else value)
+        lines = iter(map(dumps, value))
+    if lines is None:
+        write(dumps(value))
         return
-    out += b"["
-    for i, item in enumerate(items):
-        out += (b"," + pad) if i else pad
-        out += dumps(item)
-    out += b"\n" + b"  " * depth + b"]"
+    sep = b"," + pad
+    batch = list(islice(lines, _BATCH))
+    if not batch:
+        write(b"[]")
+        return
+    write(b"[" + pad + sep.join(batch))
+    while batch := list(islice(lines, _BATCH)):
+        write(sep + sep.join(batch))
+    write(b"\n" + b"  " * depth + b"]")
+
+
+_CHUNK = 1 << 20
+
+
+def write(report: Report, out: IO[bytes]) -> None:
+    """Write the report to ``out`` as UTF-8 JSON, piece by piece (about a megabyte at a time)."""
+    fast = _orjson()
+    dumps = _dumps(fast)
+    buf = bytearray()
+
+    def put(piece: bytes) -> None:
+        buf.extend(piece)
+        if len(buf) >= _CHUNK:
+            out.write(buf)
+            buf.clear()
+
+    findings = _Lines(_line(f, fast) for f in report.findings)
+    _layout({**_head(report), "findings": findings, **_tail(report)}, dumps, put)
+    buf.extend(b"\n")
+    out.write(buf)
 
 
 def render_bytes(report: Report) -> bytes:
     """The report as UTF-8 JSON."""
-    out = bytearray()
-    _layout(report_dict(report, _stream=True), _encoder(), out)
-    out += b"\n"
-    return bytes(out)
+    import io
+
+    out = io.BytesIO()
+    write(report, out)
+    return out.getvalue()
 
 
 def render(report: Report) -> str:

@@ -8,12 +8,14 @@ open HTML or break a table: ``<`` is written ``&lt;`` and ``|`` escaped.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mratrust.model import Finding, Status
 from mratrust.report.groups import Grouping
-from mratrust.report.html import link_text
-from mratrust.report.safe import displayable
+from mratrust.report.links import link_text
+from mratrust.report.safe import displayable_finding
+from mratrust.textsafe import escape_control
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
@@ -39,11 +41,15 @@ def _link(url: str) -> str:
 
 
 def _where(grouping: Grouping, f: Finding) -> str:
-    return " ".join(x for x in (grouping.heading(f), f.subject.leg, f.subject.certificate) if x)
+    """The group, leg and certificate of ``f``, displayable (:mod:`mratrust.report.safe`)."""
+    s = f.subject
+    return " ".join(escape_control(x) for x in (grouping.heading(f), s.leg, s.certificate) if x)
 
 
 def render(report: Report) -> str:
-    report = displayable(report)
+    """The report in Markdown. A pass shows its rule, where and its message, each escaped on its
+    own; every other finding is shown whole, so it is made displayable whole."""
+    report = replace(report, deployment=escape_control(report.deployment))
     grouping = Grouping(report)
     upgrade = report.target_version is not None
     summary = report.summary()
@@ -71,7 +77,7 @@ def render(report: Report) -> str:
         for group in sorted(groups.values(), key=lambda g: min(f.status.rank for f in g))
         for f in sorted(group, key=lambda f: f.status.rank)
     ]
-    problems = [f for f in ordered if f.status is not Status.PASS]
+    problems = [displayable_finding(f) for f in ordered if f.status is not Status.PASS]
     passes = [f for f in ordered if f.status is Status.PASS]
     if problems:
         lines.append("## Summary")
@@ -118,7 +124,8 @@ def render(report: Report) -> str:
         lines.append("| rule | where | check |")
         lines.append("|---|---|---|")
         lines += [
-            f"| {f.rule} | {_cell(_where(grouping, f))} | {_cell(f.message)} |" for f in passes
+            f"| {f.rule} | {_cell(_where(grouping, f))} | {_cell(escape_control(f.message))} |"
+            for f in passes
         ]
         lines.append("")
         lines.append("</details>")

@@ -8,7 +8,7 @@ control character, whichever rule wrote the text.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mratrust.model import EvidenceValue, Finding, Subject
@@ -30,14 +30,12 @@ def _value(v: EvidenceValue) -> EvidenceValue:
     return v
 
 
-_SUBJECT_FIELDS = tuple(x.name for x in fields(Subject))
-
-
 def _printable(f: Finding, shared: dict[int, bool] | None = None) -> bool:
     """No text ``f`` carries holds a control character (every one of them is unprintable).
 
-    ``shared`` remembers the verdict on tuples that many findings share (a rule's sources), by
-    identity: the caller keeps the findings, so an id is not reused meanwhile.
+    One ``isprintable`` over all of its text joined. ``shared`` remembers the verdict on the
+    sources tuple that a rule's findings share, by identity: the caller keeps the findings, so
+    an id is not reused meanwhile.
     """
     if f.sources:
         ok = shared.get(id(f.sources)) if shared is not None else None
@@ -48,14 +46,23 @@ def _printable(f: Finding, shared: dict[int, bool] | None = None) -> bool:
         if not ok:
             return False
     s = f.subject
-    texts = [f.message, *f.remediation]
-    texts.extend(t for t in (*(getattr(s, n) for n in _SUBJECT_FIELDS), f.since) if t is not None)
+    texts = [
+        f.message,
+        s.cluster or "",
+        s.node or "",
+        s.leg or "",
+        s.certificate or "",
+        s.leg_id or "",
+        s.endpoint_id or "",
+        f.since or "",
+        *f.remediation,
+    ]
     for k, v in f.evidence:
         texts.append(k)
         if isinstance(v, str):
             texts.append(v)
         elif isinstance(v, tuple):
-            texts.extend(v)
+            texts += v
     return "".join(texts).isprintable()
 
 

@@ -1,19 +1,24 @@
-"""Plain or coloured terminal report: grouped by the graph's endpoints, worst first."""
+"""Plain or coloured terminal report: grouped by the graph's endpoints, worst first.
+
+The report is laid out once as lines of styled pieces. Plain text joins the pieces; colour hands
+the same lines to rich, which is imported only then.
+"""
 
 from __future__ import annotations
 
-import io
 import textwrap
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.text import Text
 
 from mratrust.model import Finding, Status
 from mratrust.report.groups import Grouping
-from mratrust.report.safe import displayable
+from mratrust.report.safe import displayable_finding
+from mratrust.textsafe import escape_control
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mratrust.audit import Report
 
 STYLE = {
@@ -32,6 +37,13 @@ MARK = {
     Status.INFO: "info ",
     Status.PASS: "pass ",
 }
+WIDTH = 110
+"""The width a report is laid out for (rich's console has it too when colour is on)."""
+
+Line = tuple[str, tuple[tuple[str, str], ...]]
+"""One printed line: its style, and its pieces, each with its own style ("" for none)."""
+
+_BLANK: Line = ("", ())
 
 
 def _heading(report: Report) -> str:
@@ -44,68 +56,69 @@ def _heading(report: Report) -> str:
     return f"mratrust audit: {report.deployment}: Expressway {report.expressway_version}{path}"
 
 
-def render_to(
-    console: Console, report: Report, *, show_pass: bool = False, limit: int | None = None
-) -> None:
-    """Write the report to a rich console."""
-    report = displayable(report)
-    console.print(Text(_heading(report), style="bold"))
-    console.print(f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC")
-    findings = [f for f in report.findings if show_pass or f.status is not Status.PASS]
-    grouping = Grouping(report)
+def _lines(report: Report, *, show_pass: bool, limit: int | None, width: int) -> Iterator[Line]:
+    """The report's lines, every text in them displayable (:mod:`mratrust.report.safe`).
+
+    Only the findings shown are made displayable: the passes a report only counts are grouped
+    (:meth:`Grouping.heading` escapes what it reads) and never printed.
+    """
+    report = replace(report, deployment=escape_control(report.deployment))
+    yield "bold", ((_heading(report), ""),)
+    yield "", ((f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC", ""),)
+    heading = Grouping(report).heading
     groups: dict[str, list[Finding]] = {}
-    for f in findings:
-        groups.setdefault(grouping.heading(f), []).append(f)
     passes: dict[str, int] = {}
     for f in report.findings:
+        group = heading(f)
         if f.status is Status.PASS:
-            group = grouping.heading(f)
             passes[group] = passes.get(group, 0) + 1
+            if not show_pass:
+                continue
+        groups.setdefault(group, []).append(f)
     order = sorted(groups, key=lambda g: min(f.status.rank for f in groups[g]))
     shown = 0
     for group in order:
-        console.print()
-        console.print(Text(group, style="bold underline"))
+        yield _BLANK
+        yield "bold underline", ((group, ""),)
         for f in groups[group]:
             if limit is not None and shown >= limit:
                 break
             shown += 1
-            _finding(console, f)
+            yield from _finding(displayable_finding(f), width)
         if not show_pass and passes.get(group):
-            console.print(Text(f"  {passes[group]} checks passed", style="green"))
+            yield "green", ((f"  {passes[group]} checks passed", ""),)
     quiet = [g for g in passes if g not in groups]
     if quiet and not show_pass:
-        console.print()
-        console.print(Text(f"All checks passed for: {', '.join(sorted(quiet))}", style="green"))
-    console.print()
+        yield _BLANK
+        yield "green", ((f"All checks passed for: {', '.join(sorted(quiet))}", ""),)
+    yield _BLANK
     summary = report.summary()
-    line = Text("Summary: ")
+    pieces = [("Summary: ", "")]
     for i, (status, count) in enumerate(summary.items()):
         if i:
-            line.append(", ")
-        line.append(f"{count} {status}", style=STYLE[Status(status)] if count else "")
-    console.print(line)
+            pieces.append((", ", ""))
+        pieces.append((f"{count} {status}", STYLE[Status(status)] if count else ""))
+    yield "", tuple(pieces)
 
 
-def _finding(console: Console, f: Finding) -> None:
-    head = Text("  ")
-    head.append(MARK[f.status], style=STYLE[f.status])
-    head.append(f" {f.rule}")
+def _finding(f: Finding, width: int) -> Iterator[Line]:
+    head = [("  ", ""), (MARK[f.status], STYLE[f.status]), (f" {f.rule}", "")]
     if f.change is not None:
-        head.append(f" [{f.change.value}]", style="bold" if f.change.value == "new" else "")
+        head.append((f" [{f.change.value}]", "bold" if f.change.value == "new" else ""))
     where = " ".join(x for x in (f.subject.leg, f.subject.certificate) if x)
     if where:
-        head.append(f"  {where}", style="dim")
-    console.print(head)
-    width = max(console.width - 8, 40)
-    console.print(Text(_wrap(f.message, width, "        ", "        ")))
+        head.append((f"  {where}", "dim"))
+    yield "", tuple(head)
+    yield "", ((_wrap(f.message, width, "        ", "        "), ""),)
     if f.since and f.status in (Status.FAIL, Status.RISK):
-        console.print(Text(f"        since {f.since}", style="dim"))
+        yield "dim", ((f"        since {f.since}", ""),)
     for step in f.remediation:
-        console.print(Text(_wrap(step, width, "        -> ", "           ")))
+        yield "", ((_wrap(step, width, "        -> ", "           "), ""),)
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> str:
+    if 0 < len(text) <= width and text[0] != " " != text[-1] and text.isprintable():
+        return first + text  # one line as it is: what textwrap gives, without its cost
     return textwrap.fill(
         text,
         width=width + len(first),
@@ -116,33 +129,34 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
     )
 
 
-class _Plain:
-    """The part of a rich console that :func:`render_to` uses, writing plain text.
+def render_to(
+    console: Console, report: Report, *, show_pass: bool = False, limit: int | None = None
+) -> None:
+    """Write the report to a rich console."""
+    from rich.text import Text
 
-    Without colour, rich's console only adds cost: every line it prints is a styled text (or a
-    string without markup) written as it is, since the console never wraps (``soft_wrap``).
-    """
-
-    def __init__(self, buf: io.StringIO, width: int) -> None:
-        self.width = width
-        self._write = buf.write
-
-    def print(self, *objects: Text | str) -> None:
-        self._write(" ".join(o.plain if isinstance(o, Text) else o for o in objects) + "\n")
+    width = max(console.width - 8, 40)
+    for style, pieces in _lines(report, show_pass=show_pass, limit=limit, width=width):
+        if not pieces:
+            console.print()
+            continue
+        line = Text(style=style)
+        for text, piece_style in pieces:
+            line.append(text, style=piece_style or None)
+        console.print(line)
 
 
 def render(report: Report, *, color: bool = False, show_pass: bool = False) -> str:
-    buf = io.StringIO()
-    console: Console | _Plain = (
-        Console(
-            file=buf,
-            force_terminal=True,
-            width=110,
-            highlight=False,
-            soft_wrap=True,
+    if color:
+        import io
+
+        from rich.console import Console
+
+        buf = io.StringIO()
+        console = Console(
+            file=buf, force_terminal=True, width=WIDTH, highlight=False, soft_wrap=True
         )
-        if color
-        else _Plain(buf, 110)
-    )
-    render_to(console, report, show_pass=show_pass)  # type: ignore[arg-type]
-    return buf.getvalue()
+        render_to(console, report, show_pass=show_pass)
+        return buf.getvalue()
+    lines = _lines(report, show_pass=show_pass, limit=None, width=max(WIDTH - 8, 40))
+    return "".join("".join(text for text, _ in pieces) + "\n" for _, pieces in lines)
