@@ -25,7 +25,7 @@ from mratrust.textsafe import escape_control
 
 if TYPE_CHECKING:
     from mratrust.audit import Report
-    from mratrust.topology import Graph
+    from mratrust.topology import Endpoint, Graph, GraphLeg
 
 SCHEMA_ID = "mratrust.report/1"
 
@@ -146,11 +146,11 @@ def _head(report: Report) -> dict[str, Any]:
     return out
 
 
-def _tail(report: Report) -> dict[str, Any]:
-    """The report's fields after its findings."""
+def _tail(report: Report, graph: Callable[[Graph], Any]) -> dict[str, Any]:
+    """The report's fields after its findings (``graph`` writes the trust graph)."""
     out: dict[str, Any] = {"summary": report.summary()}
     if report.graph is not None:
-        out["graph"] = graph_dict(report.graph)
+        out["graph"] = graph(report.graph)
     sources: dict[str, list[str]] = {}
     for f in report.findings:
         if f.rule not in sources:
@@ -164,29 +164,31 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         **_head(report),
         "findings": [finding_dict(displayable_finding(f)) for f in report.findings],
-        **_tail(report),
+        **_tail(report, graph_dict),
     }
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
     """The trust graph of SPEC §4: endpoints, and legs with the worst status of their findings."""
     return {
-        "endpoints": [
-            {"id": e.id, "kind": e.kind.value, "cluster": e.cluster, "name": e.name}
-            for e in graph.endpoints
-        ],
-        "legs": [
-            {
-                "id": g.leg.id,
-                "client": g.leg.client.id,
-                "server": g.leg.server.id,
-                "port": g.leg.port,
-                "purpose": g.leg.purpose.value,
-                "mutual": g.leg.mutual,
-                "status": g.status.value if g.status is not None else None,
-            }
-            for g in graph.legs
-        ],
+        "endpoints": [_endpoint_dict(e) for e in graph.endpoints],
+        "legs": [_leg_dict(g) for g in graph.legs],
+    }
+
+
+def _endpoint_dict(e: Endpoint) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind.value, "cluster": e.cluster, "name": e.name}
+
+
+def _leg_dict(g: GraphLeg) -> dict[str, Any]:
+    return {
+        "id": g.leg.id,
+        "client": g.leg.client.id,
+        "server": g.leg.server.id,
+        "port": g.leg.port,
+        "purpose": g.leg.purpose.value,
+        "mutual": g.leg.mutual,
+        "status": g.status.value if g.status is not None else None,
     }
 
 
@@ -276,8 +278,14 @@ def write(report: Report, out: IO[bytes]) -> None:
             out.write(buf)
             buf.clear()
 
+    def graph(g: Graph) -> dict[str, Any]:  # one line at a time, as the findings
+        return {
+            "endpoints": _Lines(map(dumps, map(_endpoint_dict, g.endpoints))),
+            "legs": _Lines(map(dumps, map(_leg_dict, g.legs))),
+        }
+
     findings = _Lines(_line(f, fast) for f in report.findings)
-    _layout({**_head(report), "findings": findings, **_tail(report)}, dumps, put)
+    _layout({**_head(report), "findings": findings, **_tail(report, graph)}, dumps, put)
     buf.extend(b"\n")
     out.write(buf)
 

@@ -2,8 +2,11 @@
 
 Certificate names, SANs and issuers reach findings (messages, remediation, evidence) and so do a
 server's alerts and log lines under ``--probe``; the inventory names subjects. Every renderer
-(text, JSON, Markdown, HTML) starts from :func:`displayable`, so none of them can print a raw
-control character, whichever rule wrote the text.
+(text, JSON, Markdown, HTML) shows a finding only as :func:`displayable_finding` makes it, so
+none of them can print a raw control character, whichever rule wrote the text. HTML starts from
+:func:`displayable`; the others escape only what they print (text and Markdown count most passes
+without showing them, JSON checks each encoded line and escapes only a suspect one), which is the
+same output without the cost of looking at every text of every finding.
 """
 
 from __future__ import annotations

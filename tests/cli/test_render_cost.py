@@ -1,0 +1,163 @@
+"""The report renderers escape what they show, and only that: passes a report counts, a line
+without a control character. These tests put control characters where only the shortcuts would
+miss them, and check the JSON written in pieces is the document made whole."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mratrust.audit import Report, audit
+from mratrust.inventory import load_inventory
+from mratrust.model import Status, Subject
+from mratrust.report import json as report_json
+from mratrust.report import markdown, text
+from mratrust.report.json import _layout, report_dict
+from tests.conftest import NOW
+
+Dir = Callable[[str], Path]
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m\x7f"
+ESCAPED = "\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\x7f"
+RAW = ("\x1b", "\x07", "\x9b", "\x7f")
+
+
+@pytest.fixture(scope="module")
+def report(scenario_dir: Dir) -> Report:
+    return audit(load_inventory(scenario_dir("B0") / "inventory.yaml"), now=NOW)
+
+
+def _hostile_pass(report: Report, hostile: str) -> Report:
+    """``report`` with one pass whose message, leg, certificate and cluster hold ``hostile``
+    (a cluster no endpoint has: its group heading is the cluster's name)."""
+    i, f = next((i, f) for i, f in enumerate(report.findings) if f.status is Status.PASS)
+    odd = replace(
+        f,
+        message=f"passed {hostile}",
+        subject=Subject(cluster=f"c{hostile}", leg=f"leg{hostile}", certificate=f"crt{hostile}"),
+        evidence=(*f.evidence, (f"k{hostile}", f"v{hostile}")),
+    )
+    return replace(report, findings=(*report.findings[:i], odd, *report.findings[i + 1 :]))
+
+
+def _no_raw(out: str) -> None:
+    for ch in RAW:
+        assert ch not in out, f"{ch!r} reached the output"
+
+
+@pytest.mark.parametrize("show_pass", [False, True])
+def test_text_escapes_a_pass_where_it_shows_it(report: Report, show_pass: bool) -> None:
+    out = text.render(_hostile_pass(report, HOSTILE), show_pass=show_pass)
+    _no_raw(out)
+    assert f"c{ESCAPED}" in out  # the group heading, with or without the pass listed
+    assert (f"passed {ESCAPED}" in out) is show_pass
+    assert (f"leg{ESCAPED} crt{ESCAPED}" in out) is show_pass
+
+
+def test_text_keeps_a_plain_pass_as_it_is(report: Report) -> None:
+    out = text.render(_hostile_pass(report, "Zürich"), show_pass=True)
+    assert "cZürich" in out and "passed Zürich" in out and "\\x" not in out
+
+
+def test_markdown_escapes_a_pass(report: Report) -> None:
+    out = markdown.render(_hostile_pass(report, HOSTILE))
+    _no_raw(out)
+    assert f"passed {ESCAPED}" in out and f"c{ESCAPED} leg{ESCAPED} crt{ESCAPED}" in out
+
+
+def test_markdown_keeps_a_plain_pass_as_it_is(report: Report) -> None:
+    out = markdown.render(_hostile_pass(report, "Zürich"))
+    assert "passed Zürich" in out and "cZürich legZürich crtZürich" in out and "\\x" not in out
+
+
+def _whole(report: Report) -> bytes:
+    """The JSON document built whole, every finding made displayable first (no shortcut)."""
+    out = bytearray()
+    _layout(report_dict(report), report_json._dumps(report_json._orjson()), out.extend)
+    return bytes(out + b"\n")
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        HOSTILE,
+        "\t\n\r\x0b\x0c\x00\x1f",  # the C0 controls JSON writes as \t, \n ... and as \u00XX
+        "\x80\x85\x9f",  # C1 controls: raw bytes in UTF-8, no backslash
+        "C:\\new\\table",  # no control character, a backslash: a false alarm, kept as it is
+        "Zürich ©",  # a two-byte character that shares its lead byte with the C1 controls
+    ],
+)
+def test_json_lines_are_the_whole_document_made_displayable(report: Report, odd: str) -> None:
+    hostile = _hostile_pass(report, odd)
+    streamed = report_json.render_bytes(hostile)
+    assert streamed == _whole(hostile)
+    doc = json.loads(streamed)
+    (shown,) = [f for f in doc["findings"] if f["message"].startswith("passed ")]
+    for ch in RAW:
+        assert ch not in shown["message"] and ch not in shown["subject"]["cluster"]
+    control = any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in odd)
+    assert (shown["message"] == f"passed {odd}") is not control
+    assert (f"k{odd}" in shown["evidence"]) is not control
+
+
+class _Pieces(io.RawIOBase):
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        data = bytes(b)  # type: ignore[call-overload]
+        self.pieces.append(data)
+        return len(data)
+
+
+def test_json_is_written_in_pieces_of_about_a_megabyte(report: Report) -> None:
+    big = replace(report, findings=report.findings * 200)
+    sink = _Pieces()
+    report_json.write(big, sink)
+    whole = b"".join(sink.pieces)
+    assert whole == report_json.render_bytes(big) and len(whole) > 3 << 20
+    assert len(sink.pieces) >= 3
+    assert max(len(p) for p in sink.pieces) < (1 << 20) + (1 << 18)
+    small = _Pieces()
+    report_json.write(report, small)
+    assert len(small.pieces) == 1 and small.pieces[0] == report_json.render_bytes(report)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_report_that_cannot_be_written_is_one_input_error(
+    capsys: pytest.CaptureFixture[str], scenario_dir: Dir, tmp_path: Path, fmt: str
+) -> None:
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    target = tmp_path / "missing" / f"r.{fmt}"
+    assert main(["audit", inv, "--format", fmt, "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write (No such file or directory)" in err and "Traceback" not in err
+    assert main(["audit", inv, "--format", fmt, "-o", str(tmp_path / f"r.{fmt}")]) == 0
+    assert (tmp_path / f"r.{fmt}").stat().st_size > 0
+
+
+def test_text_and_markdown_audits_load_neither_rich_nor_jinja2(
+    scenario_dir: Dir, tmp_path: Path
+) -> None:
+    from tests.cli.test_report_cost import _modules_after
+
+    inv = scenario_dir("B0") / "inventory.yaml"
+    run = "from mratrust.cli import main\nmain(['audit', {!r}, '--format', {!r}, '-o', {!r}])"
+    for fmt in ("text", "markdown"):
+        loaded = _modules_after(run.format(str(inv), fmt, str(tmp_path / f"r.{fmt}")))
+        assert not {"rich", "jinja2"} & loaded, fmt
+    coloured = _modules_after(
+        f"from mratrust.report import text\nfrom mratrust.audit import audit\n"
+        f"from mratrust.inventory import load_inventory\n"
+        f"text.render(audit(load_inventory({str(inv)!r})), color=True)"
+    )
+    assert "rich" in coloured and "jinja2" not in coloured
