@@ -174,14 +174,17 @@ def _output(args: argparse.Namespace, report: Report, running: Report | None = N
 
 
 def _exit_for(report: Report, fail_on: str) -> int:
+    from operator import attrgetter
+
     from mratrust.model import Status
 
-    threshold = Status(fail_on)
-    if any(
-        f.status.rank <= threshold.rank and f.status is not Status.ERROR for f in report.findings
-    ):
+    threshold = Status(fail_on).rank
+    # the statuses found, by identity (an enum member is one object): no hash per finding
+    failing = tuple(s for s in Status if s.rank <= threshold and s is not Status.ERROR)
+    statuses = set(map(id, map(attrgetter("status"), report.findings)))
+    if any(id(s) in statuses for s in failing):
         return EXIT_FINDINGS
-    if any(f.status is Status.ERROR for f in report.findings):
+    if id(Status.ERROR) in statuses:
         return EXIT_INCOMPLETE
     return EXIT_OK
 

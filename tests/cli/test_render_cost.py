@@ -161,3 +161,27 @@ def test_text_and_markdown_audits_load_neither_rich_nor_jinja2(
         f"text.render(audit(load_inventory({str(inv)!r})), color=True)"
     )
     assert "rich" in coloured and "jinja2" not in coloured
+
+
+@pytest.mark.parametrize(
+    ("statuses", "fail_on", "code"),
+    [
+        ((Status.PASS, Status.WARN), "fail", 0),
+        ((Status.PASS, Status.WARN), "warn", 1),
+        ((Status.RISK, Status.PASS), "fail", 0),
+        ((Status.RISK, Status.PASS), "risk", 1),
+        ((Status.INFO, Status.FAIL), "fail", 1),
+        ((Status.ERROR, Status.PASS), "fail", 3),
+        ((Status.ERROR, Status.FAIL), "fail", 1),
+        ((Status.ERROR, Status.WARN), "warn", 1),
+        ((), "warn", 0),
+    ],
+)
+def test_exit_code_reads_the_statuses_found(
+    report: Report, statuses: tuple[Status, ...], fail_on: str, code: int
+) -> None:
+    from mratrust.cli import _exit_for
+
+    base = report.findings[0]
+    findings = tuple(replace(base, status=s) for s in statuses)
+    assert _exit_for(replace(report, findings=findings), fail_on) == code
