@@ -1,6 +1,7 @@
 """Renderers: ``render(report) -> str`` for text, JSON, Markdown and HTML. No logic here.
 
-Each renderer is imported when it is first used: a JSON report does not load jinja2 or rich.
+Each renderer is imported when it is first used: only HTML loads jinja2, and only colour on a
+terminal loads rich. JSON can also be streamed to a file (:func:`mratrust.report.json.write`).
 """
 
 from __future__ import annotations
