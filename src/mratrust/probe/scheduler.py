@@ -19,10 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mratrust.errors import InputError
-from mratrust.pki.facts import KeyType
+from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ALL_VARIANTS, ClientProfile, Offer, Variant, build_offers
 from mratrust.probe.handshake import Handshake, Phase, Timeouts, handshake
@@ -70,16 +69,6 @@ def _first_type(sigalgs: Sequence[str]) -> KeyType | None:
     return None
 
 
-def _key_type(cert: x509.Certificate) -> KeyType | None:
-    """RSA or ECDSA, read from the key alone (no other facts are needed here)."""
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return KeyType.RSA
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return KeyType.ECDSA
-    return None
-
-
 def covered_by(hs: Handshake, sigalgs: Sequence[str] = ()) -> frozenset[Variant]:
     """The forced variants whose answer ``hs`` (a completed default handshake) already is.
 
@@ -92,8 +81,8 @@ def covered_by(hs: Handshake, sigalgs: Sequence[str] = ()) -> frozenset[Variant]
     """
     if not hs.completed or not hs.chain or hs.tls_version is None:
         return frozenset()
-    got = _key_type(hs.chain[0])
-    if got is None:  # EdDSA or another type: no forced offer asks for it
+    got = facts(hs.chain[0]).key.type  # computed once per certificate: the verdict reads it too
+    if got not in _TLS13_FIRST:  # EdDSA or another type: no forced offer asks for it
         return frozenset()
     covered = {_COVERS[(hs.tls_version, got)]} if (hs.tls_version, got) in _COVERS else set()
     first = _first_type(sigalgs)
