@@ -3,8 +3,9 @@
 :func:`probe_endpoints` runs blocking pyOpenSSL handshakes in a bounded thread pool, at most
 ``per_host`` at a time to one address, each under the limits of :class:`Timeouts`, and the whole
 run under ``timeouts.overall``. Per endpoint it makes the default offer first (what Expressway-C
-gets) and then, unless the endpoint did not answer at all, the four forced offers that bring out
-every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3). Results come back in input
+gets) and then, unless the endpoint did not answer at all, the forced offers that bring out
+every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3), except those whose answer
+the default handshake already is (:func:`covered_by`). Results come back in input
 order, as frozen data: the audit turns them into evidence and findings.
 """
 
@@ -190,9 +191,8 @@ def _follow_ups(
     TLS, or answered by the default handshake itself) and those still to send."""
     decided: dict[Key, Handshake] = {}
     to_send: list[Key] = []
-    transport = run.targets[index].leg.transport
-    offers = run.offers[transport]
-    covered = covered_by(default, offers[Variant.DEFAULT].sigalgs)
+    own = run.offers[run.targets[index].leg.transport][Variant.DEFAULT]
+    covered = covered_by(default, own.sigalgs)
     for v in wanted:
         if v is Variant.DEFAULT:
             continue
@@ -203,7 +203,7 @@ def _follow_ups(
                 failure=Outcome.SKIPPED,
                 detail="the default offer got no TLS answer",
             )
-        elif v in covered and offers[v].context is not None:
+        elif v in covered:
             decided[(index, v)] = replace(default, variant=v, same_as=Variant.DEFAULT)
         else:
             to_send.append((index, v))
