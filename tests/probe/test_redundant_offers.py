@@ -18,9 +18,9 @@ import pytest
 
 from mratrust.pki.facts import KeyType
 from mratrust.pki.verify import TrustStore
-from mratrust.probe.client import Variant, client_profile, sigalgs_supported
+from mratrust.probe.client import Variant, build_offers, client_profile, sigalgs_supported
 from mratrust.probe.engine import EndpointReport, ProbeTarget, Service, probe_endpoints
-from mratrust.probe.handshake import Timeouts
+from mratrust.probe.handshake import Timeouts, handshake
 from mratrust.probe.outcome import Outcome
 from mratrust.topology import EndpointKind, Purpose, row_for
 from mratrust.versions import Version
@@ -225,3 +225,60 @@ def test_tls13_answers_cannot_prove_a_type_absent_so_tls12_asks_anyway(
     assert sorted(i.key_type.value for i in imposed.identities) == ["ecdsa", "rsa"]
     assert [i.key_type for i in alone.identities] == [KeyType.ECDSA]
     assert imposed_connections == alone_connections == 4
+
+
+# ------------------------------------------------------ one name lookup per endpoint, not per offer
+
+
+def test_a_name_is_resolved_once_for_all_the_offers_to_an_endpoint(
+    peers: dict[str, SServer], trust: TrustStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host: str, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    port = peers["dual"].port
+    # "localhost" goes through the resolver (::1 may come first and be refused: the next address
+    # is tried, as for any name); the literal address is a second, distinct endpoint
+    targets = [
+        replace(ProbeTarget.parse(f"localhost:{port}", name=NODE, sni=NODE), service=HTTPS),
+        replace(ProbeTarget.parse(f"{LOOPBACK}:{port}", name=NODE, sni=NODE), service=HTTPS),
+    ]
+    prof = client_profile(Version.parse("X15.3"))
+    reports = probe_endpoints(targets, prof, trust=trust, timeouts=TIMEOUTS)
+    assert all(r.ok for r in reports)
+    made = [
+        o for r in reports for o in r.observations if o.handshake.same_as is None
+    ]  # every connection that was really opened
+    assert len(made) == 8
+    assert sorted(lookups) == sorted(["localhost", LOOPBACK])  # one lookup per endpoint
+    assert {o.handshake.address for o in made} == {LOOPBACK}
+
+
+def test_negative_twin_handshakes_outside_a_run_resolve_each_time(
+    peers: dict[str, SServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host: str, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    offers = build_offers(client_profile(Version.parse("X15.3")), transport=HTTPS.transport)
+    for variant in (Variant.DEFAULT, Variant.TLS12_RSA):
+        hs = handshake(
+            "localhost",
+            peers["dual"].port,
+            offer=offers[variant],
+            server_name=NODE,
+            timeouts=TIMEOUTS,
+            deadline=time.monotonic() + 30,
+        )
+        assert hs.completed
+    assert lookups == ["localhost", "localhost"]

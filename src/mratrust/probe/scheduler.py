@@ -25,7 +25,7 @@ from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ALL_VARIANTS, ClientProfile, Offer, Variant, build_offers
-from mratrust.probe.handshake import Handshake, Phase, Timeouts, handshake
+from mratrust.probe.handshake import Handshake, Phase, Resolved, Timeouts, handshake
 from mratrust.probe.outcome import Outcome
 from mratrust.probe.target import ProbeTarget
 from mratrust.probe.verdict import (
@@ -120,6 +120,8 @@ class _Run:
     timeouts: Timeouts
     deadline: float
     """time.monotonic() value after which nothing more is started or waited for."""
+    resolved: Resolved
+    """Each endpoint's addresses, resolved once (by its default offer) for all its offers."""
 
     @classmethod
     def start(
@@ -140,6 +142,7 @@ class _Run:
             slots={t.connect_host: threading.BoundedSemaphore(per_host) for t in targets},
             timeouts=timeouts,
             deadline=time.monotonic() + timeouts.overall,
+            resolved={},
         )
 
     def handshake(self, index: int, variant: Variant) -> Handshake:
@@ -155,6 +158,7 @@ class _Run:
                 server_name=target.server_name,
                 timeouts=self.timeouts,
                 deadline=self.deadline,
+                resolved=self.resolved,
             )
 
         if offer.context is None:
