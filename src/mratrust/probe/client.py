@@ -369,6 +369,8 @@ class Offer:
     skipped: str | None = None
     note: str | None = None
     versions: tuple[TlsVersion, ...] = ()
+    sigalgs: tuple[str, ...] = ()
+    """The ``signature_algorithms`` set on the context, in order (empty: the library's own)."""
 
 
 def _new_context(versions: Sequence[TlsVersion]) -> SSL.Context:
@@ -423,12 +425,14 @@ def build_offers(
     can_sigalgs = sigalgs_supported()
     for variant in variants:
         note: str | None = None
+        sigalgs: tuple[str, ...] = ()
         if variant is Variant.DEFAULT:
             versions = profile.tls_versions
             ctx = _new_context(versions)
             _set_ciphers(ctx, profile.cipher_string)
             if can_sigalgs:
-                _set_sigalgs(ctx, profile.signature_algorithms_on(transport))
+                sigalgs = profile.signature_algorithms_on(transport)
+                _set_sigalgs(ctx, sigalgs)
             else:
                 note = (
                     "this pyOpenSSL cannot set signature algorithms "
@@ -453,12 +457,13 @@ def build_offers(
                 )
                 continue
             ctx = _new_context(versions)
-            _set_sigalgs(
-                ctx, TLS13_RSA_FIRST if variant is Variant.TLS13_RSA else TLS13_ECDSA_FIRST
-            )
+            sigalgs = TLS13_RSA_FIRST if variant is Variant.TLS13_RSA else TLS13_ECDSA_FIRST
+            _set_sigalgs(ctx, sigalgs)
         if profile.identity is not None:
             _present(ctx, profile.identity)
-        offers[variant] = Offer(variant=variant, context=ctx, note=note, versions=versions)
+        offers[variant] = Offer(
+            variant=variant, context=ctx, note=note, versions=versions, sigalgs=sigalgs
+        )
     return offers
 
 

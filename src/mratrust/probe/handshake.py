@@ -192,8 +192,18 @@ def _resolve(host: str, port: int, deadline: float) -> list[Any]:
     return infos
 
 
-def _connect(host: str, port: int, deadline: float) -> socket.socket:
-    infos = _resolve(host, port, deadline)
+Resolved = dict[tuple[str, int], list[Any]]
+"""Addresses already resolved in a run, by (host, port): one lookup per endpoint, not per offer."""
+
+
+def _connect(
+    host: str, port: int, deadline: float, resolved: Resolved | None = None
+) -> socket.socket:
+    infos = resolved.get((host, port)) if resolved is not None else None
+    if infos is None:
+        infos = _resolve(host, port, deadline)
+        if resolved is not None:
+            resolved[(host, port)] = infos
     last: OSError = OSError(errno.EHOSTUNREACH, "no address")
     for family, kind, proto, _, addr in infos:
         remaining = deadline - time.monotonic()
@@ -242,8 +252,12 @@ def handshake(
     timeouts: Timeouts,
     deadline: float,
     check_client_rejection: bool = True,
+    resolved: Resolved | None = None,
 ) -> Handshake:
     """Connect to ``host:port`` and make the handshake of ``offer``; never raises for I/O.
+
+    ``resolved`` (shared by the handshakes of a run) keeps the addresses a name resolved to, so
+    the other offers to the same endpoint connect to them without asking the resolver again.
 
     ``deadline`` (a :func:`time.monotonic` value) caps every per-operation limit. With TLS 1.3 and
     a CertificateRequest, one read after the handshake (at most ``timeouts.read``) tells whether
@@ -263,7 +277,7 @@ def handshake(
         return Handshake(variant=offer.variant, elapsed=time.monotonic() - start, **kw)
 
     try:
-        sock = _connect(host, port, min(start + timeouts.connect, deadline))
+        sock = _connect(host, port, min(start + timeouts.connect, deadline), resolved)
     except TimeoutError:
         return done(
             completed=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -171,7 +172,31 @@ def to_json(
         ],
         "summary": summary(reports),
     }
-    return json.dumps(_escaped(doc), indent=2) + "\n"
+    return _encode(doc) + "\n"
+
+
+_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
+"""DEL and the C1 controls as UTF-8: the JSON encoder writes them as they are."""
+
+
+def _encode(doc: dict[str, Any]) -> str:
+    """``doc`` as indented JSON, every string (keys included) through :func:`escape_control`.
+
+    Encoded once; a C0 control character in any string comes out as a backslash escape and DEL or
+    a C1 control as its raw bytes, so an encoding with neither holds nothing to escape. Only then
+    (names and details from a hostile server) is the document walked and encoded again.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; kept for a bare install
+        return json.dumps(_escaped(doc), indent=2)
+    try:
+        raw = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        if b"\\" in raw or _RAW_CONTROL.search(raw):
+            raw = orjson.dumps(_escaped(doc), option=orjson.OPT_INDENT_2)
+    except TypeError:  # a lone surrogate (from a certificate): the standard encoder escapes it
+        return json.dumps(_escaped(doc), indent=2)
+    return raw.decode()
 
 
 def _escaped(value: Any) -> Any:

@@ -3,8 +3,9 @@
 :func:`probe_endpoints` runs blocking pyOpenSSL handshakes in a bounded thread pool, at most
 ``per_host`` at a time to one address, each under the limits of :class:`Timeouts`, and the whole
 run under ``timeouts.overall``. Per endpoint it makes the default offer first (what Expressway-C
-gets) and then, unless the endpoint did not answer at all, the four forced offers that bring out
-every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3). Results come back in input
+gets) and then, unless the endpoint did not answer at all, the forced offers that bring out
+every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3), except those whose answer
+the default handshake already is (:func:`covered_by`). Results come back in input
 order, as frozen data: the audit turns them into evidence and findings.
 """
 
@@ -24,7 +25,7 @@ from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ALL_VARIANTS, ClientProfile, Offer, Variant, build_offers
-from mratrust.probe.handshake import Handshake, Phase, Timeouts, handshake
+from mratrust.probe.handshake import Handshake, Phase, Resolved, Timeouts, handshake
 from mratrust.probe.outcome import Outcome
 from mratrust.probe.target import ProbeTarget
 from mratrust.probe.verdict import (
@@ -48,15 +49,47 @@ _COVERS: dict[tuple[str, KeyType], Variant] = {
     ("TLSv1.3", KeyType.RSA): Variant.TLS13_RSA,
     ("TLSv1.3", KeyType.ECDSA): Variant.TLS13_ECDSA,
 }
-"""The forced offer a completed default handshake already answers (one connection less per
-endpoint, and one less on a production UC node)."""
+"""The forced offer of the same TLS version and certificate type as a completed default
+handshake: it gets that same certificate (one connection less per endpoint, and one less on a
+production UC node)."""
+
+_TLS13_FIRST: dict[KeyType, Variant] = {
+    KeyType.RSA: Variant.TLS13_RSA,
+    KeyType.ECDSA: Variant.TLS13_ECDSA,
+}
+"""The forced TLS 1.3 offer that lists a type's signature schemes first."""
 
 
-def covered_by(hs: Handshake) -> Variant | None:
-    """The forced variant that ``hs`` (a completed default handshake) makes redundant."""
+def _first_type(sigalgs: Sequence[str]) -> KeyType | None:
+    """The certificate type whose schemes come first in a ``signature_algorithms`` list."""
+    first = sigalgs[0] if sigalgs else ""
+    if first.startswith("ecdsa_"):
+        return KeyType.ECDSA
+    if first.startswith("rsa_"):
+        return KeyType.RSA
+    return None
+
+
+def covered_by(hs: Handshake, sigalgs: Sequence[str] = ()) -> frozenset[Variant]:
+    """The forced variants whose answer ``hs`` (a completed default handshake) already is.
+
+    - The forced offer of the same TLS version and certificate type gets the same certificate.
+    - Under TLS 1.3, the forced offer whose signature schemes put the same type first as the
+      default's ``sigalgs`` makes the same request: whether the server follows the client's order
+      or imposes its own, it answers both alike. So when the default offer, ECDSA first, got RSA,
+      the ECDSA-first forced offer would get that RSA certificate again; the RSA-first one is
+      answered by the rule above: nothing is left to ask under TLS 1.3.
+    """
     if not hs.completed or not hs.chain or hs.tls_version is None:
-        return None
-    return _COVERS.get((hs.tls_version, facts(hs.chain[0]).key.type))
+        return frozenset()
+    got = facts(hs.chain[0]).key.type  # computed once per certificate: the verdict reads it too
+    if got not in _TLS13_FIRST:  # EdDSA or another type: no forced offer asks for it
+        return frozenset()
+    covered = {_COVERS[(hs.tls_version, got)]} if (hs.tls_version, got) in _COVERS else set()
+    first = _first_type(sigalgs)
+    if hs.tls_version == "TLSv1.3" and first is not None:
+        covered.add(_TLS13_FIRST[first])
+    return frozenset(covered)
 
 
 ProgressFn = Callable[[int, int], None]
@@ -87,6 +120,8 @@ class _Run:
     timeouts: Timeouts
     deadline: float
     """time.monotonic() value after which nothing more is started or waited for."""
+    resolved: Resolved
+    """Each endpoint's addresses, resolved once (by its default offer) for all its offers."""
 
     @classmethod
     def start(
@@ -107,6 +142,7 @@ class _Run:
             slots={t.connect_host: threading.BoundedSemaphore(per_host) for t in targets},
             timeouts=timeouts,
             deadline=time.monotonic() + timeouts.overall,
+            resolved={},
         )
 
     def handshake(self, index: int, variant: Variant) -> Handshake:
@@ -122,6 +158,7 @@ class _Run:
                 server_name=target.server_name,
                 timeouts=self.timeouts,
                 deadline=self.deadline,
+                resolved=self.resolved,
             )
 
         if offer.context is None:
@@ -152,13 +189,14 @@ class _Run:
 
 
 def _follow_ups(
-    index: int, default: Handshake, wanted: Sequence[Variant]
+    run: _Run, index: int, default: Handshake, wanted: Sequence[Variant]
 ) -> tuple[dict[Key, Handshake], list[Key]]:
     """After the default offer: the forced offers already decided (skipped when nobody answered
     TLS, or answered by the default handshake itself) and those still to send."""
     decided: dict[Key, Handshake] = {}
     to_send: list[Key] = []
-    covered = covered_by(default)
+    own = run.offers[run.targets[index].leg.transport][Variant.DEFAULT]
+    covered = covered_by(default, own.sigalgs)
     for v in wanted:
         if v is Variant.DEFAULT:
             continue
@@ -169,7 +207,7 @@ def _follow_ups(
                 failure=Outcome.SKIPPED,
                 detail="the default offer got no TLS answer",
             )
-        elif v is covered:
+        elif v in covered:
             decided[(index, v)] = replace(default, variant=v, same_as=Variant.DEFAULT)
         else:
             to_send.append((index, v))
@@ -207,7 +245,7 @@ def _run_handshakes(
             results[key] = hs
             index, variant = key
             if variant is Variant.DEFAULT:
-                decided, to_send = _follow_ups(index, hs, wanted)
+                decided, to_send = _follow_ups(run, index, hs, wanted)
                 results.update(decided)
                 for follow in to_send:
                     submit(follow)
