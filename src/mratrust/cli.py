@@ -163,9 +163,20 @@ def _output(args: argparse.Namespace, report: Report, running: Report | None = N
         sys.stdout.buffer.flush()
         return
     path = Path(args.output)
+    # a regular file is written beside itself and renamed when complete, so an interrupted run
+    # never leaves half a report under its name; a pipe or a device is streamed to directly
+    regular = not path.exists() or path.is_file()
+    target = path.with_name(f".{path.name}.partial-{os.getpid()}") if regular else path
     try:
-        with path.open("wb") as out:
-            report_json.write(report, out)
+        try:
+            with target.open("wb") as out:
+                report_json.write(report, out)
+            if regular:
+                target.replace(path)
+        except BaseException:
+            if regular:
+                target.unlink(missing_ok=True)
+            raise
     except OSError as exc:
         from mratrust.errors import InputError
 

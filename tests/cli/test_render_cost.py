@@ -185,3 +185,45 @@ def test_exit_code_reads_the_statuses_found(
     base = report.findings[0]
     findings = tuple(replace(base, status=s) for s in statuses)
     assert _exit_for(replace(report, findings=findings), fail_on) == code
+
+
+def test_an_interrupted_json_write_leaves_the_previous_report(
+    monkeypatch: pytest.MonkeyPatch, scenario_dir: Dir, tmp_path: Path
+) -> None:
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    target = tmp_path / "r.json"
+    target.write_bytes(b"previous report\n")
+    real_write = report_json.write
+
+    def cut_short(report: Report, out: io.BufferedIOBase) -> None:
+        out.write(b'{"half": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_json, "write", cut_short)
+    assert main(["audit", inv, "--format", "json", "-o", str(target)]) == 130
+    assert target.read_bytes() == b"previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no partial file left
+    monkeypatch.setattr(report_json, "write", real_write)
+    assert main(["audit", inv, "--format", "json", "-o", str(target)]) == 0
+    assert json.loads(target.read_bytes())["findings"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_json_to_a_pipe_is_streamed_to_it(scenario_dir: Dir, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["audit", inv, "--format", "json", "-o", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert json.loads(got[0])["findings"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
