@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
+from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from mratrust.errors import InputError, InputErrors
@@ -61,10 +62,11 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # --------------------------------------------------------------------------- YAML with lines
 
 Loc = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """Parse YAML safely, keeping the line of every mapping key and list item."""
+def _parse(text: str, source: str) -> yaml.Node:
+    """The YAML node tree of ``text`` (safe tags only), or an :class:`InputError` with the line."""
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -78,7 +80,13 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
         ) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", file=source) from exc
-    lines: dict[Loc, int] = {}
+    if root is None:
+        raise InputError("the inventory is empty", file=source, hint="start from the README sample")
+    return root
+
+
+def _walk(root: yaml.Node, source: str, lines: dict[Loc, int]) -> Any:
+    """The data of ``root``, filling ``lines`` with the line of every mapping key and list item."""
     constructor = yaml.SafeLoader("")
 
     def walk(node: yaml.Node, loc: Loc) -> Any:
@@ -102,12 +110,77 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
             return [walk(item, (*loc, i)) for i, item in enumerate(node.value)]
         return constructor.construct_object(node, deep=True)
 
-    if root is None:
-        raise InputError("the inventory is empty", file=source, hint="start from the README sample")
-    return walk(root, ()), lines
+    return walk(root, ())
 
 
-def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+class _Repeated(Exception):
+    """A mapping repeats a key: :func:`_walk` says where."""
+
+
+def _plain(root: yaml.Node) -> Any:
+    """What :func:`_walk` returns, without recording lines (raises :class:`_Repeated`)."""
+    construct = yaml.SafeLoader("").construct_object
+
+    def plain(node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if node.tag == _STR_TAG else construct(node, deep=True)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
+                    key = key_node.value
+                else:
+                    key = construct(key_node, deep=True)
+                if key in out:
+                    raise _Repeated
+                out[key] = plain(value_node)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [plain(item) for item in node.value]
+        return construct(node, deep=True)
+
+    return plain(root)
+
+
+class _Lines(Mapping[Loc, int]):
+    """The line of every mapping key and list item, found when first asked for.
+
+    Only an error message needs a line, so a valid inventory is parsed once, without them.
+    """
+
+    def __init__(self, text: str, source: str) -> None:
+        self._text = text
+        self._source = source
+        self._lines: dict[Loc, int] | None = None
+
+    def _found(self) -> dict[Loc, int]:
+        if self._lines is None:
+            lines: dict[Loc, int] = {}
+            _walk(_parse(self._text, self._source), self._source, lines)
+            self._lines = lines
+        return self._lines
+
+    def __getitem__(self, loc: Loc) -> int:
+        return self._found()[loc]
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._found())
+
+    def __len__(self) -> int:
+        return len(self._found())
+
+
+def _compose(text: str, source: str) -> tuple[Any, Mapping[Loc, int]]:
+    """Parse YAML safely, keeping the line of every mapping key and list item."""
+    root = _parse(text, source)
+    try:
+        return _plain(root), _Lines(text, source)
+    except _Repeated:
+        lines: dict[Loc, int] = {}
+        return _walk(root, source, lines), lines  # raises the error, with its line
+
+
+def _line_for(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     for cut in range(len(loc), -1, -1):
         found = lines.get(loc[:cut])
         if found is not None:
@@ -206,7 +279,7 @@ def _say(err: Any, loc: Loc) -> tuple[str, str | None]:
     return f"not a valid value{shown}", README_REF
 
 
-def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int]) -> InputErrors:
+def _validation_errors(exc: ValidationError, source: str, lines: Mapping[Loc, int]) -> InputErrors:
     errors: list[InputError] = []
     for err in exc.errors():
         loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -230,20 +303,36 @@ def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int])
 class _Files:
     """Loads each referenced path once and collects every error."""
 
-    def __init__(self, base: Path, source: str, lines: dict[Loc, int], password: bytes | None):
+    def __init__(self, base: Path, source: str, lines: Mapping[Loc, int], password: bytes | None):
         self.base = base
         self.source = source
         self.lines = lines
         self.password = password
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
-        self.paths: dict[str, Path] = {}
+        self.paths: dict[str, str] = {}
+        self.parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+        """Files with the same bytes (a multi-server certificate on every node) share objects."""
         self.errors: list[InputError] = []
+        base_text = str(base)
+        self._prefix = None if os.sep != "/" else ("" if base_text == "." else base_text)
 
-    def resolve(self, ref: str) -> Path:
+    def resolve(self, ref: str) -> str:
+        """``ref`` from the inventory's folder, written as :class:`~pathlib.Path` writes it."""
         found = self.paths.get(ref)
         if found is None:
-            path = Path(ref).expanduser()
-            found = self.paths[ref] = path if path.is_absolute() else self.base / path
+            parts = ref.split("/")
+            if (
+                self._prefix is not None
+                and ref[:1] not in ("", "/", "~")
+                and "" not in parts
+                and "." not in parts
+            ):  # a relative path already in Path's normal form: join it as Path would
+                sep = "" if not self._prefix or self._prefix.endswith("/") else "/"
+                found = self._prefix + sep + ref
+            else:
+                path = Path(ref).expanduser()
+                found = str(path if path.is_absolute() else self.base / path)
+            self.paths[ref] = found
         return found
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
@@ -252,7 +341,7 @@ class _Files:
             return found
         path = self.resolve(ref)
         try:
-            certs = load_path(path, password=self.password)
+            certs = load_path(path, password=self.password, parsed=self.parsed)
         except InputError as exc:
             hint = exc.hint
             if isinstance(exc, MissingFile) and not Path(ref).expanduser().is_absolute():
@@ -298,10 +387,10 @@ def _ca_only(f: CertFacts) -> bool:
 
 
 def _wrong_identity(
-    certs: tuple[LoadedCert, ...], path: Path, name: str, whose: str
+    certs: tuple[LoadedCert, ...], path: str, name: str, whose: str
 ) -> tuple[str, str] | None:
     """Why ``certs`` (loaded from ``path``) cannot be the ``name`` identity: (message, hint)."""
-    if any(c.source != str(path) for c in certs):  # load_path read a folder's files
+    if any(c.source != path for c in certs):  # load_path read a folder's files
         return (
             f"{path} is a folder; an identity is one certificate file (the certificate, "
             "optionally followed by its chain)",
@@ -348,7 +437,7 @@ def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:
     """The resolved path of a private key file (checked to exist; never read here)."""
     if ref is None:
         return None
-    key = str(files.resolve(ref))
+    key = files.resolve(ref)
     if not Path(key).is_file():
         files.fail(
             "key file not found",
@@ -369,7 +458,7 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
             whose=f"the Expressway peer {p.name}'s",
         )
         store = _store(files, "trusted_cas", p.trusted_cas, (*loc, "peers", i, "trusted_cas"))
-        key = str(files.resolve(p.key)) if p.key else None
+        key = files.resolve(p.key) if p.key else None
         if key is not None and not Path(key).is_file():
             files.fail(
                 "key file not found",
@@ -475,7 +564,7 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
 
 def parse_inventory(
     text: str, *, source: str = "<inventory>"
-) -> tuple[InventoryIn, dict[Loc, int]]:
+) -> tuple[InventoryIn, Mapping[Loc, int]]:
     """Validate inventory text against schema 1 (no file is read)."""
     data, lines = _compose(text, source)
     if not isinstance(data, dict):

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import (
     BestAvailableEncryption,
     Encoding,
@@ -212,3 +213,38 @@ def test_a_pipe_is_read_without_a_size(tmp_path: Path, pki: Pki) -> None:
     certs = load_file(fifo)
     writer.join(timeout=10)
     assert [c.cert for c in certs] == [pki.leaf.cert, pki.inter.cert]
+
+
+def test_files_with_the_same_bytes_share_certificate_objects(tmp_path: Path, pki: Pki) -> None:
+    # a multi-server certificate is exported once per node: read each copy, parse it once
+    first, second, other = tmp_path / "a.pem", tmp_path / "b.pem", tmp_path / "c.pem"
+    first.write_bytes(_pem(pki.multi, pki.inter))
+    second.write_bytes(_pem(pki.multi, pki.inter))
+    other.write_bytes(_pem(pki.multi))
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    a = load_path(str(first), parsed=parsed)
+    b = load_path(second, parsed=parsed)
+    c = load_file(other, parsed=parsed)
+    assert [x.cert for x in a] == [pki.multi.cert, pki.inter.cert]
+    assert all(x.cert is y.cert for x, y in zip(a, b, strict=True))
+    assert (a[0].source, b[0].source) == (str(first), str(second))  # each keeps its own file
+    assert c[0].cert == a[0].cert and c[0].cert is not a[0].cert  # other bytes: parsed anew
+    assert len(parsed) == 2
+
+
+def test_without_a_shared_table_every_file_is_parsed(tmp_path: Path, pki: Pki) -> None:
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_bytes(_pem(pki.multi))
+    second.write_bytes(_pem(pki.multi))
+    assert load_file(first)[0].cert is not load_file(second)[0].cert
+
+
+def test_a_bad_file_is_not_remembered_as_parsed(tmp_path: Path, pki: Pki) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    for _ in range(2):  # the second read says the same, with the same file
+        with pytest.raises(InputError, match="not valid base64") as info:
+            load_file(bad, parsed=parsed)
+        assert info.value.file == str(bad)
+    assert parsed == {}

@@ -7,7 +7,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import TypeVar
 
 from cryptography import x509
@@ -158,10 +157,8 @@ class _Extensions:
         return self._by_type.get(kind)  # type: ignore[return-value]
 
 
-def _self_signed(
-    cert: x509.Certificate, exts: _Extensions, subject: x509.Name, issuer: x509.Name
-) -> bool:
-    if issuer != subject:
+def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> bool:
+    if not same_name:
         return False
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
@@ -176,8 +173,10 @@ def _self_signed(
     return True
 
 
+_CACHE_LIMIT = 262144
 _BY_ID: dict[int, tuple[x509.Certificate, CertFacts]] = {}
-_BY_ID_LIMIT = 262144
+_BY_DER: dict[x509.Certificate, CertFacts] = {}
+"""By content: certificates hash and compare by their DER."""
 
 
 def facts(cert: x509.Certificate) -> CertFacts:
@@ -189,8 +188,13 @@ def facts(cert: x509.Certificate) -> CertFacts:
     entry = _BY_ID.get(id(cert))
     if entry is not None and entry[0] is cert:
         return entry[1]
-    found = _facts(cert)
-    if len(_BY_ID) >= _BY_ID_LIMIT:
+    found = _BY_DER.get(cert)
+    if found is None:
+        found = _facts(cert)
+        if len(_BY_DER) >= _CACHE_LIMIT:
+            _BY_DER.clear()
+        _BY_DER[cert] = found
+    if len(_BY_ID) >= _CACHE_LIMIT:
         _BY_ID.clear()
     _BY_ID[id(cert)] = (cert, found)  # keeps ``cert`` alive, so its id is not reused
     return found
@@ -199,7 +203,8 @@ def facts(cert: x509.Certificate) -> CertFacts:
 def clear_cache() -> None:
     """Forget every computed fact (benchmarks start cold with it)."""
     _BY_ID.clear()
-    _facts.cache_clear()
+    _BY_DER.clear()
+    _NAMES.clear()
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
@@ -217,11 +222,87 @@ def dn(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
-@lru_cache(maxsize=65536)
+def _end(der: bytes, at: int) -> tuple[int, int]:
+    """(start of the contents, end) of the DER element at ``at`` (IndexError: not DER)."""
+    length = der[at + 1]
+    if length < 0x80:
+        return at + 2, at + 2 + length
+    size = length & 0x7F
+    if not 0 < size <= 4:
+        raise IndexError(at)
+    start = at + 2 + size
+    end = start + int.from_bytes(der[at + 2 : start], "big")
+    if end > len(der):
+        raise IndexError(at)
+    return start, end
+
+
+def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
+    """The DER of the issuer and the subject name, read from the TBS (None: not found)."""
+    try:
+        tbs = cert.tbs_certificate_bytes
+        at = _end(tbs, 0)[0]  # inside TBSCertificate
+        if tbs[at] == 0xA0:  # [0] version
+            at = _end(tbs, at)[1]
+        at = _end(tbs, at)[1]  # serialNumber
+        at = _end(tbs, at)[1]  # signature
+        issuer_end = _end(tbs, at)[1]
+        issuer = tbs[at:issuer_end]
+        at = _end(tbs, issuer_end)[1]  # validity
+        subject = tbs[at : _end(tbs, at)[1]]
+    except (IndexError, ValueError):
+        return None
+    if issuer[:1] != b"\x30" or subject[:1] != b"\x30":
+        return None
+    return issuer, subject
+
+
+_NAMES: dict[bytes, tuple[str, str | None]] = {}
+"""RFC 4514 text and first CN of a name, by its DER (a CA's name is every child's issuer)."""
+
+
+def _name_facts(name: x509.Name) -> tuple[str, str | None]:
+    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return dn(name), (str(cns[0].value) if cns else None)
+
+
+def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
+    """(subject text, subject CN, issuer text, subject and issuer are the same name).
+
+    The same name as :class:`x509.Name` compares them: names with the same DER are equal; names
+    whose RFC 4514 texts are equal are equal (the text is an injective function of the
+    attributes, in order); different texts mean different names unless an RDN holds several
+    attributes (a set, which the text lists in the certificate's order).
+    """
+    raw = _raw_names(cert)
+    if raw is None:
+        subject, issuer = cert.subject, cert.issuer
+        (subject_text, cn), (issuer_text, _) = _name_facts(subject), _name_facts(issuer)
+        return subject_text, cn, issuer_text, subject == issuer
+    if len(_NAMES) >= _CACHE_LIMIT:
+        _NAMES.clear()
+    issuer_raw, subject_raw = raw
+    found = _NAMES.get(subject_raw)
+    if found is None:
+        found = _NAMES[subject_raw] = _name_facts(cert.subject)
+    subject_text, cn = found
+    if issuer_raw == subject_raw:
+        return subject_text, cn, subject_text, True
+    found = _NAMES.get(issuer_raw)
+    if found is None:
+        found = _NAMES[issuer_raw] = _name_facts(cert.issuer)
+    issuer_text = found[0]
+    if issuer_text == subject_text:
+        same = True
+    elif "+" in issuer_text or "+" in subject_text:
+        same = cert.subject == cert.issuer
+    else:
+        same = False
+    return subject_text, cn, issuer_text, same
+
+
 def _facts(cert: x509.Certificate) -> CertFacts:
-    subject, issuer = cert.subject, cert.issuer  # each access builds a new Name: once each
-    cns = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    cn = str(cns[0].value) if cns else None
+    subject, cn, issuer, same_name = _names(cert)
     exts = _Extensions(cert)
     san = exts.get(x509.SubjectAlternativeName)
     dns: tuple[str, ...] = ()
@@ -257,8 +338,8 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
-        subject=dn(subject),
-        issuer=dn(issuer),
+        subject=subject,
+        issuer=issuer,
         common_name=cn,
         san_dns=dns,
         san_ip=ips,
@@ -273,7 +354,7 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         key_usage=ku,
         is_ca=bc.value.ca if bc is not None else None,
         basic_constraints_critical=bc.critical if bc is not None else False,
-        self_signed=_self_signed(cert, exts, subject, issuer),
+        self_signed=_self_signed(cert, exts, same_name),
         wildcard=wildcard,
         fingerprint=fingerprint(cert),
         ski=ski.value.digest if ski is not None else None,
