@@ -8,7 +8,6 @@ their errors are reported together.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -250,6 +249,8 @@ def _say(err: Any, loc: Loc) -> tuple[str, str | None]:
     shown = f" (found {found!r})" if plain else ""
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
+        import difflib  # only for this message
+
         key = loc[-1]
         allowed = _allowed_keys(loc[:-1]) or []
         close = difflib.get_close_matches(str(key), allowed, n=1)

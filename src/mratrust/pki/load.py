@@ -21,7 +21,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7, pkcs12
 
 from mratrust.errors import InputError, InputErrors
 
@@ -32,7 +31,6 @@ _BLOCK_RE = re.compile(
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _P7_LABELS = {b"PKCS7", b"CERTIFICATE CHAIN"}
 MAX_FILE_BYTES = 16 * 1024 * 1024
-_DER = Encoding.DER
 _SHA256 = hashes.SHA256()
 
 
@@ -140,6 +138,8 @@ def _p7_certs(der: bytes) -> list[x509.Certificate]:
     cryptography then reads it as BER and says so with a UserWarning. The certificates are the
     same either way, so that warning is not passed on to the user.
     """
+    from cryptography.hazmat.primitives.serialization import pkcs7  # rare: not at start-up
+
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="PKCS#7 certificates could not be parsed as DER", category=UserWarning
@@ -183,6 +183,8 @@ def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
             file=source,
             hint="give a certificate file (.pem, .cer, .der, .p7b, .p12/.pfx)",
         )
+    from cryptography.hazmat.primitives.serialization import pkcs12  # rare: not at start-up
+
     try:
         loaded = pkcs12.load_pkcs12(data, password)
     except ValueError as exc:
