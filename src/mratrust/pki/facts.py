@@ -11,10 +11,14 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives._serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mratrust.pki.load import fingerprint
+
+# the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
+_DER = Encoding.DER
 
 
 class KeyType(Enum):
@@ -204,7 +208,6 @@ def clear_cache() -> None:
     """Forget every computed fact (benchmarks start cold with it)."""
     _BY_ID.clear()
     _BY_DER.clear()
-    _NAMES.clear()
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
@@ -222,86 +225,41 @@ def dn(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
-def _end(der: bytes, at: int) -> tuple[int, int]:
-    """(start of the contents, end) of the DER element at ``at`` (IndexError: not DER)."""
-    length = der[at + 1]
-    if length < 0x80:
-        return at + 2, at + 2 + length
-    size = length & 0x7F
-    if not 0 < size <= 4:
-        raise IndexError(at)
-    start = at + 2 + size
-    end = start + int.from_bytes(der[at + 2 : start], "big")
-    if end > len(der):
-        raise IndexError(at)
-    return start, end
-
-
-def _raw_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
-    """The DER of the issuer and the subject name, read from the TBS (None: not found)."""
-    try:
-        tbs = cert.tbs_certificate_bytes
-        at = _end(tbs, 0)[0]  # inside TBSCertificate
-        if tbs[at] == 0xA0:  # [0] version
-            at = _end(tbs, at)[1]
-        at = _end(tbs, at)[1]  # serialNumber
-        at = _end(tbs, at)[1]  # signature
-        issuer_end = _end(tbs, at)[1]
-        issuer = tbs[at:issuer_end]
-        at = _end(tbs, issuer_end)[1]  # validity
-        subject = tbs[at : _end(tbs, at)[1]]
-    except (IndexError, ValueError):
-        return None
-    if issuer[:1] != b"\x30" or subject[:1] != b"\x30":
-        return None
-    return issuer, subject
-
-
-_NAMES: dict[bytes, tuple[str, str | None]] = {}
-"""RFC 4514 text and first CN of a name, by its DER (a CA's name is every child's issuer)."""
-
-
-def _name_facts(name: x509.Name) -> tuple[str, str | None]:
-    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return dn(name), (str(cns[0].value) if cns else None)
-
-
 def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
     """(subject text, subject CN, issuer text, subject and issuer are the same name).
 
-    The same name as :class:`x509.Name` compares them: names with the same DER are equal; names
-    whose RFC 4514 texts are equal are equal (the text is an injective function of the
-    attributes, in order); different texts mean different names unless an RDN holds several
-    attributes (a set, which the text lists in the certificate's order).
+    The same name as :class:`x509.Name` compares them, without comparing the objects where the
+    texts settle it: the RFC 4514 text is an injective function of the attributes in order, so
+    equal texts mean equal names, and different texts mean different names unless an RDN holds
+    several attributes (a set, which the text lists in the certificate's order).
     """
-    raw = _raw_names(cert)
-    if raw is None:
-        subject, issuer = cert.subject, cert.issuer
-        (subject_text, cn), (issuer_text, _) = _name_facts(subject), _name_facts(issuer)
-        return subject_text, cn, issuer_text, subject == issuer
-    if len(_NAMES) >= _CACHE_LIMIT:
-        _NAMES.clear()
-    issuer_raw, subject_raw = raw
-    found = _NAMES.get(subject_raw)
-    if found is None:
-        found = _NAMES[subject_raw] = _name_facts(cert.subject)
-    subject_text, cn = found
-    if issuer_raw == subject_raw:
-        return subject_text, cn, subject_text, True
-    found = _NAMES.get(issuer_raw)
-    if found is None:
-        found = _NAMES[issuer_raw] = _name_facts(cert.issuer)
-    issuer_text = found[0]
-    if issuer_text == subject_text:
+    subject, issuer = cert.subject, cert.issuer  # each access builds a new Name: once each
+    cns = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    subject_text, issuer_text = dn(subject), dn(issuer)
+    if subject_text == issuer_text:
         same = True
-    elif "+" in issuer_text or "+" in subject_text:
-        same = cert.subject == cert.issuer
+    elif "+" in subject_text or "+" in issuer_text:  # "+" joins the attributes of one RDN
+        same = subject == issuer
     else:
         same = False
-    return subject_text, cn, issuer_text, same
+    return subject_text, (str(cns[0].value) if cns else None), issuer_text, same
 
 
-def _facts(cert: x509.Certificate) -> CertFacts:
+def _twin(cert: x509.Certificate) -> x509.Certificate:
+    """A second object for the same certificate, to read the facts from.
+
+    cryptography keeps every object it builds for a certificate's names and extensions on the
+    certificate (about 4 KB); the deployment keeps its certificates to the end of the audit, and
+    nothing else reads those objects.
+    """
+    try:
+        return x509.load_der_x509_certificate(cert.public_bytes(_DER))
+    except ValueError:
+        return cert
+
+
+def _facts(original: x509.Certificate) -> CertFacts:
+    cert = _twin(original)
     subject, cn, issuer, same_name = _names(cert)
     exts = _Extensions(cert)
     san = exts.get(x509.SubjectAlternativeName)
