@@ -173,10 +173,19 @@ def _compose(text: str, source: str) -> tuple[Any, Mapping[Loc, int]]:
     """Parse YAML safely, keeping the line of every mapping key and list item."""
     root = _parse(text, source)
     try:
-        return _plain(root), _Lines(text, source)
-    except _Repeated:
-        lines: dict[Loc, int] = {}
-        return _walk(root, source, lines), lines  # raises the error, with its line
+        try:
+            return _plain(root), _Lines(text, source)
+        except _Repeated:
+            lines: dict[Loc, int] = {}
+            return _walk(root, source, lines), lines  # raises the error, with its line
+    except yaml.MarkedYAMLError as exc:  # a tag the safe loader does not know, a merge key
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(
+            f"YAML value not allowed: {exc.problem or exc}",
+            file=source,
+            line=mark.line + 1 if mark is not None else None,
+            hint="write plain values: no '!tag', no '<<' merge keys",
+        ) from exc
 
 
 def _line_for(lines: Mapping[Loc, int], loc: Loc) -> int | None:

@@ -290,3 +290,24 @@ def test_dump_writes_back_what_was_given(scenario_dir: Callable[[str], Path]) ->
         1,
     )
     assert "tls_ciphers: rsa-preferred" in yaml.safe_dump(parse_inventory(given)[0].dump())
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("name: !foo Example Corp", "could not determine a constructor for the tag '!foo'"),
+        (
+            "<<: {name: Example Corp}",
+            "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'",
+        ),
+    ],
+)
+def test_a_tag_the_safe_loader_refuses_is_a_message_with_its_line(value: str, problem: str) -> None:
+    (err,) = _errors(GOOD.replace("name: Example Corp", value, 1))
+    assert err.message == f"YAML value not allowed: {problem}"
+    assert err.line == 2 and "no '!tag'" in (err.hint or "")
+
+
+def test_a_standard_tag_is_read_as_its_value() -> None:
+    model, _ = parse_inventory(GOOD.replace("name: Example Corp", "name: !!str 1234", 1))
+    assert model.name == "1234"
