@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, get_args
 
@@ -50,7 +50,7 @@ from mratrust.model import (
     Traversal,
     UcCluster,
 )
-from mratrust.pki.facts import CertFacts, facts
+from mratrust.pki.facts import CertFacts, facts, prime
 from mratrust.pki.load import LoadedCert, MissingFile, load_path
 from mratrust.versions import Version
 
@@ -321,6 +321,8 @@ class _Files:
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
         self.paths: dict[str, str] = {}
         self.parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+        self.read: dict[str, tuple[LoadedCert, ...] | InputError] = {}
+        """Files read ahead by :meth:`prefetch`, not yet :meth:`load`-ed."""
         """Files with the same bytes (a multi-server certificate on every node) share objects."""
         self.errors: list[InputError] = []
         base_text = str(base)
@@ -345,14 +347,32 @@ class _Files:
             self.paths[ref] = found
         return found
 
+    def _read(self, ref: str) -> tuple[LoadedCert, ...] | InputError:
+        found = self.read.pop(ref, None)
+        if found is None:
+            try:
+                found = load_path(self.resolve(ref), password=self.password, parsed=self.parsed)
+            except InputError as exc:
+                found = exc
+        return found
+
+    def prefetch(self, refs: Iterable[str]) -> None:
+        """Read these files now and compute the facts of all their certificates together
+        (:func:`~mratrust.pki.facts.prime`); :meth:`load` reports their errors in its order."""
+        for ref in refs:
+            if ref not in self.read and ref not in self.cache:
+                self.read[ref] = self._read(ref)
+        prime(c.cert for got in self.read.values() if isinstance(got, tuple) for c in got)
+
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
         found = self.cache.get(ref)  # an inventory names the same file many times
         if found is not None:
             return found
-        path = self.resolve(ref)
-        try:
-            certs = load_path(path, password=self.password, parsed=self.parsed)
-        except InputError as exc:
+        got = self._read(ref)
+        if isinstance(got, tuple):
+            certs = got
+        else:
+            exc = got
             hint = exc.hint
             if isinstance(exc, MissingFile) and not Path(ref).expanduser().is_absolute():
                 hint = (
@@ -572,6 +592,20 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
     )
 
 
+def _references(model: InventoryIn) -> Iterator[str]:
+    """Every certificate file the inventory names, in the order the deployment is built."""
+    for exp in (model.expressway, model.expressway_e):
+        for peer in exp.peers if exp is not None else ():
+            yield peer.certificate
+            yield peer.trusted_cas
+            if peer.client_certificate is not None:
+                yield peer.client_certificate
+    for cluster in model.uc_clusters:
+        yield from (ref for ref in cluster.trust.values() if ref is not None)
+        for node in cluster.nodes:
+            yield from (ref for ref in node.certificates.values() if ref is not None)
+
+
 def parse_inventory(
     text: str, *, source: str = "<inventory>"
 ) -> tuple[InventoryIn, Mapping[Loc, int]]:
@@ -619,6 +653,7 @@ def load_inventory(
     if password is None and os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV].encode()
     files = _Files(path.parent, source, lines, password)
+    files.prefetch(_references(model))
     expressway = _expressway(files, model.expressway, ("expressway",))
     expressway_e = (
         _expressway(files, model.expressway_e, ("expressway_e",)) if model.expressway_e else None

@@ -169,3 +169,29 @@ def test_facts_are_found_by_content_for_another_object(pki: Pki) -> None:
     assert twin is not pki.leaf.cert
     assert facts(twin) is facts(pki.leaf.cert)
     assert facts(pki.inter.cert) is not facts(pki.leaf.cert)
+
+
+def test_prime_computes_what_facts_computes(pki: Pki) -> None:
+    from mratrust.pki.facts import clear_cache, prime
+
+    certs = [pki.leaf.cert, pki.cucm_self.cert, pki.multi.cert, pki.ec_leaf.cert, pki.root.cert]
+    clear_cache()
+    one_by_one = [facts(c) for c in certs]
+    clear_cache()
+    twin = x509.load_der_x509_certificate(pki.leaf.cert.public_bytes(Encoding.DER))
+    prime([*certs, twin, pki.leaf.cert])  # repeats, by object and by content
+    primed = [facts(c) for c in certs]
+    assert primed == one_by_one
+    assert all(a is not b for a, b in zip(primed, one_by_one, strict=True))  # computed again
+    assert facts(twin) is facts(pki.leaf.cert)  # once per DER
+    prime(certs)  # known already: the same objects stay
+    assert [facts(c) for c in certs] == primed and facts(certs[0]) is primed[0]
+
+
+def test_facts_without_prime_are_computed_on_demand(pki: Pki) -> None:
+    from mratrust.pki.facts import clear_cache, prime
+
+    clear_cache()
+    prime([pki.leaf.cert])
+    f = facts(pki.inter.cert)  # not primed
+    assert f.subject == "CN=T-INT" and f.is_ca is True
