@@ -51,7 +51,7 @@ from mratrust.model import (
     UcCluster,
 )
 from mratrust.pki.facts import CertFacts, facts, prime
-from mratrust.pki.load import LoadedCert, MissingFile, load_path
+from mratrust.pki.load import LoadedCert, MissingFile, load_path, load_paths
 from mratrust.versions import Version
 
 PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
@@ -359,9 +359,10 @@ class _Files:
     def prefetch(self, refs: Iterable[str]) -> None:
         """Read these files now and compute the facts of all their certificates together
         (:func:`~mratrust.pki.facts.prime`); :meth:`load` reports their errors in its order."""
-        for ref in refs:
-            if ref not in self.read and ref not in self.cache:
-                self.read[ref] = self._read(ref)
+        todo = [r for r in dict.fromkeys(refs) if r not in self.read and r not in self.cache]
+        paths = [self.resolve(r) for r in todo]
+        read = load_paths(paths, password=self.password, parsed=self.parsed)
+        self.read.update(zip(todo, read, strict=True))
         prime(c.cert for got in self.read.values() if isinstance(got, tuple) for c in got)
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:

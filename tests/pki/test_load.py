@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from mratrust.errors import InputError, InputErrors
 from mratrust.lab import pkigen as pg
-from mratrust.pki.load import load_file, load_many, load_path, unique
+from mratrust.pki.load import MissingFile, load_file, load_many, load_path, load_paths, unique
 from tests.pki.conftest import Pki
 
 
@@ -248,3 +248,36 @@ def test_a_bad_file_is_not_remembered_as_parsed(tmp_path: Path, pki: Pki) -> Non
             load_file(bad, parsed=parsed)
         assert info.value.file == str(bad)
     assert parsed == {}
+
+
+@pytest.mark.parametrize("batch", [2, 256])
+def test_load_paths_gives_each_path_what_load_path_gives(
+    tmp_path: Path, pki: Pki, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mratrust.pki.load._BATCH", batch)
+    good = tmp_path / "good.pem"
+    good.write_bytes(_pem(pki.leaf, pki.inter))
+    copy = tmp_path / "copy.pem"
+    copy.write_bytes(_pem(pki.leaf, pki.inter))
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / "a.pem").write_bytes(_pem(pki.root))
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"\n")
+    paths = [str(good), str(tmp_path / "missing.pem"), str(folder), str(empty), str(copy)]
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    got = load_paths(paths, parsed=parsed)
+    for path, one in zip(paths, got, strict=True):
+        try:
+            want: object = load_path(path)
+        except InputError as exc:
+            assert isinstance(one, InputError)
+            assert (type(one), one.message, one.file) == (type(exc), exc.message, exc.file)
+            continue
+        assert isinstance(one, tuple) and isinstance(want, tuple)
+        assert [(c.cert, c.source, c.index) for c in one] == [
+            (c.cert, c.source, c.index) for c in want
+        ]
+    assert isinstance(got[1], MissingFile) and "empty" in str(got[3])
+    first, last = got[0], got[4]
+    assert isinstance(first, tuple) and isinstance(last, tuple) and first[0].cert is last[0].cert

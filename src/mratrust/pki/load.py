@@ -251,6 +251,10 @@ def load_file(
     certificate objects (certificates are immutable), and one read here is added to it.
     """
     source = os.fspath(path)
+    return _loaded(_read_file(source), source, password, parsed)
+
+
+def _read_file(source: str) -> bytes:
     try:
         with io.FileIO(source, "r") as handle:  # unbuffered: one read call per piece
             data = _read_bounded(handle)
@@ -270,6 +274,12 @@ def load_file(
         raise _IsAFolder(f"{source} is a folder", file=source) from exc
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=source) from exc
+    return data
+
+
+def _loaded(
+    data: bytes, source: str, password: bytes | None, parsed: Parsed | None
+) -> tuple[LoadedCert, ...]:
     certs = parsed.get(data) if parsed is not None else None
     if certs is None:
         certs = _certificates(data, source, password)
@@ -319,6 +329,45 @@ def load_path(
             out.extend(load_file(f, password=password, parsed=parsed))
         return tuple(out)
     return load_file(path, password=password, parsed=parsed)
+
+
+_BATCH = 256
+"""Files per :func:`load_paths` step (see there)."""
+
+
+def load_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    password: bytes | None = None,
+    parsed: Parsed | None = None,
+) -> list[tuple[LoadedCert, ...] | InputError]:
+    """:func:`load_path` of each path, or the error it raises, in order.
+
+    A batch of files is read before any is parsed: reading and parsing in turn, one file at a
+    time, takes about half as long again (each step's code leaves the CPU's caches).
+    """
+    out: list[tuple[LoadedCert, ...] | InputError] = []
+    for at in range(0, len(paths), _BATCH):
+        batch = paths[at : at + _BATCH]
+        read: list[bytes | tuple[LoadedCert, ...] | InputError] = []
+        for path in batch:
+            try:
+                read.append(_read_file(os.fspath(path)))
+            except _IsAFolder:
+                try:
+                    read.append(load_path(path, password=password, parsed=parsed))
+                except InputError as exc:
+                    read.append(exc)
+            except InputError as exc:
+                read.append(exc)
+        for path, got in zip(batch, read, strict=True):
+            if isinstance(got, bytes):
+                try:
+                    got = _loaded(got, os.fspath(path), password, parsed)
+                except InputError as exc:
+                    got = exc
+            out.append(got)
+    return out
 
 
 def load_many(paths: Iterable[Path], *, password: bytes | None = None) -> tuple[LoadedCert, ...]:
