@@ -8,14 +8,14 @@ their errors are reported together.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
+from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
 from mratrust.errors import InputError, InputErrors
@@ -50,8 +50,8 @@ from mratrust.model import (
     Traversal,
     UcCluster,
 )
-from mratrust.pki.facts import CertFacts, facts
-from mratrust.pki.load import LoadedCert, MissingFile, load_path
+from mratrust.pki.facts import CertFacts, facts, prime
+from mratrust.pki.load import LoadedCert, MissingFile, load_path, load_paths
 from mratrust.versions import Version
 
 PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
@@ -61,10 +61,11 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # --------------------------------------------------------------------------- YAML with lines
 
 Loc = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """Parse YAML safely, keeping the line of every mapping key and list item."""
+def _parse(text: str, source: str) -> yaml.Node:
+    """The YAML node tree of ``text`` (safe tags only), or an :class:`InputError` with the line."""
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -78,7 +79,13 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
         ) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", file=source) from exc
-    lines: dict[Loc, int] = {}
+    if root is None:
+        raise InputError("the inventory is empty", file=source, hint="start from the README sample")
+    return root
+
+
+def _walk(root: yaml.Node, source: str, lines: dict[Loc, int]) -> Any:
+    """The data of ``root``, filling ``lines`` with the line of every mapping key and list item."""
     constructor = yaml.SafeLoader("")
 
     def walk(node: yaml.Node, loc: Loc) -> Any:
@@ -102,12 +109,86 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
             return [walk(item, (*loc, i)) for i, item in enumerate(node.value)]
         return constructor.construct_object(node, deep=True)
 
-    if root is None:
-        raise InputError("the inventory is empty", file=source, hint="start from the README sample")
-    return walk(root, ()), lines
+    return walk(root, ())
 
 
-def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+class _Repeated(Exception):
+    """A mapping repeats a key: :func:`_walk` says where."""
+
+
+def _plain(root: yaml.Node) -> Any:
+    """What :func:`_walk` returns, without recording lines (raises :class:`_Repeated`)."""
+    construct = yaml.SafeLoader("").construct_object
+
+    def plain(node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if node.tag == _STR_TAG else construct(node, deep=True)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
+                    key = key_node.value
+                else:
+                    key = construct(key_node, deep=True)
+                if key in out:
+                    raise _Repeated
+                out[key] = plain(value_node)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [plain(item) for item in node.value]
+        return construct(node, deep=True)
+
+    return plain(root)
+
+
+class _Lines(Mapping[Loc, int]):
+    """The line of every mapping key and list item, found when first asked for.
+
+    Only an error message needs a line, so a valid inventory is parsed once, without them.
+    """
+
+    def __init__(self, text: str, source: str) -> None:
+        self._text = text
+        self._source = source
+        self._lines: dict[Loc, int] | None = None
+
+    def _found(self) -> dict[Loc, int]:
+        if self._lines is None:
+            lines: dict[Loc, int] = {}
+            _walk(_parse(self._text, self._source), self._source, lines)
+            self._lines = lines
+        return self._lines
+
+    def __getitem__(self, loc: Loc) -> int:
+        return self._found()[loc]
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._found())
+
+    def __len__(self) -> int:
+        return len(self._found())
+
+
+def _compose(text: str, source: str) -> tuple[Any, Mapping[Loc, int]]:
+    """Parse YAML safely, keeping the line of every mapping key and list item."""
+    root = _parse(text, source)
+    try:
+        try:
+            return _plain(root), _Lines(text, source)
+        except _Repeated:
+            lines: dict[Loc, int] = {}
+            return _walk(root, source, lines), lines  # raises the error, with its line
+    except yaml.MarkedYAMLError as exc:  # a tag the safe loader does not know, a merge key
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(
+            f"YAML value not allowed: {exc.problem or exc}",
+            file=source,
+            line=mark.line + 1 if mark is not None else None,
+            hint="write plain values: no '!tag', no '<<' merge keys",
+        ) from exc
+
+
+def _line_for(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     for cut in range(len(loc), -1, -1):
         found = lines.get(loc[:cut])
         if found is not None:
@@ -177,6 +258,8 @@ def _say(err: Any, loc: Loc) -> tuple[str, str | None]:
     shown = f" (found {found!r})" if plain else ""
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
+        import difflib  # only for this message
+
         key = loc[-1]
         allowed = _allowed_keys(loc[:-1]) or []
         close = difflib.get_close_matches(str(key), allowed, n=1)
@@ -206,7 +289,7 @@ def _say(err: Any, loc: Loc) -> tuple[str, str | None]:
     return f"not a valid value{shown}", README_REF
 
 
-def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int]) -> InputErrors:
+def _validation_errors(exc: ValidationError, source: str, lines: Mapping[Loc, int]) -> InputErrors:
     errors: list[InputError] = []
     for err in exc.errors():
         loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -230,30 +313,67 @@ def _validation_errors(exc: ValidationError, source: str, lines: dict[Loc, int])
 class _Files:
     """Loads each referenced path once and collects every error."""
 
-    def __init__(self, base: Path, source: str, lines: dict[Loc, int], password: bytes | None):
+    def __init__(self, base: Path, source: str, lines: Mapping[Loc, int], password: bytes | None):
         self.base = base
         self.source = source
         self.lines = lines
         self.password = password
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
-        self.paths: dict[str, Path] = {}
+        self.paths: dict[str, str] = {}
+        self.parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+        self.read: dict[str, tuple[LoadedCert, ...] | InputError] = {}
+        """Files read ahead by :meth:`prefetch`, not yet :meth:`load`-ed."""
+        """Files with the same bytes (a multi-server certificate on every node) share objects."""
         self.errors: list[InputError] = []
+        base_text = str(base)
+        self._prefix = None if os.sep != "/" else ("" if base_text == "." else base_text)
 
-    def resolve(self, ref: str) -> Path:
+    def resolve(self, ref: str) -> str:
+        """``ref`` from the inventory's folder, written as :class:`~pathlib.Path` writes it."""
         found = self.paths.get(ref)
         if found is None:
-            path = Path(ref).expanduser()
-            found = self.paths[ref] = path if path.is_absolute() else self.base / path
+            parts = ref.split("/")
+            if (
+                self._prefix is not None
+                and ref[:1] not in ("", "/", "~")
+                and "" not in parts
+                and "." not in parts
+            ):  # a relative path already in Path's normal form: join it as Path would
+                sep = "" if not self._prefix or self._prefix.endswith("/") else "/"
+                found = self._prefix + sep + ref
+            else:
+                path = Path(ref).expanduser()
+                found = str(path if path.is_absolute() else self.base / path)
+            self.paths[ref] = found
         return found
+
+    def _read(self, ref: str) -> tuple[LoadedCert, ...] | InputError:
+        found = self.read.pop(ref, None)
+        if found is None:
+            try:
+                found = load_path(self.resolve(ref), password=self.password, parsed=self.parsed)
+            except InputError as exc:
+                found = exc
+        return found
+
+    def prefetch(self, refs: Iterable[str]) -> None:
+        """Read these files now and compute the facts of all their certificates together
+        (:func:`~mratrust.pki.facts.prime`); :meth:`load` reports their errors in its order."""
+        todo = [r for r in dict.fromkeys(refs) if r not in self.read and r not in self.cache]
+        paths = [self.resolve(r) for r in todo]
+        read = load_paths(paths, password=self.password, parsed=self.parsed)
+        self.read.update(zip(todo, read, strict=True))
+        prime(c.cert for got in self.read.values() if isinstance(got, tuple) for c in got)
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
         found = self.cache.get(ref)  # an inventory names the same file many times
         if found is not None:
             return found
-        path = self.resolve(ref)
-        try:
-            certs = load_path(path, password=self.password)
-        except InputError as exc:
+        got = self._read(ref)
+        if isinstance(got, tuple):
+            certs = got
+        else:
+            exc = got
             hint = exc.hint
             if isinstance(exc, MissingFile) and not Path(ref).expanduser().is_absolute():
                 hint = (
@@ -298,10 +418,10 @@ def _ca_only(f: CertFacts) -> bool:
 
 
 def _wrong_identity(
-    certs: tuple[LoadedCert, ...], path: Path, name: str, whose: str
+    certs: tuple[LoadedCert, ...], path: str, name: str, whose: str
 ) -> tuple[str, str] | None:
     """Why ``certs`` (loaded from ``path``) cannot be the ``name`` identity: (message, hint)."""
-    if any(c.source != str(path) for c in certs):  # load_path read a folder's files
+    if any(c.source != path for c in certs):  # load_path read a folder's files
         return (
             f"{path} is a folder; an identity is one certificate file (the certificate, "
             "optionally followed by its chain)",
@@ -348,7 +468,7 @@ def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:
     """The resolved path of a private key file (checked to exist; never read here)."""
     if ref is None:
         return None
-    key = str(files.resolve(ref))
+    key = files.resolve(ref)
     if not Path(key).is_file():
         files.fail(
             "key file not found",
@@ -369,7 +489,7 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
             whose=f"the Expressway peer {p.name}'s",
         )
         store = _store(files, "trusted_cas", p.trusted_cas, (*loc, "peers", i, "trusted_cas"))
-        key = str(files.resolve(p.key)) if p.key else None
+        key = files.resolve(p.key) if p.key else None
         if key is not None and not Path(key).is_file():
             files.fail(
                 "key file not found",
@@ -473,9 +593,23 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
     )
 
 
+def _references(model: InventoryIn) -> Iterator[str]:
+    """Every certificate file the inventory names, in the order the deployment is built."""
+    for exp in (model.expressway, model.expressway_e):
+        for peer in exp.peers if exp is not None else ():
+            yield peer.certificate
+            yield peer.trusted_cas
+            if peer.client_certificate is not None:
+                yield peer.client_certificate
+    for cluster in model.uc_clusters:
+        yield from (ref for ref in cluster.trust.values() if ref is not None)
+        for node in cluster.nodes:
+            yield from (ref for ref in node.certificates.values() if ref is not None)
+
+
 def parse_inventory(
     text: str, *, source: str = "<inventory>"
-) -> tuple[InventoryIn, dict[Loc, int]]:
+) -> tuple[InventoryIn, Mapping[Loc, int]]:
     """Validate inventory text against schema 1 (no file is read)."""
     data, lines = _compose(text, source)
     if not isinstance(data, dict):
@@ -520,6 +654,7 @@ def load_inventory(
     if password is None and os.environ.get(PASSWORD_ENV):
         password = os.environ[PASSWORD_ENV].encode()
     files = _Files(path.parent, source, lines, password)
+    files.prefetch(_references(model))
     expressway = _expressway(files, model.expressway, ("expressway",))
     expressway_e = (
         _expressway(files, model.expressway_e, ("expressway_e",)) if model.expressway_e else None

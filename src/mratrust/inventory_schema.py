@@ -18,7 +18,9 @@ from mratrust.versions import Version
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: pydantic builds the validators when a model is first used, and then the whole
+    # inventory's in one pass (each model's own, one by one at import, costs twice as much)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _check_version(value: str | None) -> str | None:

@@ -74,7 +74,9 @@ class Identity:
 
     def __post_init__(self) -> None:
         if not self.chain:
-            object.__setattr__(self, "chain", order_chain([c.cert for c in self.certs]))
+            certs = self.certs
+            chain = (certs[0].cert,) if len(certs) == 1 else order_chain([c.cert for c in certs])
+            object.__setattr__(self, "chain", chain)
 
     @property
     def leaf(self) -> x509.Certificate:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import (
     BestAvailableEncryption,
     Encoding,
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from mratrust.errors import InputError, InputErrors
 from mratrust.lab import pkigen as pg
-from mratrust.pki.load import load_file, load_many, load_path, unique
+from mratrust.pki.load import MissingFile, load_file, load_many, load_path, load_paths, unique
 from tests.pki.conftest import Pki
 
 
@@ -212,3 +213,71 @@ def test_a_pipe_is_read_without_a_size(tmp_path: Path, pki: Pki) -> None:
     certs = load_file(fifo)
     writer.join(timeout=10)
     assert [c.cert for c in certs] == [pki.leaf.cert, pki.inter.cert]
+
+
+def test_files_with_the_same_bytes_share_certificate_objects(tmp_path: Path, pki: Pki) -> None:
+    # a multi-server certificate is exported once per node: read each copy, parse it once
+    first, second, other = tmp_path / "a.pem", tmp_path / "b.pem", tmp_path / "c.pem"
+    first.write_bytes(_pem(pki.multi, pki.inter))
+    second.write_bytes(_pem(pki.multi, pki.inter))
+    other.write_bytes(_pem(pki.multi))
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    a = load_path(str(first), parsed=parsed)
+    b = load_path(second, parsed=parsed)
+    c = load_file(other, parsed=parsed)
+    assert [x.cert for x in a] == [pki.multi.cert, pki.inter.cert]
+    assert all(x.cert is y.cert for x, y in zip(a, b, strict=True))
+    assert (a[0].source, b[0].source) == (str(first), str(second))  # each keeps its own file
+    assert c[0].cert == a[0].cert and c[0].cert is not a[0].cert  # other bytes: parsed anew
+    assert len(parsed) == 2
+
+
+def test_without_a_shared_table_every_file_is_parsed(tmp_path: Path, pki: Pki) -> None:
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_bytes(_pem(pki.multi))
+    second.write_bytes(_pem(pki.multi))
+    assert load_file(first)[0].cert is not load_file(second)[0].cert
+
+
+def test_a_bad_file_is_not_remembered_as_parsed(tmp_path: Path, pki: Pki) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    for _ in range(2):  # the second read says the same, with the same file
+        with pytest.raises(InputError, match="not valid base64") as info:
+            load_file(bad, parsed=parsed)
+        assert info.value.file == str(bad)
+    assert parsed == {}
+
+
+@pytest.mark.parametrize("batch", [2, 256])
+def test_load_paths_gives_each_path_what_load_path_gives(
+    tmp_path: Path, pki: Pki, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mratrust.pki.load._BATCH", batch)
+    good = tmp_path / "good.pem"
+    good.write_bytes(_pem(pki.leaf, pki.inter))
+    copy = tmp_path / "copy.pem"
+    copy.write_bytes(_pem(pki.leaf, pki.inter))
+    folder = tmp_path / "store"
+    folder.mkdir()
+    (folder / "a.pem").write_bytes(_pem(pki.root))
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"\n")
+    paths = [str(good), str(tmp_path / "missing.pem"), str(folder), str(empty), str(copy)]
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    got = load_paths(paths, parsed=parsed)
+    for path, one in zip(paths, got, strict=True):
+        try:
+            want: object = load_path(path)
+        except InputError as exc:
+            assert isinstance(one, InputError)
+            assert (type(one), one.message, one.file) == (type(exc), exc.message, exc.file)
+            continue
+        assert isinstance(one, tuple) and isinstance(want, tuple)
+        assert [(c.cert, c.source, c.index) for c in one] == [
+            (c.cert, c.source, c.index) for c in want
+        ]
+    assert isinstance(got[1], MissingFile) and "empty" in str(got[3])
+    first, last = got[0], got[4]
+    assert isinstance(first, tuple) and isinstance(last, tuple) and first[0].cert is last[0].cert

@@ -89,3 +89,32 @@ def test_missing_client_key_file_is_reported(
     with pytest.raises(InputError, match="key file not found") as exc:
         load_inventory(inventory)
     assert exc.value.field == "expressway.peers[0].client_key"
+
+
+@pytest.mark.parametrize("base", [".", "/", "inv", "/srv/mra/inv", "//net/inv"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "certs/a.pem",
+        "a.pem",
+        "../shared/a.pem",
+        "./certs/a.pem",
+        "certs//a.pem",
+        "certs/./a.pem",
+        "certs/",
+        ".",
+        "/abs/a.pem",
+        "~/a.pem",
+        "~",
+        "a b/ü.pem",
+    ],
+)
+def test_a_reference_resolves_as_pathlib_writes_it(base: str, ref: str) -> None:
+    # the written path is every message's and every LoadedCert's file name: exactly Path's text
+    from mratrust.inventory import _Files
+
+    expected = Path(ref).expanduser()
+    want = str(expected if expected.is_absolute() else Path(base) / expected)
+    files = _Files(Path(base), "inv.yaml", {}, None)
+    assert files.resolve(ref) == want
+    assert files.resolve(ref) == want  # and again, from its table

@@ -290,3 +290,46 @@ def test_dump_writes_back_what_was_given(scenario_dir: Callable[[str], Path]) ->
         1,
     )
     assert "tls_ciphers: rsa-preferred" in yaml.safe_dump(parse_inventory(given)[0].dump())
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("name: !foo Example Corp", "could not determine a constructor for the tag '!foo'"),
+        (
+            "<<: {name: Example Corp}",
+            "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'",
+        ),
+    ],
+)
+def test_a_tag_the_safe_loader_refuses_is_a_message_with_its_line(value: str, problem: str) -> None:
+    (err,) = _errors(GOOD.replace("name: Example Corp", value, 1))
+    assert err.message == f"YAML value not allowed: {problem}"
+    assert err.line == 2 and "no '!tag'" in (err.hint or "")
+
+
+def test_a_standard_tag_is_read_as_its_value() -> None:
+    model, _ = parse_inventory(GOOD.replace("name: Example Corp", "name: !!str 1234", 1))
+    assert model.name == "1234"
+
+
+def test_file_errors_keep_the_order_of_the_inventory(tmp_path: Path) -> None:
+    # the files are read ahead (their certificates' facts computed together), but each error is
+    # reported where the inventory names it, key files among them
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        GOOD.replace(
+            "      trusted_cas: certs/expc-trust.pem\n",
+            "      trusted_cas: certs/expc-trust.pem\n      key: certs/expc1.key\n",
+            1,
+        )
+    )
+    with pytest.raises(InputErrors) as info:
+        load_inventory(inv)
+    assert [(e.field, e.message.split(" (")[0]) for e in info.value.errors] == [
+        ("expressway.peers[0].certificate", "file not found"),
+        ("expressway.peers[0].trusted_cas", "file not found"),
+        ("expressway.peers[0].key", "key file not found"),
+        ("uc_clusters[0].trust.tomcat-trust", "file not found"),
+        ("uc_clusters[0].nodes[0].certificates.tomcat", "file not found"),
+    ]

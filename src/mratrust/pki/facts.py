@@ -5,17 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives._serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mratrust.pki.load import fingerprint
+
+# the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
+_DER = Encoding.DER
 
 
 class KeyType(Enum):
@@ -158,10 +162,8 @@ class _Extensions:
         return self._by_type.get(kind)  # type: ignore[return-value]
 
 
-def _self_signed(
-    cert: x509.Certificate, exts: _Extensions, subject: x509.Name, issuer: x509.Name
-) -> bool:
-    if issuer != subject:
+def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> bool:
+    if not same_name:
         return False
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
@@ -176,8 +178,10 @@ def _self_signed(
     return True
 
 
+_CACHE_LIMIT = 262144
 _BY_ID: dict[int, tuple[x509.Certificate, CertFacts]] = {}
-_BY_ID_LIMIT = 262144
+_BY_DER: dict[x509.Certificate, CertFacts] = {}
+"""By content: certificates hash and compare by their DER."""
 
 
 def facts(cert: x509.Certificate) -> CertFacts:
@@ -189,17 +193,61 @@ def facts(cert: x509.Certificate) -> CertFacts:
     entry = _BY_ID.get(id(cert))
     if entry is not None and entry[0] is cert:
         return entry[1]
-    found = _facts(cert)
-    if len(_BY_ID) >= _BY_ID_LIMIT:
+    found = _BY_DER.get(cert)
+    if found is None:
+        (found,) = _facts_of([cert])
+        _remember_content(cert, found)
+    _remember(cert, found)
+    return found
+
+
+_CHUNK = 256
+"""Certificates per :func:`prime` step: enough to keep each step's code hot, few enough that the
+objects built on the way (about 4 KB a certificate) stay small."""
+
+
+def prime(certs: Iterable[x509.Certificate]) -> None:
+    """Compute the facts of many certificates at once (then :func:`facts` finds them).
+
+    Each step runs over a batch of certificates before the next step (names, extensions, keys,
+    ...): done one certificate at a time, the same work takes about half as long again, every
+    step's code and data having left the CPU's caches by the time the next certificate needs it.
+    """
+    pending: list[x509.Certificate] = []
+    for cert in {id(c): c for c in certs}.values():
+        entry = _BY_ID.get(id(cert))
+        if entry is None or entry[0] is not cert:
+            pending.append(cert)
+    todo = [c for c in dict.fromkeys(pending) if c not in _BY_DER]  # by content: once per DER
+    computed: dict[x509.Certificate, CertFacts] = {}
+    for at in range(0, len(todo), _CHUNK):
+        chunk = todo[at : at + _CHUNK]
+        computed.update(zip(chunk, _facts_of(chunk), strict=True))
+    for cert in pending:
+        found = computed.get(cert)
+        if found is None:
+            facts(cert)  # known by its content already
+        else:
+            _remember_content(cert, found)
+            _remember(cert, found)
+
+
+def _remember(cert: x509.Certificate, found: CertFacts) -> None:
+    if len(_BY_ID) >= _CACHE_LIMIT:
         _BY_ID.clear()
     _BY_ID[id(cert)] = (cert, found)  # keeps ``cert`` alive, so its id is not reused
-    return found
+
+
+def _remember_content(cert: x509.Certificate, found: CertFacts) -> None:
+    if len(_BY_DER) >= _CACHE_LIMIT:
+        _BY_DER.clear()
+    _BY_DER[cert] = found
 
 
 def clear_cache() -> None:
     """Forget every computed fact (benchmarks start cold with it)."""
     _BY_ID.clear()
-    _facts.cache_clear()
+    _BY_DER.clear()
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
@@ -217,12 +265,59 @@ def dn(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
-@lru_cache(maxsize=65536)
-def _facts(cert: x509.Certificate) -> CertFacts:
+def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
+    """(subject text, subject CN, issuer text, subject and issuer are the same name).
+
+    The same name as :class:`x509.Name` compares them, without comparing the objects where the
+    texts settle it: the RFC 4514 text is an injective function of the attributes in order, so
+    equal texts mean equal names, and different texts mean different names unless an RDN holds
+    several attributes (a set, which the text lists in the certificate's order).
+    """
     subject, issuer = cert.subject, cert.issuer  # each access builds a new Name: once each
     cns = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    cn = str(cns[0].value) if cns else None
-    exts = _Extensions(cert)
+    subject_text, issuer_text = dn(subject), dn(issuer)
+    if subject_text == issuer_text:
+        same = True
+    elif "+" in subject_text or "+" in issuer_text:  # "+" joins the attributes of one RDN
+        same = subject == issuer
+    else:
+        same = False
+    return subject_text, (str(cns[0].value) if cns else None), issuer_text, same
+
+
+def _twin(cert: x509.Certificate) -> x509.Certificate:
+    """A second object for the same certificate, to read the facts from.
+
+    cryptography keeps every object it builds for a certificate's names and extensions on the
+    certificate (about 4 KB); the deployment keeps its certificates to the end of the audit, and
+    nothing else reads those objects.
+    """
+    try:
+        return x509.load_der_x509_certificate(cert.public_bytes(_DER))
+    except ValueError:
+        return cert
+
+
+def _facts_of(originals: list[x509.Certificate]) -> list[CertFacts]:
+    """The facts of each certificate, computed step by step over all of them (see :func:`prime`)."""
+    twins = [_twin(c) for c in originals]
+    names = [_names(c) for c in twins]
+    extensions = [_Extensions(c) for c in twins]
+    keys = [_key_facts(c) for c in twins]
+    fingerprints = [fingerprint(c) for c in twins]
+    return [
+        _build(*each) for each in zip(twins, names, extensions, keys, fingerprints, strict=True)
+    ]
+
+
+def _build(
+    cert: x509.Certificate,
+    names_: tuple[str, str | None, str, bool],
+    exts: _Extensions,
+    key: KeyFacts,
+    fp: str,
+) -> CertFacts:
+    subject, cn, issuer, same_name = names_
     san = exts.get(x509.SubjectAlternativeName)
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
@@ -257,8 +352,8 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
     return CertFacts(
-        subject=dn(subject),
-        issuer=dn(issuer),
+        subject=subject,
+        issuer=issuer,
         common_name=cn,
         san_dns=dns,
         san_ip=ips,
@@ -266,16 +361,16 @@ def _facts(cert: x509.Certificate) -> CertFacts:
         serial=cert.serial_number,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        key=_key_facts(cert),
+        key=key,
         signature_hash=signature_hash,
         eku=eku,
         has_eku=eku_ext is not None,
         key_usage=ku,
         is_ca=bc.value.ca if bc is not None else None,
         basic_constraints_critical=bc.critical if bc is not None else False,
-        self_signed=_self_signed(cert, exts, subject, issuer),
+        self_signed=_self_signed(cert, exts, same_name),
         wildcard=wildcard,
-        fingerprint=fingerprint(cert),
+        fingerprint=fp,
         ski=ski.value.digest if ski is not None else None,
         aki=aki.value.key_identifier if aki is not None else None,
         has_key_usage=ku_ext is not None,
