@@ -12,13 +12,16 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives._serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mratrust.pki.load import fingerprint
 
-# the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
+try:  # the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
+    from cryptography.hazmat.primitives._serialization import Encoding
+except ImportError:  # a release that moved it: the public name, at its import cost
+    from cryptography.hazmat.primitives.serialization import Encoding
+
 _DER = Encoding.DER
 
 
