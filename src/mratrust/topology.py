@@ -12,7 +12,7 @@ number of the table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
@@ -66,7 +66,7 @@ class EndpointKind(Enum):
 
     @classmethod
     def of(cls, product: Product) -> EndpointKind:
-        return cls(product.value)
+        return _KIND_BY_VALUE[product.value]
 
     @property
     def unclustered(self) -> bool:
@@ -76,6 +76,25 @@ class EndpointKind(Enum):
     @property
     def expressway(self) -> bool:
         return self in (EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E)
+
+
+_KIND_BY_VALUE = {k.value: k for k in EndpointKind}
+_UNCLUSTERED = frozenset(
+    {EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, EndpointKind.MRA_CLIENT}
+)
+
+
+def endpoint_id(kind: EndpointKind, cluster: str, name: str) -> str:
+    """The graph reference of an endpoint: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME``."""
+    if kind in _UNCLUSTERED:
+        return f"{kind.value}/{name}"
+    return f"{kind.value}/{cluster}/{name}"
+
+
+def _short(kind: EndpointKind) -> str:
+    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
+        kind, kind.value
+    )
 
 
 class Purpose(Enum):
@@ -113,13 +132,12 @@ class Endpoint:
     kind: EndpointKind
     cluster: str
     name: str
+    id: str = field(init=False, compare=False, repr=False)
+    """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4); computed once
+    from the fields above."""
 
-    @property
-    def id(self) -> str:
-        """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4)."""
-        if self.kind.unclustered:
-            return f"{self.kind.value}/{self.name}"
-        return f"{self.kind.value}/{self.cluster}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", endpoint_id(self.kind, self.cluster, self.name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +176,13 @@ class LegRow:
     """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
     tls: bool = True
     """The connection is TLS (False: SSH, where no X.509 certificate is exchanged)."""
+    label: str = field(init=False, compare=False, repr=False)
+    """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "label", f"{_short(self.client)}->{_short(self.server)}:{self.port}"
+        )
 
     def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
         """Does the leg exist for a UC cluster with these settings?"""
@@ -173,11 +198,6 @@ class LegRow:
     @property
     def mutual(self) -> bool:
         return self.client_auth != "none"
-
-    @property
-    def label(self) -> str:
-        """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
-        return f"{_short(self.client)}->{_short(self.server)}:{self.port}"
 
     def leg_id(self, client_id: str, server_id: str) -> str:
         """The graph reference of this row between two endpoints (SPEC §4)."""
@@ -367,12 +387,12 @@ def uc_endpoint(cluster: UcCluster, node: Node) -> Endpoint:
 
 def peer_id(name: str) -> str:
     """The graph reference of the Expressway-C peer ``name``."""
-    return Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=name).id
+    return endpoint_id(EndpointKind.EXPRESSWAY_C, "", name)
 
 
 def node_id(cluster: UcCluster, node_name: str) -> str:
     """The graph reference of a UC node of ``cluster``."""
-    return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node_name).id
+    return endpoint_id(_KIND_BY_VALUE[cluster.product.value], cluster.name, node_name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,11 +403,11 @@ class Leg:
     client: Endpoint
     server: Endpoint
     ecdsa: EcdsaOffer
+    id: str = field(init=False, compare=False, repr=False)
+    """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``); computed once."""
 
-    @property
-    def id(self) -> str:
-        """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``)."""
-        return self.row.leg_id(self.client.id, self.server.id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self.row.leg_id(self.client.id, self.server.id))
 
     @property
     def label(self) -> str:
@@ -464,12 +484,6 @@ class UcLeg(Leg):
         return tuple(names)
 
 
-def _short(kind: EndpointKind) -> str:
-    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
-        kind, kind.value
-    )
-
-
 def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     """Whether the server may answer with ECDSA on a row, for this cluster's settings."""
     if r.ecdsa_identity is None:
@@ -498,7 +512,7 @@ def expressway_e(deployment: Deployment) -> tuple[Endpoint, ...]:
 
 def expe_id(name: str) -> str:
     """The graph reference of the Expressway-E peer ``name``."""
-    return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
+    return endpoint_id(EndpointKind.EXPRESSWAY_E, "", name)
 
 
 def edge_legs(deployment: Deployment) -> tuple[Leg, ...]:
@@ -622,44 +636,49 @@ def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     )
 
 
-def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
-    """Is ``finding``, which names ``named``, about ``leg`` too?
+def _kin(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> Iterator[tuple[Finding, Leg]]:
+    """(finding, leg) for every leg each finding is about, in the order of ``findings``, then
+    of ``every``.
 
     A finding names one leg, but a check judged for every Expressway-C peer (the node's
     certificate against each peer's trusted CA list) is about that node's legs from every peer,
-    and a check of a cluster-wide store against one peer's certificate is about that peer's legs
-    to every node of the cluster. Both are the same kind of connection (the same row) in the same
-    cluster, sharing the endpoint the finding's subject names.
+    and a check of a cluster-wide store against one peer's certificate (the subject's node is
+    that peer) is about that peer's legs to every node of the cluster. Both are the same kind of
+    connection (the same row) in the same cluster, sharing the endpoint the finding's subject
+    names; two indexes, by UC node and by either endpoint's name, find them.
     """
-    if named.row is not leg.row or named.cluster.name != leg.cluster.name:
-        return False
-    node = finding.subject.node
-    expc = {named.client.name, named.server.name} - {named.node.name}
-    if node is not None and node in expc and node != named.node.name:
-        # about one peer: its legs to every node of the cluster
-        return node in (leg.client.name, leg.server.name)
-    return leg.node.name == named.node.name
-
-
-def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
-    """Leg id -> the findings about that leg (the one a finding names, and its kin by
-    :func:`_about`), in the order of ``findings``. Legs no finding is about are absent."""
     by_id = {leg.id: leg for leg in every}
-    kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
+    by_node: dict[tuple[int, str, str], list[UcLeg]] = {}
+    by_end: dict[tuple[int, str, str], list[UcLeg]] = {}
     for leg in every:
         if isinstance(leg, UcLeg):
-            kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
-    out: dict[str, list[Finding]] = {}
+            row, cluster = id(leg.row), leg.cluster.name
+            by_node.setdefault((row, cluster, leg.node.name), []).append(leg)
+            for name in dict.fromkeys((leg.client.name, leg.server.name)):
+                by_end.setdefault((row, cluster, name), []).append(leg)
     for f in findings:
         named = by_id.get(f.subject.leg_id or "")
         if named is None:
             continue
         if not isinstance(named, UcLeg):
-            same: list[Leg] = [named]  # a leg with no UC side counts only its own findings
+            yield f, named  # a leg with no UC side counts only its own findings
+            continue
+        row, cluster, own = id(named.row), named.cluster.name, named.node.name
+        node = f.subject.node
+        if node is not None and node != own and node in (named.client.name, named.server.name):
+            same = by_end[(row, cluster, node)]  # about one peer: its legs to every node
         else:
-            same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
+            same = by_node[(row, cluster, own)]
         for leg in same:
-            out.setdefault(leg.id, []).append(f)
+            yield f, leg
+
+
+def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
+    """Leg id -> the findings about that leg (the one a finding names, and its kin by
+    :func:`_kin`), in the order of ``findings``. Legs no finding is about are absent."""
+    out: dict[str, list[Finding]] = {}
+    for f, leg in _kin(every, findings):
+        out.setdefault(leg.id, []).append(f)
     return out
 
 
@@ -668,14 +687,18 @@ def graph(
     findings: tuple[Finding, ...],
     *,
     present: Callable[[LegRow], bool] = lambda _row: True,
+    every: tuple[Leg, ...] | None = None,
 ) -> Graph:
-    """The deployment's graph, each leg with the worst status of the findings about it."""
-    every = tuple(leg for leg in legs(deployment) if present(leg.row))
-    about = about_legs(every, findings)
-    worst = {
-        leg_id: min((f.status for f in found), key=lambda s: s.rank)
-        for leg_id, found in about.items()
-    }
+    """The deployment's graph, each leg with the worst status of the findings about it.
+
+    ``every``: the deployment's legs when the caller has them already (:func:`legs`).
+    """
+    every = tuple(leg for leg in (legs(deployment) if every is None else every) if present(leg.row))
+    worst: dict[str, Status] = {}
+    for f, leg in _kin(every, findings):
+        seen = worst.get(leg.id)
+        if seen is None or f.status.rank < seen.rank:
+            worst[leg.id] = f.status
     return Graph(
         endpoints=endpoints(deployment),
         legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
