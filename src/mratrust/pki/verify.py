@@ -115,6 +115,16 @@ class TrustStore:
     def contains(self, cert: x509.Certificate) -> bool:
         return facts(cert).fingerprint in self._by_fp
 
+    def may_anchor(self, presented: Iterable[x509.Certificate]) -> bool:
+        """Could a path from ``presented`` reach this store at all?
+
+        Every path :func:`validate` builds reaches the store through a lookup of the issuer of a
+        presented certificate (of a self-signed one: itself); when the store holds none of those
+        subjects, no path is trusted. A cheap negative test for callers that only need
+        ``trusted`` and ``anchor``.
+        """
+        return any(facts(c).issuer in self._by_subject for c in presented)
+
     def duplicate_subjects(self) -> tuple[tuple[x509.Certificate, ...], ...]:
         """Groups of two or more entries sharing a subject, in store order."""
         return tuple(tuple(v) for v in self._by_subject.values() if len(v) > 1)

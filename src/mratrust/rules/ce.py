@@ -813,8 +813,10 @@ def eku_sunset(ctx: AuditContext) -> Iterator[Finding]:
     cutoff = policy.cutoff.isoformat()
     for subject, ident, what, needs, avoid in _sunset_subjects(ctx):
         leaf = facts(ident.leaf)
-        result = ctx.validate(ident.chain, policy.roots)
-        public = result.trusted
+        # most certificates name no public root at all: no path to judge
+        trusted = policy.roots.may_anchor(ident.chain)
+        result = ctx.validate(ident.chain, policy.roots) if trusted else None
+        public = result is not None and result.trusted
         evidence: dict[str, str | tuple[str, ...]] = {
             "fingerprint": leaf.fingerprint,
             "not_after": leaf.not_after.date().isoformat(),
@@ -831,7 +833,8 @@ def eku_sunset(ctx: AuditContext) -> Iterator[Finding]:
                 evidence=evidence,
             )
             continue
-        anchor = facts(result.anchor).subject if result.anchor is not None else leaf.issuer
+        found = result.anchor if result is not None else None
+        anchor = facts(found).subject if found is not None else leaf.issuer
         evidence["public_root"] = anchor
         if not needs:
             yield make(
