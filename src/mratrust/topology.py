@@ -557,24 +557,44 @@ def peer_label(leg: Leg) -> str:
     return f"{leg.client.name}->{leg.server.name}:{leg.port}"
 
 
+_Plan = tuple[tuple[LegRow, bool, EcdsaOffer], ...]
+
+
+def _cluster_rows(cluster: UcCluster, *, c2u_only: bool) -> _Plan:
+    """The rows between Expressway-C and a node of ``cluster``, in table order: (row, whether
+    Expressway-C is the client, the ECDSA offer). The same for every node of the cluster."""
+    kind = EndpointKind.of(cluster.product)
+    out: list[tuple[LegRow, bool, EcdsaOffer]] = []
+    for r in _ROWS:
+        if not r.applies(cluster):
+            continue
+        if r.client is EndpointKind.EXPRESSWAY_C and r.server is kind:
+            out.append((r, True, ecdsa_offer(r, cluster)))
+        elif r.server is EndpointKind.EXPRESSWAY_C and r.client is kind and not c2u_only:
+            out.append((r, False, ecdsa_offer(r, cluster)))
+    return tuple(out)
+
+
+def _node_legs(cluster: UcCluster, node: Node, expc: Endpoint, plan: _Plan) -> Iterator[UcLeg]:
+    uc = uc_endpoint(cluster, node)
+    for r, outbound, ecdsa in plan:
+        client, server = (expc, uc) if outbound else (uc, expc)
+        yield UcLeg(row=r, client=client, server=server, cluster=cluster, node=node, ecdsa=ecdsa)
+
+
 def node_legs(
     cluster: UcCluster, node: Node, expc: Endpoint, *, c2u_only: bool = False
 ) -> Iterator[UcLeg]:
     """The legs between one Expressway-C peer and one UC node, in table order."""
-    uc = uc_endpoint(cluster, node)
-    for r in _ROWS:
-        if not r.applies(cluster):
-            continue
-        if r.client is EndpointKind.EXPRESSWAY_C and r.server is uc.kind:
-            client, server = expc, uc
-        elif r.server is EndpointKind.EXPRESSWAY_C and r.client is uc.kind and not c2u_only:
-            client, server = uc, expc
-        else:
-            continue
-        yield UcLeg(
-            row=r, client=client, server=server, cluster=cluster, node=node,
-            ecdsa=ecdsa_offer(r, cluster),
-        )  # fmt: skip
+    return _node_legs(cluster, node, expc, _cluster_rows(cluster, c2u_only=c2u_only))
+
+
+def _uc_legs(deployment: Deployment, expc: Endpoint, *, c2u_only: bool) -> Iterator[UcLeg]:
+    """:func:`node_legs` of every node, cluster by cluster, node by node."""
+    for cluster in deployment.uc_clusters:
+        plan = _cluster_rows(cluster, c2u_only=c2u_only)
+        for node in cluster.nodes:
+            yield from _node_legs(cluster, node, expc, plan)
 
 
 def legs(deployment: Deployment) -> tuple[Leg, ...]:
@@ -584,8 +604,7 @@ def legs(deployment: Deployment) -> tuple[Leg, ...]:
         *(
             leg
             for expc in expressway_c(deployment)
-            for cluster, node in deployment.nodes()
-            for leg in node_legs(cluster, node, expc)
+            for leg in _uc_legs(deployment, expc, c2u_only=False)
         ),
         *edge_legs(deployment),
     )
@@ -597,12 +616,7 @@ def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
     Peers share their configuration; rules that depend on a peer's own certificate or trusted CA
     list loop over the peers themselves.
     """
-    expc = expressway_c(deployment)[0]
-    return tuple(
-        leg
-        for cluster, node in deployment.nodes()
-        for leg in node_legs(cluster, node, expc, c2u_only=True)
-    )
+    return tuple(_uc_legs(deployment, expressway_c(deployment)[0], c2u_only=True))
 
 
 # --------------------------------------------------------------------------- the report's graph

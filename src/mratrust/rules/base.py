@@ -364,17 +364,27 @@ def make(
     than the finding holds), else what the rule's ``fix`` function derives from the finding.
     """
     info = RULES[info_id]
-    bad = status in (Status.FAIL, Status.RISK)
-    sev = severity or (info.severity if bad else _soft(status))
+    if status is _PASS or status is _INFO:  # most findings: nothing to fix, no remediation
+        return Finding(
+            rule=info_id,
+            status=status,
+            severity=severity or _SEVERITY_INFO,
+            subject=subject,
+            message=message,
+            since=since or info.since,
+            evidence=tuple(evidence.items()) if evidence else (),
+            sources=info.sources,
+        )
+    bad = status is _FAIL or status is _RISK
     found = Finding(
         rule=info_id,
         status=status,
-        severity=sev,
+        severity=severity or (info.severity if bad else _soft(status)),
         subject=subject,
         message=message,
         since=since or info.since,
-        remediation=tuple(remediation) if status not in (Status.PASS, Status.INFO) else (),
-        evidence=tuple((evidence or {}).items()),
+        remediation=tuple(remediation),
+        evidence=tuple(evidence.items()) if evidence else (),
         sources=info.sources,
     )
     if not bad:
@@ -392,6 +402,10 @@ _SOFT = {
     Status.INFO: Severity.INFO,
     Status.PASS: Severity.INFO,
 }
+
+
+_PASS, _INFO, _FAIL, _RISK = Status.PASS, Status.INFO, Status.FAIL, Status.RISK
+_SEVERITY_INFO = _SOFT[Status.PASS]
 
 
 def _soft(status: Status) -> Severity:

@@ -516,6 +516,18 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         )
 
 
+def _legs_of(ctx: AuditContext) -> dict[int, list[UcLeg]]:
+    """The node's legs by node (identity: the deployment keeps its nodes alive), table order."""
+
+    def index() -> dict[int, list[UcLeg]]:
+        out: dict[int, list[UcLeg]] = {}
+        for leg in ctx.legs():
+            out.setdefault(id(leg.node), []).append(leg)
+        return out
+
+    return ctx.memo("legs-by-node", index)
+
+
 def _needed(ctx: AuditContext, leg: UcLeg) -> bool:
     return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
 
@@ -578,7 +590,7 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                 "certificates with one CN",
             )
             continue
-        node_legs = [leg for leg in ctx.legs() if leg.node is node]
+        node_legs = _legs_of(ctx).get(id(node), [])
         leg_of = {
             name: next((leg for leg in node_legs if leg.rsa_identity == name), None)
             for name in pair
