@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from mratrust import __version__
@@ -164,14 +166,34 @@ def context(
     )
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the rules run, then restore it.
+
+    The rules only build frozen, acyclic values (findings, subjects, evidence tuples) that all
+    survive, so every collection the allocations would trigger traverses the whole deployment
+    and frees nothing: on the benchmark's 1,000 nodes, two full collections and ~300 young ones,
+    about a quarter of the rules' time. Reference counting frees everything as usual; the
+    collector runs again, as before, once the rules are done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_rules(ctx: AuditContext, rules: Sequence[str] | None = None) -> tuple[Finding, ...]:
     """Every finding of every (selected) rule, sorted."""
     out: list[Finding] = []
-    for rule_id, info in RULES.items():
-        if rules is not None and rule_id not in rules:
-            continue
-        out.extend(info.check(ctx))
-    return sort_findings(out)
+    with _no_cycle_collection():
+        for rule_id, info in RULES.items():
+            if rules is not None and rule_id not in rules:
+                continue
+            out.extend(info.check(ctx))
+        return sort_findings(out)
 
 
 def audit(
@@ -184,7 +206,9 @@ def audit(
 ) -> Report:
     """Evaluate every rule for ``version`` (default: the inventory's running version)."""
     ctx = context(deployment, version=version, now=now, strict_from=strict_from, sunset=sunset)
-    return Report.of(ctx, run_rules(ctx))
+    findings = run_rules(ctx)
+    with _no_cycle_collection():
+        return Report.of(ctx, findings)
 
 
 def _change(before: Finding | None, after: Finding) -> ChangeKind:

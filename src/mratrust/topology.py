@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the table itself needs no model: --help stays free of cryptography
@@ -392,7 +393,13 @@ def peer_id(name: str) -> str:
 
 def node_id(cluster: UcCluster, node_name: str) -> str:
     """The graph reference of a UC node of ``cluster``."""
-    return endpoint_id(_KIND_BY_VALUE[cluster.product.value], cluster.name, node_name)
+    return _uc_id(cluster.product._value_, cluster.name, node_name)
+
+
+@lru_cache(maxsize=65536)
+def _uc_id(product: str, cluster: str, node: str) -> str:
+    """One string per node: every finding about the node shares it."""
+    return endpoint_id(_KIND_BY_VALUE[product], cluster, node)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

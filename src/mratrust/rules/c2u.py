@@ -104,14 +104,22 @@ def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
     return (Configure(setting=Setting.SIP_SIGNATURE_PREF_RSA),)
 
 
-def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
-    return Subject(
-        cluster=leg.cluster.name,
-        node=leg.node.name,
-        leg=leg.label,
-        certificate=certificate or leg.rsa_identity,
-        leg_id=leg.id,
-    )
+def _subject(ctx: AuditContext, leg: UcLeg, certificate: str | None = None) -> Subject:
+    """The subject of a finding about ``leg`` (one value per leg and certificate: the rules
+    about a leg share it)."""
+    cert = certificate or leg.rsa_identity
+    made: dict[tuple[int, str], Subject] = ctx.memo("leg-subjects", dict)
+    key = (id(leg), cert)  # the context keeps its legs alive
+    found = made.get(key)
+    if found is None:
+        found = made[key] = Subject(
+            cluster=leg.cluster.name,
+            node=leg.node.name,
+            leg=leg.label,
+            certificate=cert,
+            leg_id=leg.id,
+        )
+    return found
 
 
 def _trust_problems(result: PathResult) -> list[str]:
@@ -238,7 +246,7 @@ def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
 )
 def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
     for leg in ctx.legs():
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             yield make(
@@ -394,7 +402,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             continue  # reported by C2U-TRUST
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         leaf = facts(ident.leaf)
         results = _name_results(ctx, leg, ident)
         san = ", ".join(leaf.names) or "none"
@@ -880,7 +888,7 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     for leg in ctx.legs():
         if leg.ecdsa_identity is None:
             continue
-        subject = _subject(leg, leg.ecdsa_identity)
+        subject = _subject(ctx, leg, leg.ecdsa_identity)
         if leg.ecdsa is EcdsaOffer.NEVER:
             yield make(
                 "C2U-ECDSA",
@@ -1032,7 +1040,7 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             continue
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         problems: list[str] = []
         upload: tuple[str, ...] = ()
         for peer in peers(ctx):
@@ -1099,7 +1107,7 @@ def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
         if leg.transport is not Transport.SIP or leg.ecdsa_identity is None:
             continue
         chosen = leg.rsa_identity if pref_rsa else leg.ecdsa_identity
-        subject = _subject(leg, chosen)
+        subject = _subject(ctx, leg, chosen)
         ident = leg.node.identity(chosen)
         how = (
             "TlsSignatureAlgoPrefRsa On"

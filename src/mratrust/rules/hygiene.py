@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from functools import lru_cache
 
 from cryptography import x509
 
@@ -87,7 +88,7 @@ def _validity(
         days = (now - f.not_after).days
         return (
             Status.FAIL if used else Status.WARN,
-            f"{label} ({f.subject}) expired on {f.not_after:%Y-%m-%d}"
+            f"{label} ({f.subject}) expired on {_day(f.not_after)}"
             + (f", {days} days ago" if days > 1 else "")
             + ("" if used else "; no chain uses it, remove it from the store"),
         )
@@ -98,10 +99,16 @@ def _validity(
         )
     left = (f.not_after - now).days
     if used and left <= WARN_DAYS:
-        return Status.WARN, f"{label} ({f.subject}) expires in {left} days ({f.not_after:%Y-%m-%d})"
+        return Status.WARN, f"{label} ({f.subject}) expires in {left} days ({_day(f.not_after)})"
     if used and left <= INFO_DAYS:
-        return Status.INFO, f"{label} ({f.subject}) expires in {left} days ({f.not_after:%Y-%m-%d})"
-    return Status.PASS, f"{label} is valid until {f.not_after:%Y-%m-%d}"
+        return Status.INFO, f"{label} ({f.subject}) expires in {left} days ({_day(f.not_after)})"
+    return Status.PASS, f"{label} is valid until {_day(f.not_after)}"
+
+
+@lru_cache(maxsize=4096)
+def _day(when: dt.datetime) -> str:
+    """``2027-01-31`` (certificates of one CA often share their dates: formatted once)."""
+    return f"{when:%Y-%m-%d}"
 
 
 @rule(
@@ -169,7 +176,12 @@ def _stores(ctx: AuditContext) -> Iterator[tuple[str, str, tuple[x509.Certificat
 
 
 def _iso(cert: x509.Certificate) -> str:
-    return facts(cert).not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _timestamp(facts(cert).not_after)
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @rule(
@@ -180,18 +192,17 @@ def _iso(cert: x509.Certificate) -> str:
     cite=("S31",),
 )
 def cert_signature(ctx: AuditContext) -> Iterator[Finding]:
-    seen: set[str] = set()
+    seen: set[tuple[tuple[str, str, str, str], str]] = set()
     items = list(_identities(ctx))
-    for fp, cert in ctx.memo("chain-cas", lambda: _chain_cas(ctx)).items():
+    for cert in ctx.memo("chain-cas", lambda: _chain_cas(ctx)).values():
         f = facts(cert)
         items.append((Subject(certificate=f.subject), cert, f"the CA {f.subject}"))
-        seen.discard(fp)
     for subject, cert, label in items:
         f = facts(cert)
         key = (subject.key(), f.fingerprint)
-        if str(key) in seen:
+        if key in seen:
             continue
-        seen.add(str(key))
+        seen.add(key)
         problems: list[str] = []
         if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
             problems.append(f"signed with {f.signature_hash}")
