@@ -202,3 +202,22 @@ def test_the_cycle_collector_is_paused_only_while_the_rules_run(deployment: Get)
             gc.enable()
     finally:
         RULES["C2U-TRUST"] = info
+
+
+@pytest.mark.parametrize("sid", sorted({sid for sid, _ in CASES}))
+def test_the_rules_legs_are_those_expressway_c_makes(deployment: Get, sid: str) -> None:
+    """The context takes the C2U legs from the graph's legs: the same values, in the same order,
+    as c2u_legs() builds (the first peer to every node), and none of the other directions."""
+    from mratrust.audit import context
+    from mratrust.topology import c2u_legs, expressway_c
+
+    d = deployment(sid)
+    ctx = context(d, now=NOW)
+    assert ctx.legs() == c2u_legs(d)
+    first = expressway_c(d)[0]
+    assert all(leg.client == first and leg.from_expressway_c for leg in ctx.legs())
+    others = [leg for leg in ctx.graph_legs() if leg not in ctx.legs()]
+    assert all(leg.client != first or not leg.from_expressway_c for leg in others)
+    # the other directions and peers are in the graph only (mixed mode: CUCM -> C on 5061)
+    back = [leg for leg in ctx.graph_legs() if leg.server.kind is EndpointKind.EXPRESSWAY_C]
+    assert back == [leg for leg in others if leg.server.kind is EndpointKind.EXPRESSWAY_C]

@@ -43,7 +43,7 @@ from mratrust.model import (
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
 from mratrust.sunset import SunsetPolicy
-from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
+from mratrust.topology import Leg, LegRow, Transport, UcLeg, expressway_c, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
@@ -249,7 +249,13 @@ class AuditContext:
     def legs(self) -> tuple[UcLeg, ...]:
         """The legs Expressway-C makes to the UC nodes (:func:`mratrust.topology.c2u_legs`)."""
         if self._cache.legs is None:
-            self._cache.legs = c2u_legs(self.deployment)
+            # the same values, in the same order, as c2u_legs(): taken from the graph's legs
+            first = expressway_c(self.deployment)[0].id
+            self._cache.legs = tuple(
+                leg
+                for leg in self.graph_legs()
+                if isinstance(leg, UcLeg) and leg.client.id == first
+            )
         return self._cache.legs
 
     def graph_legs(self) -> tuple[Leg, ...]:
