@@ -207,3 +207,25 @@ def test_may_anchor_agrees_with_validate(pki: Pki) -> None:
     assert _store(pki.cucm_self).may_anchor([pki.cucm_self.cert])
     # the name alone is enough to try (the right key is judged by validate)
     assert _store(pki.old_root).may_anchor([pki.inter.cert])
+
+
+def test_a_bundle_store_indexes_and_validates_as_a_plain_one(pki: Pki) -> None:
+    entries = [pki.old_root.cert, pki.root.cert, pki.inter.cert, pki.other_root.cert]
+    plain, bundle = TrustStore(entries), TrustStore(entries, bundle=True)
+    assert bundle.key == plain.key and bundle.certs == plain.certs
+    assert bundle.duplicate_subjects() == plain.duplicate_subjects() != ()
+    assert bundle.lookup("CN=T-ROOT") is pki.old_root.cert  # the first entry with the name
+    assert bundle.contains(pki.inter.cert) and not bundle.contains(pki.leaf.cert)
+    for presented in ([pki.leaf.cert], [pki.cucm_self.cert], [pki.other_inter.cert]):
+        a = validate(presented, plain, now=NOW)
+        b = validate(presented, bundle, now=NOW)
+        assert (a.trusted, a.reasons(), a.chain, a.anchor) == (
+            b.trusted,
+            b.reasons(),
+            b.chain,
+            b.anchor,
+        )
+    # twin: without the shadowing entry the same chain is trusted in both
+    fixed = TrustStore(entries[1:], bundle=True)
+    assert validate([pki.leaf.cert], fixed, now=NOW).trusted
+    assert validate([pki.leaf.cert], TrustStore(entries[1:]), now=NOW).trusted
