@@ -11,7 +11,7 @@ number of the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -657,9 +657,11 @@ def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     )
 
 
-def _kin(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> Iterator[tuple[Finding, Leg]]:
-    """(finding, leg) for every leg each finding is about, in the order of ``findings``, then
-    of ``every``.
+def _kin(
+    every: tuple[Leg, ...], findings: tuple[Finding, ...]
+) -> Iterator[tuple[Finding, Sequence[Leg]]]:
+    """(finding, the legs it is about) for each finding that names a leg, in the order of
+    ``findings``; the legs in the order of ``every``.
 
     A finding names one leg, but a check judged for every Expressway-C peer (the node's
     certificate against each peer's trusted CA list) is about that node's legs from every peer,
@@ -678,28 +680,28 @@ def _kin(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> Iterator[tupl
             for name in dict.fromkeys((leg.client.name, leg.server.name)):
                 by_end.setdefault((row, cluster, name), []).append(leg)
     for f in findings:
-        named = by_id.get(f.subject.leg_id or "")
+        subject = f.subject
+        named = by_id.get(subject.leg_id or "")
         if named is None:
             continue
         if not isinstance(named, UcLeg):
-            yield f, named  # a leg with no UC side counts only its own findings
+            yield f, (named,)  # a leg with no UC side counts only its own findings
             continue
         row, cluster, own = id(named.row), named.cluster.name, named.node.name
-        node = f.subject.node
+        node = subject.node
         if node is not None and node != own and node in (named.client.name, named.server.name):
-            same = by_end[(row, cluster, node)]  # about one peer: its legs to every node
+            yield f, by_end[(row, cluster, node)]  # about one peer: its legs to every node
         else:
-            same = by_node[(row, cluster, own)]
-        for leg in same:
-            yield f, leg
+            yield f, by_node[(row, cluster, own)]
 
 
 def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
     """Leg id -> the findings about that leg (the one a finding names, and its kin by
     :func:`_kin`), in the order of ``findings``. Legs no finding is about are absent."""
     out: dict[str, list[Finding]] = {}
-    for f, leg in _kin(every, findings):
-        out.setdefault(leg.id, []).append(f)
+    for f, same in _kin(every, findings):
+        for leg in same:
+            out.setdefault(leg.id, []).append(f)
     return out
 
 
@@ -716,10 +718,12 @@ def graph(
     """
     every = tuple(leg for leg in (legs(deployment) if every is None else every) if present(leg.row))
     worst: dict[str, Status] = {}
-    for f, leg in _kin(every, findings):
-        seen = worst.get(leg.id)
-        if seen is None or f.status.rank < seen.rank:
-            worst[leg.id] = f.status
+    for f, same in _kin(every, findings):
+        status = f.status
+        for leg in same:
+            seen = worst.get(leg.id)
+            if seen is None or (seen is not status and status.rank < seen.rank):
+                worst[leg.id] = status
     return Graph(
         endpoints=endpoints(deployment),
         legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),

@@ -185,6 +185,7 @@ class _Cache:
     legs: tuple[UcLeg, ...] | None = None
     graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
+    behaviour: tuple[Version, Version | None, Behaviour] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,7 +207,12 @@ class AuditContext:
 
     @property
     def behaviour(self) -> Behaviour:
-        return behaviour(self.version, strict_from=self.strict_from)
+        hit = self._cache.behaviour  # asked for by every gate: looked up once per version
+        if hit is not None and hit[0] is self.version and hit[1] is self.strict_from:
+            return hit[2]
+        found = behaviour(self.version, strict_from=self.strict_from)
+        self._cache.behaviour = (self.version, self.strict_from, found)
+        return found
 
     @property
     def e_version(self) -> Version | None:
@@ -378,7 +384,7 @@ def make(
             subject=subject,
             message=message,
             since=since or info.since,
-            evidence=tuple(evidence.items()) if evidence else (),
+            evidence=_evidence(evidence) if evidence else (),
             sources=info.sources,
         )
     bad = status is _FAIL or status is _RISK
@@ -390,7 +396,7 @@ def make(
         message=message,
         since=since or info.since,
         remediation=tuple(remediation),
-        evidence=tuple(evidence.items()) if evidence else (),
+        evidence=_evidence(evidence) if evidence else (),
         sources=info.sources,
     )
     if not bad:
@@ -408,6 +414,30 @@ _SOFT = {
     Status.INFO: Severity.INFO,
     Status.PASS: Severity.INFO,
 }
+
+
+_SHARED: dict[object, object] = {}
+_SHARED_LIMIT = 1 << 16
+
+
+def _evidence(evidence: Mapping[str, EvidenceValue]) -> tuple[tuple[str, EvidenceValue], ...]:
+    """The evidence as the finding holds it, its (key, value) pairs and the whole tuple shared
+    with every equal one already made: tens of thousands of findings repeat a few thousand
+    pairs (a gate, a chain's fingerprints). Pairs with a bool or int value are not shared, nor
+    the tuples holding them (``True == 1``: sharing must not turn one into the other)."""
+    if len(_SHARED) > _SHARED_LIMIT:
+        _SHARED.clear()
+    pairs: list[tuple[str, EvidenceValue]] = []
+    plain = True
+    for pair in evidence.items():
+        kind = type(pair[1])
+        if kind is str or kind is tuple:
+            pair = _SHARED.setdefault(pair, pair)  # type: ignore[assignment]
+        else:
+            plain = False
+        pairs.append(pair)
+    out = tuple(pairs)
+    return _SHARED.setdefault(out, out) if plain else out  # type: ignore[return-value]
 
 
 _PASS, _INFO, _FAIL, _RISK = Status.PASS, Status.INFO, Status.FAIL, Status.RISK

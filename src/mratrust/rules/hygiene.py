@@ -29,8 +29,12 @@ WARN_DAYS = 30
 INFO_DAYS = 60
 
 
-def _identities(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificate, str]]:
-    """Each identity certificate with its subject and a label."""
+def _identities(ctx: AuditContext) -> tuple[tuple[Subject, x509.Certificate, str], ...]:
+    """Each identity certificate with its subject and a label (both CERT-* rules use them)."""
+    return ctx.memo("identities", lambda: tuple(_each_identity(ctx)))
+
+
+def _each_identity(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificate, str]]:
     for peer in peers(ctx):
         yield (
             Subject(
