@@ -272,8 +272,12 @@ class AuditContext:
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
-            # certificates compare and hash by their DER encoding
-            self._cache.known = tuple(dict.fromkeys(self.deployment.all_certificates()))
+            # one per DER encoding, the first met; keyed by its (remembered) fingerprint, which
+            # is cheaper than hashing the encoding of every certificate again
+            first: dict[str, x509.Certificate] = {}
+            for c in self.deployment.all_certificates():
+                first.setdefault(facts(c).fingerprint, c)
+            self._cache.known = tuple(first.values())
         return self._cache.known
 
     def ciphers(self, setting: str) -> EffectiveCiphers:
