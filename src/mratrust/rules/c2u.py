@@ -872,6 +872,34 @@ FRESH_ASSUMED = (
 )
 
 
+_Offer = tuple[bool | None, bool, str, bool, bool, str, dict[str, EvidenceValue]]
+
+
+def _ecdsa_offer(ctx: AuditContext, leg: UcLeg) -> _Offer:
+    """What Expressway-C offers on legs with ``leg``'s cipher setting and transport: whether
+    TLS 1.2 leans to ECDSA, whether the default order is assumed for a fresh install, where that
+    order comes from, whether TLS 1.3 is possible and selects ECDSA and why, and the evidence
+    saying so."""
+    ciphers = ctx.ciphers(leg.cipher_setting)
+    lean = ciphers.prefers_ecdsa
+    path = ctx.upgrade_path
+    assumed = not ciphers.configured and path.assumes_fresh_install
+    label = CIPHER_LABELS.get(leg.cipher_setting, leg.cipher_setting)
+    where = f"the {label} cipher string " + (
+        "(configured)" if ciphers.configured else f"(default for {path.words()})"
+    )
+    tls13, tls13_ecdsa, tls13_why = _tls13(ctx, leg)
+    evidence: dict[str, EvidenceValue] = {
+        "cipher_string": ciphers.string,
+        "cipher_path": ciphers.path.value,
+        "openssl": ciphers.expansion.openssl,
+        "tls12_order": {True: "ecdsa-first", False: "rsa-first", None: "unknown"}[lean],
+        "tls13_possible": tls13,
+        "tls13_selects_ecdsa": tls13_ecdsa,
+    }
+    return lean, assumed, where, tls13, tls13_ecdsa, tls13_why, evidence
+
+
 @rule(
     "C2U-ECDSA",
     fix=_ecdsa_fixes,
@@ -885,6 +913,7 @@ FRESH_ASSUMED = (
 def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     if not ctx.behaviour.ecdsa_preference_release:
         return
+    offers: dict[tuple[str, Transport], _Offer] = {}  # the same for every leg of a kind
     for leg in ctx.legs():
         if leg.ecdsa_identity is None:
             continue
@@ -899,22 +928,12 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                 evidence={"tls13_possible": False, "identity": leg.ecdsa_identity},
             )
             continue
-        ciphers = ctx.ciphers(leg.cipher_setting)
-        lean = ciphers.prefers_ecdsa
-        path = ctx.upgrade_path
-        assumed = not ciphers.configured and path.assumes_fresh_install
-        label = CIPHER_LABELS.get(leg.cipher_setting, leg.cipher_setting)
-        where = f"the {label} cipher string " + (
-            "(configured)" if ciphers.configured else f"(default for {path.words()})"
-        )
-        tls13, tls13_ecdsa, tls13_why = _tls13(ctx, leg)
+        offer = offers.get((leg.cipher_setting, leg.transport))
+        if offer is None:
+            offer = offers[(leg.cipher_setting, leg.transport)] = _ecdsa_offer(ctx, leg)
+        lean, assumed, where, tls13, tls13_ecdsa, tls13_why, offered = offer
         evidence: dict[str, EvidenceValue] = {
-            "cipher_string": ciphers.string,
-            "cipher_path": ciphers.path.value,
-            "openssl": ciphers.expansion.openssl,
-            "tls12_order": {True: "ecdsa-first", False: "rsa-first", None: "unknown"}[lean],
-            "tls13_possible": tls13,
-            "tls13_selects_ecdsa": tls13_ecdsa,
+            **offered,
             "identity": leg.ecdsa_identity,
             "key_type": "ecdsa",
         }
