@@ -92,7 +92,7 @@ def _validity(
         days = (now - f.not_after).days
         return (
             Status.FAIL if used else Status.WARN,
-            f"{label} ({f.subject}) expired on {_day(f.not_after)}"
+            f"{label} ({f.subject}) expired on {_formatted(f.not_after, '%Y-%m-%d')}"
             + (f", {days} days ago" if days > 1 else "")
             + ("" if used else "; no chain uses it, remove it from the store"),
         )
@@ -103,16 +103,27 @@ def _validity(
         )
     left = (f.not_after - now).days
     if used and left <= WARN_DAYS:
-        return Status.WARN, f"{label} ({f.subject}) expires in {left} days ({_day(f.not_after)})"
+        return (
+            Status.WARN,
+            f"{label} ({f.subject}) expires in {left} days ({_formatted(f.not_after, '%Y-%m-%d')})",
+        )
     if used and left <= INFO_DAYS:
-        return Status.INFO, f"{label} ({f.subject}) expires in {left} days ({_day(f.not_after)})"
-    return Status.PASS, f"{label} is valid until {_day(f.not_after)}"
+        return (
+            Status.INFO,
+            f"{label} ({f.subject}) expires in {left} days ({_formatted(f.not_after, '%Y-%m-%d')})",
+        )
+    return Status.PASS, f"{label} is valid until {_formatted(f.not_after, '%Y-%m-%d')}"
+
+
+def _formatted(when: dt.datetime, fmt: str) -> str:
+    """``when`` formatted (certificates of one CA often share their dates: formatted once)."""
+    return _format(when, when.tzinfo, fmt)
 
 
 @lru_cache(maxsize=4096)
-def _day(when: dt.datetime) -> str:
-    """``2027-01-31`` (certificates of one CA often share their dates: formatted once)."""
-    return f"{when:%Y-%m-%d}"
+def _format(when: dt.datetime, tz: dt.tzinfo | None, fmt: str) -> str:
+    # keyed by the zone too: equal instants in two zones print differently
+    return when.strftime(fmt)
 
 
 @rule(
@@ -180,12 +191,7 @@ def _stores(ctx: AuditContext) -> Iterator[tuple[str, str, tuple[x509.Certificat
 
 
 def _iso(cert: x509.Certificate) -> str:
-    return _timestamp(facts(cert).not_after)
-
-
-@lru_cache(maxsize=4096)
-def _timestamp(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _formatted(facts(cert).not_after, "%Y-%m-%dT%H:%M:%SZ")
 
 
 @rule(
