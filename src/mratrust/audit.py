@@ -62,6 +62,7 @@ class Report:
                 present=lambda r: (
                     r.needs_behaviour is None or bool(getattr(ctx.behaviour, r.needs_behaviour))
                 ),
+                every=ctx.graph_legs(),
             ),
         )
 

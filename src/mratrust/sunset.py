@@ -62,7 +62,7 @@ def _roots(path: str, label: str) -> TrustStore:
     with warnings.catch_warnings():
         # Mozilla's store still holds a root with a non-positive serial number: accepted here
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return TrustStore(load_path(Path(path)), label=label)
+        return TrustStore(load_path(Path(path)), label=label, bundle=True)
 
 
 def policy(

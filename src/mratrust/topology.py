@@ -11,9 +11,10 @@ number of the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the table itself needs no model: --help stays free of cryptography
@@ -66,7 +67,7 @@ class EndpointKind(Enum):
 
     @classmethod
     def of(cls, product: Product) -> EndpointKind:
-        return cls(product.value)
+        return _KIND_BY_VALUE[product.value]
 
     @property
     def unclustered(self) -> bool:
@@ -76,6 +77,25 @@ class EndpointKind(Enum):
     @property
     def expressway(self) -> bool:
         return self in (EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E)
+
+
+_KIND_BY_VALUE = {k.value: k for k in EndpointKind}
+_UNCLUSTERED = frozenset(
+    {EndpointKind.EXPRESSWAY_C, EndpointKind.EXPRESSWAY_E, EndpointKind.MRA_CLIENT}
+)
+
+
+def endpoint_id(kind: EndpointKind, cluster: str, name: str) -> str:
+    """The graph reference of an endpoint: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME``."""
+    if kind in _UNCLUSTERED:
+        return f"{kind.value}/{name}"
+    return f"{kind.value}/{cluster}/{name}"
+
+
+def _short(kind: EndpointKind) -> str:
+    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
+        kind, kind.value
+    )
 
 
 class Purpose(Enum):
@@ -113,13 +133,12 @@ class Endpoint:
     kind: EndpointKind
     cluster: str
     name: str
+    id: str = field(init=False, compare=False, repr=False)
+    """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4); computed once
+    from the fields above."""
 
-    @property
-    def id(self) -> str:
-        """Stable reference: ``expressway-c/NAME`` or ``cucm/CLUSTER/NAME`` (SPEC §4)."""
-        if self.kind.unclustered:
-            return f"{self.kind.value}/{self.name}"
-        return f"{self.kind.value}/{self.cluster}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", endpoint_id(self.kind, self.cluster, self.name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +177,13 @@ class LegRow:
     """The :class:`~mratrust.versions.Behaviour` flag the judged version must have for the leg."""
     tls: bool = True
     """The connection is TLS (False: SSH, where no X.509 certificate is exchanged)."""
+    label: str = field(init=False, compare=False, repr=False)
+    """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "label", f"{_short(self.client)}->{_short(self.server)}:{self.port}"
+        )
 
     def exists(self, *, mixed: bool, sip_oauth: bool) -> bool:
         """Does the leg exist for a UC cluster with these settings?"""
@@ -173,11 +199,6 @@ class LegRow:
     @property
     def mutual(self) -> bool:
         return self.client_auth != "none"
-
-    @property
-    def label(self) -> str:
-        """The short form the report's ``subject.leg`` has always used (``expc->cucm:8443``)."""
-        return f"{_short(self.client)}->{_short(self.server)}:{self.port}"
 
     def leg_id(self, client_id: str, server_id: str) -> str:
         """The graph reference of this row between two endpoints (SPEC §4)."""
@@ -367,12 +388,18 @@ def uc_endpoint(cluster: UcCluster, node: Node) -> Endpoint:
 
 def peer_id(name: str) -> str:
     """The graph reference of the Expressway-C peer ``name``."""
-    return Endpoint(kind=EndpointKind.EXPRESSWAY_C, cluster="", name=name).id
+    return endpoint_id(EndpointKind.EXPRESSWAY_C, "", name)
 
 
 def node_id(cluster: UcCluster, node_name: str) -> str:
     """The graph reference of a UC node of ``cluster``."""
-    return Endpoint(kind=EndpointKind.of(cluster.product), cluster=cluster.name, name=node_name).id
+    return _uc_id(cluster.product._value_, cluster.name, node_name)
+
+
+@lru_cache(maxsize=65536)
+def _uc_id(product: str, cluster: str, node: str) -> str:
+    """One string per node: every finding about the node shares it."""
+    return endpoint_id(_KIND_BY_VALUE[product], cluster, node)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,11 +410,11 @@ class Leg:
     client: Endpoint
     server: Endpoint
     ecdsa: EcdsaOffer
+    id: str = field(init=False, compare=False, repr=False)
+    """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``); computed once."""
 
-    @property
-    def id(self) -> str:
-        """Stable reference ``CLIENT>SERVER:PORT`` (SPEC §4 ``graph.legs[].id``)."""
-        return self.row.leg_id(self.client.id, self.server.id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self.row.leg_id(self.client.id, self.server.id))
 
     @property
     def label(self) -> str:
@@ -464,12 +491,6 @@ class UcLeg(Leg):
         return tuple(names)
 
 
-def _short(kind: EndpointKind) -> str:
-    return {EndpointKind.EXPRESSWAY_C: "expc", EndpointKind.EXPRESSWAY_E: "expe"}.get(
-        kind, kind.value
-    )
-
-
 def ecdsa_offer(r: LegRow, cluster: UcCluster) -> EcdsaOffer:
     """Whether the server may answer with ECDSA on a row, for this cluster's settings."""
     if r.ecdsa_identity is None:
@@ -498,7 +519,7 @@ def expressway_e(deployment: Deployment) -> tuple[Endpoint, ...]:
 
 def expe_id(name: str) -> str:
     """The graph reference of the Expressway-E peer ``name``."""
-    return Endpoint(kind=EndpointKind.EXPRESSWAY_E, cluster="", name=name).id
+    return endpoint_id(EndpointKind.EXPRESSWAY_E, "", name)
 
 
 def edge_legs(deployment: Deployment) -> tuple[Leg, ...]:
@@ -543,24 +564,44 @@ def peer_label(leg: Leg) -> str:
     return f"{leg.client.name}->{leg.server.name}:{leg.port}"
 
 
+_Plan = tuple[tuple[LegRow, bool, EcdsaOffer], ...]
+
+
+def _cluster_rows(cluster: UcCluster, *, c2u_only: bool) -> _Plan:
+    """The rows between Expressway-C and a node of ``cluster``, in table order: (row, whether
+    Expressway-C is the client, the ECDSA offer). The same for every node of the cluster."""
+    kind = EndpointKind.of(cluster.product)
+    out: list[tuple[LegRow, bool, EcdsaOffer]] = []
+    for r in _ROWS:
+        if not r.applies(cluster):
+            continue
+        if r.client is EndpointKind.EXPRESSWAY_C and r.server is kind:
+            out.append((r, True, ecdsa_offer(r, cluster)))
+        elif r.server is EndpointKind.EXPRESSWAY_C and r.client is kind and not c2u_only:
+            out.append((r, False, ecdsa_offer(r, cluster)))
+    return tuple(out)
+
+
+def _node_legs(cluster: UcCluster, node: Node, expc: Endpoint, plan: _Plan) -> Iterator[UcLeg]:
+    uc = uc_endpoint(cluster, node)
+    for r, outbound, ecdsa in plan:
+        client, server = (expc, uc) if outbound else (uc, expc)
+        yield UcLeg(row=r, client=client, server=server, cluster=cluster, node=node, ecdsa=ecdsa)
+
+
 def node_legs(
     cluster: UcCluster, node: Node, expc: Endpoint, *, c2u_only: bool = False
 ) -> Iterator[UcLeg]:
     """The legs between one Expressway-C peer and one UC node, in table order."""
-    uc = uc_endpoint(cluster, node)
-    for r in _ROWS:
-        if not r.applies(cluster):
-            continue
-        if r.client is EndpointKind.EXPRESSWAY_C and r.server is uc.kind:
-            client, server = expc, uc
-        elif r.server is EndpointKind.EXPRESSWAY_C and r.client is uc.kind and not c2u_only:
-            client, server = uc, expc
-        else:
-            continue
-        yield UcLeg(
-            row=r, client=client, server=server, cluster=cluster, node=node,
-            ecdsa=ecdsa_offer(r, cluster),
-        )  # fmt: skip
+    return _node_legs(cluster, node, expc, _cluster_rows(cluster, c2u_only=c2u_only))
+
+
+def _uc_legs(deployment: Deployment, expc: Endpoint, *, c2u_only: bool) -> Iterator[UcLeg]:
+    """:func:`node_legs` of every node, cluster by cluster, node by node."""
+    for cluster in deployment.uc_clusters:
+        plan = _cluster_rows(cluster, c2u_only=c2u_only)
+        for node in cluster.nodes:
+            yield from _node_legs(cluster, node, expc, plan)
 
 
 def legs(deployment: Deployment) -> tuple[Leg, ...]:
@@ -570,8 +611,7 @@ def legs(deployment: Deployment) -> tuple[Leg, ...]:
         *(
             leg
             for expc in expressway_c(deployment)
-            for cluster, node in deployment.nodes()
-            for leg in node_legs(cluster, node, expc)
+            for leg in _uc_legs(deployment, expc, c2u_only=False)
         ),
         *edge_legs(deployment),
     )
@@ -583,12 +623,7 @@ def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
     Peers share their configuration; rules that depend on a peer's own certificate or trusted CA
     list loop over the peers themselves.
     """
-    expc = expressway_c(deployment)[0]
-    return tuple(
-        leg
-        for cluster, node in deployment.nodes()
-        for leg in node_legs(cluster, node, expc, c2u_only=True)
-    )
+    return tuple(_uc_legs(deployment, expressway_c(deployment)[0], c2u_only=True))
 
 
 # --------------------------------------------------------------------------- the report's graph
@@ -622,42 +657,49 @@ def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     )
 
 
-def _about(finding: Finding, named: UcLeg, leg: UcLeg) -> bool:
-    """Is ``finding``, which names ``named``, about ``leg`` too?
+def _kin(
+    every: tuple[Leg, ...], findings: tuple[Finding, ...]
+) -> Iterator[tuple[Finding, Sequence[Leg]]]:
+    """(finding, the legs it is about) for each finding that names a leg, in the order of
+    ``findings``; the legs in the order of ``every``.
 
     A finding names one leg, but a check judged for every Expressway-C peer (the node's
     certificate against each peer's trusted CA list) is about that node's legs from every peer,
-    and a check of a cluster-wide store against one peer's certificate is about that peer's legs
-    to every node of the cluster. Both are the same kind of connection (the same row) in the same
-    cluster, sharing the endpoint the finding's subject names.
+    and a check of a cluster-wide store against one peer's certificate (the subject's node is
+    that peer) is about that peer's legs to every node of the cluster. Both are the same kind of
+    connection (the same row) in the same cluster, sharing the endpoint the finding's subject
+    names; two indexes, by UC node and by either endpoint's name, find them.
     """
-    if named.row is not leg.row or named.cluster.name != leg.cluster.name:
-        return False
-    node = finding.subject.node
-    expc = {named.client.name, named.server.name} - {named.node.name}
-    if node is not None and node in expc and node != named.node.name:
-        # about one peer: its legs to every node of the cluster
-        return node in (leg.client.name, leg.server.name)
-    return leg.node.name == named.node.name
+    by_id = {leg.id: leg for leg in every}
+    by_node: dict[tuple[int, str, str], list[UcLeg]] = {}
+    by_end: dict[tuple[int, str, str], list[UcLeg]] = {}
+    for leg in every:
+        if isinstance(leg, UcLeg):
+            row, cluster = id(leg.row), leg.cluster.name
+            by_node.setdefault((row, cluster, leg.node.name), []).append(leg)
+            for name in dict.fromkeys((leg.client.name, leg.server.name)):
+                by_end.setdefault((row, cluster, name), []).append(leg)
+    for f in findings:
+        subject = f.subject
+        named = by_id.get(subject.leg_id or "")
+        if named is None:
+            continue
+        if not isinstance(named, UcLeg):
+            yield f, (named,)  # a leg with no UC side counts only its own findings
+            continue
+        row, cluster, own = id(named.row), named.cluster.name, named.node.name
+        node = subject.node
+        if node is not None and node != own and node in (named.client.name, named.server.name):
+            yield f, by_end[(row, cluster, node)]  # about one peer: its legs to every node
+        else:
+            yield f, by_node[(row, cluster, own)]
 
 
 def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
     """Leg id -> the findings about that leg (the one a finding names, and its kin by
-    :func:`_about`), in the order of ``findings``. Legs no finding is about are absent."""
-    by_id = {leg.id: leg for leg in every}
-    kin: dict[tuple[LegRow, str], list[UcLeg]] = {}
-    for leg in every:
-        if isinstance(leg, UcLeg):
-            kin.setdefault((leg.row, leg.cluster.name), []).append(leg)
+    :func:`_kin`), in the order of ``findings``. Legs no finding is about are absent."""
     out: dict[str, list[Finding]] = {}
-    for f in findings:
-        named = by_id.get(f.subject.leg_id or "")
-        if named is None:
-            continue
-        if not isinstance(named, UcLeg):
-            same: list[Leg] = [named]  # a leg with no UC side counts only its own findings
-        else:
-            same = [g for g in kin[(named.row, named.cluster.name)] if _about(f, named, g)]
+    for f, same in _kin(every, findings):
         for leg in same:
             out.setdefault(leg.id, []).append(f)
     return out
@@ -668,14 +710,20 @@ def graph(
     findings: tuple[Finding, ...],
     *,
     present: Callable[[LegRow], bool] = lambda _row: True,
+    every: tuple[Leg, ...] | None = None,
 ) -> Graph:
-    """The deployment's graph, each leg with the worst status of the findings about it."""
-    every = tuple(leg for leg in legs(deployment) if present(leg.row))
-    about = about_legs(every, findings)
-    worst = {
-        leg_id: min((f.status for f in found), key=lambda s: s.rank)
-        for leg_id, found in about.items()
-    }
+    """The deployment's graph, each leg with the worst status of the findings about it.
+
+    ``every``: the deployment's legs when the caller has them already (:func:`legs`).
+    """
+    every = tuple(leg for leg in (legs(deployment) if every is None else every) if present(leg.row))
+    worst: dict[str, Status] = {}
+    for f, same in _kin(every, findings):
+        status = f.status
+        for leg in same:
+            seen = worst.get(leg.id)
+            if seen is None or (seen is not status and status.rank < seen.rank):
+                worst[leg.id] = status
     return Graph(
         endpoints=endpoints(deployment),
         legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),

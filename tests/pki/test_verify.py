@@ -181,3 +181,51 @@ def test_what_is_known_is_read_afresh_for_each_inventory(pki: Pki) -> None:
         assert (pki.inter.cert in result.missing_certs) is found
     again = validate([pki.leaf.cert], store, now=NOW, known=list(without))  # not a tuple
     assert pki.inter.cert not in again.missing_certs
+
+
+def test_may_anchor_agrees_with_validate(pki: Pki) -> None:
+    """The cheap negative test never rules out a path that validate trusts."""
+    cases = [
+        ([pki.leaf.cert], _store(pki.root, pki.inter)),
+        ([pki.inter.cert, pki.leaf.cert], _store(pki.root)),
+        ([pki.cucm_self.cert], _store(pki.cucm_self)),
+        ([pki.enterprise_leaf.cert], _store(pki.enterprise_root)),
+        ([pki.leaf.cert, pki.inter.cert], _store(pki.other_root)),
+        ([pki.leaf.cert], _store(pki.other_root, pki.other_inter)),
+        ([pki.cucm_self.cert], _store(pki.root)),
+        ([pki.leaf.cert], _store(pki.root)),
+    ]
+    for presented, store in cases:
+        trusted = validate(presented, store, now=NOW).trusted
+        assert store.may_anchor(presented) or not trusted
+    # a store naming none of the chain's issuers: nothing to build
+    assert not _store(pki.other_root).may_anchor([pki.leaf.cert, pki.inter.cert])
+    assert not _store(pki.root).may_anchor([pki.cucm_self.cert])
+    # twin: the store holds the leaf's issuer (or the self-signed certificate itself)
+    assert _store(pki.root, pki.inter).may_anchor([pki.leaf.cert])
+    assert _store(pki.root).may_anchor([pki.inter.cert, pki.leaf.cert])
+    assert _store(pki.cucm_self).may_anchor([pki.cucm_self.cert])
+    # the name alone is enough to try (the right key is judged by validate)
+    assert _store(pki.old_root).may_anchor([pki.inter.cert])
+
+
+def test_a_bundle_store_indexes_and_validates_as_a_plain_one(pki: Pki) -> None:
+    entries = [pki.old_root.cert, pki.root.cert, pki.inter.cert, pki.other_root.cert]
+    plain, bundle = TrustStore(entries), TrustStore(entries, bundle=True)
+    assert bundle.key == plain.key and bundle.certs == plain.certs
+    assert bundle.duplicate_subjects() == plain.duplicate_subjects() != ()
+    assert bundle.lookup("CN=T-ROOT") is pki.old_root.cert  # the first entry with the name
+    assert bundle.contains(pki.inter.cert) and not bundle.contains(pki.leaf.cert)
+    for presented in ([pki.leaf.cert], [pki.cucm_self.cert], [pki.other_inter.cert]):
+        a = validate(presented, plain, now=NOW)
+        b = validate(presented, bundle, now=NOW)
+        assert (a.trusted, a.reasons(), a.chain, a.anchor) == (
+            b.trusted,
+            b.reasons(),
+            b.chain,
+            b.anchor,
+        )
+    # twin: without the shadowing entry the same chain is trusted in both
+    fixed = TrustStore(entries[1:], bundle=True)
+    assert validate([pki.leaf.cert], fixed, now=NOW).trusted
+    assert validate([pki.leaf.cert], TrustStore(entries[1:]), now=NOW).trusted

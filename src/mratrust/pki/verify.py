@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import verification as xv
 
 from mratrust.pki.facts import CertFacts, KeyType, NameMatch, dn, facts, match_name
-from mratrust.pki.load import LoadedCert
+from mratrust.pki.load import LoadedCert, fingerprint
 
 MAX_DEPTH = 8
 WEAK_HASHES = frozenset({"md5", "sha1", "md2", "md4"})
@@ -79,6 +79,11 @@ def _key(name: x509.Name | str) -> str:
     return name if isinstance(name, str) else dn(name)
 
 
+def _index_key(cert: x509.Certificate) -> tuple[str, str]:
+    """(subject, fingerprint) as :func:`facts` writes them, without the rest of the facts."""
+    return dn(cert.subject), fingerprint(cert)
+
+
 class TrustStore:
     """An ordered list of trusted certificates, looked up the way Expressway does.
 
@@ -88,16 +93,27 @@ class TrustStore:
 
     __slots__ = ("_by_fp", "_by_subject", "_key", "certs", "label")
 
-    def __init__(self, certs: Iterable[x509.Certificate | LoadedCert], label: str = "") -> None:
+    def __init__(
+        self,
+        certs: Iterable[x509.Certificate | LoadedCert],
+        label: str = "",
+        *,
+        bundle: bool = False,
+    ) -> None:
+        """``bundle``: a large root bundle (Mozilla's roots) of which a path reaches a few
+        entries at most: entries are indexed by their name and fingerprint alone, and their other
+        facts computed only when a path reaches them."""
         items = tuple(c.cert if isinstance(c, LoadedCert) else c for c in certs)
         self.certs: tuple[x509.Certificate, ...] = items
         self.label = label
         self._by_subject: dict[str, list[x509.Certificate]] = {}
-        self._by_fp: set[str] = set()
-        for c in items:
-            self._by_subject.setdefault(facts(c).subject, []).append(c)
-            self._by_fp.add(facts(c).fingerprint)
-        self._key: tuple[str, ...] = tuple(facts(c).fingerprint for c in items)
+        keys = [
+            _index_key(c) if bundle else (facts(c).subject, facts(c).fingerprint) for c in items
+        ]
+        for c, (subject, _) in zip(items, keys, strict=True):
+            self._by_subject.setdefault(subject, []).append(c)
+        self._key: tuple[str, ...] = tuple(fp for _, fp in keys)
+        self._by_fp: set[str] = set(self._key)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -114,6 +130,16 @@ class TrustStore:
 
     def contains(self, cert: x509.Certificate) -> bool:
         return facts(cert).fingerprint in self._by_fp
+
+    def may_anchor(self, presented: Iterable[x509.Certificate]) -> bool:
+        """Could a path from ``presented`` reach this store at all?
+
+        Every path :func:`validate` builds reaches the store through a lookup of the issuer of a
+        presented certificate (of a self-signed one: itself); when the store holds none of those
+        subjects, no path is trusted. A cheap negative test for callers that only need
+        ``trusted`` and ``anchor``.
+        """
+        return any(facts(c).issuer in self._by_subject for c in presented)
 
     def duplicate_subjects(self) -> tuple[tuple[x509.Certificate, ...], ...]:
         """Groups of two or more entries sharing a subject, in store order."""

@@ -43,7 +43,7 @@ from mratrust.model import (
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
 from mratrust.sunset import SunsetPolicy
-from mratrust.topology import Leg, LegRow, Transport, UcLeg, c2u_legs, legs, transport_of
+from mratrust.topology import Leg, LegRow, Transport, UcLeg, expressway_c, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
@@ -185,6 +185,7 @@ class _Cache:
     legs: tuple[UcLeg, ...] | None = None
     graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
+    behaviour: tuple[Version, Version | None, Behaviour] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,7 +207,12 @@ class AuditContext:
 
     @property
     def behaviour(self) -> Behaviour:
-        return behaviour(self.version, strict_from=self.strict_from)
+        hit = self._cache.behaviour  # asked for by every gate: looked up once per version
+        if hit is not None and hit[0] is self.version and hit[1] is self.strict_from:
+            return hit[2]
+        found = behaviour(self.version, strict_from=self.strict_from)
+        self._cache.behaviour = (self.version, self.strict_from, found)
+        return found
 
     @property
     def e_version(self) -> Version | None:
@@ -249,7 +255,13 @@ class AuditContext:
     def legs(self) -> tuple[UcLeg, ...]:
         """The legs Expressway-C makes to the UC nodes (:func:`mratrust.topology.c2u_legs`)."""
         if self._cache.legs is None:
-            self._cache.legs = c2u_legs(self.deployment)
+            # the same values, in the same order, as c2u_legs(): taken from the graph's legs
+            first = expressway_c(self.deployment)[0].id
+            self._cache.legs = tuple(
+                leg
+                for leg in self.graph_legs()
+                if isinstance(leg, UcLeg) and leg.client.id == first
+            )
         return self._cache.legs
 
     def graph_legs(self) -> tuple[Leg, ...]:
@@ -260,8 +272,12 @@ class AuditContext:
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
-            # certificates compare and hash by their DER encoding
-            self._cache.known = tuple(dict.fromkeys(self.deployment.all_certificates()))
+            # one per DER encoding, the first met; keyed by its (remembered) fingerprint, which
+            # is cheaper than hashing the encoding of every certificate again
+            first: dict[str, x509.Certificate] = {}
+            for c in self.deployment.all_certificates():
+                first.setdefault(facts(c).fingerprint, c)
+            self._cache.known = tuple(first.values())
         return self._cache.known
 
     def ciphers(self, setting: str) -> EffectiveCiphers:
@@ -364,17 +380,27 @@ def make(
     than the finding holds), else what the rule's ``fix`` function derives from the finding.
     """
     info = RULES[info_id]
-    bad = status in (Status.FAIL, Status.RISK)
-    sev = severity or (info.severity if bad else _soft(status))
+    if status is _PASS or status is _INFO:  # most findings: nothing to fix, no remediation
+        return Finding(
+            rule=info_id,
+            status=status,
+            severity=severity or _SEVERITY_INFO,
+            subject=subject,
+            message=message,
+            since=since or info.since,
+            evidence=_evidence(evidence) if evidence else (),
+            sources=info.sources,
+        )
+    bad = status is _FAIL or status is _RISK
     found = Finding(
         rule=info_id,
         status=status,
-        severity=sev,
+        severity=severity or (info.severity if bad else _soft(status)),
         subject=subject,
         message=message,
         since=since or info.since,
-        remediation=tuple(remediation) if status not in (Status.PASS, Status.INFO) else (),
-        evidence=tuple((evidence or {}).items()),
+        remediation=tuple(remediation),
+        evidence=_evidence(evidence) if evidence else (),
         sources=info.sources,
     )
     if not bad:
@@ -392,6 +418,34 @@ _SOFT = {
     Status.INFO: Severity.INFO,
     Status.PASS: Severity.INFO,
 }
+
+
+_SHARED: dict[object, object] = {}
+_SHARED_LIMIT = 1 << 16
+
+
+def _evidence(evidence: Mapping[str, EvidenceValue]) -> tuple[tuple[str, EvidenceValue], ...]:
+    """The evidence as the finding holds it, its (key, value) pairs and the whole tuple shared
+    with every equal one already made: tens of thousands of findings repeat a few thousand
+    pairs (a gate, a chain's fingerprints). Pairs with a bool or int value are not shared, nor
+    the tuples holding them (``True == 1``: sharing must not turn one into the other)."""
+    if len(_SHARED) > _SHARED_LIMIT:
+        _SHARED.clear()
+    pairs: list[tuple[str, EvidenceValue]] = []
+    plain = True
+    for pair in evidence.items():
+        kind = type(pair[1])
+        if kind is str or kind is tuple:
+            pair = _SHARED.setdefault(pair, pair)  # type: ignore[assignment]
+        else:
+            plain = False
+        pairs.append(pair)
+    out = tuple(pairs)
+    return _SHARED.setdefault(out, out) if plain else out  # type: ignore[return-value]
+
+
+_PASS, _INFO, _FAIL, _RISK = Status.PASS, Status.INFO, Status.FAIL, Status.RISK
+_SEVERITY_INFO = _SOFT[Status.PASS]
 
 
 def _soft(status: Status) -> Severity:

@@ -104,14 +104,22 @@ def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
     return (Configure(setting=Setting.SIP_SIGNATURE_PREF_RSA),)
 
 
-def _subject(leg: UcLeg, certificate: str | None = None) -> Subject:
-    return Subject(
-        cluster=leg.cluster.name,
-        node=leg.node.name,
-        leg=leg.label,
-        certificate=certificate or leg.rsa_identity,
-        leg_id=leg.id,
-    )
+def _subject(ctx: AuditContext, leg: UcLeg, certificate: str | None = None) -> Subject:
+    """The subject of a finding about ``leg`` (one value per leg and certificate: the rules
+    about a leg share it)."""
+    cert = certificate or leg.rsa_identity
+    made: dict[tuple[int, str], Subject] = ctx.memo("leg-subjects", dict)
+    key = (id(leg), cert)  # the context keeps its legs alive
+    found = made.get(key)
+    if found is None:
+        found = made[key] = Subject(
+            cluster=leg.cluster.name,
+            node=leg.node.name,
+            leg=leg.label,
+            certificate=cert,
+            leg_id=leg.id,
+        )
+    return found
 
 
 def _trust_problems(result: PathResult) -> list[str]:
@@ -238,7 +246,7 @@ def _not_verified_reason(ctx: AuditContext, leg: UcLeg, gate: Gate) -> str:
 )
 def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
     for leg in ctx.legs():
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             yield make(
@@ -394,7 +402,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             continue  # reported by C2U-TRUST
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         leaf = facts(ident.leaf)
         results = _name_results(ctx, leg, ident)
         san = ", ".join(leaf.names) or "none"
@@ -516,6 +524,18 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         )
 
 
+def _legs_of(ctx: AuditContext) -> dict[int, list[UcLeg]]:
+    """The node's legs by node (identity: the deployment keeps its nodes alive), table order."""
+
+    def index() -> dict[int, list[UcLeg]]:
+        out: dict[int, list[UcLeg]] = {}
+        for leg in ctx.legs():
+            out.setdefault(id(leg.node), []).append(leg)
+        return out
+
+    return ctx.memo("legs-by-node", index)
+
+
 def _needed(ctx: AuditContext, leg: UcLeg) -> bool:
     return ctx.gate(leg) in (Gate.VERIFIED, Gate.DISPUTED)
 
@@ -578,7 +598,7 @@ def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
                 "certificates with one CN",
             )
             continue
-        node_legs = [leg for leg in ctx.legs() if leg.node is node]
+        node_legs = _legs_of(ctx).get(id(node), [])
         leg_of = {
             name: next((leg for leg in node_legs if leg.rsa_identity == name), None)
             for name in pair
@@ -852,6 +872,34 @@ FRESH_ASSUMED = (
 )
 
 
+_Offer = tuple[bool | None, bool, str, bool, bool, str, dict[str, EvidenceValue]]
+
+
+def _ecdsa_offer(ctx: AuditContext, leg: UcLeg) -> _Offer:
+    """What Expressway-C offers on legs with ``leg``'s cipher setting and transport: whether
+    TLS 1.2 leans to ECDSA, whether the default order is assumed for a fresh install, where that
+    order comes from, whether TLS 1.3 is possible and selects ECDSA and why, and the evidence
+    saying so."""
+    ciphers = ctx.ciphers(leg.cipher_setting)
+    lean = ciphers.prefers_ecdsa
+    path = ctx.upgrade_path
+    assumed = not ciphers.configured and path.assumes_fresh_install
+    label = CIPHER_LABELS.get(leg.cipher_setting, leg.cipher_setting)
+    where = f"the {label} cipher string " + (
+        "(configured)" if ciphers.configured else f"(default for {path.words()})"
+    )
+    tls13, tls13_ecdsa, tls13_why = _tls13(ctx, leg)
+    evidence: dict[str, EvidenceValue] = {
+        "cipher_string": ciphers.string,
+        "cipher_path": ciphers.path.value,
+        "openssl": ciphers.expansion.openssl,
+        "tls12_order": {True: "ecdsa-first", False: "rsa-first", None: "unknown"}[lean],
+        "tls13_possible": tls13,
+        "tls13_selects_ecdsa": tls13_ecdsa,
+    }
+    return lean, assumed, where, tls13, tls13_ecdsa, tls13_why, evidence
+
+
 @rule(
     "C2U-ECDSA",
     fix=_ecdsa_fixes,
@@ -865,10 +913,11 @@ FRESH_ASSUMED = (
 def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     if not ctx.behaviour.ecdsa_preference_release:
         return
+    offers: dict[tuple[str, Transport], _Offer] = {}  # the same for every leg of a kind
     for leg in ctx.legs():
         if leg.ecdsa_identity is None:
             continue
-        subject = _subject(leg, leg.ecdsa_identity)
+        subject = _subject(ctx, leg, leg.ecdsa_identity)
         if leg.ecdsa is EcdsaOffer.NEVER:
             yield make(
                 "C2U-ECDSA",
@@ -879,22 +928,12 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
                 evidence={"tls13_possible": False, "identity": leg.ecdsa_identity},
             )
             continue
-        ciphers = ctx.ciphers(leg.cipher_setting)
-        lean = ciphers.prefers_ecdsa
-        path = ctx.upgrade_path
-        assumed = not ciphers.configured and path.assumes_fresh_install
-        label = CIPHER_LABELS.get(leg.cipher_setting, leg.cipher_setting)
-        where = f"the {label} cipher string " + (
-            "(configured)" if ciphers.configured else f"(default for {path.words()})"
-        )
-        tls13, tls13_ecdsa, tls13_why = _tls13(ctx, leg)
+        offer = offers.get((leg.cipher_setting, leg.transport))
+        if offer is None:
+            offer = offers[(leg.cipher_setting, leg.transport)] = _ecdsa_offer(ctx, leg)
+        lean, assumed, where, tls13, tls13_ecdsa, tls13_why, offered = offer
         evidence: dict[str, EvidenceValue] = {
-            "cipher_string": ciphers.string,
-            "cipher_path": ciphers.path.value,
-            "openssl": ciphers.expansion.openssl,
-            "tls12_order": {True: "ecdsa-first", False: "rsa-first", None: "unknown"}[lean],
-            "tls13_possible": tls13,
-            "tls13_selects_ecdsa": tls13_ecdsa,
+            **offered,
             "identity": leg.ecdsa_identity,
             "key_type": "ecdsa",
         }
@@ -1020,7 +1059,7 @@ def c2u_latent(ctx: AuditContext) -> Iterator[Finding]:
         ident = leg.node.identity(leg.rsa_identity)
         if ident is None:
             continue
-        subject = _subject(leg)
+        subject = _subject(ctx, leg)
         problems: list[str] = []
         upload: tuple[str, ...] = ()
         for peer in peers(ctx):
@@ -1087,7 +1126,7 @@ def c2u_tls13(ctx: AuditContext) -> Iterator[Finding]:
         if leg.transport is not Transport.SIP or leg.ecdsa_identity is None:
             continue
         chosen = leg.rsa_identity if pref_rsa else leg.ecdsa_identity
-        subject = _subject(leg, chosen)
+        subject = _subject(ctx, leg, chosen)
         ident = leg.node.identity(chosen)
         how = (
             "TlsSignatureAlgoPrefRsa On"

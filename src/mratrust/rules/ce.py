@@ -14,9 +14,11 @@ Expressway-C's client role and CUCM's CallManager certificate in mixed mode.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from mratrust.fixes import (
     Configure,
@@ -38,7 +40,7 @@ from mratrust.model import (
     Subject,
 )
 from mratrust.pki.facts import CertFacts, facts
-from mratrust.pki.verify import TRUST_REASONS, TrustStore
+from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore
 from mratrust.rules.base import (
     EXPC,
     AuditContext,
@@ -798,6 +800,17 @@ def _sunset_subjects(
         )
 
 
+def _public_path(
+    ctx: AuditContext, chain: tuple[x509.Certificate, ...], roots: TrustStore
+) -> PathResult:
+    """The path to the public roots. Their facts are read only when a path reaches them, and
+    quietly, as when they were loaded (Mozilla's store still holds a root with a non-positive
+    serial number, which cryptography warns of)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return ctx.validate(chain, roots)
+
+
 @rule(
     "EKU-SUNSET",
     title="A certificate that needs clientAuth comes from a public CA that stops issuing it",
@@ -813,8 +826,10 @@ def eku_sunset(ctx: AuditContext) -> Iterator[Finding]:
     cutoff = policy.cutoff.isoformat()
     for subject, ident, what, needs, avoid in _sunset_subjects(ctx):
         leaf = facts(ident.leaf)
-        result = ctx.validate(ident.chain, policy.roots)
-        public = result.trusted
+        # most certificates name no public root at all: no path to judge
+        trusted = policy.roots.may_anchor(ident.chain)
+        result = _public_path(ctx, ident.chain, policy.roots) if trusted else None
+        public = result is not None and result.trusted
         evidence: dict[str, str | tuple[str, ...]] = {
             "fingerprint": leaf.fingerprint,
             "not_after": leaf.not_after.date().isoformat(),
@@ -831,7 +846,8 @@ def eku_sunset(ctx: AuditContext) -> Iterator[Finding]:
                 evidence=evidence,
             )
             continue
-        anchor = facts(result.anchor).subject if result.anchor is not None else leaf.issuer
+        found = result.anchor if result is not None else None
+        anchor = facts(found).subject if found is not None else leaf.issuer
         evidence["public_root"] = anchor
         if not needs:
             yield make(

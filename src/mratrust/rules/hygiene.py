@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from functools import lru_cache
 
 from cryptography import x509
 
@@ -28,8 +29,12 @@ WARN_DAYS = 30
 INFO_DAYS = 60
 
 
-def _identities(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificate, str]]:
-    """Each identity certificate with its subject and a label."""
+def _identities(ctx: AuditContext) -> tuple[tuple[Subject, x509.Certificate, str], ...]:
+    """Each identity certificate with its subject and a label (both CERT-* rules use them)."""
+    return ctx.memo("identities", lambda: tuple(_each_identity(ctx)))
+
+
+def _each_identity(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificate, str]]:
     for peer in peers(ctx):
         yield (
             Subject(
@@ -87,7 +92,7 @@ def _validity(
         days = (now - f.not_after).days
         return (
             Status.FAIL if used else Status.WARN,
-            f"{label} ({f.subject}) expired on {f.not_after:%Y-%m-%d}"
+            f"{label} ({f.subject}) expired on {_formatted(f.not_after, '%Y-%m-%d')}"
             + (f", {days} days ago" if days > 1 else "")
             + ("" if used else "; no chain uses it, remove it from the store"),
         )
@@ -98,10 +103,27 @@ def _validity(
         )
     left = (f.not_after - now).days
     if used and left <= WARN_DAYS:
-        return Status.WARN, f"{label} ({f.subject}) expires in {left} days ({f.not_after:%Y-%m-%d})"
+        return (
+            Status.WARN,
+            f"{label} ({f.subject}) expires in {left} days ({_formatted(f.not_after, '%Y-%m-%d')})",
+        )
     if used and left <= INFO_DAYS:
-        return Status.INFO, f"{label} ({f.subject}) expires in {left} days ({f.not_after:%Y-%m-%d})"
-    return Status.PASS, f"{label} is valid until {f.not_after:%Y-%m-%d}"
+        return (
+            Status.INFO,
+            f"{label} ({f.subject}) expires in {left} days ({_formatted(f.not_after, '%Y-%m-%d')})",
+        )
+    return Status.PASS, f"{label} is valid until {_formatted(f.not_after, '%Y-%m-%d')}"
+
+
+def _formatted(when: dt.datetime, fmt: str) -> str:
+    """``when`` formatted (certificates of one CA often share their dates: formatted once)."""
+    return _format(when, when.tzinfo, fmt)
+
+
+@lru_cache(maxsize=4096)
+def _format(when: dt.datetime, tz: dt.tzinfo | None, fmt: str) -> str:
+    # keyed by the zone too: equal instants in two zones print differently
+    return when.strftime(fmt)
 
 
 @rule(
@@ -169,7 +191,7 @@ def _stores(ctx: AuditContext) -> Iterator[tuple[str, str, tuple[x509.Certificat
 
 
 def _iso(cert: x509.Certificate) -> str:
-    return facts(cert).not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _formatted(facts(cert).not_after, "%Y-%m-%dT%H:%M:%SZ")
 
 
 @rule(
@@ -180,18 +202,17 @@ def _iso(cert: x509.Certificate) -> str:
     cite=("S31",),
 )
 def cert_signature(ctx: AuditContext) -> Iterator[Finding]:
-    seen: set[str] = set()
+    seen: set[tuple[tuple[str, str, str, str], str]] = set()
     items = list(_identities(ctx))
-    for fp, cert in ctx.memo("chain-cas", lambda: _chain_cas(ctx)).items():
+    for cert in ctx.memo("chain-cas", lambda: _chain_cas(ctx)).values():
         f = facts(cert)
         items.append((Subject(certificate=f.subject), cert, f"the CA {f.subject}"))
-        seen.discard(fp)
     for subject, cert, label in items:
         f = facts(cert)
         key = (subject.key(), f.fingerprint)
-        if str(key) in seen:
+        if key in seen:
             continue
-        seen.add(str(key))
+        seen.add(key)
         problems: list[str] = []
         if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
             problems.append(f"signed with {f.signature_hash}")
