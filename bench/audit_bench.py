@@ -1,6 +1,7 @@
 """The offline audit as a user runs it, against the cryptographic floor, in fresh processes.
 
     python bench/audit_bench.py [--sizes 1000] [--repeat 5] [--stages] [--in-process]
+    python bench/audit_bench.py --baseline OLD/.venv/bin/mratrust    # before/after, same rounds
     python bench/audit_bench.py --sizes 100,1000,10000 --repeat 3     # the growth curve
 
 Generates (once, cached under bench/out/, which git ignores) an inventory of N nodes in CUCM
@@ -23,7 +24,9 @@ time (steadier on a busy machine), peak memory, the ratios to the floor (goal: <
 <= 2 in peak memory) and the reports' sizes. --stages adds one fresh process that times each
 stage (imports, inventory load, rules, text and JSON rendering); --in-process adds the older
 in-process measurement (load_inventory + audit against the floor, best of --repeat, caches
-cleared), labelled as such. The exit code is 0 when every goal holds at every size.
+cleared), labelled as such; --baseline times another build of mratrust (an older commit installed in
+its own venv) in the same interleaved rounds, for a before/after table. The exit code is 0 when
+every goal holds at every size.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ OUT = HERE / "out" / "audit"
 NOW_TEXT = "2026-11-29T12:00:00Z"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 TIME_GOAL, MEMORY_GOAL, STARTUP_GOAL = 1.5, 2.0, 0.3
+FORMATS = ("text", "json")
 
 
 def generate(clusters: int, nodes: int, out: Path = OUT) -> Path:
@@ -216,26 +220,32 @@ def compile_bytecode() -> None:
     compileall.compile_dir(Path(mratrust.__file__).parent, quiet=1)
 
 
-def measure(inventory: Path, repeat: int) -> dict[str, object]:
+def audit_cmd(mratrust: Sequence[str], inventory: Path, fmt: str, report: Path) -> list[str]:
+    return [
+        *mratrust,
+        "audit",
+        str(inventory),
+        "--format",
+        fmt,
+        "--now",
+        NOW_TEXT,
+        "-o",
+        str(report),
+    ]
+
+
+def measure(inventory: Path, repeat: int, baseline: str | None = None) -> dict[str, object]:
     out = inventory.parent / "reports"
     out.mkdir(exist_ok=True)
     cmds = {
         "floor": [sys.executable, str(HERE / "floor.py"), str(inventory), NOW_TEXT],
         **{
-            fmt: [
-                *mratrust_cmd(),
-                "audit",
-                str(inventory),
-                "--format",
-                fmt,
-                "--now",
-                NOW_TEXT,
-                "-o",
-                str(out / f"report.{fmt}"),
-            ]
-            for fmt in ("text", "json")
+            fmt: audit_cmd(mratrust_cmd(), inventory, fmt, out / f"report.{fmt}") for fmt in FORMATS
         },
     }
+    if baseline:  # another build of mratrust (an older commit's venv), run in the same rounds
+        for fmt in FORMATS:
+            cmds[f"baseline {fmt}"] = audit_cmd([baseline], inventory, fmt, out / f"base.{fmt}")
     runs: dict[str, list[Run]] = {k: [] for k in cmds}
     for name, cmd in cmds.items():  # once unmeasured: files in the page cache for every one
         run(cmd, ok=(0, 1) if name != "floor" else (0,))
@@ -330,6 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--stages", action="store_true", help="time each stage once")
     parser.add_argument("--in-process", action="store_true", help="the older in-process numbers")
+    parser.add_argument(
+        "--baseline",
+        metavar="MRATRUST",
+        help="another mratrust executable (say an older commit's venv/bin/mratrust), timed in the "
+        "same interleaved rounds for a before/after table",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -344,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\n== {clusters} clusters x {args.nodes} nodes: {inventory.relative_to(HERE)} "
             f"(ready in {time.perf_counter() - t0:.1f} s)"
         )
-        m = measure(inventory, args.repeat)
+        m = measure(inventory, args.repeat, args.baseline)
         st: dict[str, Stats] = m["stats"]  # type: ignore[assignment]
         floor = st["floor"]
         print(
@@ -368,6 +384,16 @@ def main(argv: list[str] | None = None) -> int:
                 f" CPU {s.cpu / floor.cpu:.2f}, memory {mr:.2f}, {size_note}"
             )
             met = met and tr <= TIME_GOAL and mr <= MEMORY_GOAL
+        if args.baseline:
+            for fmt in FORMATS:
+                b, s = st[f"baseline {fmt}"], st[fmt]
+                print(
+                    f"  {'baseline audit --format ' + fmt:30} {b.best:6.3f} / {b.median:6.3f} s"
+                    f"  CPU {b.cpu:6.3f} s  {b.peak_mb:6.1f} MB  | ratio to the floor: wall "
+                    f"{b.best / floor.best:.2f}, CPU {b.cpu / floor.cpu:.2f}, memory "
+                    f"{b.peak_mb / floor.peak_mb:.2f}; this build is {b.cpu / s.cpu:.2f}x faster "
+                    f"(CPU), {b.peak_mb / s.peak_mb:.2f}x smaller"
+                )
         print(
             f"  ({m['findings']} findings; goals: time <= {TIME_GOAL}x, memory <= "
             f"{MEMORY_GOAL}x the floor)"
