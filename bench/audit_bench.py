@@ -244,6 +244,11 @@ def measure(inventory: Path, repeat: int, baseline: str | None = None) -> dict[s
         },
     }
     if baseline:  # another build of mratrust (an older commit's venv), run in the same rounds
+        python = Path(baseline).parent / "python"  # its venv's interpreter: compile it alike
+        if python.exists():
+            compile_with = "import compileall, mratrust, pathlib; compileall.compile_dir("
+            compile_with += "pathlib.Path(mratrust.__file__).parent, quiet=1)"
+            subprocess.run([str(python), "-c", compile_with], check=True)
         for fmt in FORMATS:
             cmds[f"baseline {fmt}"] = audit_cmd([baseline], inventory, fmt, out / f"base.{fmt}")
     runs: dict[str, list[Run]] = {k: [] for k in cmds}
