@@ -97,22 +97,12 @@ _SUMMARY_ORDER = (Status.FAIL, Status.RISK, Status.WARN, Status.INFO, Status.PAS
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Worst first, then by rule, cluster, node, leg, certificate (deterministic)."""
-    # findings share their subjects: each subject's key is made once (the findings keep the
-    # subjects alive, so an id is not reused while this sorts)
-    subject_keys: dict[int, tuple[str, str, str, str]] = {}
-    rule_order, rank = RULE_ORDER.get, _RANK.__getitem__
-
-    def key(f: Finding) -> tuple[int, int, tuple[str, str, str, str]]:
-        subject = f.subject
-        found = subject_keys.get(id(subject))
-        if found is None:
-            found = subject_keys[id(subject)] = subject.key()
-        return (rank(f.status), rule_order(f.rule, 999), found)
-
-    return tuple(sorted(findings, key=key))
-
-
-_RANK = {s: s.rank for s in Status}
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (f.status.rank, RULE_ORDER.get(f.rule, 999), f.subject.key()),
+        )
+    )
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:

@@ -679,38 +679,20 @@ def _kin(
             by_node.setdefault((row, cluster, leg.node.name), []).append(leg)
             for name in dict.fromkeys((leg.client.name, leg.server.name)):
                 by_end.setdefault((row, cluster, name), []).append(leg)
-    # the rules about a leg share its subject: each subject's legs are looked up once (the
-    # findings keep their subjects alive, so an id is not reused while this runs)
-    seen: dict[int, Sequence[Leg] | None] = {}
     for f in findings:
         subject = f.subject
-        key = id(subject)
-        if key in seen:
-            found = seen[key]
+        named = by_id.get(subject.leg_id or "")
+        if named is None:
+            continue
+        if not isinstance(named, UcLeg):
+            yield f, (named,)  # a leg with no UC side counts only its own findings
+            continue
+        row, cluster, own = id(named.row), named.cluster.name, named.node.name
+        node = subject.node
+        if node is not None and node != own and node in (named.client.name, named.server.name):
+            yield f, by_end[(row, cluster, node)]  # about one peer: its legs to every node
         else:
-            found = seen[key] = _kin_of(subject.leg_id, subject.node, by_id, by_node, by_end)
-        if found is not None:
-            yield f, found
-
-
-def _kin_of(
-    leg_id: str | None,
-    node: str | None,
-    by_id: dict[str, Leg],
-    by_node: dict[tuple[int, str, str], list[UcLeg]],
-    by_end: dict[tuple[int, str, str], list[UcLeg]],
-) -> Sequence[Leg] | None:
-    """The legs a finding whose subject names ``leg_id`` and ``node`` is about (:func:`_kin`);
-    None: it names no leg."""
-    named = by_id.get(leg_id or "")
-    if named is None:
-        return None
-    if not isinstance(named, UcLeg):
-        return (named,)  # a leg with no UC side counts only its own findings
-    row, cluster, own = id(named.row), named.cluster.name, named.node.name
-    if node is not None and node != own and node in (named.client.name, named.server.name):
-        return by_end[(row, cluster, node)]  # about one peer: its legs to every node
-    return by_node[(row, cluster, own)]
+            yield f, by_node[(row, cluster, own)]
 
 
 def about_legs(every: tuple[Leg, ...], findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
@@ -735,16 +717,9 @@ def graph(
     ``every``: the deployment's legs when the caller has them already (:func:`legs`).
     """
     every = tuple(leg for leg in (legs(deployment) if every is None else every) if present(leg.row))
-    # the worst status per group of legs first (findings share their groups), then per leg;
-    # each entry holds its group, so the group's id is not reused while this runs
-    groups: dict[int, tuple[Sequence[Leg], Status]] = {}
+    worst: dict[str, Status] = {}
     for f, same in _kin(every, findings):
         status = f.status
-        hit = groups.get(id(same))
-        if hit is None or (hit[1] is not status and status.rank < hit[1].rank):
-            groups[id(same)] = (same, status)
-    worst: dict[str, Status] = {}
-    for same, status in groups.values():
         for leg in same:
             seen = worst.get(leg.id)
             if seen is None or (seen is not status and status.rank < seen.rank):

@@ -20,7 +20,7 @@ from mratrust.rules.base import (
     reissue_expressway,
     rule,
 )
-from mratrust.topology import node_id, peer_id
+from mratrust.topology import peer_id
 from mratrust.versions import X8_8, X8_10
 
 
@@ -198,16 +198,7 @@ def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
             if (node.name, f.fingerprint) in seen:
                 continue
             seen.add((node.name, f.fingerprint))
-            yield _wild(
-                f,
-                Subject(
-                    cluster=cluster.name,
-                    node=node.name,
-                    certificate=ident.name,
-                    endpoint_id=node_id(cluster, node.name),
-                ),
-                cluster.product.label,
-            )
+            yield _wild(f, ctx.node_subject(cluster, node, ident.name), cluster.product.label)
 
 
 def _wild(f: object, subject: Subject, product: str) -> Finding:

@@ -13,7 +13,7 @@ from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
 from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
-from mratrust.topology import node_id, peer_id
+from mratrust.topology import peer_id
 from mratrust.versions import X8_8
 
 
@@ -46,12 +46,7 @@ def _each_identity(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificat
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
             yield (
-                Subject(
-                    cluster=cluster.name,
-                    node=node.name,
-                    certificate=ident.name,
-                    endpoint_id=node_id(cluster, node.name),
-                ),
+                ctx.node_subject(cluster, node, ident.name),
                 ident.leaf,
                 f"{short(node.name)}'s {ident.name}",
             )
@@ -68,11 +63,13 @@ def _chain_cas(ctx: AuditContext) -> dict[str, x509.Certificate]:
                 r = ctx.validate(peer.certificate.chain, store.trust)
                 for c in r.chain[1:]:
                     out.setdefault(facts(c).fingerprint, c)
+    done: set[int] = set()  # legs share identities: each adds its CAs once (same order)
     for leg in ctx.legs():
         for name in (leg.rsa_identity, leg.ecdsa_identity):
             ident = leg.node.identity(name) if name else None
-            if ident is None:
+            if ident is None or id(ident) in done:
                 continue
+            done.add(id(ident))  # the deployment keeps its identities alive
             for c in ident.chain[1:]:
                 out.setdefault(facts(c).fingerprint, c)
             if facts(ident.leaf).self_signed:
