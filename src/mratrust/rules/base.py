@@ -333,11 +333,20 @@ class AuditContext:
         if found is None:
             from mratrust.topology import node_id
 
-            found = made[key] = Subject(
-                cluster=cluster.name,
-                node=node.name,
-                certificate=certificate,
-                endpoint_id=node_id(cluster, node.name),
+            found = made[key] = _new_subject(
+                cluster.name, node.name, None, certificate, None, node_id(cluster, node.name)
+            )
+        return found
+
+    def leg_subject(self, leg: UcLeg, certificate: str) -> Subject:
+        """The subject of a finding about ``leg`` and the node's certificate ``certificate``:
+        one value shared by the rules about the leg (the context keeps its legs alive)."""
+        made: dict[tuple[int, str], Subject] = self.memo("leg-subjects", dict)
+        key = (id(leg), certificate)
+        found = made.get(key)
+        if found is None:
+            found = made[key] = _new_subject(
+                leg.cluster.name, leg.node.name, leg.label, certificate, leg.id, None
             )
         return found
 
@@ -530,6 +539,62 @@ def _finding_maker() -> Callable[
 
 
 _finding = _finding_maker()
+
+
+def _subject_maker() -> Callable[
+    [str | None, str | None, str | None, str | None, str | None, str | None], Subject
+]:
+    """A function making the :class:`Subject` of (cluster, node, leg, certificate, leg_id,
+    endpoint_id), setting its slots directly as :func:`_finding_maker` does (the dataclass's
+    ``__init__`` when ``Subject`` has other fields or work of its own)."""
+    names = ("cluster", "node", "leg", "certificate", "leg_id", "endpoint_id")
+    if tuple(getattr(Subject, "__slots__", ())) != names or hasattr(Subject, "__post_init__"):
+
+        def plain(
+            cluster: str | None,
+            node: str | None,
+            leg: str | None,
+            certificate: str | None,
+            leg_id: str | None,
+            endpoint_id: str | None,
+        ) -> Subject:
+            return Subject(
+                cluster=cluster,
+                node=node,
+                leg=leg,
+                certificate=certificate,
+                leg_id=leg_id,
+                endpoint_id=endpoint_id,
+            )
+
+        return plain
+    new = object.__new__
+    members = Subject.__dict__
+    set_cluster, set_node, set_leg, set_certificate, set_leg_id, set_endpoint_id = (
+        members[name].__set__ for name in names
+    )
+
+    def direct(
+        cluster: str | None,
+        node: str | None,
+        leg: str | None,
+        certificate: str | None,
+        leg_id: str | None,
+        endpoint_id: str | None,
+    ) -> Subject:
+        found: Subject = new(Subject)
+        set_cluster(found, cluster)
+        set_node(found, node)
+        set_leg(found, leg)
+        set_certificate(found, certificate)
+        set_leg_id(found, leg_id)
+        set_endpoint_id(found, endpoint_id)
+        return found
+
+    return direct
+
+
+_new_subject = _subject_maker()
 
 
 _SOFT = {

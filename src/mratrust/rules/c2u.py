@@ -107,19 +107,7 @@ def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
 def _subject(ctx: AuditContext, leg: UcLeg, certificate: str | None = None) -> Subject:
     """The subject of a finding about ``leg`` (one value per leg and certificate: the rules
     about a leg share it)."""
-    cert = certificate or leg.rsa_identity
-    made: dict[tuple[int, str], Subject] = ctx.memo("leg-subjects", dict)
-    key = (id(leg), cert)  # the context keeps its legs alive
-    found = made.get(key)
-    if found is None:
-        found = made[key] = Subject(
-            cluster=leg.cluster.name,
-            node=leg.node.name,
-            leg=leg.label,
-            certificate=cert,
-            leg_id=leg.id,
-        )
-    return found
+    return ctx.leg_subject(leg, certificate or leg.rsa_identity)
 
 
 def _trust_problems(result: PathResult) -> list[str]:
