@@ -327,15 +327,18 @@ class AuditContext:
     ) -> Subject:
         """The subject of a finding about ``node`` (or its certificate ``certificate``): one
         value shared by every rule that asks (the deployment keeps its nodes alive)."""
-        made: dict[tuple[int, int, str | None], Subject] = self.memo("node-subjects", dict)
-        key = (id(cluster), id(node), certificate)
-        found = made.get(key)
-        if found is None:
+        by_node: dict[int, dict[str | None, Subject]] = self.memo("node-subjects", dict)
+        made = by_node.get(id(node))
+        if made is None:
+            made = by_node[id(node)] = {}
+        found = made.get(certificate)
+        if found is None or found.cluster != cluster.name:
             from mratrust.topology import node_id
 
-            found = made[key] = _new_subject(
+            found = _new_subject(
                 cluster.name, node.name, None, certificate, None, node_id(cluster, node.name)
             )
+            made.setdefault(certificate, found)  # a node in two clusters: the first one's
         return found
 
     def leg_subject(self, leg: UcLeg, certificate: str) -> Subject:

@@ -318,18 +318,25 @@ def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
     if found is not None:
         return found
     results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
-    failing = {name: r for name, r in results.items() if _trust_problems(r)}
-    gaps: dict[str, tuple[x509.Certificate, ...]] = {}
+    failing = {name: r for name, r in results.items() if _trust_problems(r)} or _NONE
+    gaps: dict[str, tuple[x509.Certificate, ...]] = _NONE_MISSING
     anchors = ""
     if not failing:
         gaps = {
             p.name: gap
             for p in peers(ctx)
             if (gap := missing_intermediates(results[p.name], p.trusted_cas.trust))
-        }
+        } or _NONE_MISSING
         anchors = ", ".join(sorted({facts(r.anchor).subject for r in results.values() if r.anchor}))
+        texts: dict[str, str] = ctx.memo("trust-of-anchors", dict)  # a few anchors: shared
+        anchors = texts.setdefault(anchors, anchors)
     found = made[id(ident)] = (failing, chain_fps(ident.chain), gaps, anchors)
     return found
+
+
+_NONE: dict[str, PathResult] = {}
+_NONE_MISSING: dict[str, tuple[x509.Certificate, ...]] = {}
+"""Shared empty values of :func:`_trust_of` (never changed: its callers only read them)."""
 
 
 def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.Certificate, ...]:
