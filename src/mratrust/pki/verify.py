@@ -234,8 +234,9 @@ def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.da
 
     Validity is reported separately, so the structural check must not fail because of it.
     """
-    start = max(facts(c).not_before for c in path)
-    end = min(facts(c).not_after for c in path)
+    known = [facts(c) for c in path]
+    start = max(f.not_before for f in known)
+    end = min(f.not_after for f in known)
     if start <= now <= end:
         return now
     if start <= end:
@@ -373,9 +374,10 @@ def _store_has_issuer(cert: x509.Certificate, store: TrustStore) -> bool:
 
 def plausibly_issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Names and key identifiers agree (no signature check: the verifier does that once)."""
-    if facts(child).issuer != facts(issuer).subject:
+    cf, isf = facts(child), facts(issuer)
+    if cf.issuer != isf.subject:
         return False
-    aki, ski = facts(child).aki, facts(issuer).ski
+    aki, ski = cf.aki, isf.ski
     return aki is None or ski is None or aki == ski
 
 

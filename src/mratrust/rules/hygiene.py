@@ -134,14 +134,19 @@ def _format(when: dt.datetime, tz: dt.tzinfo | None, fmt: str) -> str:
 )
 def cert_validity(ctx: AuditContext) -> Iterator[Finding]:
     for subject, cert, label in _identities(ctx):
+        f = facts(cert)
         status, message = _validity(ctx.now, cert, label, used=True)
         yield make(
             "CERT-VALIDITY",
             status,
             subject,
             message,
-            remediation=[f"Renew {label} and upload it (then the restarts its type needs)"],
-            evidence={"fingerprint": facts(cert).fingerprint, "not_after": _iso(cert)},
+            remediation=(
+                ()  # a pass or info carries none (make drops it): not formatted for nothing
+                if status is Status.PASS or status is Status.INFO
+                else (f"Renew {label} and upload it (then the restarts its type needs)",)
+            ),
+            evidence={"fingerprint": f.fingerprint, "not_after": _formatted(f.not_after, ISO)},
         )
     used = ctx.memo("chain-cas", lambda: _chain_cas(ctx))
     for fp, cert in used.items():
@@ -188,7 +193,10 @@ def _stores(ctx: AuditContext) -> Iterator[tuple[str, str, tuple[x509.Certificat
 
 
 def _iso(cert: x509.Certificate) -> str:
-    return _formatted(facts(cert).not_after, "%Y-%m-%dT%H:%M:%SZ")
+    return _formatted(facts(cert).not_after, ISO)
+
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @rule(
