@@ -423,7 +423,7 @@ def match_name(f: CertFacts, name: str, *, cn_fallback: bool = True) -> NameMatc
         # an address is matched against iPAddress entries only, never the CN (as OpenSSL does)
         target = str(ipaddress.ip_address(name))
         return NameMatch.SAN if target in f.san_ip else NameMatch.NONE
-    if any(_dns_match(p, name) for p in f.san_dns):
+    if name in f.san_dns or any(_dns_match(p, name) for p in f.san_dns):  # exact: no lowering
         return NameMatch.SAN
     if cn_fallback and f.common_name is not None and _dns_match(f.common_name, name):
         return NameMatch.CN_FALLBACK

@@ -107,19 +107,7 @@ def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
 def _subject(ctx: AuditContext, leg: UcLeg, certificate: str | None = None) -> Subject:
     """The subject of a finding about ``leg`` (one value per leg and certificate: the rules
     about a leg share it)."""
-    cert = certificate or leg.rsa_identity
-    made: dict[tuple[int, str], Subject] = ctx.memo("leg-subjects", dict)
-    key = (id(leg), cert)  # the context keeps its legs alive
-    found = made.get(key)
-    if found is None:
-        found = made[key] = Subject(
-            cluster=leg.cluster.name,
-            node=leg.node.name,
-            leg=leg.label,
-            certificate=cert,
-            leg_id=leg.id,
-        )
-    return found
+    return ctx.leg_subject(leg, certificate or leg.rsa_identity)
 
 
 def _trust_problems(result: PathResult) -> list[str]:
@@ -267,24 +255,17 @@ def c2u_trust(ctx: AuditContext) -> Iterator[Finding]:
 def _trust_finding(
     ctx: AuditContext, leg: UcLeg, ident: Identity, rule_id: str, subject: Subject
 ) -> Finding:
-    results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
-    failing = {name: r for name, r in results.items() if _trust_problems(r)}
+    failing, chain, gaps, anchors = _trust_of(ctx, ident)
     leaf = facts(ident.leaf)
     gate = ctx.gate(leg)
-    evidence: dict[str, str | tuple[str, ...]] = {"chain": chain_fps(ident.chain)}
+    evidence: dict[str, str | tuple[str, ...]] = {"chain": chain}
     if not failing:
-        gaps = {
-            p.name: gap
-            for p in peers(ctx)
-            if (gap := missing_intermediates(results[p.name], p.trusted_cas.trust))
-        }
         if gaps:
             return _intermediate_finding(ctx, leg, ident, rule_id, subject, gaps, evidence)
-        anchors = sorted({facts(r.anchor).subject for r in results.values() if r.anchor})
         status = Status.PASS
         message = (
             f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to "
-            f"{', '.join(anchors)} on every Expressway-C peer"
+            f"{anchors} on every Expressway-C peer"
         )
         if gate is not Gate.VERIFIED:
             message += f" ({_not_verified_reason(ctx, leg, gate)})"
@@ -321,6 +302,41 @@ def _trust_finding(
         evidence=evidence,
         since=_since(ctx, leg),
     )
+
+
+_TrustOf = tuple[
+    dict[str, PathResult], tuple[str, ...], dict[str, tuple[x509.Certificate, ...]], str
+]
+
+
+def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
+    """What the legs presenting ``ident`` share: the peers whose trusted CA list rejects it, its
+    chain's fingerprints and, when none rejects it, the intermediates only its file supplies
+    (per peer) and the anchors reached (once per identity; the deployment keeps it alive)."""
+    made: dict[int, _TrustOf] = ctx.memo("trust-of-identity", dict)
+    found = made.get(id(ident))
+    if found is not None:
+        return found
+    results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
+    failing = {name: r for name, r in results.items() if _trust_problems(r)} or _NONE
+    gaps: dict[str, tuple[x509.Certificate, ...]] = _NONE_MISSING
+    anchors = ""
+    if not failing:
+        gaps = {
+            p.name: gap
+            for p in peers(ctx)
+            if (gap := missing_intermediates(results[p.name], p.trusted_cas.trust))
+        } or _NONE_MISSING
+        anchors = ", ".join(sorted({facts(r.anchor).subject for r in results.values() if r.anchor}))
+        texts: dict[str, str] = ctx.memo("trust-of-anchors", dict)  # a few anchors: shared
+        anchors = texts.setdefault(anchors, anchors)
+    found = made[id(ident)] = (failing, chain_fps(ident.chain), gaps, anchors)
+    return found
+
+
+_NONE: dict[str, PathResult] = {}
+_NONE_MISSING: dict[str, tuple[x509.Certificate, ...]] = {}
+"""Shared empty values of :func:`_trust_of` (never changed: its callers only read them)."""
 
 
 def missing_intermediates(result: PathResult, store: TrustStore) -> tuple[x509.Certificate, ...]:

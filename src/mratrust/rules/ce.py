@@ -58,7 +58,6 @@ from mratrust.topology import (
     Leg,
     edge_leg,
     expe_id,
-    node_id,
     peer_id,
     peer_label,
     rows_to,
@@ -786,12 +785,7 @@ def _sunset_subjects(
         if cm is None:
             continue
         yield (
-            Subject(
-                cluster=cluster.name,
-                node=node.name,
-                certificate="CallManager",
-                endpoint_id=node_id(cluster, node.name),
-            ),
+            ctx.node_subject(cluster, node, "CallManager"),
             cm,
             f"{node.name}'s CallManager certificate (mixed mode: CUCM is a TLS client too)",
             True,

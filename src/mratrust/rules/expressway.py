@@ -20,7 +20,7 @@ from mratrust.rules.base import (
     reissue_expressway,
     rule,
 )
-from mratrust.topology import node_id, peer_id
+from mratrust.topology import peer_id
 from mratrust.versions import X8_8, X8_10
 
 
@@ -190,7 +190,8 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
 )
 def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
     for peer in peers(ctx):
-        yield _wild(facts(peer.certificate.leaf), _subject(peer.name), "Expressway")
+        f = facts(peer.certificate.leaf)
+        yield _wild(f.wildcard, f.subject, f.names, _subject(peer.name), "Expressway")
     seen: set[tuple[str, str]] = set()
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
@@ -199,28 +200,25 @@ def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
                 continue
             seen.add((node.name, f.fingerprint))
             yield _wild(
-                f,
-                Subject(
-                    cluster=cluster.name,
-                    node=node.name,
-                    certificate=ident.name,
-                    endpoint_id=node_id(cluster, node.name),
-                ),
+                f.wildcard,
+                f.subject,
+                f.names,
+                ctx.node_subject(cluster, node, ident.name),
                 cluster.product.label,
             )
 
 
-def _wild(f: object, subject: Subject, product: str) -> Finding:
-    from mratrust.pki.facts import CertFacts
-
-    assert isinstance(f, CertFacts)
-    if not f.wildcard:
-        return make("EXP-WILDCARD", Status.PASS, subject, f"{f.subject} is not a wildcard")
+def _wild(
+    wildcard: bool, dn: str, names: tuple[str, ...], subject: Subject, product: str
+) -> Finding:
+    """The finding on a certificate named ``dn`` (``wildcard``: it has a '*' name)."""
+    if not wildcard:
+        return make("EXP-WILDCARD", Status.PASS, subject, f"{dn} is not a wildcard")
     return make(
         "EXP-WILDCARD",
         Status.FAIL,
         subject,
-        f"{f.subject} is a wildcard certificate (SAN: {', '.join(f.names)}); {product} does not "
+        f"{dn} is a wildcard certificate (SAN: {', '.join(names)}); {product} does not "
         "support wildcards",
         remediation=["Reissue it with every host name in the SAN (no '*')"],
     )

@@ -13,7 +13,7 @@ from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
 from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
-from mratrust.topology import node_id, peer_id
+from mratrust.topology import peer_id
 from mratrust.versions import X8_8
 
 
@@ -46,12 +46,7 @@ def _each_identity(ctx: AuditContext) -> Iterator[tuple[Subject, x509.Certificat
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
             yield (
-                Subject(
-                    cluster=cluster.name,
-                    node=node.name,
-                    certificate=ident.name,
-                    endpoint_id=node_id(cluster, node.name),
-                ),
+                ctx.node_subject(cluster, node, ident.name),
                 ident.leaf,
                 f"{short(node.name)}'s {ident.name}",
             )
@@ -68,11 +63,13 @@ def _chain_cas(ctx: AuditContext) -> dict[str, x509.Certificate]:
                 r = ctx.validate(peer.certificate.chain, store.trust)
                 for c in r.chain[1:]:
                     out.setdefault(facts(c).fingerprint, c)
+    done: set[int] = set()  # legs share identities: each adds its CAs once (same order)
     for leg in ctx.legs():
         for name in (leg.rsa_identity, leg.ecdsa_identity):
             ident = leg.node.identity(name) if name else None
-            if ident is None:
+            if ident is None or id(ident) in done:
                 continue
+            done.add(id(ident))  # the deployment keeps its identities alive
             for c in ident.chain[1:]:
                 out.setdefault(facts(c).fingerprint, c)
             if facts(ident.leaf).self_signed:
@@ -137,14 +134,19 @@ def _format(when: dt.datetime, tz: dt.tzinfo | None, fmt: str) -> str:
 )
 def cert_validity(ctx: AuditContext) -> Iterator[Finding]:
     for subject, cert, label in _identities(ctx):
+        f = facts(cert)
         status, message = _validity(ctx.now, cert, label, used=True)
         yield make(
             "CERT-VALIDITY",
             status,
             subject,
             message,
-            remediation=[f"Renew {label} and upload it (then the restarts its type needs)"],
-            evidence={"fingerprint": facts(cert).fingerprint, "not_after": _iso(cert)},
+            remediation=(
+                ()  # a pass or info carries none (make drops it): not formatted for nothing
+                if status is Status.PASS or status is Status.INFO
+                else (f"Renew {label} and upload it (then the restarts its type needs)",)
+            ),
+            evidence={"fingerprint": f.fingerprint, "not_after": _formatted(f.not_after, ISO)},
         )
     used = ctx.memo("chain-cas", lambda: _chain_cas(ctx))
     for fp, cert in used.items():
@@ -191,7 +193,10 @@ def _stores(ctx: AuditContext) -> Iterator[tuple[str, str, tuple[x509.Certificat
 
 
 def _iso(cert: x509.Certificate) -> str:
-    return _formatted(facts(cert).not_after, "%Y-%m-%dT%H:%M:%SZ")
+    return _formatted(facts(cert).not_after, ISO)
+
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @rule(

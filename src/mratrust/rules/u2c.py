@@ -380,6 +380,7 @@ def _domain(name: str) -> str:
     cite=("S17",),
 )
 def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
+    first = _first_peer(ctx)
     for cluster, node in ctx.deployment.nodes():
         if cluster.product is not Product.CUCM or not cluster.mixed:
             continue
@@ -388,13 +389,14 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
             if ident is None:
                 continue
             leaf = facts(ident.leaf)
+            endpoint = node_id(cluster, node.name)
             subject = Subject(
                 cluster=cluster.name,
                 node=node.name,
                 leg=_CALLBACK.label,
                 certificate=name,
-                leg_id=_leg_id(_CALLBACK, _first_peer(ctx), node_id(cluster, node.name)),
-                endpoint_id=node_id(cluster, node.name),
+                leg_id=_leg_id(_CALLBACK, first, endpoint),
+                endpoint_id=endpoint,
             )
             if leaf.server_auth and leaf.client_auth:
                 yield make(

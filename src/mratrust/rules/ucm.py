@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from mratrust.model import Finding, Product, Severity, Status, Subject
 from mratrust.pki.facts import NameMatch, facts, match_name
 from mratrust.rules.base import AuditContext, make, rename_or_reissue, rule, short
-from mratrust.topology import node_id
 from mratrust.versions import CUCM_TOMCAT_REUSE, X8_8
 
 REUSE_PAIRS = (("tomcat", "CallManager"), ("tomcat-ECDSA", "CallManager-ECDSA"))
@@ -32,12 +31,7 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
             dst = node.identity(target)
             if src is None:
                 continue
-            subject = Subject(
-                cluster=cluster.name,
-                node=node.name,
-                certificate=target,
-                endpoint_id=node_id(cluster, node.name),
-            )
+            subject = ctx.node_subject(cluster, node, target)
             fs = facts(src.leaf)
             if (
                 dst is not None

@@ -1,0 +1,128 @@
+"""Values the audit makes once and shares: findings and subjects set slot by slot, one verifier per
+anchor and time, the subjects of a node's certificate and of a leg. Each gives what the plain way
+gives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from tests.conftest import NOW
+
+from mratrust.audit import context
+from mratrust.lab import pkigen as pg
+from mratrust.model import Deployment, Finding, Severity, Status, Subject
+from mratrust.pki.facts import NameMatch, facts, match_name
+from mratrust.pki.verify import Reason, TrustStore, _structure_check, _verifier, validate
+from mratrust.rules import base
+from mratrust.rules.base import make
+
+POOL = pg.KeyPool()
+
+
+def test_a_finding_made_slot_by_slot_is_the_dataclass_one() -> None:
+    subject = Subject(cluster="c", node="n", leg="l", certificate="tomcat", leg_id="x>y:8443")
+    made = make("C2U-NAME", Status.PASS, subject, "m", evidence={"gate": "verified"})
+    plain = Finding(
+        rule="C2U-NAME",
+        status=Status.PASS,
+        severity=Severity.INFO,
+        subject=subject,
+        message="m",
+        since=made.since,
+        evidence=(("gate", "verified"),),
+        sources=made.sources,
+    )
+    assert made == plain and repr(made) == repr(plain) and hash(made) == hash(plain)
+    assert made.change is None and made.fixes == () and made.remediation == ()
+    bad = make("C2U-NAME", Status.FAIL, subject, "m", remediation=["do it"])
+    assert bad.remediation == ("do it",) and bad.fixes and bad.severity is Severity.CRITICAL
+    # twin: another message is another finding
+    assert make("C2U-NAME", Status.PASS, subject, "other", evidence={"gate": "verified"}) != made
+
+
+def test_a_subject_made_slot_by_slot_is_the_dataclass_one() -> None:
+    made = base._new_subject("c", "n", None, "tomcat", None, "ucm:c/n")
+    assert made == Subject(cluster="c", node="n", certificate="tomcat", endpoint_id="ucm:c/n")
+    assert made != Subject(cluster="c", node="n", certificate="tomcat")
+
+
+def test_a_finding_with_work_of_its_own_is_made_by_its_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Counted(Finding):
+        def __post_init__(self) -> None:
+            seen.append(self.rule)
+
+    monkeypatch.setattr(base, "Finding", Counted)
+    maker = base._finding_maker()
+    found = maker("C2U-NAME", Status.PASS, Severity.INFO, Subject(), "m", None, (), (), ())
+    assert type(found) is Counted and seen == ["C2U-NAME"]
+    # twin: the real class is made without its __init__, so nothing else runs
+    monkeypatch.undo()
+    assert (
+        type(
+            base._finding_maker()("R", Status.PASS, Severity.INFO, Subject(), "m", None, (), (), ())
+        )
+        is Finding
+    )
+
+
+def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
+    root = pg.make_ca("SHARED-ROOT", now=NOW, pool=POOL)
+    inter = pg.make_ca("SHARED-INT", now=NOW, issuer=root, pool=POOL)
+    no_sub_ca = pg.make_ca("SHARED-PATHLEN0", now=NOW, issuer=root, path_length=0, pool=POOL)
+    below = pg.make_ca("SHARED-BELOW", now=NOW, issuer=no_sub_ca, pool=POOL)
+    good = pg.make_leaf("good.example.com", now=NOW, issuer=inter, pool=POOL)
+    bad = pg.make_leaf("bad.example.com", now=NOW, issuer=below, pool=POOL)
+    store = TrustStore([root.cert], label="t")
+    _structure_check.cache_clear()
+    assert _verifier(root.cert, NOW) is _verifier(root.cert, NOW)
+    first = validate([good.cert, inter.cert], store, now=NOW)
+    rejected = validate([bad.cert, below.cert, no_sub_ca.cert], store, now=NOW)
+    again = validate([good.cert, inter.cert], store, now=NOW)
+    assert first.trusted and again.trusted and first == again
+    assert not rejected.trusted and Reason.CHAIN_REJECTED in rejected.reasons()
+    assert any("is rejected" in p.message for p in rejected.problems)
+    # twin: another anchor or another time is another verifier
+    other = pg.make_ca("SHARED-OTHER", now=NOW, pool=POOL)
+    assert _verifier(other.cert, NOW) is not _verifier(root.cert, NOW)
+    assert _verifier(root.cert, NOW.replace(hour=1)) is not _verifier(root.cert, NOW)
+
+
+def test_an_exact_san_entry_and_a_differently_written_one_both_match() -> None:
+    leaf = pg.make_leaf(
+        "node.example.com", now=NOW, issuer=None, san=("node.example.com",), pool=POOL
+    )
+    f = facts(leaf.cert)
+    assert match_name(f, "node.example.com") is NameMatch.SAN
+    assert match_name(f, "NODE.Example.com.") is NameMatch.SAN
+    assert match_name(f, "other.example.com") is NameMatch.NONE
+
+
+def test_the_rules_share_a_node_certificate_subject(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    ctx = context(deployment("B0"), now=NOW)
+    cluster, node = next(iter(ctx.deployment.nodes()))
+    a = ctx.node_subject(cluster, node, "tomcat")
+    assert a is ctx.node_subject(cluster, node, "tomcat")
+    assert a.cluster == cluster.name and a.node == node.name and a.certificate == "tomcat"
+    assert a.endpoint_id and a.leg is None and a.leg_id is None
+    # twin: another certificate of the node is another subject
+    assert ctx.node_subject(cluster, node, "CallManager") != a
+    leg = ctx.legs()[0]
+    s = ctx.leg_subject(leg, leg.rsa_identity)
+    assert s is ctx.leg_subject(leg, leg.rsa_identity)
+    assert s == Subject(
+        cluster=leg.cluster.name,
+        node=leg.node.name,
+        leg=leg.label,
+        certificate=leg.rsa_identity,
+        leg_id=leg.id,
+    )
+    assert ctx.leg_subject(leg, "tomcat-ECDSA") != s
