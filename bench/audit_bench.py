@@ -312,7 +312,7 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
     from mratrust.audit import audit
     from mratrust.inventory import load_inventory
     from mratrust.pki.facts import clear_cache as clear_facts
-    from mratrust.pki.verify import _structure_check, issued_by
+    from mratrust.pki.verify import _VERIFIERS, _structure_check, issued_by
     from mratrust.versions import behaviour
 
     best_floor = best_audit = float("inf")
@@ -325,6 +325,7 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
         clear_facts()
         issued_by.cache_clear()
         _structure_check.cache_clear()
+        _VERIFIERS.clear()
         behaviour.cache_clear()
         gc.collect()
         start = time.perf_counter()
