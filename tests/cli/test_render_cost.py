@@ -89,6 +89,8 @@ def _whole(report: Report) -> bytes:
         "\x80\x85\x9f",  # C1 controls: raw bytes in UTF-8, no backslash
         "C:\\new\\table",  # no control character, a backslash: a false alarm, kept as it is
         "Zürich ©",  # a two-byte character that shares its lead byte with the C1 controls
+        'say "a","b"',  # what separates strings encoded together, inside one of them
+        'x},{"cluster":"y","node":null',  # what separates subjects encoded together
     ],
 )
 def test_json_lines_are_the_whole_document_made_displayable(report: Report, odd: str) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from itertools import islice
+from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any
 
-from mratrust.model import Finding, Status, Subject
+from mratrust.model import EvidenceValue, Finding, Status, Subject
 from mratrust.report.safe import displayable_finding
 from mratrust.textsafe import escape_control
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 SCHEMA_ID = "mratrust.report/1"
 
 Dumps = Callable[[Any], bytes]
+Evidence = tuple[tuple[str, EvidenceValue], ...]
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -114,11 +116,163 @@ def _line(f: Finding, fast: Dumps | None) -> bytes:
     the usual case, so only a suspect line is encoded again from the escaped finding.
     """
     line = _encode(f, fast)
-    if (b"\\" in line or b"\x7f" in line or b"\xc2" in line) and _MAYBE_CONTROL.search(line):
+    if _suspect(line):
         shown = displayable_finding(f)
         if shown is not f:
             line = _encode(shown, fast)
     return line
+
+
+def _suspect(piece: bytes) -> bool:
+    """``piece`` may hold a control character (:data:`_MAYBE_CONTROL`)."""
+    return (piece.find(92) >= 0 or piece.find(0x7F) >= 0 or piece.find(0xC2) >= 0) and bool(
+        _MAYBE_CONTROL.search(piece)
+    )
+
+
+Piece = tuple[bytes, bool]
+"""Bytes of a line encoded once for every finding that holds the same object, and whether
+they may hold a control character."""
+
+
+def _split(blob: bytes, sep: bytes, count: int) -> tuple[list[bytes], bool] | None:
+    """``blob`` split at ``sep`` into ``count`` parts, and whether any may hold a control
+    character (None if it does not split so)."""
+    parts = blob.split(sep)
+    return (parts, _suspect(blob)) if len(parts) == count else None
+
+
+def _strings(texts: list[str], enc: Dumps) -> tuple[list[bytes], bool] | None:
+    """Each of ``texts`` as a JSON string without its quotes, encoded in one call (None if
+    orjson does not take one of them). In a JSON array of strings ``","`` is only ever a
+    boundary: a quote inside a string is written ``\\"``."""
+    try:
+        return _split(enc(texts)[2:-2], b'","', len(texts))
+    except TypeError:
+        return None
+
+
+def _subjects(subjects: list[Subject], enc: Dumps) -> tuple[list[bytes], bool] | None:
+    """Each subject as a JSON object without its ``{"cluster":`` and its ``}``, encoded in one
+    call (None if orjson does not take one). ``{"cluster":`` with a bare quote only ever opens
+    a subject: a quote inside a string is escaped."""
+    try:
+        return _split(enc(subjects)[12:-2], b'},{"cluster":', len(subjects))
+    except TypeError:
+        return None
+
+
+def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[bytes]:
+    """Each finding as :func:`_line` encodes it, the parts findings share encoded once.
+
+    A rule's findings share their head (rule, status, severity), ``since``, remediation and
+    sources; many share a subject or an evidence tuple as one object. Each of these is encoded
+    the first time it is met and its bytes are reused, keyed by value (a string) or by identity
+    (a tuple or a subject: ``findings`` holds every one of them while the lines are made, so
+    no id is reused meanwhile). Messages, each finding's own, and the subjects first met are
+    encoded a batch at a time, in one call each. The line is the bytes orjson writes for
+    :func:`_fast_dict` (compact, keys in the same order); it goes the careful way of
+    :func:`_line` when one of its pieces may hold a control character.
+    """
+    if fast is None or not _NATIVE_SUBJECT:
+        yield from (_line(f, fast) for f in findings)
+        return
+    enc = fast
+    heads: dict[tuple[str, int, int], Piece] = {}
+    subjects: dict[int, Piece] = {}
+    sinces: dict[str | None, Piece] = {}
+    remedies: dict[int, Piece] = {}
+    evidences: dict[tuple[int, bool], Piece] = {}
+    sources: dict[int, Piece] = {}
+    brief_sources = (b',"sources":[]', False)
+    end = b"}"
+    open_message = b'},"message":"'
+
+    def piece(data: bytes) -> Piece:
+        return data, _suspect(data)
+
+    for start in range(0, len(findings), _BATCH):
+        batch = findings[start : start + _BATCH]
+        fresh = {id(f.subject): f.subject for f in batch if id(f.subject) not in subjects}
+        encoded = _subjects(list(fresh.values()), enc) if fresh else ([], False)
+        if encoded is not None:
+            odd = encoded[1]
+            for s, data in zip(fresh, encoded[0], strict=True):
+                subjects[s] = (data, odd and _suspect(data))
+        messages = _strings([f.message for f in batch], enc)
+        if messages is None:
+            yield from (_line(f, fast) for f in batch)
+            continue
+        texts, odd_texts = messages
+        for f, text in zip(batch, texts, strict=True):
+            subject = subjects.get(id(f.subject))
+            if subject is None:
+                yield _line(f, fast)
+                continue
+            try:
+                status = f.status
+                brief = status is _PASS
+                key = (f.rule, id(status), id(f.severity))
+                head = heads.get(key)
+                if head is None:
+                    head = heads[key] = piece(
+                        b'{"rule":'
+                        + enc(f.rule)
+                        + b',"status":'
+                        + enc(status._value_)
+                        + b',"severity":'
+                        + enc(f.severity._value_)
+                        + b',"subject":{"cluster":'
+                    )
+                since = sinces.get(f.since)
+                if since is None:
+                    since = sinces[f.since] = piece(b'","since":' + enc(f.since))
+                r = f.remediation
+                remedy = remedies.get(id(r))
+                if remedy is None:
+                    remedy = remedies[id(r)] = piece(b',"remediation":' + enc(r))
+                ev = f.evidence
+                evidence = evidences.get((id(ev), brief))
+                if evidence is None:
+                    shown = {k: v for k, v in ev if not isinstance(v, tuple)} if brief else dict(ev)
+                    evidence = evidences[id(ev), brief] = piece(b',"evidence":' + enc(shown))
+                if brief:
+                    source = brief_sources
+                else:
+                    u = f.sources
+                    known = sources.get(id(u))
+                    if known is None:
+                        known = sources[id(u)] = piece(b',"sources":' + enc(u))
+                    source = known
+            except TypeError:  # what orjson does not take: the finding goes the wider way
+                yield _line(f, fast)
+                continue
+            line = b"".join(
+                (
+                    head[0],
+                    subject[0],
+                    open_message,
+                    text,
+                    since[0],
+                    remedy[0],
+                    evidence[0],
+                    source[0],
+                    end if f.change is None else b',"change":' + enc(f.change._value_) + end,
+                )
+            )
+            if (
+                head[1]
+                or subject[1]
+                or since[1]
+                or remedy[1]
+                or evidence[1]
+                or source[1]
+                or (odd_texts and _suspect(text))
+            ) and _suspect(line):
+                shown_f = displayable_finding(f)
+                if shown_f is not f:
+                    line = _encode(shown_f, fast)
+            yield line
 
 
 def _encode(f: Finding, fast: Dumps | None) -> bytes:
@@ -151,10 +305,14 @@ def _tail(report: Report, graph: Callable[[Graph], Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": report.summary()}
     if report.graph is not None:
         out["graph"] = graph(report.graph)
-    sources: dict[str, list[str]] = {}
-    for f in report.findings:
-        if f.rule not in sources:
-            sources[f.rule] = [escape_control(u) for u in f.sources]
+    # the sources of each rule's first finding, rules in the order first met
+    findings = report.findings
+    rules = list(map(attrgetter("rule"), findings))
+    first = dict(zip(reversed(rules), range(len(rules) - 1, -1, -1), strict=True))
+    sources = {
+        rule: [escape_control(u) for u in findings[first[rule]].sources]
+        for rule in dict.fromkeys(rules)
+    }
     out["rule_sources"] = sources
     return out
 
@@ -263,6 +421,20 @@ def _layout(value: Any, dumps: Dumps, write: Callable[[bytes], object], depth: i
     write(b"\n" + b"  " * depth + b"]")
 
 
+def _rows(rows: list[dict[str, Any]], dumps: Dumps, fast: Dumps | None) -> Iterator[bytes]:
+    """Each of ``rows`` (objects whose first key is ``"id"``, values no object) encoded, in
+    one call when orjson takes them all: ``},{"id":`` with bare quotes is only ever a boundary
+    between two of them, a quote inside a string being escaped."""
+    if fast is not None and rows:
+        try:
+            parts = fast(rows)[7:-2].split(b'},{"id":')
+        except TypeError:
+            parts = []
+        if len(parts) == len(rows):
+            return (b'{"id":' + p + b"}" for p in parts)
+    return map(dumps, rows)
+
+
 _CHUNK = 1 << 20
 
 
@@ -278,13 +450,13 @@ def write(report: Report, out: IO[bytes]) -> None:
             out.write(buf)
             buf.clear()
 
-    def graph(g: Graph) -> dict[str, Any]:  # one line at a time, as the findings
+    def graph(g: Graph) -> dict[str, Any]:  # one line each, as the findings
         return {
-            "endpoints": _Lines(map(dumps, map(_endpoint_dict, g.endpoints))),
-            "legs": _Lines(map(dumps, map(_leg_dict, g.legs))),
+            "endpoints": _Lines(_rows(list(map(_endpoint_dict, g.endpoints)), dumps, fast)),
+            "legs": _Lines(_rows(list(map(_leg_dict, g.legs)), dumps, fast)),
         }
 
-    findings = _Lines(_line(f, fast) for f in report.findings)
+    findings = _Lines(_finding_lines(report.findings, fast))
     _layout({**_head(report), "findings": findings, **_tail(report, graph)}, dumps, put)
     buf.extend(b"\n")
     out.write(buf)
