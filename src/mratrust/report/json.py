@@ -169,9 +169,10 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
     sources; many share a subject or an evidence tuple as one object. Each of these is encoded
     the first time it is met and its bytes are reused, keyed by value (a string) or by identity
     (a tuple or a subject: ``findings`` holds every one of them while the lines are made, so
-    no id is reused meanwhile). Messages, each finding's own, and the subjects first met are
-    encoded a batch at a time, in one call each. The line is the bytes orjson writes for
-    :func:`_fast_dict` (compact, keys in the same order); it goes the careful way of
+    no id is reused meanwhile). Subjects and evidence, nearly as many as the findings, are
+    remembered for one batch of findings only, so that memory stays bounded; the subjects of a
+    batch and its messages are encoded in one call each. The line is the bytes orjson writes
+    for :func:`_fast_dict` (compact, keys in the same order); it goes the careful way of
     :func:`_line` when one of its pieces may hold a control character.
     """
     if fast is None or not _NATIVE_SUBJECT:
@@ -193,7 +194,9 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
 
     for start in range(0, len(findings), _BATCH):
         batch = findings[start : start + _BATCH]
-        fresh = {id(f.subject): f.subject for f in batch if id(f.subject) not in subjects}
+        subjects.clear()
+        evidences.clear()
+        fresh = {id(f.subject): f.subject for f in batch}
         encoded = _subjects(list(fresh.values()), enc) if fresh else ([], False)
         if encoded is not None:
             odd = encoded[1]
@@ -435,11 +438,12 @@ def _rows(rows: list[dict[str, Any]], dumps: Dumps, fast: Dumps | None) -> Itera
     return map(dumps, rows)
 
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
+"""What is gathered before a write: few calls, little memory."""
 
 
 def write(report: Report, out: IO[bytes]) -> None:
-    """Write the report to ``out`` as UTF-8 JSON, piece by piece (about a megabyte at a time)."""
+    """Write the report to ``out`` as UTF-8 JSON, piece by piece (about 256 kB at a time)."""
     fast = _orjson()
     dumps = _dumps(fast)
     buf = bytearray()
