@@ -229,3 +229,35 @@ def test_json_to_a_pipe_is_streamed_to_it(scenario_dir: Dir, tmp_path: Path) -> 
     reader.join(timeout=30)
     assert json.loads(got[0])["findings"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_text_wraps_a_long_line_as_textwrap_does() -> None:
+    import random
+    import textwrap
+
+    from mratrust.report.text import _wrap
+
+    rng = random.Random(13)
+    words = ["a", "bb", "ccc", "d-d", "x" * 30, "Zürich", "ÿ" * 9, "y" * 120, "sha256:" + "f" * 64]
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 40)))
+        width = rng.randint(20, 110)
+        for first, rest in (("        ", "        "), ("        -> ", "           "), ("", "  ")):
+            want = textwrap.fill(
+                text,
+                width=width + len(first),
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            assert _wrap(text, width, first, rest) == want, (text, width, first)
+    # text that is not a plain run of words still goes through textwrap
+    assert _wrap("a  b\tc " * 30, 20, "  ", "  ") == textwrap.fill(
+        "a  b\tc " * 30,
+        width=22,
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )

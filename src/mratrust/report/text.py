@@ -117,8 +117,11 @@ def _finding(f: Finding, width: int) -> Iterator[Line]:
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> str:
-    if 0 < len(text) <= width and text[0] != " " != text[-1] and text.isprintable():
-        return first + text  # one line as it is: what textwrap gives, without its cost
+    if text and text[0] != " " != text[-1] and text.isprintable():
+        if len(text) <= width:
+            return first + text  # one line as it is: what textwrap gives, without its cost
+        if len(first) == len(rest) and "  " not in text:
+            return _fill(text.split(" "), width, first, rest)
     return textwrap.fill(
         text,
         width=width + len(first),
@@ -127,6 +130,24 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
         break_on_hyphens=False,
         break_long_words=False,
     )
+
+
+def _fill(words: list[str], width: int, first: str, rest: str) -> str:
+    """What ``textwrap.fill`` makes of ``words`` joined by single spaces (printable text, no
+    other whitespace), the indents of the same length, and words never broken: each line takes
+    the words that fit in ``width``, a longer word a line of its own."""
+    lines: list[str] = []
+    line: list[str] = []
+    used = -1  # the length of the line's words with a space between each two
+    for word in words:
+        if line and used + 1 + len(word) > width:
+            lines.append(" ".join(line))
+            line = []
+            used = -1
+        line.append(word)
+        used += 1 + len(word)
+    lines.append(" ".join(line))
+    return first + ("\n" + rest).join(lines)
 
 
 def render_to(
