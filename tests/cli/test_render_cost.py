@@ -261,3 +261,24 @@ def test_text_wraps_a_long_line_as_textwrap_does() -> None:
         break_on_hyphens=False,
         break_long_words=False,
     )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"message": "lone \udc80 surrogate"},  # refused with the messages of its batch
+        {"evidence": (("serial", 2**80),)},  # refused with its evidence
+        {"since": "X\udc80"},  # refused with what it shares with the rule's findings
+        {"subject": Subject(cluster="c\udc80")},  # refused with the subjects of its batch
+    ],
+)
+def test_json_lines_orjson_refuses_are_the_whole_document(
+    report: Report, change: dict[str, object]
+) -> None:
+    i = len(report.findings) // 2
+    odd = replace(report.findings[i], **change)  # type: ignore[arg-type]
+    mixed = replace(report, findings=(*report.findings[:i], odd, *report.findings[i + 1 :]))
+    streamed = report_json.render_bytes(mixed)
+    assert streamed == _whole(mixed)
+    assert streamed.count(b'{"rule":') == len(report.findings)  # one line each
+    assert streamed.count(b'{"rule": ') == 1  # the refused one, written by the json module

@@ -162,116 +162,103 @@ def _subjects(subjects: list[Subject], enc: Dumps) -> tuple[list[bytes], bool] |
         return None
 
 
+Frame = tuple[bytes, bytes, bytes, bool]
+"""What a line holds besides its subject, message and evidence: the bytes before the subject,
+those between the message and the evidence, those after the evidence, and whether they may
+hold a control character."""
+
+_REFUSED: Frame = (b"", b"", b"", True)
+"""The frame of findings orjson does not take (they are written as :func:`_line` does)."""
+
+
+def _frame(f: Finding, enc: Dumps) -> Frame:
+    brief = f.status is _PASS
+    head = (
+        b'{"rule":'
+        + enc(f.rule)
+        + b',"status":'
+        + enc(f.status._value_)
+        + b',"severity":'
+        + enc(f.severity._value_)
+        + b',"subject":{"cluster":'
+    )
+    middle = b'","since":' + enc(f.since) + b',"remediation":' + enc(f.remediation)
+    tail = b',"sources":' + (b"[]" if brief else enc(f.sources))
+    if f.change is not None:
+        tail += b',"change":' + enc(f.change._value_)
+    tail += b"}"
+    return head, middle, tail, _suspect(head + middle + tail)
+
+
 def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[bytes]:
     """Each finding as :func:`_line` encodes it, the parts findings share encoded once.
 
-    A rule's findings share their head (rule, status, severity), ``since``, remediation and
-    sources; many share a subject or an evidence tuple as one object. Each of these is encoded
-    the first time it is met and its bytes are reused, keyed by value (a string) or by identity
-    (a tuple or a subject: ``findings`` holds every one of them while the lines are made, so
-    no id is reused meanwhile). Subjects and evidence, nearly as many as the findings, are
-    remembered for one batch of findings only, so that memory stays bounded; the subjects of a
-    batch and its messages are encoded in one call each. The line is the bytes orjson writes
-    for :func:`_fast_dict` (compact, keys in the same order); it goes the careful way of
-    :func:`_line` when one of its pieces may hold a control character.
+    What a rule's findings share (rule, status, severity, ``since``, remediation, sources) is
+    encoded once, and so is an evidence tuple that findings share as one object: the bytes are
+    remembered by identity (``findings`` holds each object while the lines are made, so no id
+    is reused meanwhile), evidence for one batch of findings only, so that memory stays
+    bounded. The subjects and the messages of a batch are encoded in one call each. The line is
+    the bytes orjson writes for :func:`_fast_dict` (compact, keys in the same order); it goes
+    the careful way of :func:`_line` when one of its pieces may hold a control character.
     """
     if fast is None or not _NATIVE_SUBJECT:
         yield from (_line(f, fast) for f in findings)
         return
     enc = fast
-    heads: dict[tuple[str, int, int], Piece] = {}
-    subjects: dict[int, Piece] = {}
-    sinces: dict[str | None, Piece] = {}
-    remedies: dict[int, Piece] = {}
-    evidences: dict[tuple[int, bool], Piece] = {}
-    sources: dict[int, Piece] = {}
-    brief_sources = (b',"sources":[]', False)
-    end = b"}"
+    frames: dict[tuple[object, ...], Frame] = {}
+    brief_ev: dict[int, tuple[bytes, bool]] = {}
+    full_ev: dict[int, tuple[bytes, bool]] = {}
+    subject_of = attrgetter("subject")
+    message_of = attrgetter("message")
     open_message = b'},"message":"'
-
-    def piece(data: bytes) -> Piece:
-        return data, _suspect(data)
-
     for start in range(0, len(findings), _BATCH):
         batch = findings[start : start + _BATCH]
-        subjects.clear()
-        evidences.clear()
-        fresh = {id(f.subject): f.subject for f in batch}
-        encoded = _subjects(list(fresh.values()), enc) if fresh else ([], False)
-        if encoded is not None:
-            odd = encoded[1]
-            for s, data in zip(fresh, encoded[0], strict=True):
-                subjects[s] = (data, odd and _suspect(data))
-        messages = _strings([f.message for f in batch], enc)
-        if messages is None:
+        brief_ev.clear()
+        full_ev.clear()
+        subjects = _subjects(list(map(subject_of, batch)), enc)
+        texts = _strings(list(map(message_of, batch)), enc)
+        if subjects is None or texts is None:
             yield from (_line(f, fast) for f in batch)
             continue
-        texts, odd_texts = messages
-        for f, text in zip(batch, texts, strict=True):
-            subject = subjects.get(id(f.subject))
-            if subject is None:
-                yield _line(f, fast)
-                continue
-            try:
-                status = f.status
-                brief = status is _PASS
-                key = (f.rule, id(status), id(f.severity))
-                head = heads.get(key)
-                if head is None:
-                    head = heads[key] = piece(
-                        b'{"rule":'
-                        + enc(f.rule)
-                        + b',"status":'
-                        + enc(status._value_)
-                        + b',"severity":'
-                        + enc(f.severity._value_)
-                        + b',"subject":{"cluster":'
-                    )
-                since = sinces.get(f.since)
-                if since is None:
-                    since = sinces[f.since] = piece(b'","since":' + enc(f.since))
-                r = f.remediation
-                remedy = remedies.get(id(r))
-                if remedy is None:
-                    remedy = remedies[id(r)] = piece(b',"remediation":' + enc(r))
-                ev = f.evidence
-                evidence = evidences.get((id(ev), brief))
-                if evidence is None:
-                    shown = {k: v for k, v in ev if not isinstance(v, tuple)} if brief else dict(ev)
-                    evidence = evidences[id(ev), brief] = piece(b',"evidence":' + enc(shown))
-                if brief:
-                    source = brief_sources
-                else:
-                    u = f.sources
-                    known = sources.get(id(u))
-                    if known is None:
-                        known = sources[id(u)] = piece(b',"sources":' + enc(u))
-                    source = known
-            except TypeError:  # what orjson does not take: the finding goes the wider way
+        odd = subjects[1] or texts[1]
+        for f, subject, text in zip(batch, subjects[0], texts[0], strict=True):
+            status = f.status
+            key = (
+                f.rule,
+                id(status),
+                id(f.severity),
+                f.since,
+                id(f.remediation),
+                id(f.sources),
+                id(f.change),
+            )
+            frame = frames.get(key)
+            if frame is None:
+                try:
+                    frame = frames[key] = _frame(f, enc)
+                except TypeError:  # what orjson does not take: the wider way, as _line
+                    frame = frames[key] = _REFUSED
+            ev = f.evidence
+            evs = brief_ev if status is _PASS else full_ev
+            evidence = evs.get(id(ev))
+            if evidence is None and frame is not _REFUSED:
+                shown = (
+                    {k: v for k, v in ev if not isinstance(v, tuple)}
+                    if evs is brief_ev
+                    else dict(ev)
+                )
+                try:
+                    data = b',"evidence":' + enc(shown)  # a copy: orjson's buffer is not kept
+                    evidence = evs[id(ev)] = (data, _suspect(data))
+                except TypeError:
+                    pass
+            if frame is _REFUSED or evidence is None:
                 yield _line(f, fast)
                 continue
             line = b"".join(
-                (
-                    head[0],
-                    subject[0],
-                    open_message,
-                    text,
-                    since[0],
-                    remedy[0],
-                    evidence[0],
-                    source[0],
-                    end if f.change is None else b',"change":' + enc(f.change._value_) + end,
-                )
+                (frame[0], subject, open_message, text, frame[1], evidence[0], frame[2])
             )
-            if (
-                head[1]
-                or subject[1]
-                or since[1]
-                or remedy[1]
-                or evidence[1]
-                or source[1]
-                or (odd_texts and _suspect(text))
-            ) and _suspect(line):
+            if (odd or frame[3] or evidence[1]) and _suspect(line):
                 shown_f = displayable_finding(f)
                 if shown_f is not f:
                     line = _encode(shown_f, fast)
