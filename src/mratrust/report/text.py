@@ -7,8 +7,12 @@ the same lines to rich, which is imported only then.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from functools import partial
+from itertools import compress
+from operator import attrgetter, is_, not_
 from typing import TYPE_CHECKING
 
 from mratrust.model import Finding, Status
@@ -65,15 +69,15 @@ def _lines(report: Report, *, show_pass: bool, limit: int | None, width: int) ->
     report = replace(report, deployment=escape_control(report.deployment))
     yield "bold", ((_heading(report), ""),)
     yield "", ((f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC", ""),)
-    heading = Grouping(report).heading
+    findings = report.findings
+    headings = list(map(Grouping(report).heading, findings))
+    is_pass = list(map(partial(is_, Status.PASS), map(attrgetter("status"), findings)))
+    passes = Counter(compress(headings, is_pass))  # counted without a loop of ours
     groups: dict[str, list[Finding]] = {}
-    passes: dict[str, int] = {}
-    for f in report.findings:
-        group = heading(f)
-        if f.status is Status.PASS:
-            passes[group] = passes.get(group, 0) + 1
-            if not show_pass:
-                continue
+    listed: Iterable[tuple[Finding, str]] = zip(findings, headings, strict=True)
+    if not show_pass:  # only the findings that are not a pass are listed
+        listed = compress(listed, map(not_, is_pass))
+    for f, group in listed:
         groups.setdefault(group, []).append(f)
     order = sorted(groups, key=lambda g: min(f.status.rank for f in groups[g]))
     shown = 0
