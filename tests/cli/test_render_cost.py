@@ -282,3 +282,17 @@ def test_json_lines_orjson_refuses_are_the_whole_document(
     assert streamed == _whole(mixed)
     assert streamed.count(b'{"rule":') == len(report.findings)  # one line each
     assert streamed.count(b'{"rule": ') == 1  # the refused one, written by the json module
+
+
+def test_json_lines_of_findings_that_share_nothing_are_the_whole_document(
+    report: Report,
+) -> None:
+    many = [
+        replace(f, remediation=(f"step {i}",), since=f"X{i}")
+        for i, f in enumerate(report.findings * (report_json._FRAMES // len(report.findings) + 2))
+    ]
+    assert len(many) > report_json._FRAMES
+    big = replace(report, findings=tuple(many))
+    streamed = report_json.render_bytes(big)
+    assert streamed == _whole(big)
+    assert streamed.count(b'"remediation":["step ') == len(many)

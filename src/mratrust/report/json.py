@@ -131,8 +131,8 @@ def _suspect(piece: bytes) -> bool:
 
 
 Piece = tuple[bytes, bool]
-"""Bytes of a line encoded once for every finding that holds the same object, and whether
-they may hold a control character."""
+"""Bytes of a line encoded once for the findings that share an object, and whether they may
+hold a control character."""
 
 
 def _split(blob: bytes, sep: bytes, count: int) -> tuple[list[bytes], bool] | None:
@@ -171,6 +171,10 @@ _REFUSED: Frame = (b"", b"", b"", True)
 """The frame of findings orjson does not take (they are written as :func:`_line` does)."""
 
 
+_FRAMES = 4096
+"""Frames remembered at most (a report has a few dozen when its rules share their texts)."""
+
+
 def _frame(f: Finding, enc: Dumps) -> Frame:
     brief = f.status is _PASS
     head = (
@@ -206,8 +210,8 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
         return
     enc = fast
     frames: dict[tuple[object, ...], Frame] = {}
-    brief_ev: dict[int, tuple[bytes, bool]] = {}
-    full_ev: dict[int, tuple[bytes, bool]] = {}
+    brief_ev: dict[int, Piece] = {}
+    full_ev: dict[int, Piece] = {}
     subject_of = attrgetter("subject")
     message_of = attrgetter("message")
     open_message = b'},"message":"'
@@ -215,6 +219,8 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
         batch = findings[start : start + _BATCH]
         brief_ev.clear()
         full_ev.clear()
+        if len(frames) > _FRAMES:  # findings that share little: memory stays bounded
+            frames.clear()
         subjects = _subjects(list(map(subject_of, batch)), enc)
         texts = _strings(list(map(message_of, batch)), enc)
         if subjects is None or texts is None:
