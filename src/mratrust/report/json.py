@@ -156,8 +156,21 @@ def _subjects(subjects: list[Subject], enc: Dumps) -> tuple[list[bytes], bool] |
     """Each subject as a JSON object without its ``{"cluster":`` and its ``}``, encoded in one
     call (None if orjson does not take one). ``{"cluster":`` with a bare quote only ever opens
     a subject: a quote inside a string is escaped."""
+    # as plain objects: orjson writes a dataclass with slots several times slower than the
+    # dict (same keys, same order: _NATIVE_SUBJECT)
+    rows = [
+        {
+            "cluster": s.cluster,
+            "node": s.node,
+            "leg": s.leg,
+            "certificate": s.certificate,
+            "leg_id": s.leg_id,
+            "endpoint_id": s.endpoint_id,
+        }
+        for s in subjects
+    ]
     try:
-        return _split(enc(subjects)[12:-2], b'},{"cluster":', len(subjects))
+        return _split(enc(rows)[12:-2], b'},{"cluster":', len(subjects))
     except TypeError:
         return None
 
