@@ -89,6 +89,8 @@ def _whole(report: Report) -> bytes:
         "\x80\x85\x9f",  # C1 controls: raw bytes in UTF-8, no backslash
         "C:\\new\\table",  # no control character, a backslash: a false alarm, kept as it is
         "Zürich ©",  # a two-byte character that shares its lead byte with the C1 controls
+        'say "a","b"',  # what separates strings encoded together, inside one of them
+        'x},{"cluster":"y","node":null',  # what separates subjects encoded together
     ],
 )
 def test_json_lines_are_the_whole_document_made_displayable(report: Report, odd: str) -> None:
@@ -117,14 +119,14 @@ class _Pieces(io.RawIOBase):
         return len(data)
 
 
-def test_json_is_written_in_pieces_of_about_a_megabyte(report: Report) -> None:
+def test_json_is_written_in_pieces_of_bounded_size(report: Report) -> None:
     big = replace(report, findings=report.findings * 200)
     sink = _Pieces()
     report_json.write(big, sink)
     whole = b"".join(sink.pieces)
     assert whole == report_json.render_bytes(big) and len(whole) > 3 << 20
     assert len(sink.pieces) >= 3
-    assert max(len(p) for p in sink.pieces) < (1 << 20) + (1 << 18)
+    assert max(len(p) for p in sink.pieces) < report_json._CHUNK + (1 << 18)
     small = _Pieces()
     report_json.write(report, small)
     assert len(small.pieces) == 1 and small.pieces[0] == report_json.render_bytes(report)
@@ -227,3 +229,70 @@ def test_json_to_a_pipe_is_streamed_to_it(scenario_dir: Dir, tmp_path: Path) -> 
     reader.join(timeout=30)
     assert json.loads(got[0])["findings"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_text_wraps_a_long_line_as_textwrap_does() -> None:
+    import random
+    import textwrap
+
+    from mratrust.report.text import _wrap
+
+    rng = random.Random(13)
+    words = ["a", "bb", "ccc", "d-d", "x" * 30, "Zürich", "ÿ" * 9, "y" * 120, "sha256:" + "f" * 64]
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 40)))
+        width = rng.randint(20, 110)
+        for first, rest in (("        ", "        "), ("        -> ", "           "), ("", "  ")):
+            want = textwrap.fill(
+                text,
+                width=width + len(first),
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            assert _wrap(text, width, first, rest) == want, (text, width, first)
+    # text that is not a plain run of words still goes through textwrap
+    assert _wrap("a  b\tc " * 30, 20, "  ", "  ") == textwrap.fill(
+        "a  b\tc " * 30,
+        width=22,
+        initial_indent="  ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"message": "lone \udc80 surrogate"},  # refused with the messages of its batch
+        {"evidence": (("serial", 2**80),)},  # refused with its evidence
+        {"since": "X\udc80"},  # refused with what it shares with the rule's findings
+        {"subject": Subject(cluster="c\udc80")},  # refused with the subjects of its batch
+    ],
+)
+def test_json_lines_orjson_refuses_are_the_whole_document(
+    report: Report, change: dict[str, object]
+) -> None:
+    i = len(report.findings) // 2
+    odd = replace(report.findings[i], **change)  # type: ignore[arg-type]
+    mixed = replace(report, findings=(*report.findings[:i], odd, *report.findings[i + 1 :]))
+    streamed = report_json.render_bytes(mixed)
+    assert streamed == _whole(mixed)
+    assert streamed.count(b'{"rule":') == len(report.findings)  # one line each
+    assert streamed.count(b'{"rule": ') == 1  # the refused one, written by the json module
+
+
+def test_json_lines_of_findings_that_share_nothing_are_the_whole_document(
+    report: Report,
+) -> None:
+    many = [
+        replace(f, remediation=(f"step {i}",), since=f"X{i}")
+        for i, f in enumerate(report.findings * (report_json._FRAMES // len(report.findings) + 2))
+    ]
+    assert len(many) > report_json._FRAMES
+    big = replace(report, findings=tuple(many))
+    streamed = report_json.render_bytes(big)
+    assert streamed == _whole(big)
+    assert streamed.count(b'"remediation":["step ') == len(many)

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 class Grouping:
     """The group headings of a report's findings.
 
-    A heading depends on four fields of a finding's subject; it is worked out once per distinct
-    four and remembered (tens of thousands of findings share a few thousand).
+    A heading depends on the endpoint a finding's subject names (by its endpoint or leg id),
+    worked out once per distinct pair and remembered, and on the certificate (one of the
+    endpoint's trust stores or not) or, with no endpoint, on the cluster.
     """
 
     def __init__(self, report: Report) -> None:
@@ -30,8 +31,8 @@ class Grouping:
             {e.id: e for e in graph.endpoints} if graph is not None else {}
         )
         self._legs: dict[str, Leg] = {g.leg.id: g.leg for g in graph.legs} if graph else {}
-        self._headings: dict[tuple[str | None, ...], str] = {}
-        self._of_endpoint: dict[int, tuple[str, str, frozenset[str]]] = {}
+        self._places: dict[tuple[str | None, str | None], Headings] = {}
+        self._of_endpoint: dict[int, Headings] = {}
 
     def endpoint(self, f: Finding) -> Endpoint | None:
         """The endpoint ``f`` concerns, if the graph has it."""
@@ -56,33 +57,47 @@ class Grouping:
         :func:`~mratrust.report.safe.displayable_finding` made it: the heading is the same.
         """
         s = f.subject
-        key = (s.endpoint_id, s.leg_id, s.certificate, s.cluster)
-        found = self._headings.get(key)
+        key = (s.endpoint_id, s.leg_id)
+        found = self._places.get(key)
         if found is None:
-            shown = [None if x is None else escape_control(x) for x in key]
-            found = self._headings[key] = escape_control(self._heading(*shown))
-        return found
-
-    def _heading(
-        self,
-        endpoint_id: str | None,
-        leg_id: str | None,
-        certificate: str | None,
-        cluster: str | None,
-    ) -> str:
-        end = self._endpoint(endpoint_id, leg_id)
-        if end is not None:
-            found = self._of_endpoint.get(id(end))  # the graph holds ``end``: its id stays its own
-            if found is None:
-                found = self._of_endpoint[id(end)] = _endpoint_headings(end)
+            found = self._places[key] = self._place(*key)
+        if found is not _NOWHERE:
             node, stores, names = found
-            return stores if certificate in names else node
+            # the store names have no control character and no backslash: the certificate's
+            # name is one of them escaped or not alike
+            return stores if s.certificate in names else node
         # not tied to one endpoint: every peer's list, a cluster's store, a CA of no endpoint
+        cluster = s.cluster
         if cluster is None:
             return "CA certificates"
         if cluster == EndpointKind.EXPRESSWAY_C.value:
             return "Expressway-C"
-        return cluster
+        return escape_control(cluster)
+
+    def _place(self, endpoint_id: str | None, leg_id: str | None) -> Headings:
+        """The headings of the endpoint a subject names (escaped), or :data:`_NOWHERE`."""
+        if not "".join([x for x in (endpoint_id, leg_id) if x]).isprintable():
+            endpoint_id = None if endpoint_id is None else escape_control(endpoint_id)
+            leg_id = None if leg_id is None else escape_control(leg_id)
+        end = self._endpoint(endpoint_id, leg_id)
+        if end is None:
+            return _NOWHERE
+        found = self._of_endpoint.get(id(end))  # the graph holds ``end``: its id stays its own
+        if found is None:
+            node, stores, names = _endpoint_headings(end)
+            found = self._of_endpoint[id(end)] = (
+                escape_control(node),
+                escape_control(stores),
+                names,
+            )
+        return found
+
+
+Headings = tuple[str, str, frozenset[str]]
+"""An endpoint's heading, that of its trust stores, and their names."""
+
+_NOWHERE: Headings = ("", "", frozenset())
+"""What a subject that names no endpoint of the graph is grouped by: not its endpoint."""
 
 
 def _endpoint_headings(end: Endpoint) -> tuple[str, str, frozenset[str]]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from itertools import islice
+from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any
 
-from mratrust.model import Finding, Status, Subject
+from mratrust.model import EvidenceValue, Finding, Status, Subject
 from mratrust.report.safe import displayable_finding
 from mratrust.textsafe import escape_control
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 SCHEMA_ID = "mratrust.report/1"
 
 Dumps = Callable[[Any], bytes]
+Evidence = tuple[tuple[str, EvidenceValue], ...]
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -114,11 +116,172 @@ def _line(f: Finding, fast: Dumps | None) -> bytes:
     the usual case, so only a suspect line is encoded again from the escaped finding.
     """
     line = _encode(f, fast)
-    if (b"\\" in line or b"\x7f" in line or b"\xc2" in line) and _MAYBE_CONTROL.search(line):
+    if _suspect(line):
         shown = displayable_finding(f)
         if shown is not f:
             line = _encode(shown, fast)
     return line
+
+
+def _suspect(piece: bytes) -> bool:
+    """``piece`` may hold a control character (:data:`_MAYBE_CONTROL`)."""
+    return (piece.find(92) >= 0 or piece.find(0x7F) >= 0 or piece.find(0xC2) >= 0) and bool(
+        _MAYBE_CONTROL.search(piece)
+    )
+
+
+Piece = tuple[bytes, bool]
+"""Bytes of a line encoded once for the findings that share an object, and whether they may
+hold a control character."""
+
+
+def _split(blob: bytes, sep: bytes, count: int) -> tuple[list[bytes], bool] | None:
+    """``blob`` split at ``sep`` into ``count`` parts, and whether any may hold a control
+    character (None if it does not split so)."""
+    parts = blob.split(sep)
+    return (parts, _suspect(blob)) if len(parts) == count else None
+
+
+def _strings(texts: list[str], enc: Dumps) -> tuple[list[bytes], bool] | None:
+    """Each of ``texts`` as a JSON string without its quotes, encoded in one call (None if
+    orjson does not take one of them). In a JSON array of strings ``","`` is only ever a
+    boundary: a quote inside a string is written ``\\"``."""
+    try:
+        return _split(enc(texts)[2:-2], b'","', len(texts))
+    except TypeError:
+        return None
+
+
+def _subjects(subjects: list[Subject], enc: Dumps) -> tuple[list[bytes], bool] | None:
+    """Each subject as a JSON object without its ``{"cluster":`` and its ``}``, encoded in one
+    call (None if orjson does not take one). ``{"cluster":`` with a bare quote only ever opens
+    a subject: a quote inside a string is escaped."""
+    # as plain objects: orjson writes a dataclass with slots several times slower than the
+    # dict (same keys, same order: _NATIVE_SUBJECT)
+    rows = [
+        {
+            "cluster": s.cluster,
+            "node": s.node,
+            "leg": s.leg,
+            "certificate": s.certificate,
+            "leg_id": s.leg_id,
+            "endpoint_id": s.endpoint_id,
+        }
+        for s in subjects
+    ]
+    try:
+        return _split(enc(rows)[12:-2], b'},{"cluster":', len(subjects))
+    except TypeError:
+        return None
+
+
+Frame = tuple[bytes, bytes, bytes, bool]
+"""What a line holds besides its subject, message and evidence: the bytes before the subject,
+those between the message and the evidence, those after the evidence, and whether they may
+hold a control character."""
+
+_REFUSED: Frame = (b"", b"", b"", True)
+"""The frame of findings orjson does not take (they are written as :func:`_line` does)."""
+
+
+_FRAMES = 4096
+"""Frames remembered at most (a report has a few dozen when its rules share their texts)."""
+
+
+def _frame(f: Finding, enc: Dumps) -> Frame:
+    brief = f.status is _PASS
+    head = (
+        b'{"rule":'
+        + enc(f.rule)
+        + b',"status":'
+        + enc(f.status._value_)
+        + b',"severity":'
+        + enc(f.severity._value_)
+        + b',"subject":{"cluster":'
+    )
+    middle = b'","since":' + enc(f.since) + b',"remediation":' + enc(f.remediation)
+    tail = b',"sources":' + (b"[]" if brief else enc(f.sources))
+    if f.change is not None:
+        tail += b',"change":' + enc(f.change._value_)
+    tail += b"}"
+    return head, middle, tail, _suspect(head + middle + tail)
+
+
+def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[bytes]:
+    """Each finding as :func:`_line` encodes it, the parts findings share encoded once.
+
+    What a rule's findings share (rule, status, severity, ``since``, remediation, sources) is
+    encoded once, and so is an evidence tuple that findings share as one object: the bytes are
+    remembered by identity (``findings`` holds each object while the lines are made, so no id
+    is reused meanwhile), evidence for one batch of findings only, so that memory stays
+    bounded. The subjects and the messages of a batch are encoded in one call each. The line is
+    the bytes orjson writes for :func:`_fast_dict` (compact, keys in the same order); it goes
+    the careful way of :func:`_line` when one of its pieces may hold a control character.
+    """
+    if fast is None or not _NATIVE_SUBJECT:
+        yield from (_line(f, fast) for f in findings)
+        return
+    enc = fast
+    frames: dict[tuple[object, ...], Frame] = {}
+    brief_ev: dict[int, Piece] = {}
+    full_ev: dict[int, Piece] = {}
+    subject_of = attrgetter("subject")
+    message_of = attrgetter("message")
+    open_message = b'},"message":"'
+    for start in range(0, len(findings), _BATCH):
+        batch = findings[start : start + _BATCH]
+        brief_ev.clear()
+        full_ev.clear()
+        if len(frames) > _FRAMES:  # findings that share little: memory stays bounded
+            frames.clear()
+        subjects = _subjects(list(map(subject_of, batch)), enc)
+        texts = _strings(list(map(message_of, batch)), enc)
+        if subjects is None or texts is None:
+            yield from (_line(f, fast) for f in batch)
+            continue
+        odd = subjects[1] or texts[1]
+        for f, subject, text in zip(batch, subjects[0], texts[0], strict=True):
+            status = f.status
+            key = (
+                f.rule,
+                id(status),
+                id(f.severity),
+                f.since,
+                id(f.remediation),
+                id(f.sources),
+                id(f.change),
+            )
+            frame = frames.get(key)
+            if frame is None:
+                try:
+                    frame = frames[key] = _frame(f, enc)
+                except TypeError:  # what orjson does not take: the wider way, as _line
+                    frame = frames[key] = _REFUSED
+            ev = f.evidence
+            evs = brief_ev if status is _PASS else full_ev
+            evidence = evs.get(id(ev))
+            if evidence is None and frame is not _REFUSED:
+                shown = (
+                    {k: v for k, v in ev if not isinstance(v, tuple)}
+                    if evs is brief_ev
+                    else dict(ev)
+                )
+                try:
+                    data = b',"evidence":' + enc(shown)  # a copy: orjson's buffer is not kept
+                    evidence = evs[id(ev)] = (data, _suspect(data))
+                except TypeError:
+                    pass
+            if frame is _REFUSED or evidence is None:
+                yield _line(f, fast)
+                continue
+            line = b"".join(
+                (frame[0], subject, open_message, text, frame[1], evidence[0], frame[2])
+            )
+            if (odd or frame[3] or evidence[1]) and _suspect(line):
+                shown_f = displayable_finding(f)
+                if shown_f is not f:
+                    line = _encode(shown_f, fast)
+            yield line
 
 
 def _encode(f: Finding, fast: Dumps | None) -> bytes:
@@ -151,10 +314,14 @@ def _tail(report: Report, graph: Callable[[Graph], Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": report.summary()}
     if report.graph is not None:
         out["graph"] = graph(report.graph)
-    sources: dict[str, list[str]] = {}
-    for f in report.findings:
-        if f.rule not in sources:
-            sources[f.rule] = [escape_control(u) for u in f.sources]
+    # the sources of each rule's first finding, rules in the order first met
+    findings = report.findings
+    rules = list(map(attrgetter("rule"), findings))
+    first = dict(zip(reversed(rules), range(len(rules) - 1, -1, -1), strict=True))
+    sources = {
+        rule: [escape_control(u) for u in findings[first[rule]].sources]
+        for rule in dict.fromkeys(rules)
+    }
     out["rule_sources"] = sources
     return out
 
@@ -220,7 +387,7 @@ def _dumps(fast: Dumps | None) -> Dumps:
     return dumps
 
 
-_BATCH = 512
+_BATCH = 256
 """Lines joined before they are written: few calls, little memory."""
 
 
@@ -263,11 +430,33 @@ def _layout(value: Any, dumps: Dumps, write: Callable[[bytes], object], depth: i
     write(b"\n" + b"  " * depth + b"]")
 
 
-_CHUNK = 1 << 20
+def _rows(
+    items: Sequence[Any], row: Callable[[Any], dict[str, Any]], dumps: Dumps, fast: Dumps | None
+) -> Iterator[bytes]:
+    """Each of ``items`` as ``row`` makes it (an object whose first key is ``"id"``, with no
+    object among its values), encoded a batch at a time when it is written: in one call per
+    batch when orjson takes it, ``},{"id":`` with bare quotes being only ever a boundary between
+    two rows (a quote inside a string is escaped)."""
+    for start in range(0, len(items), _BATCH):
+        rows = list(map(row, items[start : start + _BATCH]))
+        parts: list[bytes] = []
+        if fast is not None:
+            try:
+                parts = fast(rows)[7:-2].split(b'},{"id":')
+            except TypeError:
+                parts = []
+        if len(parts) == len(rows):
+            yield from (b'{"id":' + p + b"}" for p in parts)
+        else:
+            yield from map(dumps, rows)
+
+
+_CHUNK = 1 << 18
+"""What is gathered before a write: few calls, little memory."""
 
 
 def write(report: Report, out: IO[bytes]) -> None:
-    """Write the report to ``out`` as UTF-8 JSON, piece by piece (about a megabyte at a time)."""
+    """Write the report to ``out`` as UTF-8 JSON, piece by piece (about 256 kB at a time)."""
     fast = _orjson()
     dumps = _dumps(fast)
     buf = bytearray()
@@ -278,13 +467,13 @@ def write(report: Report, out: IO[bytes]) -> None:
             out.write(buf)
             buf.clear()
 
-    def graph(g: Graph) -> dict[str, Any]:  # one line at a time, as the findings
+    def graph(g: Graph) -> dict[str, Any]:  # one line each, as the findings
         return {
-            "endpoints": _Lines(map(dumps, map(_endpoint_dict, g.endpoints))),
-            "legs": _Lines(map(dumps, map(_leg_dict, g.legs))),
+            "endpoints": _Lines(_rows(g.endpoints, _endpoint_dict, dumps, fast)),
+            "legs": _Lines(_rows(g.legs, _leg_dict, dumps, fast)),
         }
 
-    findings = _Lines(_line(f, fast) for f in report.findings)
+    findings = _Lines(_finding_lines(report.findings, fast))
     _layout({**_head(report), "findings": findings, **_tail(report, graph)}, dumps, put)
     buf.extend(b"\n")
     out.write(buf)

@@ -40,10 +40,16 @@ def _link(url: str) -> str:
     return _text(url)
 
 
-def _where(grouping: Grouping, f: Finding) -> str:
-    """The group, leg and certificate of ``f``, displayable (:mod:`mratrust.report.safe`)."""
+def _where(heading: str, f: Finding) -> str:
+    """The group (``heading``, displayable already), leg and certificate of ``f``, displayable
+    (:mod:`mratrust.report.safe`)."""
     s = f.subject
-    return " ".join(escape_control(x) for x in (grouping.heading(f), s.leg, s.certificate) if x)
+    parts = [heading] if heading else []
+    if s.leg:
+        parts.append(escape_control(s.leg))
+    if s.certificate:
+        parts.append(escape_control(s.certificate))
+    return " ".join(parts)
 
 
 def render(report: Report) -> str:
@@ -70,39 +76,37 @@ def render(report: Report) -> str:
     ]
     # worst group first, then worst finding first inside a group (the HTML report's order)
     groups: dict[str, list[Finding]] = {}
-    for f in report.findings:
-        groups.setdefault(grouping.heading(f), []).append(f)
+    for f, heading in zip(report.findings, map(grouping.heading, report.findings), strict=True):
+        groups.setdefault(heading, []).append(f)
     ordered = [
-        f
-        for group in sorted(groups.values(), key=lambda g: min(f.status.rank for f in g))
+        (f, heading)
+        for heading, group in sorted(groups.items(), key=lambda g: min(f.status.rank for f in g[1]))
         for f in sorted(group, key=lambda f: f.status.rank)
     ]
-    problems = [displayable_finding(f) for f in ordered if f.status is not Status.PASS]
-    passes = [f for f in ordered if f.status is Status.PASS]
+    problems = [(displayable_finding(f), h) for f, h in ordered if f.status is not Status.PASS]
+    passes = [(f, h) for f, h in ordered if f.status is Status.PASS]
     if problems:
         lines.append("## Summary")
         lines.append("")
         lines.append("| status | rule | " + ("change | " if upgrade else "") + "where | finding |")
         lines.append("|---|---|" + ("---|" if upgrade else "") + "---|---|")
-        for f in problems:
+        for f, heading in problems:
             ch = f" {f.change.value if f.change else ''} |" if upgrade else ""
             lines.append(
-                f"| {f.status.value.upper()} | {f.rule} |{ch} {_cell(_where(grouping, f))} "
+                f"| {f.status.value.upper()} | {f.rule} |{ch} {_cell(_where(heading, f))} "
                 f"| {_cell(f.message)} |"
             )
         lines.append("")
     else:
         lines.append("Every check passed.")
         lines.append("")
-    detailed = [f for f in problems if f.status in DETAILED]
+    detailed = [(f, h) for f, h in problems if f.status in DETAILED]
     if detailed:
         lines.append("## Failures and risks")
         lines.append("")
-        for f in detailed:
+        for f, heading in detailed:
             change = f" ({f.change.value} on {report.target_version})" if f.change else ""
-            lines.append(
-                f"### {f.status.value.upper()} {f.rule}{change}: {_text(grouping.heading(f))}"
-            )
+            lines.append(f"### {f.status.value.upper()} {f.rule}{change}: {_text(heading)}")
             lines.append("")
             lines.append(_text(f.message))
             lines.append("")
@@ -124,8 +128,8 @@ def render(report: Report) -> str:
         lines.append("| rule | where | check |")
         lines.append("|---|---|---|")
         lines += [
-            f"| {f.rule} | {_cell(_where(grouping, f))} | {_cell(escape_control(f.message))} |"
-            for f in passes
+            f"| {f.rule} | {_cell(_where(heading, f))} | {_cell(escape_control(f.message))} |"
+            for f, heading in passes
         ]
         lines.append("")
         lines.append("</details>")

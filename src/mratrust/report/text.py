@@ -7,8 +7,12 @@ the same lines to rich, which is imported only then.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from functools import partial
+from itertools import compress
+from operator import attrgetter, is_, not_
 from typing import TYPE_CHECKING
 
 from mratrust.model import Finding, Status
@@ -65,15 +69,15 @@ def _lines(report: Report, *, show_pass: bool, limit: int | None, width: int) ->
     report = replace(report, deployment=escape_control(report.deployment))
     yield "bold", ((_heading(report), ""),)
     yield "", ((f"evaluated at {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC", ""),)
-    heading = Grouping(report).heading
+    findings = report.findings
+    headings = list(map(Grouping(report).heading, findings))
+    is_pass = list(map(partial(is_, Status.PASS), map(attrgetter("status"), findings)))
+    passes = Counter(compress(headings, is_pass))  # counted without a loop of ours
     groups: dict[str, list[Finding]] = {}
-    passes: dict[str, int] = {}
-    for f in report.findings:
-        group = heading(f)
-        if f.status is Status.PASS:
-            passes[group] = passes.get(group, 0) + 1
-            if not show_pass:
-                continue
+    listed: Iterable[tuple[Finding, str]] = zip(findings, headings, strict=True)
+    if not show_pass:  # only the findings that are not a pass are listed
+        listed = compress(listed, map(not_, is_pass))
+    for f, group in listed:
         groups.setdefault(group, []).append(f)
     order = sorted(groups, key=lambda g: min(f.status.rank for f in groups[g]))
     shown = 0
@@ -117,8 +121,11 @@ def _finding(f: Finding, width: int) -> Iterator[Line]:
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> str:
-    if 0 < len(text) <= width and text[0] != " " != text[-1] and text.isprintable():
-        return first + text  # one line as it is: what textwrap gives, without its cost
+    if text and text[0] != " " != text[-1] and text.isprintable():
+        if len(text) <= width:
+            return first + text  # one line as it is: what textwrap gives, without its cost
+        if len(first) == len(rest) and "  " not in text:
+            return _fill(text.split(" "), width, first, rest)
     return textwrap.fill(
         text,
         width=width + len(first),
@@ -127,6 +134,24 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
         break_on_hyphens=False,
         break_long_words=False,
     )
+
+
+def _fill(words: list[str], width: int, first: str, rest: str) -> str:
+    """What ``textwrap.fill`` makes of ``words`` joined by single spaces (printable text, no
+    other whitespace), the indents of the same length, and words never broken: each line takes
+    the words that fit in ``width``, a longer word a line of its own."""
+    lines: list[str] = []
+    line: list[str] = []
+    used = -1  # the length of the line's words with a space between each two
+    for word in words:
+        if line and used + 1 + len(word) > width:
+            lines.append(" ".join(line))
+            line = []
+            used = -1
+        line.append(word)
+        used += 1 + len(word)
+    lines.append(" ".join(line))
+    return first + ("\n" + rest).join(lines)
 
 
 def render_to(
