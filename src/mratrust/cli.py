@@ -534,6 +534,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mratrust {__version__}")
         return EXIT_OK
     debug = "--debug" in args_list
+    if argv is None:
+        # a command of its own: no pydantic plugins observe the inventory's validation, so
+        # pydantic does not scan every installed package's entry points for them (a library
+        # call, main(argv), leaves the caller's setting alone)
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         parser = build_parser()
         args = parser.parse_args(args_list)

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 
@@ -33,7 +33,6 @@ from mratrust.model import (
     EvidenceValue,
     Finding,
     Node,
-    Observed,
     Peer,
     Severity,
     Status,
@@ -46,6 +45,9 @@ from mratrust.sunset import SunsetPolicy
 from mratrust.topology import Leg, LegRow, Transport, UcLeg, expressway_c, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
+
+if TYPE_CHECKING:  # live handshakes only: an offline audit does not load the class
+    from mratrust.observation import Observed
 
 _T = TypeVar("_T")
 
