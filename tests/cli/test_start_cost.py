@@ -3,6 +3,7 @@ command, no JSON encoder for a text report, no class for live handshakes it does
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from mratrust.cli import _OWN_COMMANDS, UsageError, build_parser, main
 
 Dir = Callable[[str], Path]
 
@@ -62,8 +65,12 @@ def test_a_command_skips_the_pydantic_plugin_scan(scenario_dir: Dir, tmp_path: P
     seen = _run("command", _audit(scenario_dir, tmp_path, "text"))
     assert seen["plugins"] == "not-scanned"
     assert seen["env"] == "__all__"
-    assert (tmp_path / "r").read_text(encoding="utf-8").rstrip().splitlines()[-1].startswith(
-        "Summary: "
+    assert (
+        (tmp_path / "r")
+        .read_text(encoding="utf-8")
+        .rstrip()
+        .splitlines()[-1]
+        .startswith("Summary: ")
     )
 
 
@@ -98,3 +105,46 @@ def test_an_offline_audit_builds_no_class_for_live_handshakes(
     from mratrust.observation import Observed
 
     assert probe_audit.Observed is Observed  # what --probe records its handshakes with
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_a_command_parses_with_its_own_parser_alone() -> None:
+    full = _subparsers(build_parser())
+    assert set(full) > _OWN_COMMANDS  # probe, lab and collect register theirs
+    for name in sorted(_OWN_COMMANDS):
+        alone = _subparsers(build_parser(name))
+        assert list(alone) == [name]
+        assert alone[name].prog == full[name].prog
+        assert alone[name].format_help() == full[name].format_help()
+
+
+def test_a_usage_error_reads_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "inv.yaml", "--format", "pdf"]) == 2
+    alone = capsys.readouterr().err
+    assert "mratrust audit: argument --format: invalid choice: 'pdf'" in alone
+    with pytest.raises(UsageError) as full:
+        build_parser().parse_args(["audit", "inv.yaml", "--format", "pdf"])
+    assert alone.strip() == str(full.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "registers_lab"), [(["audit", "--help"], False), (["--help"], True)]
+)
+def test_only_the_whole_command_line_loads_the_lab_and_collect_parsers(
+    args: list[str], registers_lab: bool
+) -> None:
+    code = f"from mratrust.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = set(done.stdout.split())
+    assert ("mratrust.lab.cli" in loaded) is registers_lab
+    assert ("mratrust.collect.cli" in loaded) is registers_lab
