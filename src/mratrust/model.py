@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from mratrust.fixes import Fix
 from mratrust.pki.load import LoadedCert
 from mratrust.pki.verify import TrustStore, order_chain
 from mratrust.versions import Version
+
+if TYPE_CHECKING:  # built by the rules only for a finding that has fixes
+    from mratrust.fixes import Fix
 
 
 class Product(Enum):

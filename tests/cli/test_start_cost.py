@@ -148,3 +148,26 @@ def test_only_the_whole_command_line_loads_the_lab_and_collect_parsers(
     loaded = set(done.stdout.split())
     assert ("mratrust.lab.cli" in loaded) is registers_lab
     assert ("mratrust.collect.cli" in loaded) is registers_lab
+
+
+@pytest.mark.parametrize(("sid", "has_fixes"), [("B0", False), ("F03", True)])
+def test_the_fixes_load_with_the_first_finding_that_has_one(
+    scenario_dir: Dir, sid: str, has_fixes: bool
+) -> None:
+    from mratrust.audit import audit
+    from mratrust.inventory import load_inventory
+    from tests.conftest import NOW
+
+    inv = scenario_dir(sid) / "inventory.yaml"
+    report = audit(load_inventory(inv), now=NOW)
+    assert any(f.fixes for f in report.findings) is has_fixes
+    run = f"from mratrust.cli import main\nmain(['audit', {str(inv)!r}, '-o', '/dev/null'])"
+    done = subprocess.run(
+        [sys.executable, "-c", run + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    loaded = set(done.stdout.split())
+    assert "mratrust.rules.c2u" in loaded, done.stderr
+    assert ("mratrust.fixes" in loaded) is has_fixes
