@@ -342,7 +342,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``command`` (one of this module's own commands), only that
+    command's parser: what parsing its arguments needs, without building every other command's
+    options or importing the lab, collect and probe modules that register theirs."""
     parser = _Parser(
         prog="mratrust",
         description="Audit and fix the certificate trust matrix of Cisco Expressway MRA.",
@@ -392,74 +395,91 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--show-pass", action="store_true", help="list passed checks too (text)")
 
-    p = add("audit", cmd_audit, "evaluate every rule for the running (or given) Expressway version")
-    p.add_argument("inventory", help="inventory YAML (schema 1)")
-    p.add_argument("--version", type=_version_arg, metavar="X", help="judge at this version")
-    p.add_argument("--probe", action="store_true", help="add live handshakes to the nodes")
-    p.add_argument(
-        "--timeout",
-        type=parse_seconds,
-        default=5.0,
-        help="per-handshake timeout in seconds (probe)",
-    )
-    judged(p)
-    p12(p)
-    _common(p, ("text", "json", "markdown", "html"))
+    if command in (None, "audit"):
+        p = add(
+            "audit", cmd_audit, "evaluate every rule for the running (or given) Expressway version"
+        )
+        p.add_argument("inventory", help="inventory YAML (schema 1)")
+        p.add_argument("--version", type=_version_arg, metavar="X", help="judge at this version")
+        p.add_argument("--probe", action="store_true", help="add live handshakes to the nodes")
+        p.add_argument(
+            "--timeout",
+            type=parse_seconds,
+            default=5.0,
+            help="per-handshake timeout in seconds (probe)",
+        )
+        judged(p)
+        p12(p)
+        _common(p, ("text", "json", "markdown", "html"))
 
-    p = add("upgrade-check", cmd_upgrade_check, "what breaks if Expressway is upgraded")
-    p.add_argument("inventory")
-    p.add_argument("--to", type=_version_arg, required=True, metavar="VERSION")
-    judged(p)
-    p12(p)
-    _common(p, ("text", "json", "markdown", "html"))
+    if command in (None, "upgrade-check"):
+        p = add("upgrade-check", cmd_upgrade_check, "what breaks if Expressway is upgraded")
+        p.add_argument("inventory")
+        p.add_argument("--to", type=_version_arg, required=True, metavar="VERSION")
+        judged(p)
+        p12(p)
+        _common(p, ("text", "json", "markdown", "html"))
 
-    p = add("plan", cmd_plan, "write the remediation kit: uploads, restarts, settings, refreshes")
-    p.add_argument("inventory")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the kit")
-    p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
-    p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
-    p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
-    sunset(p)
-    p.add_argument(
-        "--ca",
-        action="append",
-        metavar="PATH",
-        help="CA certificates the kit may upload where the inventory lacks them (PEM bundle, "
-        "folder or PKCS#7; repeatable); a CA found nowhere gets an obtain-ca step",
-    )
-    p12(p)
-    _common(p)
+    if command in (None, "plan"):
+        p = add(
+            "plan", cmd_plan, "write the remediation kit: uploads, restarts, settings, refreshes"
+        )
+        p.add_argument("inventory")
+        p.add_argument("--out", required=True, metavar="DIR", help="folder for the kit")
+        p.add_argument("--to", type=_version_arg, metavar="VERSION", help="plan for this upgrade")
+        p.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
+        p.add_argument("--strict-from", type=_version_arg, metavar="X14.0.8", help="as for audit")
+        sunset(p)
+        p.add_argument(
+            "--ca",
+            action="append",
+            metavar="PATH",
+            help="CA certificates the kit may upload where the inventory lacks them (PEM bundle, "
+            "folder or PKCS#7; repeatable); a CA found nowhere gets an obtain-ca step",
+        )
+        p12(p)
+        _common(p)
 
-    p = add("inspect", cmd_inspect, "decode certificate files (PEM, DER, PKCS#7, PKCS#12)")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p12(p)
-    _common(p, ("text", "json"))
+    if command in (None, "inspect"):
+        p = add("inspect", cmd_inspect, "decode certificate files (PEM, DER, PKCS#7, PKCS#12)")
+        p.add_argument("files", nargs="+", metavar="FILE")
+        p12(p)
+        _common(p, ("text", "json"))
 
-    p = add("verify", cmd_verify, "path validation with Expressway semantics, every reason")
-    p.add_argument("chain", metavar="CHAIN", help="presented certificate(s), any order")
-    p.add_argument("--trust", required=True, metavar="STORE", help="trust store file or folder")
-    p.add_argument("--name", metavar="NAME", help="expected name (SAN, CN as fallback)")
-    p.add_argument("--purpose", choices=("server", "client"), default="server")
-    p.add_argument("--no-cn-fallback", action="store_true", help="accept the SAN only")
-    p12(p)
-    _common(p, ("text", "json"))
+    if command in (None, "verify"):
+        p = add("verify", cmd_verify, "path validation with Expressway semantics, every reason")
+        p.add_argument("chain", metavar="CHAIN", help="presented certificate(s), any order")
+        p.add_argument("--trust", required=True, metavar="STORE", help="trust store file or folder")
+        p.add_argument("--name", metavar="NAME", help="expected name (SAN, CN as fallback)")
+        p.add_argument("--purpose", choices=("server", "client"), default="server")
+        p.add_argument("--no-cn-fallback", action="store_true", help="accept the SAN only")
+        p12(p)
+        _common(p, ("text", "json"))
 
-    p = add("ciphers", cmd_ciphers, "expand a cipher string; ECDSA vs RSA preference")
-    p.add_argument("string", nargs="?", help="OpenSSL cipher string")
-    p.add_argument("--version", type=_version_arg, metavar="X", help="the default of this version")
-    grp = p.add_mutually_exclusive_group()
-    grp.add_argument("--upgraded-from", type=_version_arg, metavar="Y")
-    grp.add_argument("--fresh", action="store_true", help="fresh install (default)")
-    _common(p, ("text", "json"))
+    if command in (None, "ciphers"):
+        p = add("ciphers", cmd_ciphers, "expand a cipher string; ECDSA vs RSA preference")
+        p.add_argument("string", nargs="?", help="OpenSSL cipher string")
+        p.add_argument(
+            "--version", type=_version_arg, metavar="X", help="the default of this version"
+        )
+        grp = p.add_mutually_exclusive_group()
+        grp.add_argument("--upgraded-from", type=_version_arg, metavar="Y")
+        grp.add_argument("--fresh", action="store_true", help="fresh install (default)")
+        _common(p, ("text", "json"))
 
-    p = add("versions", cmd_versions, "the Expressway behaviour timeline this tool models")
-    _common(p, ("text", "json", "markdown"))
+    if command in (None, "versions"):
+        p = add("versions", cmd_versions, "the Expressway behaviour timeline this tool models")
+        _common(p, ("text", "json", "markdown"))
 
-    p = add("demo", cmd_demo, "start a lab on loopback, audit a healthy and a broken deployment")
-    p.add_argument("--keep", action="store_true", help="leave the lab folders in place")
+    if command in (None, "demo"):
+        p = add(
+            "demo", cmd_demo, "start a lab on loopback, audit a healthy and a broken deployment"
+        )
+        p.add_argument("--keep", action="store_true", help="leave the lab folders in place")
 
-    for mod in ("mratrust.probe.cli", "mratrust.lab.cli", "mratrust.collect.cli"):
-        _attach(sub, mod)
+    if command is None:
+        for mod in ("mratrust.probe.cli", "mratrust.lab.cli", "mratrust.collect.cli"):
+            _attach(sub, mod)
     return parser
 
 
@@ -502,6 +522,10 @@ def _exit_now(code: int) -> None:
 
 
 _BATCH = frozenset({"audit", "upgrade-check", "plan"})
+_OWN_COMMANDS = frozenset(
+    {"audit", "upgrade-check", "plan", "inspect", "verify", "ciphers", "versions", "demo"}
+)
+"""The commands :func:`build_parser` defines itself (probe, lab and collect register theirs)."""
 
 
 @contextlib.contextmanager
@@ -534,8 +558,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mratrust {__version__}")
         return EXIT_OK
     debug = "--debug" in args_list
+    if argv is None:
+        # a command of its own: no pydantic plugins observe the inventory's validation, so
+        # pydantic does not scan every installed package's entry points for them (a library
+        # call, main(argv), leaves the caller's setting alone)
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
-        parser = build_parser()
+        # a command of this module's own parses with its parser alone (the same parser, the same
+        # messages); anything else (help, probe, lab, collect, a typo) with the whole command line
+        own = args_list[0] if args_list and args_list[0] in _OWN_COMMANDS else None
+        parser = build_parser(own)
         args = parser.parse_args(args_list)
         if not getattr(args, "command", None):
             parser.print_help(sys.stderr)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from mratrust.fixes import Fix
 from mratrust.pki.load import LoadedCert
 from mratrust.pki.verify import TrustStore, order_chain
 from mratrust.versions import Version
+
+if TYPE_CHECKING:  # built by the rules only for a finding that has fixes
+    from mratrust.fixes import Fix
 
 
 class Product(Enum):
@@ -103,6 +106,8 @@ class Store:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeAddress:
+    """Where `audit --probe` connects to an endpoint: its host, and ports other than the leg's."""
+
     host: str
     ports: tuple[tuple[int, int], ...] = ()
 
@@ -112,6 +117,8 @@ class ProbeAddress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
+    """A UC node (publisher or subscriber) and its identity certificates."""
+
     name: str
     role: NodeRole
     certificates: tuple[Identity, ...] = ()
@@ -126,6 +133,8 @@ class Node:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UcCluster:
+    """A CUCM, IM and Presence or Unity Connection cluster: settings, trust stores and nodes."""
+
     name: str
     product: Product
     version: str | None
@@ -157,6 +166,8 @@ class UcCluster:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Peer:
+    """An Expressway peer: its certificate, key and trusted CA list."""
+
     name: str
     certificate: Identity
     key: str | None
@@ -188,6 +199,8 @@ class ClusterTlsMode(Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CipherConfig:
+    """Expressway's cipher strings per protocol (``None``: the release's default)."""
+
     uc_server_discovery: str | None = None
     sip: str | None = None
     https: str | None = None
@@ -207,6 +220,8 @@ class Traversal:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expressway:
+    """An Expressway-C or Expressway-E cluster: release, settings and peers."""
+
     version: Version
     upgraded_from: Version | None
     cluster_name: str | None
@@ -330,33 +345,3 @@ class Finding:
 
     def evidence_dict(self) -> dict[str, EvidenceValue]:
         return dict(self.evidence)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Observed:
-    """What a live handshake to one leg showed (filled in by ``audit --probe``)."""
-
-    cluster: str
-    node: str
-    port: int
-    leg: str
-    address: str
-    leg_id: str = ""
-    """The leg of the trust graph the handshake was made on."""
-    reachable: bool
-    ok: bool
-    """Expressway-C's own offer completed and the chain it got verifies."""
-    outcome: str
-    message: str
-    log_lines: tuple[str, ...] = ()
-    alert: str | None = None
-    tls_version: str | None = None
-    cipher: str | None = None
-    presented: tuple[x509.Certificate, ...] = ()
-    """The chain the default offer got."""
-    identities: tuple[tuple[str, x509.Certificate], ...] = ()
-    """Every distinct leaf found (key type, certificate)."""
-    client_cert_requested: bool = False
-    ca_names: tuple[str, ...] = ()
-    chains: tuple[tuple[str, tuple[x509.Certificate, ...]], ...] = ()
-    """Every distinct identity found with the chain the node sent for it (key type, chain)."""

@@ -2,8 +2,8 @@
 
 The only I/O is here and in :mod:`mratrust.probe`: every leg of the deployment becomes a probe
 target (the node's ``probe:`` address when the inventory gives one, else its name), the results
-become :class:`~mratrust.model.Observed` values, and the rules — offline ones and PROBE-* — run
-over the deployment and those observations.
+become :class:`~mratrust.observation.Observed` values, and the rules — offline ones and PROBE-* —
+run over the deployment and those observations.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from mratrust.audit import Report, context, run_rules
 from mratrust.errors import InputError
-from mratrust.model import Deployment, EvidenceValue, Finding, Observed
+from mratrust.model import Deployment, EvidenceValue, Finding
+from mratrust.observation import Observed
 from mratrust.probe.client import (
     ClientIdentity,
     TlsVersion,

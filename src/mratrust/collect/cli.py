@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,7 +108,12 @@ def run(args: argparse.Namespace) -> int:
         )
     for warning in result.warnings:
         print(f"mratrust collect: warning: {warning}", file=sys.stderr)
-    shown = json.dumps(summary(result), indent=2) if args.format == "json" else render_text(result)
+    if args.format == "json":
+        import json  # not at start-up: building the parser imports this module
+
+        shown = json.dumps(summary(result), indent=2)
+    else:
+        shown = render_text(result)
     if args.output:
         try:
             Path(args.output).write_text(shown + "\n", encoding="utf-8")

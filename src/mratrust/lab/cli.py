@@ -7,7 +7,6 @@ Exit codes: 0 ok (also ``lab down`` on a lab that is already stopped), 2 for a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +76,8 @@ def render_list(fmt: str) -> str:
 
     infos = list_scenarios()
     if fmt == "json":
+        import json  # not at start-up: building the parser imports this module
+
         return json.dumps([_info_json(i) for i in infos], indent=2)
     rows = [("ID", "VERSIONS", "TITLE")]
     for i in infos:
@@ -152,6 +153,8 @@ _HINT_WORDS = {"audit": "audit it: ", "upgrade_check": "upgrade:  ", "probe": "p
 def render_up(info: LabInfo, fmt: str) -> str:
     """What ``lab up`` prints."""
     if fmt == "json":
+        import json
+
         return json.dumps({**_lab_json(info, "running"), "commands": hints(info)}, indent=2)
     lines = [
         f"lab {info.scenario} running in {info.directory} (pid {info.pid}, "

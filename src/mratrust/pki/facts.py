@@ -33,6 +33,8 @@ class KeyType(Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyFacts:
+    """A public key's type and size (and curve, for ECDSA)."""
+
     type: KeyType
     bits: int
     curve: str | None

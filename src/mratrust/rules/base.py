@@ -11,29 +11,16 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 
 from mratrust.ciphers import EffectiveCiphers, effective
-from mratrust.fixes import (
-    ExpresswayClientIdentity,
-    ExpresswayIdentity,
-    ExpresswayTrust,
-    Fix,
-    Reissue,
-    RemoveTrust,
-    Rename,
-    UcIdentity,
-    UcTrust,
-    UploadTrust,
-)
 from mratrust.model import (
     Deployment,
     EvidenceValue,
     Finding,
     Node,
-    Observed,
     Peer,
     Severity,
     Status,
@@ -46,6 +33,11 @@ from mratrust.sunset import SunsetPolicy
 from mratrust.topology import Leg, LegRow, Transport, UcLeg, expressway_c, legs, transport_of
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
+
+if TYPE_CHECKING:  # loaded when needed: fixes with the first finding that has one, live
+    # handshakes with --probe
+    from mratrust.fixes import Fix, UcIdentity
+    from mratrust.observation import Observed
 
 _T = TypeVar("_T")
 
@@ -101,7 +93,7 @@ class RuleInfo:
     """How a ``fail`` or ``risk`` of this rule is fixed, from the finding: typed fixes."""
 
 
-FixFn = Callable[[Finding], Iterable[Fix]]
+FixFn = Callable[[Finding], Iterable["Fix"]]
 """A rule's fixes for one of its failing findings, read from the finding's subject and evidence."""
 
 RULES: dict[str, RuleInfo] = {}
@@ -731,6 +723,8 @@ def expressway_trust_fixes(f: Finding, *peer_names: str) -> tuple[Fix, ...]:
     """Make Expressway-C trust the chain of the finding: remove the entries that hide it, upload
     what is missing (``peer_names``: those peers' lists; default the evidence's ``peers``, else
     every peer)."""
+    from mratrust.fixes import ExpresswayTrust, RemoveTrust, UploadTrust
+
     store = ExpresswayTrust(peers=peer_names or evidence_fps(f, "peers"))
     remove = evidence_fps(f, "remove")
     upload = UploadTrust(
@@ -742,6 +736,8 @@ def expressway_trust_fixes(f: Finding, *peer_names: str) -> tuple[Fix, ...]:
 def uc_trust_fixes(f: Finding) -> tuple[Fix, ...]:
     """Make a UC cluster's store (the subject's certificate names it) trust Expressway-C's
     chain; in mixed mode ``CallManager-trust`` takes the presenting peer's certificate too."""
+    from mratrust.fixes import UcTrust, UploadTrust
+
     store = f.subject.certificate
     if not store:
         return ()
@@ -758,28 +754,38 @@ def uc_trust_fixes(f: Finding) -> tuple[Fix, ...]:
 def uc_identity(f: Finding, **kw: Any) -> UcIdentity:
     """The UC identity a finding is about (``tomcat+CallManager`` and ``tomcat (…)`` name the
     first one)."""
+    from mratrust.fixes import UcIdentity
+
     cert = (f.subject.certificate or "tomcat").split("+")[0].split()[0]
     return UcIdentity(cluster=f.subject.cluster or "", certificate=cert, **kw)
 
 
 def rename_or_reissue(f: Finding) -> tuple[Fix, ...]:
     """Nodes defined by host name are renamed to their FQDN first; else a new certificate."""
+    from mratrust.fixes import Reissue, Rename
+
     return (Reissue(what=uc_identity(f, rename=Rename.IF_SHORT)),)
 
 
 def reissue_uc(f: Finding) -> tuple[Fix, ...]:
     """Reissue the UC identity the finding is about."""
+    from mratrust.fixes import Reissue
+
     return (Reissue(what=uc_identity(f)),)
 
 
 def reissue_expressway(f: Finding) -> tuple[Fix, ...]:
     """Reissue the certificate of the Expressway-C peer the finding is about."""
+    from mratrust.fixes import ExpresswayIdentity, Reissue
+
     return (Reissue(what=ExpresswayIdentity(peer=f.subject.node or "")),)
 
 
 def reissue_client(ctx: AuditContext, peer: str) -> tuple[Fix, ...]:
     """What Expressway-C peer ``peer`` presents as a TLS client: from X15.5 its separate client
     certificate, before that its server certificate, reissued."""
+    from mratrust.fixes import ExpresswayClientIdentity, ExpresswayIdentity, Reissue
+
     if ctx.behaviour.separate_client_certificate:
         return (Reissue(what=ExpresswayClientIdentity(peer=peer)),)
     return (Reissue(what=ExpresswayIdentity(peer=peer)),)

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from mratrust.fixes import (
-    Configure,
-    ExpresswayTrust,
-    Fix,
-    Reissue,
-    RemoveTrust,
-    Rename,
-    Setting,
-)
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -53,6 +45,9 @@ from mratrust.rules.base import (
 from mratrust.topology import EcdsaOffer, Transport, UcLeg, node_id, peer_id
 from mratrust.versions import CUCM_TOMCAT_REUSE, X8_8, X14_2, X15_2
 
+if TYPE_CHECKING:  # the fixes load with the first finding that has one
+    from mratrust.fixes import Fix
+
 RESTART_EXPC = f"restart Expressway-C ({EXPRESSWAY_RESTART_PAGE}) for trusted CA changes"
 REFRESH = (
     "refresh the UC servers on Expressway-C (Configuration > Unified Communications > "
@@ -69,6 +64,8 @@ def _latent_fixes(f: Finding) -> tuple[Fix, ...]:
 
 def _dup_subject_fixes(f: Finding) -> tuple[Fix, ...]:
     """Remove the first entry with the subject, which hides the right one (a ``fail`` only)."""
+    from mratrust.fixes import ExpresswayTrust, RemoveTrust
+
     first = f.evidence_dict().get("first")
     if f.status is not Status.FAIL or not isinstance(first, str) or not f.subject.node:
         return ()
@@ -77,6 +74,8 @@ def _dup_subject_fixes(f: Finding) -> tuple[Fix, ...]:
 
 def _ecdsa_fixes(f: Finding) -> tuple[Fix, ...]:
     """Have Expressway-C get the trusted RSA identity on the leg."""
+    from mratrust.fixes import Configure, Setting
+
     current = f.evidence_dict().get("cipher_string")
     return (
         Configure(
@@ -90,17 +89,23 @@ def _ecdsa_fixes(f: Finding) -> tuple[Fix, ...]:
 
 def _rename_then_reissue(f: Finding) -> tuple[Fix, ...]:
     """The nodes are renamed to their FQDN; a new certificate only if one lacks the FQDN."""
+    from mratrust.fixes import Reissue, Rename
+
     return (Reissue(what=uc_identity(f, rename=Rename.ALWAYS)),)
 
 
 def _same_cn_fixes(f: Finding) -> tuple[Fix, ...]:
     """CallManager CA-signed; the self-signed entries that shared tomcat's subject go."""
+    from mratrust.fixes import Reissue
+
     ev = f.evidence_dict().get("certificates")
     stale = ev[1] if isinstance(ev, tuple) and len(ev) == 2 else None
     return (Reissue(what=uc_identity(f, same_cn=True, stale=stale)),)
 
 
 def _sigalg_fixes(_f: Finding) -> tuple[Fix, ...]:
+    from mratrust.fixes import Configure, Setting
+
     return (Configure(setting=Setting.SIP_SIGNATURE_PREF_RSA),)
 
 

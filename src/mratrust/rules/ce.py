@@ -16,19 +16,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
-from mratrust.fixes import (
-    Configure,
-    ExpresswayEIdentity,
-    ExpresswayETrust,
-    Fix,
-    Reissue,
-    Setting,
-    UploadTrust,
-)
 from mratrust.model import (
     ClusterTlsMode,
     Expressway,
@@ -64,6 +56,9 @@ from mratrust.topology import (
     traversal_leg,
 )
 from mratrust.versions import X8_8, X15_4, Behaviour
+
+if TYPE_CHECKING:  # the fixes load with the first finding that has one
+    from mratrust.fixes import Fix
 
 EXPE = "expressway-e"
 SWITCH = "xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload: On"
@@ -119,6 +114,8 @@ def _dn_list(certs: tuple[x509.Certificate, ...]) -> str:
 
 def _reissue_e(peer: str) -> tuple[Fix, ...]:
     """Reissue Expressway-E peer ``peer``'s certificate (the plan puts every name MRA needs)."""
+    from mratrust.fixes import ExpresswayEIdentity, Reissue
+
     return (Reissue(what=ExpresswayEIdentity(peer=peer)),)
 
 
@@ -200,6 +197,8 @@ def _trust_finding(
 def _ce_trust_fixes(f: Finding) -> tuple[Fix, ...]:
     """Expressway-E's certificate: Expressway-C's list, as any other upload there; Expressway-C's
     (client) certificate: the list of the Expressway-E peer that checks it."""
+    from mratrust.fixes import ExpresswayETrust, UploadTrust
+
     if f.subject.certificate == "server":
         return expressway_trust_fixes(f)
     peer = f.evidence_dict().get("expe_peer")
@@ -494,6 +493,8 @@ def ce_eku(ctx: AuditContext) -> Iterator[Finding]:
                 evidence={"eku": ef.eku},
             )
             continue
+        from mratrust.fixes import Configure, Setting  # a failure: the fixes load now
+
         yield make(
             "CE-EKU",
             Status.FAIL,

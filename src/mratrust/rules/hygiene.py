@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from mratrust.fixes import Fix, Reissue, Renewal
 from mratrust.model import Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import WEAK_HASHES
@@ -16,9 +16,14 @@ from mratrust.rules.base import EXPC, AuditContext, make, peers, rule, short
 from mratrust.topology import peer_id
 from mratrust.versions import X8_8
 
+if TYPE_CHECKING:  # the fixes load with the first finding that has one
+    from mratrust.fixes import Fix
+
 
 def _renewal(f: Finding) -> tuple[Fix, ...]:
     """Renew the certificate where it lives."""
+    from mratrust.fixes import Reissue, Renewal
+
     ev = f.evidence_dict()
     fp = ev.get("fingerprint")
     subject = str(ev.get("subject") or f.subject.certificate or "the certificate")

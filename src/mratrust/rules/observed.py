@@ -1,17 +1,19 @@
 """What the wire showed (``audit --probe``): PROBE-* rules over recorded handshakes.
 
 The handshakes themselves are made at the edge (:mod:`mratrust.probe_audit`); these rules only
-read the :class:`~mratrust.model.Observed` values in the context, so offline they yield nothing.
+read the :class:`~mratrust.observation.Observed` values in the context, so offline they yield
+nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from mratrust.model import EvidenceValue, Finding, Observed, Severity, Status, Subject
+from mratrust.model import EvidenceValue, Finding, Severity, Status, Subject
 from mratrust.pki.facts import KeyType, facts
 from mratrust.products import identity_recipe
 from mratrust.rules.base import (
@@ -26,6 +28,9 @@ from mratrust.rules.base import (
 )
 from mratrust.rules.c2u import RESTART_EXPC, missing_intermediates
 from mratrust.topology import EcdsaOffer, Transport, UcLeg
+
+if TYPE_CHECKING:
+    from mratrust.observation import Observed
 
 OUR_VERDICTS = frozenset({"untrusted", "certificate-invalid", "name-mismatch"})
 """Outcomes where Expressway-C rejects the server's certificate (gated by version)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from mratrust.fixes import Fix
 from mratrust.model import (
     EvidenceValue,
     Finding,
@@ -44,6 +44,9 @@ from mratrust.topology import (
     row_for,
 )
 from mratrust.versions import X8_8, X12_5, X12_6, X14_0_2
+
+if TYPE_CHECKING:  # the fixes load with the first finding that has one
+    from mratrust.fixes import Fix
 
 
 def _oauth_fixes(f: Finding) -> tuple[Fix, ...]:

@@ -1,0 +1,173 @@
+"""What an offline audit loads before it evaluates anything: no pydantic plugin scan when run as a
+command, no JSON encoder for a text report, no class for live handshakes it does not make."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mratrust.cli import _OWN_COMMANDS, UsageError, build_parser, main
+
+Dir = Callable[[str], Path]
+
+# runs the audit in a fresh interpreter, as a command (main()) or as a library call (main(argv)),
+# and prints what pydantic's plugin loader did and which modules were loaded; a command ends
+# with os._exit, so the report is printed from there
+_SCRIPT = """
+import os, sys
+import mratrust.cli as cli
+
+def report(code):
+    from pydantic.plugin import _loader
+    print("plugins", "scanned" if _loader._plugins is not None else "not-scanned")
+    print("env", os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
+    print("modules", " ".join(sorted(sys.modules)))
+    sys.stdout.flush()
+    os._exit(code)
+
+cli._exit_now = report
+args = sys.argv[2:]
+if sys.argv[1] == "command":
+    sys.argv = ["mratrust", *args]
+    cli.main()
+else:
+    report(cli.main(args))
+"""
+
+
+def _run(how: str, args: list[str], env_value: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = env_value
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, how, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+
+
+def _audit(scenario_dir: Dir, tmp_path: Path, fmt: str) -> list[str]:
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    return ["audit", inv, "--format", fmt, "--now", "2026-11-29", "-o", str(tmp_path / "r")]
+
+
+def test_a_command_skips_the_pydantic_plugin_scan(scenario_dir: Dir, tmp_path: Path) -> None:
+    seen = _run("command", _audit(scenario_dir, tmp_path, "text"))
+    assert seen["plugins"] == "not-scanned"
+    assert seen["env"] == "__all__"
+    assert (
+        (tmp_path / "r")
+        .read_text(encoding="utf-8")
+        .rstrip()
+        .splitlines()[-1]
+        .startswith("Summary: ")
+    )
+
+
+def test_a_library_call_leaves_pydantic_plugins_alone(scenario_dir: Dir, tmp_path: Path) -> None:
+    seen = _run("library", _audit(scenario_dir, tmp_path, "text"))
+    assert seen["plugins"] == "scanned"
+    assert seen["env"] == "None"
+
+
+def test_a_users_own_plugin_setting_is_kept(scenario_dir: Dir, tmp_path: Path) -> None:
+    seen = _run("command", _audit(scenario_dir, tmp_path, "text"), env_value="some_plugin")
+    assert seen["env"] == "some_plugin"
+    assert seen["plugins"] == "scanned"  # a named plugin is disabled, the others are looked up
+
+
+@pytest.mark.parametrize(("fmt", "loads_json"), [("text", False), ("json", True)])
+def test_a_text_audit_loads_no_json_encoder(
+    scenario_dir: Dir, tmp_path: Path, fmt: str, loads_json: bool
+) -> None:
+    modules = set(_run("command", _audit(scenario_dir, tmp_path, fmt))["modules"].split())
+    assert "mratrust.audit" in modules
+    assert ("json" in modules) is loads_json
+
+
+def test_an_offline_audit_builds_no_class_for_live_handshakes(
+    scenario_dir: Dir, tmp_path: Path
+) -> None:
+    offline = set(_run("command", _audit(scenario_dir, tmp_path, "text"))["modules"].split())
+    assert "mratrust.rules.observed" in offline
+    assert "mratrust.observation" not in offline
+    from mratrust import probe_audit
+    from mratrust.observation import Observed
+
+    assert probe_audit.Observed is Observed  # what --probe records its handshakes with
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_a_command_parses_with_its_own_parser_alone() -> None:
+    full = _subparsers(build_parser())
+    assert set(full) > _OWN_COMMANDS  # probe, lab and collect register theirs
+    for name in sorted(_OWN_COMMANDS):
+        alone = _subparsers(build_parser(name))
+        assert list(alone) == [name]
+        assert alone[name].prog == full[name].prog
+        assert alone[name].format_help() == full[name].format_help()
+
+
+def test_a_usage_error_reads_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "inv.yaml", "--format", "pdf"]) == 2
+    alone = capsys.readouterr().err
+    assert "mratrust audit: argument --format: invalid choice: 'pdf'" in alone
+    with pytest.raises(UsageError) as full:
+        build_parser().parse_args(["audit", "inv.yaml", "--format", "pdf"])
+    assert alone.strip() == str(full.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "registers_lab"), [(["audit", "--help"], False), (["--help"], True)]
+)
+def test_only_the_whole_command_line_loads_the_lab_and_collect_parsers(
+    args: list[str], registers_lab: bool
+) -> None:
+    code = f"from mratrust.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = set(done.stdout.split())
+    assert ("mratrust.lab.cli" in loaded) is registers_lab
+    assert ("mratrust.collect.cli" in loaded) is registers_lab
+
+
+@pytest.mark.parametrize(("sid", "has_fixes"), [("B0", False), ("F03", True)])
+def test_the_fixes_load_with_the_first_finding_that_has_one(
+    scenario_dir: Dir, sid: str, has_fixes: bool
+) -> None:
+    from mratrust.audit import audit
+    from mratrust.inventory import load_inventory
+    from tests.conftest import NOW
+
+    inv = scenario_dir(sid) / "inventory.yaml"
+    report = audit(load_inventory(inv), now=NOW)
+    assert any(f.fixes for f in report.findings) is has_fixes
+    run = f"from mratrust.cli import main\nmain(['audit', {str(inv)!r}, '-o', '/dev/null'])"
+    done = subprocess.run(
+        [sys.executable, "-c", run + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    loaded = set(done.stdout.split())
+    assert "mratrust.rules.c2u" in loaded, done.stderr
+    assert ("mratrust.fixes" in loaded) is has_fixes
