@@ -9,6 +9,7 @@ file}``, each peer's server certificate (with its chain) when the API cannot giv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mratrust.collect.base import (
     EXPRESSWAY_E,
@@ -20,6 +21,9 @@ from mratrust.collect.base import (
 )
 from mratrust.errors import InputError
 from mratrust.pki.load import load_path
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,11 +62,10 @@ class FilesSource:
         elif isinstance(trusted, dict):
             per_peer = dict(trusted)
         stores, idents = [], []
+        failed: list[Collected] = []
         for peer, ref in sorted(per_peer.items()):
-            try:
-                certs = tuple(c.cert for c in load_path(ctx.sources.resolve(ref)))
-            except InputError as exc:
-                out += Collected.failed(ref, self.interface, f"{exc.message}; export it again")
+            certs = self._load(ctx, ref, failed)
+            if certs is None:
                 continue
             stores.append(
                 StoreFact(
@@ -75,10 +78,8 @@ class FilesSource:
                 )
             )
         for peer, ref in sorted(certificates.items()):
-            try:
-                chain = tuple(c.cert for c in load_path(ctx.sources.resolve(ref)))
-            except InputError as exc:
-                out += Collected.failed(ref, self.interface, f"{exc.message}; export it again")
+            chain = self._load(ctx, ref, failed)
+            if chain is None:
                 continue
             idents.append(
                 IdentityFact(
@@ -90,7 +91,19 @@ class FilesSource:
                     system=ref,
                 )
             )
+        for failure in failed:
+            out += failure
         return out + Collected(stores=tuple(stores), identities=tuple(idents))
+
+    def _load(
+        self, ctx: Context, ref: str, failed: list[Collected]
+    ) -> tuple[x509.Certificate, ...] | None:
+        """The certificates of file ``ref``, or None with the failure added to ``failed``."""
+        try:
+            return tuple(c.cert for c in load_path(ctx.sources.resolve(ref)))
+        except InputError as exc:
+            failed.append(Collected.failed(ref, self.interface, f"{exc.message}; export it again"))
+            return None
 
 
 __all__ = ["FilesSource"]
