@@ -159,12 +159,7 @@ class AxlSource:
             return Collected()
         creds = ctx.credentials(self.credentials)
         if creds is None:
-            return Collected.failed(
-                self.system,
-                self.interface,
-                f"skipped: no credentials {self.credentials!r} (set the MRATRUST_… variables, "
-                "give --credentials FILE, or run on a terminal to be asked)",
-            )
+            return Collected.no_credentials(self.system, self.interface, self.credentials)
         out = Collected(reached=(f"{self.system} ({self.interface.value})",))
         steps = (self._version, self._nodes, self._params, self._profiles, self._voicemail)
         version: str | None = None

@@ -128,6 +128,16 @@ class Collected:
         """A result holding only one failure."""
         return Collected(failures=(Failure(system=system, interface=interface, message=message),))
 
+    @staticmethod
+    def no_credentials(system: str, interface: Interface, name: str) -> Collected:
+        """The failure of a source whose credentials ``name`` could not be found."""
+        return Collected.failed(
+            system,
+            interface,
+            f"skipped: no credentials {name!r} (set the MRATRUST_… variables, "
+            "give --credentials FILE, or run on a terminal to be asked)",
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Context:

@@ -74,12 +74,7 @@ class CertMgrSource:
             )
         creds = ctx.credentials(self.credentials)
         if creds is None:
-            return Collected.failed(
-                self.system,
-                self.interface,
-                f"skipped: no credentials {self.credentials!r} (set the MRATRUST_… variables, "
-                "give --credentials FILE, or run on a terminal to be asked)",
-            )
+            return Collected.no_credentials(self.system, self.interface, self.credentials)
         where = f"{self.node}:{self.port}"
         try:
             answer = ctx.api.request(

@@ -205,12 +205,7 @@ class ExpresswaySource:
             )
         creds = ctx.credentials(self.credentials)
         if creds is None:
-            return Collected.failed(
-                self.system,
-                self.interface,
-                f"skipped: no credentials {self.credentials!r} (set the MRATRUST_… variables, "
-                "give --credentials FILE, or run on a terminal to be asked)",
-            )
+            return Collected.no_credentials(self.system, self.interface, self.credentials)
         out = Collected(reached=(f"{self.system} ({self.interface.value})",))
         settings: list[SettingFact] = []
         notes: list[str] = []
