@@ -34,6 +34,18 @@ Dumps = Callable[[Any], bytes]
 Evidence = tuple[tuple[str, EvidenceValue], ...]
 
 
+def subject_dict(s: Subject) -> dict[str, str | None]:
+    """A finding's subject as the report writes it (keys in schema order)."""
+    return {
+        "cluster": s.cluster,
+        "node": s.node,
+        "leg": s.leg,
+        "certificate": s.certificate,
+        "leg_id": s.leg_id,
+        "endpoint_id": s.endpoint_id,
+    }
+
+
 def finding_dict(f: Finding) -> dict[str, Any]:
     """One finding as plain JSON values (the text as ``f`` holds it: see :func:`_line`)."""
     brief = f.status is Status.PASS
@@ -42,14 +54,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "rule": f.rule,
         "status": f.status.value,
         "severity": f.severity.value,
-        "subject": {
-            "cluster": s.cluster,
-            "node": s.node,
-            "leg": s.leg,
-            "certificate": s.certificate,
-            "leg_id": s.leg_id,
-            "endpoint_id": s.endpoint_id,
-        },
+        "subject": subject_dict(s),
         "message": f.message,
         "since": f.since,
         "remediation": list(f.remediation),
@@ -73,7 +78,7 @@ _NATIVE_SUBJECT = tuple(x.name for x in fields(Subject)) == (
     "leg_id",
     "endpoint_id",
 )
-"""orjson writes a Subject as the object :func:`finding_dict` spells out (same keys, same order)."""
+"""orjson writes a Subject as the object :func:`subject_dict` spells out (same keys, same order)."""
 
 
 _PASS = Status.PASS
@@ -87,7 +92,7 @@ def _fast_dict(f: Finding) -> dict[str, Any]:
         "rule": f.rule,
         "status": f.status._value_,  # what .value reads, without its descriptor
         "severity": f.severity._value_,
-        "subject": f.subject if _NATIVE_SUBJECT else finding_dict(f)["subject"],
+        "subject": f.subject if _NATIVE_SUBJECT else subject_dict(f.subject),
         "message": f.message,
         "since": f.since,
         "remediation": f.remediation,
@@ -158,17 +163,7 @@ def _subjects(subjects: list[Subject], enc: Dumps) -> tuple[list[bytes], bool] |
     a subject: a quote inside a string is escaped."""
     # as plain objects: orjson writes a dataclass with slots several times slower than the
     # dict (same keys, same order: _NATIVE_SUBJECT)
-    rows = [
-        {
-            "cluster": s.cluster,
-            "node": s.node,
-            "leg": s.leg,
-            "certificate": s.certificate,
-            "leg_id": s.leg_id,
-            "endpoint_id": s.endpoint_id,
-        }
-        for s in subjects
-    ]
+    rows = [subject_dict(s) for s in subjects]
     try:
         return _split(enc(rows)[12:-2], b'},{"cluster":', len(subjects))
     except TypeError:
