@@ -180,6 +180,8 @@ def run_all(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from mratrust.threads import leave_signals_to_main
+
     def one(source: Source) -> Collected:
         try:
             return source.collect(ctx)
@@ -195,7 +197,9 @@ def run_all(
 
     if not sources:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(workers, len(sources))), initializer=leave_signals_to_main
+    ) as pool:
         return list(pool.map(one, sources))
 
 

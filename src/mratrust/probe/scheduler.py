@@ -35,6 +35,7 @@ from mratrust.probe.verdict import (
     observe_handshake,
     refused_offer,
 )
+from mratrust.threads import leave_signals_to_main
 from mratrust.topology import Transport
 
 STOP_AFTER_DEFAULT = frozenset(
@@ -224,7 +225,9 @@ def _run_handshakes(
     results: dict[Key, Handshake] = {}
     total = len(run.targets) * len(wanted)
     done: queue.SimpleQueue[tuple[Key, Handshake]] = queue.SimpleQueue()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mratrust-probe")
+    pool = ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix="mratrust-probe", initializer=leave_signals_to_main
+    )
     pending: dict[Key, Future[None]] = {}
 
     def submit(key: Key) -> None:
