@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import yaml
 from cryptography import x509
-from pydantic import BaseModel, ValidationError
 
 from mratrust.errors import InputError, InputErrors
-from mratrust.inventory_schema import (
-    CiphersIn,
-    ClusterIn,
-    CollectedIn,
-    ExpresswayEIn,
-    ExpresswayIn,
-    InventoryIn,
-    NodeIn,
-    PeerIn,
-    ProbeIn,
-    TlsVersion,
-    TraversalIn,
-)
+from mratrust.inventory_plain import read_plain
 from mratrust.model import (
     CipherConfig,
     ClusterTlsMode,
@@ -53,6 +40,166 @@ from mratrust.model import (
 from mratrust.pki.facts import CertFacts, facts, prime
 from mratrust.pki.load import LoadedCert, MissingFile, load_path, load_paths
 from mratrust.versions import Version
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from mratrust.inventory_schema import (
+        CiphersIn,
+        ClusterIn,
+        CollectedIn,
+        ExpresswayEIn,
+        ExpresswayIn,
+        InventoryIn,
+        NodeIn,
+        PeerIn,
+        ProbeIn,
+        TlsVersion,
+        TraversalIn,
+    )
+
+    # What the builders below read: the models of inventory_schema, or the plain reading's
+    # objects (inventory_plain), which hold the same values.
+    class _ProbeLike(Protocol):
+        @property
+        def host(self) -> str: ...
+        @property
+        def ports(self) -> Mapping[int, int]: ...
+
+    class _PeerLike(Protocol):
+        @property
+        def name(self) -> str: ...
+        @property
+        def certificate(self) -> str: ...
+        @property
+        def key(self) -> str | None: ...
+        @property
+        def trusted_cas(self) -> str: ...
+        @property
+        def client_certificate(self) -> str | None: ...
+        @property
+        def client_key(self) -> str | None: ...
+        @property
+        def probe(self) -> _ProbeLike | None: ...
+
+    class _CiphersLike(Protocol):
+        @property
+        def uc_server_discovery(self) -> str | None: ...
+        @property
+        def sip(self) -> str | None: ...
+        @property
+        def https(self) -> str | None: ...
+
+    class _TraversalLike(Protocol):
+        @property
+        def peer_addresses(self) -> Sequence[str]: ...
+        @property
+        def tls_verify_subject_name(self) -> str | None: ...
+        @property
+        def port(self) -> int | None: ...
+
+    class _ExpresswayLike(Protocol):
+        @property
+        def version(self) -> str: ...
+        @property
+        def upgraded_from(self) -> str | None: ...
+        @property
+        def cluster_name(self) -> str | None: ...
+        @property
+        def verify_origin_server(self) -> bool: ...
+        @property
+        def ciphers(self) -> _CiphersLike: ...
+        @property
+        def sip_tls_versions(self) -> Sequence[str]: ...
+        @property
+        def sip_signature_pref_rsa(self) -> bool | None: ...
+        @property
+        def peers(self) -> Sequence[_PeerLike]: ...
+        @property
+        def cluster_tls_mode(self) -> str: ...
+
+    class _EdgeLike(_ExpresswayLike, Protocol):
+        @property
+        def edge_domains(self) -> Sequence[str]: ...
+        @property
+        def enable_server_eku_upload(self) -> bool: ...
+        @property
+        def traversal(self) -> _TraversalLike | None: ...
+
+    class _NodeLike(Protocol):
+        @property
+        def name(self) -> str: ...
+        @property
+        def role(self) -> str: ...
+        @property
+        def certificates(self) -> Mapping[str, str | None]: ...
+        @property
+        def probe(self) -> _ProbeLike | None: ...
+
+    class _ClusterLike(Protocol):
+        @property
+        def name(self) -> str: ...
+        @property
+        def product(self) -> str: ...
+        @property
+        def version(self) -> str | None: ...
+        @property
+        def publisher(self) -> str: ...
+        @property
+        def tls_verify(self) -> bool: ...
+        @property
+        def security_mode(self) -> str: ...
+        @property
+        def sip_oauth(self) -> bool: ...
+        @property
+        def https_ciphers(self) -> str: ...
+        @property
+        def tls_ciphers(self) -> str: ...
+        @property
+        def secure_profiles(self) -> Sequence[str]: ...
+        @property
+        def voicemail_host(self) -> str | None: ...
+        @property
+        def trust(self) -> Mapping[str, str | None]: ...
+        @property
+        def nodes(self) -> Sequence[_NodeLike]: ...
+
+    class _InventoryLike(Protocol):
+        @property
+        def name(self) -> str: ...
+        @property
+        def expressway(self) -> _ExpresswayLike: ...
+        @property
+        def expressway_e(self) -> _EdgeLike | None: ...
+        @property
+        def uc_clusters(self) -> Sequence[_ClusterLike]: ...
+
+
+_SCHEMA_NAMES = frozenset(
+    {
+        "CiphersIn",
+        "ClusterIn",
+        "CollectedIn",
+        "ExpresswayEIn",
+        "ExpresswayIn",
+        "InventoryIn",
+        "NodeIn",
+        "PeerIn",
+        "ProbeIn",
+        "TlsVersion",
+        "TraversalIn",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The schema's models, re-exported without importing pydantic until one is asked for."""
+    if name in _SCHEMA_NAMES:
+        from mratrust import inventory_schema
+
+        return getattr(inventory_schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PASSWORD_ENV = "MRATRUST_P12_PASSWORD"
 # libyaml's parser when PyYAML has it (same safe semantics and marks, many times faster)
@@ -223,6 +370,8 @@ _EXPECTED: dict[str, str] = {
 
 def _allowed_keys(loc: Loc) -> list[str] | None:
     """The keys schema 1 allows in the mapping at ``loc`` (None where any key is allowed)."""
+    from mratrust.inventory_schema import InventoryIn
+
     model: Any = InventoryIn
     for part in loc:
         if isinstance(part, int):
@@ -241,6 +390,8 @@ def _allowed_keys(loc: Loc) -> list[str] | None:
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside ``X``, ``X | None`` or ``list[X]``."""
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in get_args(annotation):
@@ -478,7 +629,10 @@ def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:
     return key
 
 
-def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
+def _expressway(
+    files: _Files, e: _ExpresswayLike, loc: Loc, edge: _EdgeLike | None = None
+) -> Expressway:
+    """Expressway-C from ``e``; Expressway-E when ``edge`` (the same object) is given."""
     peers: list[Peer] = []
     for i, p in enumerate(e.peers):
         ident = _identity(
@@ -523,14 +677,14 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
                 )
             )
     extra: dict[str, Any] = {"cluster_tls_mode": ClusterTlsMode(e.cluster_tls_mode)}
-    if isinstance(e, ExpresswayEIn):
-        extra["edge_domains"] = tuple(e.edge_domains)
-        extra["enable_server_eku_upload"] = e.enable_server_eku_upload
-        if e.traversal is not None:
+    if edge is not None:
+        extra["edge_domains"] = tuple(edge.edge_domains)
+        extra["enable_server_eku_upload"] = edge.enable_server_eku_upload
+        if edge.traversal is not None:
             extra["traversal"] = Traversal(
-                peer_addresses=tuple(e.traversal.peer_addresses),
-                tls_verify_subject_name=e.traversal.tls_verify_subject_name,
-                port=e.traversal.port,
+                peer_addresses=tuple(edge.traversal.peer_addresses),
+                tls_verify_subject_name=edge.traversal.tls_verify_subject_name,
+                port=edge.traversal.port,
             )
     return Expressway(
         version=Version.parse(e.version),
@@ -549,7 +703,7 @@ def _expressway(files: _Files, e: ExpresswayIn, loc: Loc) -> Expressway:
     )
 
 
-def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
+def _cluster(files: _Files, c: _ClusterLike, loc: Loc) -> UcCluster:
     product = Product(c.product)
     stores = tuple(
         _store(files, name, ref, (*loc, "trust", name))
@@ -593,7 +747,7 @@ def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
     )
 
 
-def _references(model: InventoryIn) -> Iterator[str]:
+def _references(model: _InventoryLike) -> Iterator[str]:
     """Every certificate file the inventory names, in the order the deployment is built."""
     for exp in (model.expressway, model.expressway_e):
         for peer in exp.peers if exp is not None else ():
@@ -611,13 +765,27 @@ def parse_inventory(
     text: str, *, source: str = "<inventory>"
 ) -> tuple[InventoryIn, Mapping[Loc, int]]:
     """Validate inventory text against schema 1 (no file is read)."""
+    data, lines = _data(text, source)
+    return _validated(data, source, lines), lines
+
+
+def _data(text: str, source: str) -> tuple[dict[Any, Any], Mapping[Loc, int]]:
     data, lines = _compose(text, source)
     if not isinstance(data, dict):
         raise InputError(
             "the inventory must be a YAML mapping (schema: 1, name: …)", file=source, line=1
         )
+    return data, lines
+
+
+def _validated(data: dict[Any, Any], source: str, lines: Mapping[Loc, int]) -> InventoryIn:
+    """The schema's models of ``data``, or every error with its line."""
+    from pydantic import ValidationError
+
+    from mratrust.inventory_schema import InventoryIn
+
     try:
-        return InventoryIn.model_validate(data), lines
+        return InventoryIn.model_validate(data)
     except ValidationError as exc:
         errors = _validation_errors(exc, source, lines)
         raise (errors.errors[0] if len(errors.errors) == 1 else errors) from exc
@@ -648,7 +816,11 @@ def load_inventory(
         raise InputError("inventory is not UTF-8 text", file=source) from exc
     except OSError as exc:
         raise InputError(f"cannot read the inventory ({exc.strerror})", file=source) from exc
-    model, lines = parse_inventory(text, source=source)
+    data, lines = _data(text, source)
+    # a plainly valid inventory needs no pydantic; anything else gets its validation and words
+    model: _InventoryLike | None = read_plain(data)
+    if model is None:
+        model = _validated(data, source, lines)
     if password is None and password_source is not None:
         password = password_source()
     if password is None and os.environ.get(PASSWORD_ENV):
@@ -656,9 +828,8 @@ def load_inventory(
     files = _Files(path.parent, source, lines, password)
     files.prefetch(_references(model))
     expressway = _expressway(files, model.expressway, ("expressway",))
-    expressway_e = (
-        _expressway(files, model.expressway_e, ("expressway_e",)) if model.expressway_e else None
-    )
+    edge = model.expressway_e
+    expressway_e = _expressway(files, edge, ("expressway_e",), edge) if edge else None
     clusters = tuple(
         _cluster(files, c, ("uc_clusters", i)) for i, c in enumerate(model.uc_clusters)
     )

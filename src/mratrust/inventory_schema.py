@@ -12,9 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mratrust.errors import InputError
-from mratrust.model import IDENTITY_NAMES, TRUST_NAMES, Product
-from mratrust.versions import Version
+from mratrust.inventory_plain import (
+    client_pair_problem,
+    cluster_problem,
+    ports_problem,
+    traversal_port_problem,
+    unique_clusters_problem,
+    upgrade_problem,
+    version_problem,
+)
 
 
 class _Strict(BaseModel):
@@ -23,10 +29,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-def _check_version(value: str | None) -> str | None:
-    if value is not None:
-        Version.parse(str(value))
-    return value
+def _raise(problem: str | None) -> None:
+    if problem is not None:
+        raise ValueError(problem)
 
 
 class CiphersIn(_Strict):
@@ -42,9 +47,7 @@ class ProbeIn(_Strict):
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: dict[int, int]) -> dict[int, int]:
-        for k, v in value.items():
-            if not (0 < k < 65536 and 0 < v < 65536):
-                raise ValueError(f"port {k}: {v} is not a TCP port (1-65535)")
+        _raise(ports_problem(value))
         return value
 
 
@@ -59,11 +62,7 @@ class PeerIn(_Strict):
 
     @model_validator(mode="after")
     def _client_pair(self) -> PeerIn:
-        if self.client_key is not None and self.client_certificate is None:
-            raise ValueError(
-                f"peer {self.name}: client_key is set without client_certificate; give the "
-                "client certificate it belongs to, or remove client_key"
-            )
+        _raise(client_pair_problem(self.name, self.client_certificate, self.client_key))
         return self
 
 
@@ -75,10 +74,7 @@ class TraversalIn(_Strict):
     @field_validator("port")
     @classmethod
     def _port(cls, value: int | None) -> int | None:
-        if value is not None and not 0 < value < 65536:
-            raise ValueError(
-                f"{value} is not a TCP port (1-65535); the first traversal zone is 7001"
-            )
+        _raise(traversal_port_problem(value))
         return value
 
 
@@ -102,28 +98,20 @@ class ExpresswayIn(_Strict):
 
     @field_validator("version", "upgraded_from", mode="before")
     @classmethod
-    def _version(cls, value: object) -> object:
-        if isinstance(value, int | float):
-            value = str(value)
-        if isinstance(value, str):
-            try:
-                _check_version(value)
-            except InputError:
-                raise ValueError(
-                    f"{value!r} is not an Expressway version: expected a version like X14.2.1 "
-                    "(X<major>.<minor>[.<patch>], as on the Overview page)"
-                ) from None
+    def _version_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("version", "upgraded_from")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        # after pydantic made it text (a YAML !!binary value is bytes until then)
+        if value is not None:
+            _raise(version_problem(value))
         return value
 
     @model_validator(mode="after")
     def _upgrade_path(self) -> ExpresswayIn:
-        if self.upgraded_from is not None:
-            frm, now = Version.parse(self.upgraded_from), Version.parse(self.version)
-            if frm > now:
-                raise ValueError(
-                    f"upgraded_from {frm} is later than version {now}; give the release this "
-                    "Expressway ran before its last upgrade, or null for a fresh install"
-                )
+        _raise(upgrade_problem(self.version, self.upgraded_from))
         return self
 
 
@@ -162,33 +150,8 @@ class ClusterIn(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterIn:
-        product = Product(self.product)
-        publishers = [n.name for n in self.nodes if n.role == "publisher"]
-        if len(publishers) != 1:
-            raise ValueError(
-                f"cluster {self.name} has {len(publishers)} publishers "
-                f"({', '.join(publishers) or 'none'}); exactly one node must have role: publisher"
-            )
-        allowed_trust = TRUST_NAMES[product]
-        for store in self.trust:
-            if store not in allowed_trust:
-                raise ValueError(
-                    f"trust store {store!r} is not one of {product.value}'s: "
-                    f"{', '.join(allowed_trust)}"
-                )
-        allowed_ids = IDENTITY_NAMES[product]
-        for node in self.nodes:
-            for cert in node.certificates:
-                if cert not in allowed_ids:
-                    raise ValueError(
-                        f"node {node.name}: certificate {cert!r} is not one of "
-                        f"{product.value}'s: {', '.join(allowed_ids)}"
-                    )
-        seen: set[str] = set()
-        for node in self.nodes:
-            if node.name.lower() in seen:
-                raise ValueError(f"node {node.name} is listed twice; node names must be unique")
-            seen.add(node.name.lower())
+        nodes = [(n.name, n.role, n.certificates) for n in self.nodes]
+        _raise(cluster_problem(self.name, self.product, self.trust, nodes))
         return self
 
 
@@ -212,10 +175,7 @@ class InventoryIn(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> InventoryIn:
-        names = [c.name for c in self.uc_clusters]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"cluster names must be unique: {', '.join(dupes)} repeated")
+        _raise(unique_clusters_problem([c.name for c in self.uc_clusters]))
         return self
 
     def dump(self) -> dict[str, Any]:

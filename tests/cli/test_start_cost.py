@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -56,13 +57,23 @@ def _run(how: str, args: list[str], env_value: str | None = None) -> dict[str, s
     return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
 
 
-def _audit(scenario_dir: Dir, tmp_path: Path, fmt: str) -> list[str]:
-    inv = str(scenario_dir("B0") / "inventory.yaml")
-    return ["audit", inv, "--format", fmt, "--now", "2026-11-29", "-o", str(tmp_path / "r")]
+def _audit(scenario_dir: Dir, tmp_path: Path, fmt: str, *, coerced: bool = False) -> list[str]:
+    """The audit's arguments; ``coerced``: of B0 with a value only pydantic reads (``tls_verify:
+    1``), written beside it, so the validation goes through pydantic and its plugin loader."""
+    inv = scenario_dir("B0") / "inventory.yaml"
+    if coerced:
+        copy = tmp_path / "B0"
+        shutil.copytree(inv.parent, copy)
+        inv = copy / "inventory.yaml"
+        text = inv.read_text(encoding="utf-8")
+        assert "  tls_verify: true\n" in text
+        inv.write_text(text.replace("  tls_verify: true\n", "  tls_verify: 1\n", 1))
+    return ["audit", str(inv), "--format", fmt, "--now", "2026-11-29", "-o", str(tmp_path / "r")]
 
 
 def test_a_command_skips_the_pydantic_plugin_scan(scenario_dir: Dir, tmp_path: Path) -> None:
-    seen = _run("command", _audit(scenario_dir, tmp_path, "text"))
+    seen = _run("command", _audit(scenario_dir, tmp_path, "text", coerced=True))
+    assert "mratrust.inventory_schema" in seen["modules"].split()  # validated by pydantic
     assert seen["plugins"] == "not-scanned"
     assert seen["env"] == "__all__"
     assert (
@@ -75,13 +86,14 @@ def test_a_command_skips_the_pydantic_plugin_scan(scenario_dir: Dir, tmp_path: P
 
 
 def test_a_library_call_leaves_pydantic_plugins_alone(scenario_dir: Dir, tmp_path: Path) -> None:
-    seen = _run("library", _audit(scenario_dir, tmp_path, "text"))
+    seen = _run("library", _audit(scenario_dir, tmp_path, "text", coerced=True))
     assert seen["plugins"] == "scanned"
     assert seen["env"] == "None"
 
 
 def test_a_users_own_plugin_setting_is_kept(scenario_dir: Dir, tmp_path: Path) -> None:
-    seen = _run("command", _audit(scenario_dir, tmp_path, "text"), env_value="some_plugin")
+    args = _audit(scenario_dir, tmp_path, "text", coerced=True)
+    seen = _run("command", args, env_value="some_plugin")
     assert seen["env"] == "some_plugin"
     assert seen["plugins"] == "scanned"  # a named plugin is disabled, the others are looked up
 
