@@ -1,18 +1,22 @@
-"""Ctrl-C reaches the main thread: the probe's worker threads block SIGINT and SIGTERM.
+"""Ctrl-C reaches the main thread and ends a probe at once.
 
-The kernel hands a process's signal to any thread that does not block it; a worker that took
-SIGINT would leave the main thread waiting out its timeout. These tests read each thread's
-blocked-signal mask from /proc while a real probe waits on a server that never answers.
+The probe drives its handshakes from the calling thread; the only threads it starts are name
+resolvers, and they block SIGINT and SIGTERM: the kernel hands a process's signal to any thread
+that does not block it, and a thread that took SIGINT would leave the main thread waiting out its
+timeout. These tests read each thread's blocked-signal mask from /proc, and send a real SIGINT to
+a real probe that waits on a server that never answers.
 """
 
 from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,40 +37,83 @@ def _blocked(native_id: int) -> set[int]:
     return {n for n in (signal.SIGINT, signal.SIGTERM) if mask >> (n - 1) & 1}
 
 
-def test_probe_workers_leave_ctrl_c_to_the_main_thread() -> None:
+def test_the_name_resolver_leaves_ctrl_c_to_the_main_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     port = listener.getsockname()[1]
     seen: dict[str, set[int]] = {}
-    run = threading.Thread(
-        target=probe_endpoints,
-        args=([ProbeTarget.parse(f"cucm-pub.example.com:{port}{{127.0.0.1}}")], profile()),
-        kwargs={"trust": None, "timeouts": Timeouts(connect=2, handshake=3, read=1, overall=4)},
-        daemon=True,
-    )
-    held = []
+    real = socket.getaddrinfo
+
+    def watched(*args: Any, **kw: Any) -> Any:  # the real resolver, and who called it
+        seen[threading.current_thread().name] = _blocked(threading.get_native_id())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", watched)
     try:
-        run.start()
-        listener.settimeout(5)
-        held.append(listener.accept()[0])  # a worker is now in its handshake, waiting
-        for _ in range(50):  # bounded: the pool thread is already there
-            workers = [t for t in threading.enumerate() if t.name.startswith("mratrust-probe")]
-            if workers:
-                break
-            time.sleep(0.05)
-        assert workers, "no probe worker thread"
-        for t in workers:
-            assert t.native_id is not None
-            seen[t.name] = _blocked(t.native_id)
-        seen["main"] = _blocked(threading.main_thread().native_id or 0)
+        probe_endpoints(
+            [ProbeTarget.parse(f"cucm-pub.example.com:{port}{{localhost}}")],
+            profile(),
+            trust=None,
+            timeouts=Timeouts(connect=2, handshake=0.3, read=0.3, overall=4),
+        )
     finally:
-        for c in held:
-            c.close()
         listener.close()
-        run.join(timeout=10)
-    assert all(v == {signal.SIGINT, signal.SIGTERM} for k, v in seen.items() if k != "main"), seen
-    assert seen["main"] == set(), seen  # the negative twin: the main thread still takes them
+    assert seen == {"mratrust-resolve": {signal.SIGINT, signal.SIGTERM}}, seen
+    # the negative twin: the main thread, which drives the handshakes, still takes them
+    assert _blocked(threading.main_thread().native_id or 0) == set()
+
+
+def _probe_waiting_on_a_silent_server() -> tuple[subprocess.Popen[str], socket.socket, list[Any]]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(30)
+    port = listener.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mratrust",
+            "probe",
+            f"cucm-pub.example.com:{port}{{127.0.0.1}}",
+            "--timeout",
+            "60",
+            "--deadline",
+            "120",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, listener, [listener.accept()[0]]  # the handshake has started and now waits
+
+
+@pytest.mark.parametrize("interrupt", [True, False])
+def test_ctrl_c_ends_a_waiting_probe_at_once(interrupt: bool) -> None:
+    proc, listener, held = _probe_waiting_on_a_silent_server()
+    try:
+        if interrupt:
+            proc.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        try:
+            out, err = proc.communicate(timeout=3)
+        except subprocess.TimeoutExpired:
+            out, err = "", None
+        took = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for s in (*held, listener):
+            s.close()
+    if interrupt:
+        assert err is not None and took < 3, "Ctrl-C did not end the probe"
+        assert proc.returncode == 130 and "mratrust: interrupted" in err and out == ""
+    else:  # the negative twin: without the signal the probe is still waiting on its handshake
+        assert err is None, err
 
 
 def test_a_thread_started_by_a_worker_inherits_the_mask_and_others_do_not() -> None:

@@ -1,9 +1,14 @@
 """One TLS handshake with hard time limits, and everything it shows.
 
-The socket is non-blocking and every wait is a ``poll`` bounded by a deadline, so no server —
-silent, dripping one byte at a time, sending garbage, resetting, or pushing an endless chain —
-holds a thread longer than the connect, handshake and read limits. pyOpenSSL's ``WantRead`` /
+The socket is non-blocking and every wait is bounded by a deadline, so no server — silent,
+dripping one byte at a time, sending garbage, resetting, or pushing an endless chain — holds the
+caller longer than the connect, handshake and read limits. pyOpenSSL's ``WantRead`` /
 ``WantWrite`` are retried only after the socket is ready, and only until the deadline.
+
+The handshake is written as steps (:func:`handshake_steps`, a generator): every time it must wait
+for a socket it yields a :class:`Wait` and is resumed with whether the socket became ready. One
+thread can so drive many handshakes at once (:mod:`mratrust.probe.scheduler` polls every socket of
+a run together), and :func:`handshake` drives one alone with ``poll``.
 
 What the server did is recorded from OpenSSL's info callback (alerts by number, whether a
 CertificateRequest came) rather than parsed out of error strings; the error strings are kept for
@@ -15,19 +20,22 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import os
 import select
 import socket
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from OpenSSL import SSL
 
 from mratrust.probe.client import Offer, TlsVersion, Variant
 from mratrust.probe.outcome import Alert, Outcome, outcome_for_alert, outcome_for_reason
+from mratrust.threads import leave_signals_to_main
 
 _MAX_STEPS = 100_000
 """A backstop on retries of one OpenSSL call; the deadline ends the loop long before."""
@@ -125,30 +133,60 @@ class _Watch:
             self.ticket_after = True
 
 
-def _wait(sock: socket.socket, *, write: bool, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
+class Wait(NamedTuple):
+    """What a handshake step waits for: file descriptor ``fd`` readable (or writable), at the
+    latest until ``deadline`` (a :func:`time.monotonic` value). The step is resumed with True when
+    the descriptor is ready, False when the deadline passed first."""
+
+    fd: int
+    write: bool
+    deadline: float
+
+
+Steps = Generator[Wait, bool, Any]
+"""A generator of :class:`Wait` requests that returns its result when done."""
+
+
+def _wait(sock: socket.socket, *, write: bool, deadline: float) -> Generator[Wait, bool, None]:
+    if deadline - time.monotonic() <= 0:
         raise _Expired
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT if write else select.POLLIN)
-        ready = bool(poller.poll(remaining * 1000))
-    else:  # pragma: no cover - Windows
-        r, w, _ = select.select([] if write else [sock], [sock] if write else [], [], remaining)
-        ready = bool(r or w)
+    ready = yield Wait(sock.fileno(), write, deadline)
     if not ready and deadline <= time.monotonic():
         raise _Expired
 
 
-def _drive(conn: SSL.Connection, sock: socket.socket, op: Any, deadline: float) -> Any:
+def _drive(sock: socket.socket, op: Any, deadline: float) -> Steps:
     for _ in range(_MAX_STEPS):
         try:
             return op()
         except SSL.WantReadError:
-            _wait(sock, write=False, deadline=deadline)
+            yield from _wait(sock, write=False, deadline=deadline)
         except SSL.WantWriteError:
-            _wait(sock, write=True, deadline=deadline)
+            yield from _wait(sock, write=True, deadline=deadline)
     raise _Expired
+
+
+def poll_one(wait: Wait) -> bool:
+    """Block until ``wait.fd`` is ready or ``wait.deadline`` passes; True when it is ready."""
+    remaining = max(wait.deadline - time.monotonic(), 0.0)
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(wait.fd, select.POLLOUT if wait.write else select.POLLIN)
+        return bool(poller.poll(remaining * 1000))
+    # pragma: no cover - Windows
+    fds = [wait.fd]
+    r, w, _ = select.select([] if wait.write else fds, fds if wait.write else [], [], remaining)
+    return bool(r or w)
+
+
+def run_steps(steps: Steps) -> Any:
+    """Drive ``steps`` alone to the end, waiting with :func:`poll_one`; returns its result."""
+    try:
+        wait = next(steps)
+        while True:
+            wait = steps.send(poll_one(wait))
+    except StopIteration as stop:
+        return stop.value
 
 
 _ERRNO_OUTCOME: dict[int, Outcome] = {
@@ -164,9 +202,11 @@ _ERRNO_OUTCOME: dict[int, Outcome] = {
 """Socket errors by errno; anything else while connecting is UNREACHABLE, later RESET."""
 
 
-def _resolve(host: str, port: int, deadline: float) -> list[Any]:
-    """``getaddrinfo`` bounded by ``deadline``: it runs in a daemon thread, so a resolver that
-    never answers neither holds the caller nor keeps the process alive at exit."""
+def _resolve(host: str, port: int, deadline: float) -> Steps:
+    """``getaddrinfo`` bounded by ``deadline``: it runs in a daemon thread (which leaves Ctrl-C to
+    the main thread), so a resolver that never answers neither holds the caller nor keeps the
+    process alive at exit. The thread says it is done by writing to a socket pair, which the
+    step waits on like any other socket."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -174,18 +214,27 @@ def _resolve(host: str, port: int, deadline: float) -> list[Any]:
     else:  # a literal address needs no resolver
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     box: dict[str, Any] = {}
+    done, signal_done = socket.socketpair()
 
     def run() -> None:
+        leave_signals_to_main()
         try:
             box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             box["error"] = exc
+        finally:
+            with contextlib.suppress(OSError):  # the caller gave up and closed its end
+                signal_done.send(b".")
+            signal_done.close()
 
-    worker = threading.Thread(target=run, name="mratrust-resolve", daemon=True)
-    worker.start()
-    worker.join(max(deadline - time.monotonic(), 0.0))
-    if worker.is_alive():
-        raise TimeoutError(f"{host} did not resolve in time")
+    try:
+        threading.Thread(target=run, name="mratrust-resolve", daemon=True).start()
+        if deadline - time.monotonic() > 0:
+            yield Wait(done.fileno(), False, deadline)
+        if "infos" not in box and "error" not in box:
+            raise TimeoutError(f"{host} did not resolve in time")
+    finally:
+        done.close()
     if "error" in box:
         raise box["error"]
     infos: list[Any] = box["infos"]
@@ -196,29 +245,38 @@ Resolved = dict[tuple[str, int], list[Any]]
 """Addresses already resolved in a run, by (host, port): one lookup per endpoint, not per offer."""
 
 
-def _connect(
-    host: str, port: int, deadline: float, resolved: Resolved | None = None
-) -> socket.socket:
+def _connect(host: str, port: int, deadline: float, resolved: Resolved | None = None) -> Steps:
+    """A connected non-blocking socket to the first address of ``host`` that answers."""
     infos = resolved.get((host, port)) if resolved is not None else None
     if infos is None:
-        infos = _resolve(host, port, deadline)
+        infos = yield from _resolve(host, port, deadline)
         if resolved is not None:
             resolved[(host, port)] = infos
     last: OSError = OSError(errno.EHOSTUNREACH, "no address")
     for family, kind, proto, _, addr in infos:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline - time.monotonic() <= 0:
             raise TimeoutError("connect timed out")
         sock = socket.socket(family, kind, proto)
-        sock.settimeout(remaining)
         try:
-            sock.connect(addr)
+            sock.setblocking(False)
+            code = sock.connect_ex(addr)
+            if code in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+                try:
+                    yield from _wait(sock, write=True, deadline=deadline)
+                except _Expired:
+                    raise TimeoutError("connect timed out") from None
+                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, os.strerror(code))
         except OSError as exc:
             sock.close()
             last = exc
             if isinstance(exc, TimeoutError):
                 raise
             continue
+        except BaseException:  # closed by the caller (deadline) or interrupted
+            sock.close()
+            raise
         return sock
     raise last
 
@@ -256,6 +314,37 @@ def handshake(
 ) -> Handshake:
     """Connect to ``host:port`` and make the handshake of ``offer``; never raises for I/O.
 
+    The blocking form of :func:`handshake_steps`: it waits for its own socket alone.
+    """
+    result: Handshake = run_steps(
+        handshake_steps(
+            host,
+            port,
+            offer=offer,
+            server_name=server_name,
+            timeouts=timeouts,
+            deadline=deadline,
+            check_client_rejection=check_client_rejection,
+            resolved=resolved,
+        )
+    )
+    return result
+
+
+def handshake_steps(
+    host: str,
+    port: int,
+    *,
+    offer: Offer,
+    server_name: str | None,
+    timeouts: Timeouts,
+    deadline: float,
+    check_client_rejection: bool = True,
+    resolved: Resolved | None = None,
+) -> Steps:
+    """The steps of one handshake (see :func:`handshake`): a generator that yields a
+    :class:`Wait` whenever it needs a socket ready and returns the :class:`Handshake`.
+
     ``resolved`` (shared by the handshakes of a run) keeps the addresses a name resolved to, so
     the other offers to the same endpoint connect to them without asking the resolver again.
 
@@ -277,7 +366,7 @@ def handshake(
         return Handshake(variant=offer.variant, elapsed=time.monotonic() - start, **kw)
 
     try:
-        sock = _connect(host, port, min(start + timeouts.connect, deadline), resolved)
+        sock = yield from _connect(host, port, min(start + timeouts.connect, deadline), resolved)
     except TimeoutError:
         return done(
             completed=False,
@@ -305,23 +394,24 @@ def handshake(
     try:
         peer = sock.getpeername()
         address = str(peer[0])
-        sock.setblocking(False)
         conn = SSL.Connection(offer.context, sock)
         conn.set_info_callback(watch)
         if server_name:
             conn.set_tlsext_host_name(server_name.encode("idna"))
         conn.set_connect_state()
-        return _run(
-            conn,
-            sock,
-            offer,
-            watch,
-            timeouts,
-            deadline,
-            address,
-            server_name or address,
-            done,
-            check_client_rejection,
+        return (
+            yield from _run(
+                conn,
+                sock,
+                offer,
+                watch,
+                timeouts,
+                deadline,
+                address,
+                server_name or address,
+                done,
+                check_client_rejection,
+            )
         )
     finally:
         sock.close()
@@ -338,14 +428,14 @@ def _run(
     host: str,
     done: Any,
     check_client_rejection: bool,
-) -> Handshake:
+) -> Steps:
     hs_deadline = min(time.monotonic() + timeouts.handshake, deadline)
     failure: Outcome | None = None
     phase: Phase | None = None
     detail: str | None = None
     completed = False
     try:
-        _drive(conn, sock, conn.do_handshake, hs_deadline)
+        yield from _drive(sock, conn.do_handshake, hs_deadline)
         completed = True
         watch.done = True
     except _Expired:
@@ -374,7 +464,7 @@ def _run(
         and watch.requested
         and version == TlsVersion.TLS1_3.value
     ):
-        failure, phase, detail, accepted_by = _after_handshake(
+        failure, phase, detail, accepted_by = yield from _after_handshake(
             conn, sock, watch, timeouts, deadline, host
         )
 
@@ -427,7 +517,7 @@ def _after_handshake(
     timeouts: Timeouts,
     deadline: float,
     host: str,
-) -> tuple[Outcome | None, Phase | None, str | None, str | None]:
+) -> Generator[Wait, bool, tuple[Outcome | None, Phase | None, str | None, str | None]]:
     """Wait for the server's verdict on the client certificate after a TLS 1.3 handshake.
 
     Under TLS 1.3 the client's Finished ends the handshake before the server has judged the
@@ -438,7 +528,7 @@ def _after_handshake(
     """
     read_deadline = min(time.monotonic() + timeouts.read, deadline)
     with contextlib.suppress(_Expired, SSL.Error, OSError):
-        _drive(conn, sock, lambda: conn.sendall(_request(host)), read_deadline)
+        yield from _drive(sock, lambda: conn.sendall(_request(host)), read_deadline)
 
     def read_once() -> bytes:
         while True:
@@ -450,7 +540,7 @@ def _after_handshake(
                 raise
 
     try:
-        got = _drive(conn, sock, read_once, read_deadline)
+        got = yield from _drive(sock, read_once, read_deadline)
     except _Expired:
         return (
             None,
@@ -487,4 +577,14 @@ def _after_handshake(
     return None, None, None, how
 
 
-__all__ = ["Handshake", "Phase", "Timeouts", "handshake"]
+__all__ = [
+    "Handshake",
+    "Phase",
+    "Steps",
+    "Timeouts",
+    "Wait",
+    "handshake",
+    "handshake_steps",
+    "poll_one",
+    "run_steps",
+]

@@ -1,23 +1,24 @@
-"""The bounded run: handshakes in a thread pool, per-address slots and one overall deadline.
+"""The bounded run: concurrent handshakes, per-address slots and one overall deadline.
 
-:func:`probe_endpoints` runs blocking pyOpenSSL handshakes in a bounded thread pool, at most
-``per_host`` at a time to one address, each under the limits of :class:`Timeouts`, and the whole
-run under ``timeouts.overall``. Per endpoint it makes the default offer first (what Expressway-C
-gets) and then, unless the endpoint did not answer at all, the forced offers that bring out
-every identity the server holds (RSA and ECDSA under TLS 1.2 and 1.3), except those whose answer
-the default handshake already is (:func:`covered_by`). Results come back in input
-order, as frozen data: the audit turns them into evidence and findings.
+:func:`probe_endpoints` drives up to ``workers`` non-blocking pyOpenSSL handshakes at once from
+the calling thread (one ``poll`` over every socket of the run, no thread pool: threads would hand
+the GIL back and forth on every OpenSSL call), at most ``per_host`` at a time to one address,
+each under the limits of :class:`Timeouts`, and the whole run under ``timeouts.overall``. Per
+endpoint it makes the default offer first (what Expressway-C gets) and then, unless the endpoint
+did not answer at all, the forced offers that bring out every identity the server holds (RSA and
+ECDSA under TLS 1.2 and 1.3), except those whose answer the default handshake already is
+(:func:`covered_by`). Results come back in input order, as frozen data: the audit turns them
+into evidence and findings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
+import select
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cryptography import x509
 
@@ -25,7 +26,16 @@ from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType, facts
 from mratrust.pki.verify import TrustStore
 from mratrust.probe.client import ALL_VARIANTS, ClientProfile, Offer, Variant, build_offers
-from mratrust.probe.handshake import Handshake, Phase, Resolved, Timeouts, handshake
+from mratrust.probe.handshake import (
+    Handshake,
+    Phase,
+    Resolved,
+    Steps,
+    Timeouts,
+    Wait,
+    handshake_steps,
+    poll_one,
+)
 from mratrust.probe.outcome import Outcome
 from mratrust.probe.target import ProbeTarget
 from mratrust.probe.verdict import (
@@ -35,7 +45,6 @@ from mratrust.probe.verdict import (
     observe_handshake,
     refused_offer,
 )
-from mratrust.threads import leave_signals_to_main
 from mratrust.topology import Transport
 
 STOP_AFTER_DEFAULT = frozenset(
@@ -112,12 +121,12 @@ def _deadline_passed(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Run:
-    """What every handshake of one run shares: the offers, the per-address slots, the deadline."""
+    """What every handshake of one run shares: the offers, the per-address limit, the deadline."""
 
     targets: Sequence[ProbeTarget]
     offers: dict[Transport, dict[Variant, Offer]]
     """The default offer differs by transport (TLS 1.3 signature order): one set per transport."""
-    slots: dict[str, threading.BoundedSemaphore]
+    per_host: int
     timeouts: Timeouts
     deadline: float
     """time.monotonic() value after which nothing more is started or waited for."""
@@ -140,53 +149,127 @@ class _Run:
         return cls(
             targets=targets,
             offers=offers,
-            slots={t.connect_host: threading.BoundedSemaphore(per_host) for t in targets},
+            per_host=per_host,
             timeouts=timeouts,
             deadline=time.monotonic() + timeouts.overall,
             resolved={},
         )
 
-    def handshake(self, index: int, variant: Variant) -> Handshake:
-        """One handshake, inside a slot of its address (an offer without a context is not sent)."""
-        target = self.targets[index]
-        offer = self.offers[target.leg.transport][variant]
+    def offer(self, key: Key) -> Offer:
+        index, variant = key
+        return self.offers[self.targets[index].leg.transport][variant]
 
-        def connect() -> Handshake:
-            return handshake(
-                target.connect_host,
-                target.port,
-                offer=offer,
-                server_name=target.server_name,
-                timeouts=self.timeouts,
-                deadline=self.deadline,
-                resolved=self.resolved,
-            )
+    def steps(self, key: Key) -> Steps:
+        """The steps of one handshake (an offer without a context returns at once)."""
+        target = self.targets[key[0]]
+        return handshake_steps(
+            target.connect_host,
+            target.port,
+            offer=self.offer(key),
+            server_name=target.server_name,
+            timeouts=self.timeouts,
+            deadline=self.deadline,
+            resolved=self.resolved,
+        )
 
-        if offer.context is None:
-            return connect()
-        slot = self.slots[target.connect_host]
-        if not slot.acquire(timeout=max(self.deadline - time.monotonic(), 0)):
-            return _deadline_passed(variant, self.timeouts, waiting_for_slot=True)
+
+def _broken(variant: Variant, exc: Exception) -> Handshake:
+    """A bug, not the network: still reported, and the run goes on."""
+    return Handshake(
+        variant=variant,
+        completed=False,
+        failure=Outcome.TLS_ERROR,
+        phase=Phase.HANDSHAKE,
+        detail=f"{type(exc).__name__}: {exc}",
+    )
+
+
+@dataclass(slots=True)
+class _Loop:
+    """The handshakes of a run in flight, each a generator waiting for one descriptor."""
+
+    run: _Run
+    workers: int
+    queued: deque[Key] = field(default_factory=deque)
+    waiting: dict[int, tuple[Key, Steps, Wait]] = field(default_factory=dict)
+    """By file descriptor: the handshake that waits for it, and for what."""
+    per_address: dict[str, int] = field(default_factory=dict)
+    """Handshakes in flight per address (counted against ``per_host``)."""
+    finished: list[tuple[Key, Handshake]] = field(default_factory=list)
+
+    def _host(self, key: Key) -> str:
+        return self.run.targets[key[0]].connect_host
+
+    def _advance(self, key: Key, steps: Steps, ready: bool | None) -> None:
+        """Resume ``steps`` (start it when ``ready`` is None) until it waits or ends."""
         try:
-            return connect()
-        finally:
-            slot.release()
+            wait = next(steps) if ready is None else steps.send(ready)
+        except StopIteration as stop:
+            self._finish(key, stop.value)
+        except Exception as exc:
+            self._finish(key, _broken(key[1], exc))
+        else:
+            self.waiting[wait.fd] = (key, steps, wait)
 
-    def task(
-        self, index: int, variant: Variant, done: queue.SimpleQueue[tuple[Key, Handshake]]
-    ) -> None:
-        """Run one handshake on a pool thread and hand its result to the loop."""
-        try:
-            hs = self.handshake(index, variant)
-        except Exception as exc:  # a bug, not the network: still report, never hang the run
-            hs = Handshake(
-                variant=variant,
-                completed=False,
-                failure=Outcome.TLS_ERROR,
-                phase=Phase.HANDSHAKE,
-                detail=f"{type(exc).__name__}: {exc}",
-            )
-        done.put(((index, variant), hs))
+    def _finish(self, key: Key, hs: Handshake) -> None:
+        if self.run.offer(key).context is not None:
+            self.per_address[self._host(key)] -= 1
+        self.finished.append((key, hs))
+
+    def _held(self, key: Key) -> bool:
+        """Would starting ``key`` exceed the per-address limit?"""
+        counts = self.run.offer(key).context is not None
+        return counts and self.per_address.get(self._host(key), 0) >= self.run.per_host
+
+    def start_queued(self) -> None:
+        """Start queued handshakes, in order, while workers and their addresses' slots allow
+        (nothing once the run's deadline has passed)."""
+        if time.monotonic() >= self.run.deadline:
+            return
+        kept: deque[Key] = deque()
+        while self.queued and len(self.waiting) < self.workers:
+            key = self.queued.popleft()
+            if self._held(key):
+                kept.append(key)
+                continue
+            if self.run.offer(key).context is not None:
+                host = self._host(key)
+                self.per_address[host] = self.per_address.get(host, 0) + 1
+            self._advance(key, self.run.steps(key), None)
+        if kept:
+            kept.extend(self.queued)
+            self.queued = kept
+
+    def wait_once(self) -> None:
+        """One ``poll`` over every waiting descriptor; resume the ready and the expired."""
+        now = time.monotonic()
+        soonest = min((w.deadline for _, _, w in self.waiting.values()), default=now)
+        timeout = min(max(soonest - now, 0.0), max(self.run.deadline - now, 0.0))
+        ready: set[int] = set()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            for fd, (_, _, w) in self.waiting.items():
+                poller.register(fd, select.POLLOUT if w.write else select.POLLIN)
+            ready = {fd for fd, _ in poller.poll(timeout * 1000)}
+        else:  # pragma: no cover - Windows: one descriptor at a time
+            fd, (_, _, w) = next(iter(self.waiting.items()))
+            if poll_one(w._replace(deadline=min(w.deadline, now + timeout))):
+                ready = {fd}
+        now = time.monotonic()
+        for fd in [
+            fd for fd, (_, _, w) in self.waiting.items() if fd in ready or w.deadline <= now
+        ]:
+            key, steps, _ = self.waiting.pop(fd)
+            self._advance(key, steps, fd in ready)
+
+    def abandon(self) -> list[Key]:
+        """The run's deadline passed: close every handshake in flight; the keys not finished."""
+        left = []
+        for key, steps, _ in self.waiting.values():
+            steps.close()  # closes its socket
+            left.append(key)
+        self.waiting.clear()
+        return left
 
 
 def _follow_ups(
@@ -220,44 +303,38 @@ def _run_handshakes(
 ) -> dict[Key, Handshake]:
     """Every handshake of the run, default offers first, until all are in or the deadline passes.
 
-    Handshakes still pending at the deadline are not waited for: they come back as timeouts.
+    Handshakes still going or queued at the deadline are not waited for: they come back as
+    timeouts. The loop makes at most one ``poll`` per wake-up and wakes up only for a socket that
+    is ready or a deadline that passed, so it is bounded by the number of handshakes and by time.
     """
     results: dict[Key, Handshake] = {}
     total = len(run.targets) * len(wanted)
-    done: queue.SimpleQueue[tuple[Key, Handshake]] = queue.SimpleQueue()
-    pool = ThreadPoolExecutor(
-        max_workers=workers, thread_name_prefix="mratrust-probe", initializer=leave_signals_to_main
-    )
-    pending: dict[Key, Future[None]] = {}
-
-    def submit(key: Key) -> None:
-        pending[key] = pool.submit(run.task, *key, done)
-
+    loop = _Loop(run=run, workers=workers)
+    loop.queued.extend((i, Variant.DEFAULT) for i in range(len(run.targets)))
     try:
-        for i in range(len(run.targets)):
-            submit((i, Variant.DEFAULT))
-        while pending:
-            remaining = run.deadline - time.monotonic()
-            if remaining <= 0:
+        while True:
+            loop.start_queued()
+            for key, hs in loop.finished:
+                results[key] = hs
+                index, variant = key
+                if variant is Variant.DEFAULT:
+                    decided, to_send = _follow_ups(run, index, hs, wanted)
+                    results.update(decided)
+                    loop.queued.extend(to_send)
+                if progress is not None:
+                    progress(len(results), total)
+            if loop.finished:
+                loop.finished.clear()
+                continue  # new follow-ups may start now
+            if not loop.waiting or time.monotonic() >= run.deadline:
                 break
-            try:
-                key, hs = done.get(timeout=remaining)
-            except queue.Empty:
-                break
-            pending.pop(key, None)
-            results[key] = hs
-            index, variant = key
-            if variant is Variant.DEFAULT:
-                decided, to_send = _follow_ups(run, index, hs, wanted)
-                results.update(decided)
-                for follow in to_send:
-                    submit(follow)
-            if progress is not None:
-                progress(len(results), total)
+            loop.wait_once()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    for key in pending:
+        in_flight = loop.abandon()
+    for key in in_flight:
         results[key] = _deadline_passed(key[1], run.timeouts)
+    for key in loop.queued:
+        results[key] = _deadline_passed(key[1], run.timeouts, waiting_for_slot=True)
     return results
 
 

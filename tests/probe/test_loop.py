@@ -1,0 +1,121 @@
+"""One thread drives every handshake of a run: they overlap up to ``workers``, at most
+``per_host`` to one address, and none starts after the run's deadline.
+
+The servers count the client connections open at the same time: a connection is open from its
+accept until the client closes it (the client gives up on a silent server at its handshake
+limit). Each positive case has its twin with a tighter limit.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from mratrust.probe.client import client_profile
+from mratrust.probe.engine import ProbeTarget, probe_endpoints
+from mratrust.probe.handshake import Phase, Timeouts
+from mratrust.probe.outcome import Outcome
+from mratrust.versions import Version
+
+from .conftest import LOOPBACK, NODE, RawServer
+
+LIMITS = Timeouts(connect=1.0, handshake=0.6, read=0.5, overall=20)
+
+
+class OpenCount:
+    """Behaviour of a silent server that records the most connections open at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open = 0
+        self.most = 0
+        self.total = 0
+
+    def __call__(self, conn: socket.socket, stop: threading.Event) -> None:
+        with self.lock:
+            self.open += 1
+            self.total += 1
+            self.most = max(self.most, self.open)
+        try:
+            conn.settimeout(10)
+            while not stop.is_set() and conn.recv(4096):  # the ClientHello, then the client's close
+                pass
+        finally:
+            with self.lock:
+                self.open -= 1
+
+
+def _probe(port: int, count: int, *, workers: int, per_host: int) -> tuple[float, list[Phase]]:
+    targets = [ProbeTarget.parse(f"n{i}.{NODE}:{port}{{{LOOPBACK}}}") for i in range(count)]
+    start = time.monotonic()
+    reports = probe_endpoints(
+        targets,
+        client_profile(Version.parse("X15.3")),
+        trust=None,
+        timeouts=LIMITS,
+        workers=workers,
+        per_host=per_host,
+    )
+    took = time.monotonic() - start
+    assert [r.target.host for r in reports] == [t.host for t in targets]
+    assert all(r.default.outcome is Outcome.TIMEOUT for r in reports)
+    return took, [r.default.handshake.phase for r in reports if r.default.handshake.phase]
+
+
+MakeServer = Callable[[Callable[[socket.socket, threading.Event], None]], RawServer]
+
+
+def test_handshakes_overlap_up_to_the_worker_limit(raw_server: MakeServer) -> None:
+    counter = OpenCount()
+    server = raw_server(counter)
+    took, phases = _probe(server.port, 4, workers=4, per_host=4)
+    assert counter.total == 4 and counter.most == 4  # all four waited at the same time
+    assert phases == [Phase.HANDSHAKE] * 4
+    assert took < 3 * LIMITS.handshake  # one wave, not four
+
+
+def test_negative_twin_one_worker_makes_them_one_after_the_other(raw_server: MakeServer) -> None:
+    counter = OpenCount()
+    server = raw_server(counter)
+    took, _ = _probe(server.port, 4, workers=1, per_host=4)
+    assert counter.total == 4 and counter.most == 1
+    assert took >= 4 * LIMITS.handshake
+
+
+def test_per_host_limit_holds_under_many_workers(raw_server: MakeServer) -> None:
+    counter = OpenCount()
+    server = raw_server(counter)
+    _probe(server.port, 4, workers=8, per_host=2)
+    assert counter.total == 4 and counter.most == 2
+
+
+def test_nothing_starts_after_the_run_deadline(raw_server: MakeServer) -> None:
+    counter = OpenCount()
+    server = raw_server(counter)
+    targets = [ProbeTarget.parse(f"n{i}.{NODE}:{server.port}{{{LOOPBACK}}}") for i in range(6)]
+    limits = Timeouts(connect=1.0, handshake=5.0, read=0.5, overall=0.8)
+    reports = probe_endpoints(
+        targets,
+        client_profile(Version.parse("X15.3")),
+        trust=None,
+        timeouts=limits,
+        workers=2,
+        per_host=2,
+    )
+    phases = [r.default.handshake.phase for r in reports]
+    assert counter.total == 2  # the two in flight at the deadline, no one after it
+    assert phases.count(Phase.QUEUE) == 4
+    queued = [r.default.handshake.detail or "" for r in reports[2:]]
+    assert all("before a connection slot was free" in d for d in queued), queued
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_workers_must_be_positive(workers: int) -> None:
+    from mratrust.errors import InputError
+
+    with pytest.raises(InputError, match="at least 1"):
+        probe_endpoints([], client_profile(Version.parse("X15.3")), trust=None, workers=workers)
