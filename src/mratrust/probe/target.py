@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mratrust.errors import InputError
@@ -37,15 +38,22 @@ class Service:
         A port the table does not list is taken as Traffic Server's (HTTPS), the component
         that makes every connection Expressway-C opens besides SIP and XCP.
         """
-        found = rows_at(port)
-        transports = {r.transport for r in found}
-        servers = {r.server for r in found}
-        return cls(
-            port=port,
-            transport=transports.pop() if len(transports) == 1 else Transport.ATS,
-            server=servers.pop() if len(servers) == 1 else None,
-            listed=bool(found),
-        )
+        return _service_at(port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _service_at(port: int) -> Service:
+    """:meth:`Service.at_port`, once per port (the leg table is constant; a probe run asks for
+    the leg of each target at every offer)."""
+    found = rows_at(port)
+    transports = {r.transport for r in found}
+    servers = {r.server for r in found}
+    return Service(
+        port=port,
+        transport=transports.pop() if len(transports) == 1 else Transport.ATS,
+        server=servers.pop() if len(servers) == 1 else None,
+        listed=bool(found),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
