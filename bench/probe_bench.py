@@ -14,8 +14,11 @@ Starts ``--listeners`` ``openssl s_server`` processes, each on its own loopback 
   use into ``bench/.venv-sslyze`` (it pins cryptography < 47: a comparator, never a dependency).
 
 Both are timed end to end as processes (start-up included), best of ``--repeat``, and the
-targets/second of each and the ratio are printed (goal: mratrust >= 5x sslyze). Then start-up:
-``python -m mratrust --version`` against ``sslyze --help`` (goal <= 0.3 s), median of 10.
+targets/second of each and the ratio are printed (goal: mratrust >= 5x sslyze). Beside the
+time, the CPU seconds of each run: the client process (user + system) and the listeners'
+``s_server`` processes (read from /proc on Linux), since the run is CPU-bound on a small
+machine. Then start-up: ``python -m mratrust --version`` against ``sslyze --help`` (goal
+<= 0.3 s), median of 10.
 If sslyze cannot be installed the script says so and still reports mratrust's numbers.
 """
 
@@ -34,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -246,6 +250,53 @@ def timed(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[flo
     return took, done.returncode, done.stdout.decode(errors="replace")
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process this script has waited for."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def listeners_cpu(listeners: Sequence[Listener]) -> float | None:
+    """CPU seconds the listeners have used so far (None where /proc does not tell)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for listener in listeners:
+        try:
+            stat = Path(f"/proc/{listener.proc.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / tick
+
+
+@dataclass
+class Runs:
+    """Wall time, client CPU and listener CPU of each timed run of one tool."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    servers: list[float] = field(default_factory=list)
+
+    def time(self, cmd: Sequence[str], listeners: Sequence[Listener]) -> tuple[int, str]:
+        cpu, served = children_cpu(), listeners_cpu(listeners)
+        took, code, out = timed(cmd)
+        self.wall.append(took)
+        self.cpu.append(children_cpu() - cpu)
+        after = listeners_cpu(listeners)
+        if served is not None and after is not None:
+            self.servers.append(after - served)
+        return code, out
+
+    def cpu_line(self) -> str:
+        line = f"client {min(self.cpu):.2f} s best, {statistics.median(self.cpu):.2f} median"
+        if self.servers:
+            line += f"; s_server processes {statistics.median(self.servers):.2f} s median"
+        return line
+
+
 def mratrust_cmd(targets: Sequence[str], root: Path) -> list[str]:
     workers = os.environ.get("PROBE_WORKERS", "16")
     return [sys.executable, "-m", "mratrust", "probe", *targets, "--trust", str(root),
@@ -338,9 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     count = args.listeners * args.per_listener
     print(f"bytecode: {compile_sources()}")
-    m_total: list[float] = []
+    m_runs = Runs()
     m_scan: list[float] = []
-    s_total: list[float] = []
+    s_runs = Runs()
     s_scan: list[float] = []
     summary = ""
     with tempfile.TemporaryDirectory(prefix="mratrust-probe-bench-") as tmp:
@@ -354,21 +405,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"best and median of {args.repeat}, runs interleaved"
             )
             for _ in range(args.repeat):
-                took, code, out = timed(mratrust_cmd(targets, root))
+                code, out = m_runs.time(mratrust_cmd(targets, root), listeners)
                 if code != 0:
                     raise SystemExit(f"mratrust probe exited {code}")
                 summary = check_mratrust(out, count)
-                m_total.append(took)
                 _, code, out = timed([sys.executable, "-c", _SCAN_ONLY, str(root), str(listing)])
                 scan = json.loads(out)
                 if code != 0 or scan["ok"] != count:
                     raise SystemExit(f"mratrust scan-only run is wrong: {out}")
                 m_scan.append(scan["seconds"])
                 if exe is not None:
-                    took, code, out = timed(sslyze_cmd(exe, targets, root))
+                    code, out = s_runs.time(sslyze_cmd(exe, targets, root), listeners)
                     if code != 0:
                         print(f"sslyze exited {code}", file=sys.stderr)
-                    s_total.append(took)
                     s_scan.append(sslyze_scan_seconds(out) or float("inf"))
         finally:
             for listener in listeners:
@@ -385,14 +434,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"  ({summary})")
     print("                    end to end (process)             scan only (in process)")
-    print(f"mratrust probe    : {rate(m_total)}    {rate(m_scan)}")
-    print("  every run       : " + ", ".join(f"{t:.2f}" for t in m_total))
+    print(f"mratrust probe    : {rate(m_runs.wall)}    {rate(m_scan)}")
+    print("  every run       : " + ", ".join(f"{t:.2f}" for t in m_runs.wall))
+    print(f"  CPU per run     : {m_runs.cpu_line()}")
     if exe is not None:
-        print(f"sslyze --certinfo : {rate(s_total)}    {rate(s_scan)}")
-        print("  every run       : " + ", ".join(f"{t:.2f}" for t in s_total))
+        print(f"sslyze --certinfo : {rate(s_runs.wall)}    {rate(s_scan)}")
+        print("  every run       : " + ", ".join(f"{t:.2f}" for t in s_runs.wall))
+        print(f"  CPU per run     : {s_runs.cpu_line()}")
         print(
-            f"throughput ratio mratrust/sslyze: end to end {ratio(s_total, m_total)}, "
+            f"throughput ratio mratrust/sslyze: end to end {ratio(s_runs.wall, m_runs.wall)}, "
             f"scan only {ratio(s_scan, m_scan)} (goal >= 5x)"
+        )
+    if m_runs.servers:
+        cores = os.cpu_count() or 1
+        need = min(m_runs.cpu) + min(m_runs.servers)
+        print(
+            f"floor: mratrust's client + servers use {need:.2f} CPU-s per run (best of each): "
+            f">= {need / cores:.2f} s of wall time on {cores} idle cores; "
+            f"load average now {os.getloadavg()[0]:.1f}"
         )
 
     version_time = median_of([sys.executable, "-m", "mratrust", "--version"])
