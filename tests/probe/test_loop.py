@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,45 @@ def test_workers_must_be_positive(workers: int) -> None:
 
     with pytest.raises(InputError, match="at least 1"):
         probe_endpoints([], client_profile(Version.parse("X15.3")), trust=None, workers=workers)
+
+
+@pytest.mark.parametrize("broken", [True, False])
+def test_a_step_that_raises_is_reported_and_the_run_goes_on(
+    raw_server: MakeServer, monkeypatch: pytest.MonkeyPatch, broken: bool
+) -> None:
+    """A bug in one handshake's steps (here: reading the chain raises once) becomes that
+    handshake's TLS error; its socket is closed and every other handshake still ends normally."""
+    import mratrust.probe.handshake as hs_module
+
+    real = hs_module._peer_chain
+    calls = {"n": 0}
+
+    def first_one_breaks(conn: Any) -> Any:
+        calls["n"] += 1
+        if broken and calls["n"] == 1:
+            raise RuntimeError("a bug in the chain reader")
+        return real(conn)
+
+    monkeypatch.setattr(hs_module, "_peer_chain", first_one_breaks)
+    counter = OpenCount()
+    server = raw_server(counter)
+    targets = [ProbeTarget.parse(f"n{i}.{NODE}:{server.port}{{{LOOPBACK}}}") for i in range(3)]
+    reports = probe_endpoints(
+        targets, client_profile(Version.parse("X15.3")), trust=None, timeouts=LIMITS, workers=3
+    )
+    outcomes = [r.default.outcome for r in reports]
+    details = [r.default.handshake.detail or "" for r in reports]
+    if broken:
+        assert sorted(o.value for o in outcomes) == sorted(
+            [Outcome.TLS_ERROR.value, Outcome.TIMEOUT.value, Outcome.TIMEOUT.value]
+        )
+        assert sum("RuntimeError: a bug in the chain reader" in d for d in details) == 1
+    else:
+        assert outcomes == [Outcome.TIMEOUT] * 3
+        assert not any("RuntimeError" in d for d in details)
+    for _ in range(50):  # bounded: the server sees every client close within a moment
+        if counter.open == 0:
+            break
+        time.sleep(0.05)
+    # a TLS error on the default offer does not skip the forced ones: four more connections
+    assert counter.total == (3 + 4 if broken else 3) and counter.open == 0
