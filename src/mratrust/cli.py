@@ -511,8 +511,9 @@ def _exit_now(code: int) -> None:
     """End the program at once: after Ctrl-C, or when an offline evaluation is done.
 
     After an interrupt every ``finally`` has already run on its way here (lab servers stopped,
-    temporary folders removed, sockets of this thread closed). What is left are probe worker
-    threads blocked in a handshake: a normal exit would wait for each one's timeout.
+    temporary folders removed, sockets of this thread closed). What is left are collect's worker
+    threads blocked in a request, and resolver threads waiting on a name: a normal exit would wait
+    for each one's timeout.
     """
     with contextlib.suppress(Exception):
         sys.stdout.flush()
