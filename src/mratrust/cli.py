@@ -512,8 +512,7 @@ def _exit_now(code: int) -> None:
 
     After an interrupt every ``finally`` has already run on its way here (lab servers stopped,
     temporary folders removed, sockets of this thread closed). What is left are collect's worker
-    threads blocked in a request, and resolver threads waiting on a name: a normal exit would wait
-    for each one's timeout.
+    threads blocked in a request: a normal exit would wait for each one's timeout.
     """
     with contextlib.suppress(Exception):
         sys.stdout.flush()
