@@ -391,3 +391,23 @@ def test_lengths_match_what_cryptography_warns_about() -> None:
     by_label = {v: k for k, v in x509.name._NAMEOID_TO_NAME.items()}  # type: ignore[attr-defined]
     labelled = {F._LABELS[der]: lengths for der, lengths in F._LENGTHS.items()}
     assert labelled == {label: limits[oid] for label, oid in by_label.items() if oid in limits}
+
+
+def test_content_primed_earlier_is_found_for_another_object() -> None:
+    # prime leaves the content index for later (hashing a certificate costs): asked, it has them
+    first, other = _cert(_name(_attr(CN, "a"))), _cert(_name(_attr(CN, "b")))
+    F.clear_cache()
+    F.prime([first, other])
+    copy = x509.load_der_x509_certificate(first.public_bytes(Encoding.DER))
+    assert F.facts(copy) is F.facts(first)
+    assert F.facts(copy) is not F.facts(other)
+    # and a later prime finds them by content too, without computing them again
+    again = x509.load_der_x509_certificate(other.public_bytes(Encoding.DER))
+    F.prime([again])
+    assert F.facts(again) is F.facts(other)
+    before = F.facts(first)
+    F.prime([_cert(_name(_attr(CN, "c")))])
+    F.clear_cache()  # a cleared cache forgets what waits for the content index as well
+    assert (F._BY_DER, F._UNINDEXED) == ({}, [])
+    recomputed = F.facts(copy)
+    assert recomputed == before and recomputed is not before

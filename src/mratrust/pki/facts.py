@@ -127,8 +127,6 @@ _KU_FIELDS = (
     "encipher_only",
     "decipher_only",
 )
-_KU_NAMES: dict[tuple[bool, ...], tuple[str, ...]] = {}
-"""The names of each combination of keyUsage bits met so far (at most 512)."""
 
 
 def _key_facts(cert: x509.Certificate) -> KeyFacts:
@@ -198,6 +196,17 @@ _CACHE_LIMIT = 262144
 _BY_ID: dict[int, tuple[x509.Certificate, CertFacts]] = {}
 _BY_DER: dict[x509.Certificate, CertFacts] = {}
 """By content: certificates hash and compare by their DER."""
+_UNINDEXED: list[tuple[x509.Certificate, CertFacts]] = []
+"""Primed since :data:`_BY_DER` was last asked: hashing a certificate means hashing its parsed
+fields, and an audit asks for the objects it primed (found by identity) and no others."""
+
+
+def _by_content() -> dict[x509.Certificate, CertFacts]:
+    """:data:`_BY_DER`, with every certificate primed since the last call in it."""
+    for cert, found in _UNINDEXED:
+        _remember_content(cert, found)
+    _UNINDEXED.clear()
+    return _BY_DER
 
 
 def facts(cert: x509.Certificate) -> CertFacts:
@@ -209,7 +218,7 @@ def facts(cert: x509.Certificate) -> CertFacts:
     entry = _BY_ID.get(id(cert))
     if entry is not None and entry[0] is cert:
         return entry[1]
-    found = _BY_DER.get(cert)
+    found = _by_content().get(cert)
     if found is None:
         (found,) = _facts_of([cert], [cert.public_bytes(_DER)])
         _remember_content(cert, found)
@@ -219,7 +228,7 @@ def facts(cert: x509.Certificate) -> CertFacts:
 
 _CHUNK = 256
 """Certificates per :func:`prime` step: enough to keep each step's code hot, few enough that the
-objects built on the way (about 4 KB a certificate) stay small."""
+objects built on the way (their DER, and about 4 KB a certificate) stay small."""
 
 
 def prime(certs: Iterable[x509.Certificate]) -> None:
@@ -228,26 +237,27 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
     Each step runs over a batch of certificates before the next step (names, extensions, keys,
     ...): done one certificate at a time, the same work takes about half as long again, every
     step's code and data having left the CPU's caches by the time the next certificate needs it.
-    Certificates with the same DER share one computation.
+    Certificates with the same content share one computation.
     """
-    fresh: dict[bytes, list[x509.Certificate]] = {}
+    known = _by_content() if _BY_DER or _UNINDEXED else None
+    groups: dict[x509.Certificate, list[x509.Certificate]] = {}
     for cert in {id(c): c for c in certs}.values():
         entry = _BY_ID.get(id(cert))
         if entry is not None and entry[0] is cert:
             continue
-        found = _BY_DER.get(cert) if _BY_DER else None
+        found = known.get(cert) if known else None
         if found is not None:  # known by its content already
             _remember(cert, found)
             continue
-        # the DER once: a bytes key hashes once, where a certificate rehashes its fields each time
-        fresh.setdefault(cert.public_bytes(_DER), []).append(cert)
-    ders = list(fresh)
-    for at in range(0, len(ders), _CHUNK):
-        chunk = ders[at : at + _CHUNK]
-        computed = _facts_of([fresh[der][0] for der in chunk], chunk)
-        for der, found in zip(chunk, computed, strict=True):
-            for cert in fresh[der]:
-                _remember_content(cert, found)
+        groups.setdefault(cert, []).append(cert)  # by content: once per DER
+    items = list(groups.items())
+    for at in range(0, len(items), _CHUNK):
+        chunk = items[at : at + _CHUNK]
+        firsts = [first for first, _ in chunk]
+        ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
+        for (first, same), found in zip(chunk, _facts_of(firsts, ders), strict=True):
+            _UNINDEXED.append((first, found))
+            for cert in same:
                 _remember(cert, found)
 
 
@@ -267,6 +277,7 @@ def clear_cache() -> None:
     """Forget every computed fact (benchmarks start cold with it)."""
     _BY_ID.clear()
     _BY_DER.clear()
+    _UNINDEXED.clear()
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
@@ -517,12 +528,7 @@ def _build(
             agreement and usage.encipher_only,  # only defined with keyAgreement
             agreement and usage.decipher_only,
         )
-        found = _KU_NAMES.get(flags)
-        if found is None:
-            found = _KU_NAMES[flags] = tuple(
-                n for n, on in zip(_KU_FIELDS, flags, strict=True) if on
-            )
-        ku = found
+        ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
     bc = exts.get(x509.BasicConstraints)
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
