@@ -411,3 +411,12 @@ def test_content_primed_earlier_is_found_for_another_object() -> None:
     assert (F._BY_DER, F._UNINDEXED) == ({}, [])
     recomputed = F.facts(copy)
     assert recomputed == before and recomputed is not before
+
+
+def test_the_fingerprint_of_the_der_is_the_certificates() -> None:
+    from mratrust.pki.load import der_fingerprint
+
+    certs = [*ODD.values(), _cert(PLAIN[0][0])]
+    for cert in certs:
+        assert der_fingerprint(cert.public_bytes(Encoding.DER)) == fingerprint(cert)
+    assert len({der_fingerprint(c.public_bytes(Encoding.DER)) for c in certs}) == len(certs)

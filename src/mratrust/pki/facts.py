@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -15,6 +14,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from mratrust.pki.load import der_fingerprint
 
 try:  # the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
     from cryptography.hazmat.primitives._serialization import Encoding
@@ -478,14 +479,15 @@ def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
 def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[CertFacts]:
     """The facts of each certificate, computed step by step over all of them (see :func:`prime`).
 
-    ``ders``: their DER encodings, as ``public_bytes`` gives them (and the fingerprint hashes).
+    ``ders``: their DER encodings, as ``public_bytes`` gives them: the twins are parsed from them
+    and the fingerprints hashed from them, so each certificate is serialised once.
     """
     twins = [_twin(c, der) for c, der in zip(originals, ders, strict=True)]
     plain: dict[bytes, tuple[str, str | None] | None] = {}
     names = [_names(c, der, plain) for c, der in zip(twins, ders, strict=True)]
     extensions = [_Extensions(c) for c in twins]
     keys = [_key_facts(c) for c in twins]
-    fingerprints = ["sha256:" + hashlib.sha256(der).hexdigest() for der in ders]
+    fingerprints = [der_fingerprint(der) for der in ders]
     return [
         _build(*each) for each in zip(twins, names, extensions, keys, fingerprints, strict=True)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 import stat
@@ -49,6 +50,12 @@ class LoadedCert:
 def fingerprint(cert: x509.Certificate) -> str:
     """``sha256:<hex>`` of the DER encoding."""
     return "sha256:" + cert.fingerprint(_SHA256).hex()
+
+
+def der_fingerprint(der: bytes) -> str:
+    """:func:`fingerprint` of the certificate whose ``public_bytes(Encoding.DER)`` is ``der``
+    (cryptography's fingerprint hashes those very bytes), for a caller that has them already."""
+    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
