@@ -420,3 +420,13 @@ def test_the_fingerprint_of_the_der_is_the_certificates() -> None:
     for cert in certs:
         assert der_fingerprint(cert.public_bytes(Encoding.DER)) == fingerprint(cert)
     assert len({der_fingerprint(c.public_bytes(Encoding.DER)) for c in certs}) == len(certs)
+
+
+def test_what_waits_for_the_content_index_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(F, "_CACHE_LIMIT", 2)
+    F.clear_cache()
+    certs = [_cert(_name(_attr(CN, f"n{i}"))) for i in range(5)]
+    F.prime(certs)
+    assert len(F._UNINDEXED) <= 2 and len(F._BY_DER) <= 2
+    assert [F.facts(c).common_name for c in certs] == [f"n{i}" for i in range(5)]
+    F.clear_cache()

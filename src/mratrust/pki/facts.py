@@ -257,6 +257,8 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
         firsts = [first for first, _ in chunk]
         ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
         for (first, same), found in zip(chunk, _facts_of(firsts, ders), strict=True):
+            if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
+                _by_content()
             _UNINDEXED.append((first, found))
             for cert in same:
                 _remember(cert, found)
