@@ -281,3 +281,26 @@ def test_load_paths_gives_each_path_what_load_path_gives(
     assert isinstance(got[1], MissingFile) and "empty" in str(got[3])
     first, last = got[0], got[4]
     assert isinstance(first, tuple) and isinstance(last, tuple) and first[0].cert is last[0].cert
+
+
+@pytest.mark.parametrize(
+    ("text", "slow"),
+    [
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", False),
+        (b"-----BEGIN PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\n", False),
+        (b"BEGIN BEGIN CERTIFICATE BEGIN", False),
+        (b"PKCS7 CERTIFICATE CHAIN X509 CERTIFICATE (no BEGIN before them)", False),
+        (b"", False),
+        (b"-----BEGIN PKCS7-----\n", True),
+        (b"-----BEGIN CERTIFICATE-----\n...\n-----BEGIN CERTIFICATE CHAIN-----", True),
+        (b"-----BEGIN TRUSTED CERTIFICATE-----", True),
+        (b"header text: BEGIN X509 CERTIFICATE", True),  # anywhere, as the searches were
+        (b"BEGIN BEGIN PKCS7", True),  # a later BEGIN of two in a row
+    ],
+)
+def test_files_that_need_the_block_scanner_are_told_apart(text: bytes, slow: bool) -> None:
+    from mratrust.pki.load import _SLOW_LABELS, _has_slow_label
+
+    assert _has_slow_label(text) is slow
+    # what searching the whole file once per label says
+    assert any(b"BEGIN " + label in text for label in _SLOW_LABELS) is slow

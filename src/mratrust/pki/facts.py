@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mratrust.pki.load import fingerprint
+from mratrust.pki.load import der_fingerprint
 
 try:  # the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
     from cryptography.hazmat.primitives._serialization import Encoding
@@ -125,6 +125,8 @@ _KU_FIELDS = (
     "key_agreement",
     "key_cert_sign",
     "crl_sign",
+    "encipher_only",
+    "decipher_only",
 )
 
 
@@ -148,23 +150,31 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
 class _Extensions:
-    """A certificate's extensions by type, read once (a malformed set reads as empty)."""
+    """A certificate's extension values by type, read once (a malformed set reads as empty)."""
 
-    __slots__ = ("_by_type", "error")
+    __slots__ = ("_values", "bc_critical", "error")
 
     def __init__(self, cert: x509.Certificate) -> None:
-        self._by_type: dict[type[x509.ExtensionType], x509.Extension[x509.ExtensionType]] = {}
+        values: dict[type[x509.ExtensionType], x509.ExtensionType] = {}
+        self.bc_critical = False
+        """basicConstraints is marked critical."""
         self.error: str | None = None
         try:
             for ext in cert.extensions:
-                self._by_type[type(ext.value)] = ext
+                value = ext.value  # a property: read once
+                kind = type(value)
+                values[kind] = value
+                if kind is x509.BasicConstraints:
+                    self.bc_critical = ext.critical
         except (ValueError, TypeError, x509.DuplicateExtension) as exc:
             # OpenSSL rejects such a certificate; the path validation reports it as fatal
-            self._by_type.clear()
+            values.clear()
+            self.bc_critical = False
             self.error = str(exc) or type(exc).__name__
+        self._values = values
 
-    def get(self, kind: type[_E]) -> x509.Extension[_E] | None:
-        return self._by_type.get(kind)  # type: ignore[return-value]
+    def get(self, kind: type[_E]) -> _E | None:
+        return self._values.get(kind)  # type: ignore[return-value]
 
 
 def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> bool:
@@ -172,10 +182,10 @@ def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> 
         return False
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
-    if ski is not None and aki is not None and aki.value.key_identifier is not None:
+    if ski is not None and aki is not None and aki.key_identifier is not None:
         # the key identifiers settle it without a signature check, as OpenSSL's issuer check
         # does: a certificate whose AKI is not its own SKI is not its own issuer
-        return aki.value.key_identifier == ski.value.digest
+        return aki.key_identifier == ski.digest
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature):
@@ -187,6 +197,17 @@ _CACHE_LIMIT = 262144
 _BY_ID: dict[int, tuple[x509.Certificate, CertFacts]] = {}
 _BY_DER: dict[x509.Certificate, CertFacts] = {}
 """By content: certificates hash and compare by their DER."""
+_UNINDEXED: list[tuple[x509.Certificate, CertFacts]] = []
+"""Primed since :data:`_BY_DER` was last asked: hashing a certificate means hashing its parsed
+fields, and an audit asks for the objects it primed (found by identity) and no others."""
+
+
+def _by_content() -> dict[x509.Certificate, CertFacts]:
+    """:data:`_BY_DER`, with every certificate primed since the last call in it."""
+    for cert, found in _UNINDEXED:
+        _remember_content(cert, found)
+    _UNINDEXED.clear()
+    return _BY_DER
 
 
 def facts(cert: x509.Certificate) -> CertFacts:
@@ -198,9 +219,9 @@ def facts(cert: x509.Certificate) -> CertFacts:
     entry = _BY_ID.get(id(cert))
     if entry is not None and entry[0] is cert:
         return entry[1]
-    found = _BY_DER.get(cert)
+    found = _by_content().get(cert)
     if found is None:
-        (found,) = _facts_of([cert])
+        (found,) = _facts_of([cert], [cert.public_bytes(_DER)])
         _remember_content(cert, found)
     _remember(cert, found)
     return found
@@ -208,7 +229,7 @@ def facts(cert: x509.Certificate) -> CertFacts:
 
 _CHUNK = 256
 """Certificates per :func:`prime` step: enough to keep each step's code hot, few enough that the
-objects built on the way (about 4 KB a certificate) stay small."""
+objects built on the way (their DER, and about 4 KB a certificate) stay small."""
 
 
 def prime(certs: Iterable[x509.Certificate]) -> None:
@@ -217,24 +238,30 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
     Each step runs over a batch of certificates before the next step (names, extensions, keys,
     ...): done one certificate at a time, the same work takes about half as long again, every
     step's code and data having left the CPU's caches by the time the next certificate needs it.
+    Certificates with the same content share one computation.
     """
-    pending: list[x509.Certificate] = []
+    known = _by_content() if _BY_DER or _UNINDEXED else None
+    groups: dict[x509.Certificate, list[x509.Certificate]] = {}
     for cert in {id(c): c for c in certs}.values():
         entry = _BY_ID.get(id(cert))
-        if entry is None or entry[0] is not cert:
-            pending.append(cert)
-    todo = [c for c in dict.fromkeys(pending) if c not in _BY_DER]  # by content: once per DER
-    computed: dict[x509.Certificate, CertFacts] = {}
-    for at in range(0, len(todo), _CHUNK):
-        chunk = todo[at : at + _CHUNK]
-        computed.update(zip(chunk, _facts_of(chunk), strict=True))
-    for cert in pending:
-        found = computed.get(cert)
-        if found is None:
-            facts(cert)  # known by its content already
-        else:
-            _remember_content(cert, found)
+        if entry is not None and entry[0] is cert:
+            continue
+        found = known.get(cert) if known else None
+        if found is not None:  # known by its content already
             _remember(cert, found)
+            continue
+        groups.setdefault(cert, []).append(cert)  # by content: once per DER
+    items = list(groups.items())
+    for at in range(0, len(items), _CHUNK):
+        chunk = items[at : at + _CHUNK]
+        firsts = [first for first, _ in chunk]
+        ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
+        for (first, same), found in zip(chunk, _facts_of(firsts, ders), strict=True):
+            if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
+                _by_content()
+            _UNINDEXED.append((first, found))
+            for cert in same:
+                _remember(cert, found)
 
 
 def _remember(cert: x509.Certificate, found: CertFacts) -> None:
@@ -253,6 +280,7 @@ def clear_cache() -> None:
     """Forget every computed fact (benchmarks start cold with it)."""
     _BY_ID.clear()
     _BY_DER.clear()
+    _UNINDEXED.clear()
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*]$|^[A-Za-z0-9]$")
@@ -270,7 +298,7 @@ def dn(name: x509.Name) -> str:
     return name.rfc4514_string()
 
 
-def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
+def _names_of(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
     """(subject text, subject CN, issuer text, subject and issuer are the same name).
 
     The same name as :class:`x509.Name` compares them, without comparing the objects where the
@@ -278,7 +306,7 @@ def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
     equal texts mean equal names, and different texts mean different names unless an RDN holds
     several attributes (a set, which the text lists in the certificate's order).
     """
-    subject, issuer = cert.subject, cert.issuer  # each access builds a new Name: once each
+    subject, issuer = cert.subject, cert.issuer  # both built, as cryptography builds them
     cns = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     subject_text, issuer_text = dn(subject), dn(issuer)
     if subject_text == issuer_text:
@@ -290,26 +318,178 @@ def _names(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
     return subject_text, (str(cns[0].value) if cns else None), issuer_text, same
 
 
-def _twin(cert: x509.Certificate) -> x509.Certificate:
-    """A second object for the same certificate, to read the facts from.
+def _element(der: bytes, at: int) -> tuple[int, int]:
+    """Where the content of the DER element starting at ``at`` starts, and where it ends."""
+    size = der[at + 1]
+    if size < 0x80:
+        return at + 2, at + 2 + size
+    start = at + 2 + (size & 0x7F)
+    return start, start + int.from_bytes(der[at + 2 : start], "big")
 
-    cryptography keeps every object it builds for a certificate's names and extensions on the
-    certificate (about 4 KB); the deployment keeps its certificates to the end of the audit, and
-    nothing else reads those objects.
+
+def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
+    """The issuer and subject of a certificate, as its DER encodes them (None: not found so)."""
+    try:
+        if der[0] != 0x30:
+            return None
+        tbs = _element(der, 0)[0]
+        if der[tbs] != 0x30:
+            return None
+        at = _element(der, tbs)[0]
+        if der[at] == 0xA0:  # [0] version
+            at = _element(der, at)[1]
+        if der[at] != 0x02:  # serialNumber
+            return None
+        at = _element(der, at)[1]
+        if der[at] != 0x30:  # signature algorithm
+            return None
+        issuer_at = _element(der, at)[1]
+        if der[issuer_at] != 0x30:
+            return None
+        validity_at = _element(der, issuer_at)[1]
+        if der[validity_at] != 0x30:
+            return None
+        subject_at = _element(der, validity_at)[1]
+        if der[subject_at] != 0x30:
+            return None
+        subject_end = _element(der, subject_at)[1]
+    except IndexError:
+        return None
+    return der[issuer_at:validity_at], der[subject_at:subject_end]
+
+
+# The attribute types a plain name may hold: the DER of each OID, and the RFC 4514 label
+# cryptography gives it (asked, not copied: NameAttribute.rfc4514_attribute_name).
+_LABELS = {
+    bytes.fromhex(der): x509.NameAttribute(oid, "US").rfc4514_attribute_name
+    for der, oid in (
+        ("550403", NameOID.COMMON_NAME),
+        ("550406", NameOID.COUNTRY_NAME),
+        ("550407", NameOID.LOCALITY_NAME),
+        ("550408", NameOID.STATE_OR_PROVINCE_NAME),
+        ("550409", NameOID.STREET_ADDRESS),
+        ("55040a", NameOID.ORGANIZATION_NAME),
+        ("55040b", NameOID.ORGANIZATIONAL_UNIT_NAME),
+        ("0992268993f22c640119", NameOID.DOMAIN_COMPONENT),
+        ("0992268993f22c640101", NameOID.USER_ID),
+    )
+}
+_CN_DER = bytes.fromhex("550403")
+_LENGTHS = {_CN_DER: (1, 64), bytes.fromhex("550406"): (2, 2)}
+"""The lengths cryptography accepts without a warning (other lengths: its own path warns)."""
+_PLAIN_STRINGS = frozenset((0x0C, 0x13, 0x16))
+"""UTF8String, PrintableString, IA5String: cryptography reads each as UTF-8."""
+_PLAIN_VALUE = re.compile(rb"[A-Za-z0-9](?:[A-Za-z0-9 ._*@()/:-]*[A-Za-z0-9.)*])?")
+"""ASCII that RFC 4514 writes as it is (nothing to escape, no space at either end)."""
+
+
+def _plain_name(der: bytes) -> tuple[str, str | None] | None:
+    """(RFC 4514 text, first CN) of an encoded name, read from its DER when the name is plain.
+
+    Plain: one attribute per RDN, each of a type in ``_LABELS``, its value an ASCII string of a
+    type cryptography reads as UTF-8 whose RFC 4514 form is the value itself, of a length
+    cryptography takes without a warning. Then the text is what ``Name.rfc4514_string`` writes
+    (the RDNs in reverse order, ``label=value`` joined by commas) and building the name's objects
+    can neither fail nor warn. Anything else: None, and cryptography's objects say it.
     """
     try:
-        return x509.load_der_x509_certificate(cert.public_bytes(_DER))
+        at, end = _element(der, 0)
+        if at == end:
+            return None
+        pieces: list[str] = []
+        cn: str | None = None
+        while at < end:
+            if der[at] != 0x31:  # SET: one RDN
+                return None
+            atv, rdn_end = _element(der, at)
+            if der[atv] != 0x30:
+                return None
+            oid, atv_end = _element(der, atv)
+            if atv_end != rdn_end or der[oid] != 0x06:  # several attributes in one RDN
+                return None
+            oid_start, value_at = _element(der, oid)
+            kind = der[oid_start:value_at]
+            label = _LABELS.get(kind)
+            if label is None or der[value_at] not in _PLAIN_STRINGS:
+                return None
+            value_start, value_end = _element(der, value_at)
+            if value_end != atv_end:
+                return None
+            raw = der[value_start:value_end]
+            lengths = _LENGTHS.get(kind)
+            if lengths is not None and not lengths[0] <= len(raw) <= lengths[1]:
+                return None
+            if _PLAIN_VALUE.fullmatch(raw) is None:
+                return None
+            value = raw.decode("ascii")
+            if cn is None and kind == _CN_DER:
+                cn = value
+            pieces.append(label + "=" + value)
+            at = rdn_end
+    except IndexError:
+        return None
+    pieces.reverse()
+    return ",".join(pieces), cn
+
+
+def _names(
+    cert: x509.Certificate, der: bytes, plain: dict[bytes, tuple[str, str | None] | None]
+) -> tuple[str, str | None, str, bool]:
+    """What :func:`_names_of` says, read from the DER where the names are plain.
+
+    A subject that is not plain takes :func:`_names_of` whole. ``plain``: issuers read so far
+    (certificates share a few issuers).
+    """
+    encoded = _encoded_names(der)
+    subject = None if encoded is None else _plain_name(encoded[1])
+    if subject is None or encoded is None:
+        return _names_of(cert)
+    issuer_der, subject_der = encoded
+    subject_text, cn = subject
+    if issuer_der == subject_der:  # the same bytes: the same name
+        return subject_text, cn, subject_text, True
+    if issuer_der in plain:
+        issuer = plain[issuer_der]
+    else:
+        issuer = plain[issuer_der] = _plain_name(issuer_der)
+    if issuer is not None:  # no "+" in a plain text: the texts settle it
+        return subject_text, cn, issuer[0], subject_text == issuer[0]
+    issuer_name = cert.issuer
+    issuer_text = dn(issuer_name)
+    if subject_text == issuer_text:
+        same = True
+    elif "+" in issuer_text:
+        same = cert.subject == issuer_name
+    else:
+        same = False
+    return subject_text, cn, issuer_text, same
+
+
+def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
+    """A second object for the same certificate (``der``: its DER), to read the facts from.
+
+    cryptography keeps every object it builds for a certificate's names, extensions and key on
+    the certificate (about 4 KB); the deployment keeps its certificates to the end of the audit,
+    and nothing else reads those objects.
+    """
+    try:
+        return x509.load_der_x509_certificate(der)
     except ValueError:
         return cert
 
 
-def _facts_of(originals: list[x509.Certificate]) -> list[CertFacts]:
-    """The facts of each certificate, computed step by step over all of them (see :func:`prime`)."""
-    twins = [_twin(c) for c in originals]
-    names = [_names(c) for c in twins]
+def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[CertFacts]:
+    """The facts of each certificate, computed step by step over all of them (see :func:`prime`).
+
+    ``ders``: their DER encodings, as ``public_bytes`` gives them: the twins are parsed from them
+    and the fingerprints hashed from them, so each certificate is serialised once.
+    """
+    twins = [_twin(c, der) for c, der in zip(originals, ders, strict=True)]
+    plain: dict[bytes, tuple[str, str | None] | None] = {}
+    names = [_names(c, der, plain) for c, der in zip(twins, ders, strict=True)]
     extensions = [_Extensions(c) for c in twins]
     keys = [_key_facts(c) for c in twins]
-    fingerprints = [fingerprint(c) for c in twins]
+    fingerprints = [der_fingerprint(der) for der in ders]
     return [
         _build(*each) for each in zip(twins, names, extensions, keys, fingerprints, strict=True)
     ]
@@ -324,27 +504,35 @@ def _build(
 ) -> CertFacts:
     subject, cn, issuer, same_name = names_
     san = exts.get(x509.SubjectAlternativeName)
-    dns: tuple[str, ...] = ()
-    ips: tuple[str, ...] = ()
+    dns_names: list[str] = []
+    ip_names: list[str] = []
     if san is not None:
-        entries = list(san.value)  # one pass over the names instead of one per type
-        dns = tuple(n.value for n in entries if type(n) is x509.DNSName)
-        ips = tuple(str(n.value) for n in entries if type(n) is x509.IPAddress)
+        for entry in san:  # one pass over the names instead of one per type
+            kind = type(entry)
+            if kind is x509.DNSName:
+                dns_names.append(entry.value)
+            elif kind is x509.IPAddress:
+                ip_names.append(str(entry.value))
+    dns, ips = tuple(dns_names), tuple(ip_names)
     eku_ext = exts.get(x509.ExtendedKeyUsage)
-    eku = tuple(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value) if eku_ext else ()
-    ku_ext = exts.get(x509.KeyUsage)
+    eku_name = _EKU_NAMES.get
+    eku = tuple([eku_name(oid) or oid.dotted_string for oid in eku_ext]) if eku_ext else ()
+    usage = exts.get(x509.KeyUsage)
     ku: tuple[str, ...] = ()
-    if ku_ext is not None:
-        names: list[str] = []
-        for name in _KU_FIELDS:
-            if getattr(ku_ext.value, name):
-                names.append(name)
-        if ku_ext.value.key_agreement:
-            if ku_ext.value.encipher_only:
-                names.append("encipher_only")
-            if ku_ext.value.decipher_only:
-                names.append("decipher_only")
-        ku = tuple(names)
+    if usage is not None:
+        agreement = usage.key_agreement
+        flags = (
+            usage.digital_signature,
+            usage.content_commitment,
+            usage.key_encipherment,
+            usage.data_encipherment,
+            agreement,
+            usage.key_cert_sign,
+            usage.crl_sign,
+            agreement and usage.encipher_only,  # only defined with keyAgreement
+            agreement and usage.decipher_only,
+        )
+        ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
     bc = exts.get(x509.BasicConstraints)
     ski = exts.get(x509.SubjectKeyIdentifier)
     aki = exts.get(x509.AuthorityKeyIdentifier)
@@ -355,7 +543,7 @@ def _build(
     except UnsupportedAlgorithm:
         signature_hash = f"unsupported ({cert.signature_algorithm_oid.dotted_string})"
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
-    wildcard = any(n.startswith("*") for n in dns) or (cn or "").startswith("*")
+    wildcard = (cn or "").startswith("*") or any(n.startswith("*") for n in dns)
     return CertFacts(
         subject=subject,
         issuer=issuer,
@@ -371,14 +559,14 @@ def _build(
         eku=eku,
         has_eku=eku_ext is not None,
         key_usage=ku,
-        is_ca=bc.value.ca if bc is not None else None,
-        basic_constraints_critical=bc.critical if bc is not None else False,
+        is_ca=bc.ca if bc is not None else None,
+        basic_constraints_critical=exts.bc_critical,
         self_signed=_self_signed(cert, exts, same_name),
         wildcard=wildcard,
         fingerprint=fp,
-        ski=ski.value.digest if ski is not None else None,
-        aki=aki.value.key_identifier if aki is not None else None,
-        has_key_usage=ku_ext is not None,
+        ski=ski.digest if ski is not None else None,
+        aki=aki.key_identifier if aki is not None else None,
+        has_key_usage=usage is not None,
         malformed=malformed,
         name_constrained=exts.get(x509.NameConstraints) is not None,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
+import hashlib
 import os
 import re
 import stat
@@ -52,6 +52,12 @@ def fingerprint(cert: x509.Certificate) -> str:
     return "sha256:" + cert.fingerprint(_SHA256).hex()
 
 
+def der_fingerprint(der: bytes) -> str:
+    """:func:`fingerprint` of the certificate whose ``public_bytes(Encoding.DER)`` is ``der``
+    (cryptography's fingerprint hashes those very bytes), for a caller that has them already."""
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PemBlock:
     """One ``-----BEGIN label-----`` block: its label, body, and whether it was closed."""
@@ -86,11 +92,24 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 _SLOW_LABELS = (b"PKCS7", b"CERTIFICATE CHAIN", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE")
-_SLOW_NEEDLES = tuple(b"BEGIN " + label for label in _SLOW_LABELS)
+
+
+def _has_slow_label(data: bytes) -> bool:
+    """``BEGIN `` followed by one of ``_SLOW_LABELS`` anywhere in ``data``.
+
+    One pass over the places ``BEGIN `` occurs (a file has one or a few) instead of one search
+    of the whole file per label.
+    """
+    at = data.find(b"BEGIN ")
+    while at >= 0:
+        if data.startswith(_SLOW_LABELS, at + 6):
+            return True
+        at = data.find(b"BEGIN ", at + 1)
+    return False
 
 
 def _from_pem(data: bytes, source: str, password: bytes | None) -> list[x509.Certificate]:
-    if not any(needle in data for needle in _SLOW_NEEDLES):
+    if not _has_slow_label(data):
         try:  # the common case, in one native call; the scanner below explains any failure
             return x509.load_pem_x509_certificates(data)
         except ValueError:
@@ -214,13 +233,13 @@ class _IsAFolder(InputError):
     """load_file was given a folder (load_path then reads its files)."""
 
 
-def _read_bounded(handle: io.FileIO) -> bytes:
+def _read_bounded(fd: int) -> bytes:
     """At most ``MAX_FILE_BYTES + 1`` bytes: a pipe or a device has no size to trust.
 
     Read in pieces the size of the file (or 64 KiB): one ``read(MAX_FILE_BYTES + 1)`` would
     allocate 16 MiB for every certificate file of an inventory.
     """
-    info = os.fstat(handle.fileno())
+    info = os.fstat(fd)
     size = info.st_size
     regular = stat.S_ISREG(info.st_mode)
     piece = size + 1 if 0 < size <= MAX_FILE_BYTES else 65536
@@ -228,7 +247,7 @@ def _read_bounded(handle: io.FileIO) -> bytes:
     total = 0
     while total <= MAX_FILE_BYTES:
         want = min(piece, MAX_FILE_BYTES + 1 - total)
-        chunk = handle.read(want)
+        chunk = os.read(fd, want)
         if not chunk:
             break
         chunks.append(chunk)
@@ -256,8 +275,12 @@ def load_file(
 
 def _read_file(source: str) -> bytes:
     try:
-        with io.FileIO(source, "r") as handle:  # unbuffered: one read call per piece
-            data = _read_bounded(handle)
+        # the descriptor itself: one system call per piece, none of a file object's set-up
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            data = _read_bounded(fd)  # a folder opens, and fails here with IsADirectoryError
+        finally:
+            os.close(fd)
         if len(data) > MAX_FILE_BYTES:
             raise InputError(
                 f"file is larger than {MAX_FILE_BYTES} bytes, too large for a certificate file",
@@ -285,6 +308,8 @@ def _loaded(
         certs = _certificates(data, source, password)
         if parsed is not None:
             parsed[data] = certs
+    if len(certs) == 1:  # most files
+        return (LoadedCert(cert=certs[0], source=source, index=0),)
     return tuple(LoadedCert(cert=c, source=source, index=i) for i, c in enumerate(certs))
 
 
