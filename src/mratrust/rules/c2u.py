@@ -317,10 +317,18 @@ _TrustOf = tuple[
 def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
     """What the legs presenting ``ident`` share: the peers whose trusted CA list rejects it, its
     chain's fingerprints and, when none rejects it, the intermediates only its file supplies
-    (per peer) and the anchors reached (once per identity; the deployment keeps it alive)."""
+    (per peer) and the anchors reached (once per chain: by identity, which the deployment keeps
+    alive, then by the chain's fingerprints, which identities of one multi-server certificate
+    share)."""
     made: dict[int, _TrustOf] = ctx.memo("trust-of-identity", dict)
     found = made.get(id(ident))
     if found is not None:
+        return found
+    fps = chain_fps(ident.chain)
+    by_chain: dict[tuple[str, ...], _TrustOf] = ctx.memo("trust-of-chain", dict)
+    found = by_chain.get(fps)
+    if found is not None:
+        made[id(ident)] = found
         return found
     results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
     failing = {name: r for name, r in results.items() if _trust_problems(r)} or _NONE
@@ -335,7 +343,7 @@ def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
         anchors = ", ".join(sorted({facts(r.anchor).subject for r in results.values() if r.anchor}))
         texts: dict[str, str] = ctx.memo("trust-of-anchors", dict)  # a few anchors: shared
         anchors = texts.setdefault(anchors, anchors)
-    found = made[id(ident)] = (failing, chain_fps(ident.chain), gaps, anchors)
+    found = made[id(ident)] = by_chain[fps] = (failing, fps, gaps, anchors)
     return found
 
 
