@@ -409,12 +409,7 @@ def _intermediate_finding(
     )
 
 
-def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[str, NameMatch]]:
-    out: list[tuple[str, NameMatch]] = []
-    leaf = facts(ident.leaf)
-    for name in ctx.names_checked(leg):
-        out.append((name, match_name(leaf, name)))
-    return out
+_IN_SAN = NameMatch.SAN
 
 
 @rule(
@@ -433,18 +428,30 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
             continue  # reported by C2U-TRUST
         subject = _subject(ctx, leg)
         leaf = facts(ident.leaf)
-        results = _name_results(ctx, leg, ident)
-        san = ", ".join(leaf.names) or "none"
-        missing = [n for n, m in results if m is NameMatch.NONE]
-        by_cn = [n for n, m in results if m is NameMatch.CN_FALLBACK]
+        expected = ctx.names_checked(leg)
+        matches = [match_name(leaf, name) for name in expected]
         gate = ctx.gate(leg)
         evidence: dict[str, str | tuple[str, ...]] = {
-            "expected": tuple(n for n, _ in results),
+            "expected": expected,
             "san": leaf.names,
             "gate": gate.value,
         }
         if leaf.common_name:
             evidence["cn"] = leaf.common_name
+        if all(m is _IN_SAN for m in matches):  # most legs: every name in the SAN
+            yield make(
+                "C2U-NAME",
+                Status.PASS,
+                subject,
+                f"{', '.join(expected)} in the SAN of {short(leg.node.name)}'s "
+                f"{leg.rsa_identity} certificate",
+                evidence=evidence,
+            )
+            continue
+        results = list(zip(expected, matches, strict=True))
+        san = ", ".join(leaf.names) or "none"
+        missing = [n for n, m in results if m is NameMatch.NONE]
+        by_cn = [n for n, m in results if m is NameMatch.CN_FALLBACK]
         if missing:
             status = GATE_STATUS[gate]
             message = (
@@ -482,7 +489,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 evidence=evidence,
                 since=_since(ctx, leg),
             )
-        elif by_cn:
+        else:  # none missing, some only in the CN
             yield make(
                 "C2U-NAME",
                 Status.WARN,
@@ -493,15 +500,6 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[
                     f"Reissue the {leg.rsa_identity} certificate with {', '.join(by_cn)} in the SAN"
                 ],
-                evidence=evidence,
-            )
-        else:
-            yield make(
-                "C2U-NAME",
-                Status.PASS,
-                subject,
-                f"{', '.join(n for n, _ in results)} in the SAN of {short(leg.node.name)}'s "
-                f"{leg.rsa_identity} certificate",
                 evidence=evidence,
             )
 
