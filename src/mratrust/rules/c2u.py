@@ -261,20 +261,20 @@ def _trust_finding(
     ctx: AuditContext, leg: UcLeg, ident: Identity, rule_id: str, subject: Subject
 ) -> Finding:
     failing, chain, gaps, anchors = _trust_of(ctx, ident)
-    leaf = facts(ident.leaf)
     gate = ctx.gate(leg)
     evidence: dict[str, str | tuple[str, ...]] = {"chain": chain}
     if not failing:
         if gaps:
             return _intermediate_finding(ctx, leg, ident, rule_id, subject, gaps, evidence)
-        status = Status.PASS
         message = (
             f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to "
             f"{anchors} on every Expressway-C peer"
         )
         if gate is not Gate.VERIFIED:
             message += f" ({_not_verified_reason(ctx, leg, gate)})"
-        return make(rule_id, status, subject, message, evidence={**evidence, "gate": gate.value})
+        evidence["gate"] = gate.value
+        return make(rule_id, Status.PASS, subject, message, evidence=evidence)
+    leaf = facts(ident.leaf)
     first = next(iter(failing.values()))
     problems = "; ".join(_trust_problems(first))
     status = GATE_STATUS[gate]
