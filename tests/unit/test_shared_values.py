@@ -13,8 +13,9 @@ from tests.conftest import NOW
 from mratrust.audit import context
 from mratrust.lab import pkigen as pg
 from mratrust.model import Deployment, Finding, Severity, Status, Subject
+from mratrust.pki import verify as verify_module
 from mratrust.pki.facts import NameMatch, facts, match_name
-from mratrust.pki.verify import Reason, TrustStore, _structure_check, _verifier, validate
+from mratrust.pki.verify import Reason, TrustStore, _verifier, validate
 from mratrust.rules import base
 from mratrust.rules.base import make
 
@@ -80,7 +81,7 @@ def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     good = pg.make_leaf("good.example.com", now=NOW, issuer=inter, pool=POOL)
     bad = pg.make_leaf("bad.example.com", now=NOW, issuer=below, pool=POOL)
     store = TrustStore([root.cert], label="t")
-    _structure_check.cache_clear()
+    verify_module._CHECKED.clear()
     assert _verifier(root.cert, NOW) is _verifier(root.cert, NOW)
     first = validate([good.cert, inter.cert], store, now=NOW)
     rejected = validate([bad.cert, below.cert, no_sub_ca.cert], store, now=NOW)

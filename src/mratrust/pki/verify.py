@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from operator import attrgetter
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -195,6 +196,8 @@ def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """Put a presented chain in leaf-first order (any order in, duplicates dropped)."""
+    if len(presented) <= 1:  # a leaf alone (most files): nothing to order, nor to hash
+        return tuple(presented)
     unique = list(dict.fromkeys(presented))  # certificates hash and compare by DER
     if len(unique) <= 1:
         return tuple(unique)
@@ -244,7 +247,7 @@ def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.da
     return now
 
 
-_VERIFIERS: dict[tuple[x509.Certificate, dt.datetime], xv.ClientVerifier] = {}
+_VERIFIERS: dict[tuple[str, dt.datetime], xv.ClientVerifier] = {}
 _VERIFIERS_LIMIT = 1024
 
 
@@ -253,9 +256,11 @@ def _verifier(anchor: x509.Certificate, when: dt.datetime) -> xv.ClientVerifier:
 
     One per anchor and moment: an audit checks hundreds of paths up to the same few anchors at
     the same time, and a verifier made once checks each of them about a sixth faster than a new
-    one (it holds no state between calls, so sharing it changes no verdict).
+    one (it holds no state between calls, so sharing it changes no verdict). Looked up by the
+    anchor's fingerprint (its DER's digest, remembered), not by the certificate, which hashes
+    its whole DER on every lookup.
     """
-    key = (anchor, when)
+    key = (facts(anchor).fingerprint, when)
     found = _VERIFIERS.get(key)
     if found is None:
         if len(_VERIFIERS) >= _VERIFIERS_LIMIT:
@@ -271,16 +276,36 @@ def _verifier(anchor: x509.Certificate, when: dt.datetime) -> xv.ClientVerifier:
     return found
 
 
-@lru_cache(maxsize=16384)
+_CHECKED: dict[tuple[tuple[str, ...], dt.datetime], str | None] = {}
+_CHECKED_LIMIT = 16384
+_FINGERPRINT = attrgetter("fingerprint")
+
+
 def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> str | None:
-    """Run cryptography's verifier over exactly this path; None when it is accepted."""
+    """Run cryptography's verifier over exactly this path; None when it is accepted.
+
+    The verdict is remembered per path and moment: by the fingerprints of the path's
+    certificates (their DER's digests, remembered), the verdict depending on their content
+    alone, not by the certificates, which hash their whole DER on every lookup.
+    """
+    key = (tuple(map(_FINGERPRINT, map(facts, path))), when)
+    try:
+        return _CHECKED[key]
+    except KeyError:  # once per path: not worth a second lookup on every hit
+        pass
+    found: str | None
     try:
         _verifier(path[-1], when).verify(path[0], list(path[1:-1]))
     except xv.VerificationError as exc:
-        return str(exc)
+        found = str(exc)
     except ValueError as exc:
-        return str(exc)
-    return None
+        found = str(exc)
+    else:
+        found = None
+    if len(_CHECKED) >= _CHECKED_LIMIT:
+        _CHECKED.clear()
+    _CHECKED[key] = found
+    return found
 
 
 def _check_path(path: Sequence[x509.Certificate], now: dt.datetime) -> str | None:
@@ -420,7 +445,13 @@ def _build(
             )
             return path, False, problems, (cf.subject,)
         entry = store.lookup(cf.issuer)
-        if entry is not None and entry is not current and entry != current:
+        # another certificate than ``current`` (compared by fingerprint: comparing certificates
+        # compares their whole DER)
+        if (
+            entry is not None
+            and entry is not current
+            and facts(entry).fingerprint != cf.fingerprint
+        ):
             if linked(current, entry):
                 path.append(entry)
                 current = entry
