@@ -95,6 +95,29 @@ def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     assert _verifier(root.cert, NOW.replace(hour=1)) is not _verifier(root.cert, NOW)
 
 
+def test_an_intermediate_is_judged_in_every_path_through_it_and_at_each_moment() -> None:
+    import datetime as dt
+
+    root = pg.make_ca("SHARED-CA-ROOT", now=NOW, pool=POOL)
+    window = pg.Validity(
+        not_before=NOW - dt.timedelta(days=10), not_after=NOW + dt.timedelta(days=5)
+    )
+    inter = pg.make_ca("SHARED-CA-INT", now=NOW, issuer=root, validity=window, pool=POOL)
+    leaves = [pg.make_leaf(f"n{i}.example.com", now=NOW, issuer=inter, pool=POOL) for i in range(2)]
+    store = TrustStore([root.cert, inter.cert], label="t")
+    today = [validate([leaf.cert], store, now=NOW) for leaf in leaves]
+    assert all(r.trusted and Reason.EXPIRED not in r.reasons() for r in today)
+    # twin: ten days on the intermediate has expired, in the path of each leaf
+    later = NOW + dt.timedelta(days=10)
+    for leaf in leaves:
+        result = validate([leaf.cert], store, now=later)
+        expired = [p for p in result.problems if p.reason is Reason.EXPIRED]
+        assert [p.message for p in expired] == [
+            f"the intermediate {facts(inter.cert).subject} expired on "
+            f"{window.not_after:%Y-%m-%d %H:%M} UTC"
+        ]
+
+
 def test_an_exact_san_entry_and_a_differently_written_one_both_match() -> None:
     leaf = pg.make_leaf(
         "node.example.com", now=NOW, issuer=None, san=("node.example.com",), pool=POOL

@@ -237,15 +237,18 @@ def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.da
 
     Validity is reported separately, so the structural check must not fail because of it.
     """
-    known = [facts(c) for c in path]
-    start = max(f.not_before for f in known)
-    end = min(f.not_after for f in known)
+    known = list(map(facts, path))
+    start: dt.datetime = max(map(_NOT_BEFORE, known))
+    end: dt.datetime = min(map(_NOT_AFTER, known))
     if start <= now <= end:
         return now
     if start <= end:
         return start
     return now
 
+
+_NOT_BEFORE = attrgetter("not_before")
+_NOT_AFTER = attrgetter("not_after")
 
 _VERIFIERS: dict[tuple[str, dt.datetime], xv.ClientVerifier] = {}
 _VERIFIERS_LIMIT = 1024
@@ -636,67 +639,91 @@ _TLS_USES = frozenset({"digital_signature", "key_encipherment", "key_agreement"}
 
 
 def _cert_checks(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Problem]:
-    problems: list[Problem] = []
-    for i, cert in enumerate(path):
+    """The problems of each certificate of ``path`` on its own (validity, key, extensions,
+    signature algorithm), leaf first.
+
+    Those of a CA are remembered per certificate and moment: hundreds of paths of an audit go
+    through the same few intermediates and roots (a problem is a frozen value: sharing it
+    changes nothing).
+    """
+    problems = _cert_problems(facts(path[0]), True, now)
+    for cert in path[1:]:
         f = facts(cert)
-        role = "certificate" if i == 0 else ("root" if f.self_signed else "intermediate")
-        if now > f.not_after:
-            problems.append(
-                Problem(
-                    reason=Reason.EXPIRED,
-                    message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        key = (f.fingerprint, now)
+        found = _CA_PROBLEMS.get(key)
+        if found is None:
+            if len(_CA_PROBLEMS) >= _CA_PROBLEMS_LIMIT:
+                _CA_PROBLEMS.clear()
+            found = _CA_PROBLEMS[key] = tuple(_cert_problems(f, False, now))
+        problems.extend(found)
+    return problems
+
+
+_CA_PROBLEMS: dict[tuple[str, dt.datetime], tuple[Problem, ...]] = {}
+_CA_PROBLEMS_LIMIT = 4096
+
+
+def _cert_problems(f: CertFacts, leaf: bool, now: dt.datetime) -> list[Problem]:
+    """The problems of one certificate of a path (``leaf``: the first one) at ``now``."""
+    problems: list[Problem] = []
+    role = "certificate" if leaf else ("root" if f.self_signed else "intermediate")
+    if now > f.not_after:
+        problems.append(
+            Problem(
+                reason=Reason.EXPIRED,
+                message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        elif now < f.not_before:
-            problems.append(
-                Problem(
-                    reason=Reason.NOT_YET_VALID,
-                    message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    elif now < f.not_before:
+        problems.append(
+            Problem(
+                reason=Reason.NOT_YET_VALID,
+                message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        weak = _weak_key(f)
-        if weak is not None:
-            problems.append(
-                Problem(
-                    reason=Reason.WEAK_KEY,
-                    message=f"the {role} {f.subject} has {weak}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    weak = _weak_key(f)
+    if weak is not None:
+        problems.append(
+            Problem(
+                reason=Reason.WEAK_KEY,
+                message=f"the {role} {f.subject} has {weak}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if f.malformed is not None:
-            problems.append(
-                Problem(
-                    reason=Reason.CHAIN_REJECTED,
-                    message=f"the {role} {f.subject} has extensions that cannot be decoded "
-                    f"({f.malformed}); OpenSSL rejects it",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if f.malformed is not None:
+        problems.append(
+            Problem(
+                reason=Reason.CHAIN_REJECTED,
+                message=f"the {role} {f.subject} has extensions that cannot be decoded "
+                f"({f.malformed}); OpenSSL rejects it",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if i > 0 and f.has_key_usage and "key_cert_sign" not in f.key_usage:
-            problems.append(
-                Problem(
-                    reason=Reason.CHAIN_REJECTED,
-                    message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
-                    f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if not leaf and f.has_key_usage and "key_cert_sign" not in f.key_usage:
+        problems.append(
+            Problem(
+                reason=Reason.CHAIN_REJECTED,
+                message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
+                f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
-            problems.append(
-                Problem(
-                    reason=Reason.WEAK_SIGNATURE,
-                    message=f"the {role} {f.subject} is signed with {f.signature_hash}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
+        problems.append(
+            Problem(
+                reason=Reason.WEAK_SIGNATURE,
+                message=f"the {role} {f.subject} is signed with {f.signature_hash}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
+        )
     return problems
 
 
