@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
@@ -304,7 +305,7 @@ class AuditContext:
         hit = self._cache.by_id.get(fast)
         if hit is not None and hit[0] is chain and hit[1] is store:
             return hit[2]
-        key = (tuple(facts(c).fingerprint for c in chain), store.key, name, purpose)
+        key = (chain_fps(chain), store.key, name, purpose)
         found = self._cache.paths.get(key)
         if found is None:
             found = validate(
@@ -655,7 +656,10 @@ def short(name: str) -> str:
 
 
 def chain_fps(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
-    return tuple(facts(c).fingerprint for c in chain)
+    return tuple(map(_FINGERPRINT, map(facts, chain)))
+
+
+_FINGERPRINT = attrgetter("fingerprint")
 
 
 def peers(ctx: AuditContext) -> tuple[Peer, ...]:
