@@ -73,6 +73,40 @@ def test_a_finding_with_work_of_its_own_is_made_by_its_init(
     )
 
 
+def test_a_leg_made_slot_by_slot_is_the_dataclass_one(
+    deployment: Callable[[str], Deployment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mratrust import topology
+
+    made = [leg for leg in topology.legs(deployment("B0")) if isinstance(leg, topology.UcLeg)]
+    assert topology._new_uc_leg.__name__ == "direct" and made
+    for leg in made:
+        plain = topology.UcLeg(
+            row=leg.row,
+            client=leg.client,
+            server=leg.server,
+            cluster=leg.cluster,
+            node=leg.node,
+            ecdsa=leg.ecdsa,
+        )
+        assert leg == plain and leg.id == plain.id and repr(leg) == repr(plain)
+        assert leg.id == f"{leg.client.id}>{leg.server.id}:{leg.port}"
+    # twin: a leg class with work of its own at creation is made by its __init__
+    seen: list[str] = []
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Counted(topology.UcLeg):
+        def __post_init__(self) -> None:
+            topology.Leg.__post_init__(self)
+            seen.append(self.id)
+
+    monkeypatch.setattr(topology, "UcLeg", Counted)
+    maker = topology._uc_leg_maker()
+    leg = made[0]
+    again = maker(leg.row, leg.client, leg.server, leg.ecdsa, leg.cluster, leg.node)
+    assert type(again) is Counted and seen == [leg.id]
+
+
 def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     root = pg.make_ca("SHARED-ROOT", now=NOW, pool=POOL)
     inter = pg.make_ca("SHARED-INT", now=NOW, issuer=root, pool=POOL)
