@@ -613,13 +613,16 @@ def _evidence(evidence: Mapping[str, EvidenceValue]) -> tuple[tuple[str, Evidenc
     (``True == 1``: sharing must not turn one into the other)."""
     if len(_SHARED) > _SHARED_LIMIT:
         _SHARED.clear()
-    kinds = tuple(map(type, evidence.values()))
-    if _PLAIN_KINDS.issuperset(kinds):  # most evidence: no loop here
+    if _PLAIN_KINDS.issuperset(map(type, evidence.values())):  # most evidence: no loop here
         items = tuple(evidence.items())
+        found = _SHARED.get(items)  # made before: one lookup (the pairs are shared already)
+        if found is not None:
+            return found  # type: ignore[return-value]
         shared = tuple(map(_SHARED.setdefault, items, items))
         return _SHARED.setdefault(shared, shared)  # type: ignore[return-value]
     # equal values of the same types are the same values: keyed by both, ``True`` and ``1``
     # never meet
+    kinds = tuple(map(type, evidence.values()))
     typed = _TYPED_KINDS.issuperset(kinds)
     if typed:
         key = (_TYPED, kinds, tuple(evidence.items()))
