@@ -115,7 +115,8 @@ def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     good = pg.make_leaf("good.example.com", now=NOW, issuer=inter, pool=POOL)
     bad = pg.make_leaf("bad.example.com", now=NOW, issuer=below, pool=POOL)
     store = TrustStore([root.cert], label="t")
-    verify_module._CHECKED.clear()
+    verify_module.clear_caches()
+    assert not verify_module._CHECKED and not verify_module._VERIFIERS
     assert _verifier(root.cert, NOW) is _verifier(root.cert, NOW)
     first = validate([good.cert, inter.cert], store, now=NOW)
     rejected = validate([bad.cert, below.cert, no_sub_ca.cert], store, now=NOW)

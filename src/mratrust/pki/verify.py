@@ -311,6 +311,14 @@ def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> s
     return found
 
 
+def clear_caches() -> None:
+    """Forget every remembered verdict, verifier and signature check (a benchmark's cold run)."""
+    _CHECKED.clear()
+    _CA_PROBLEMS.clear()
+    _VERIFIERS.clear()
+    issued_by.cache_clear()
+
+
 def _check_path(path: Sequence[x509.Certificate], now: dt.datetime) -> str | None:
     """cryptography's verdict on the path's structure and signatures (None: accepted).
 
