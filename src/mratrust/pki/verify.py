@@ -12,7 +12,7 @@ problem is reported, not only the first one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -360,10 +360,14 @@ def _known_index(known: Iterable[x509.Certificate]) -> _Index:
     return index
 
 
+Known = Iterable[x509.Certificate] | Callable[[], Iterable[x509.Certificate]]
+"""Certificates known elsewhere, or what gives them when first needed (a failed path)."""
+
+
 class _Catalogue:
     """Certificates known elsewhere in the inventory, used only to classify what is missing."""
 
-    def __init__(self, known: Iterable[x509.Certificate], store: TrustStore) -> None:
+    def __init__(self, known: Known, store: TrustStore) -> None:
         self._known = known
         self._store = store
         self._index: _Index | None = None
@@ -371,7 +375,8 @@ class _Catalogue:
     def candidates(self, subject: str) -> tuple[x509.Certificate, ...]:
         """Certificates with this subject: the known ones first, then the store's entries."""
         if self._index is None:  # built on first use: only failed paths need it
-            self._index = _known_index(self._known)
+            known = self._known
+            self._index = _known_index(known() if callable(known) else known)
         return (*self._index.get(subject, ()), *self._store.all_with_subject(subject))
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
@@ -743,12 +748,13 @@ def validate(
     name: str | None = None,
     purpose: Purpose | None = None,
     cn_fallback: bool = True,
-    known: Iterable[x509.Certificate] = (),
+    known: Known = (),
 ) -> PathResult:
     """Validate ``presented`` (any order) against ``store`` for ``name`` at ``now``.
 
     ``known`` are other certificates the caller knows (the rest of the inventory): they are never
-    trusted, they only help to say whether a missing issuer is a root or an intermediate.
+    trusted, they only help to say whether a missing issuer is a root or an intermediate. It may
+    be a function giving them, called only when a path fails (a passing path never needs them).
     """
     if not presented:
         raise ValueError("validate needs at least one certificate")

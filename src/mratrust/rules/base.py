@@ -309,7 +309,7 @@ class AuditContext:
         found = self._cache.paths.get(key)
         if found is None:
             found = validate(
-                chain, store, now=self.now, name=name, purpose=purpose, known=self.known()
+                chain, store, now=self.now, name=name, purpose=purpose, known=self.known
             )
             self._cache.paths[key] = found
         self._cache.by_id[fast] = (chain, store, found)
