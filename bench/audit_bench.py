@@ -312,7 +312,7 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
     from mratrust.audit import audit
     from mratrust.inventory import load_inventory
     from mratrust.pki.facts import clear_cache as clear_facts
-    from mratrust.pki.verify import _VERIFIERS, _structure_check, issued_by
+    from mratrust.pki.verify import clear_caches as clear_verdicts
     from mratrust.versions import behaviour
 
     best_floor = best_audit = float("inf")
@@ -323,9 +323,7 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
         floor(inventory, NOW)
         best_floor = min(best_floor, time.perf_counter() - start)
         clear_facts()
-        issued_by.cache_clear()
-        _structure_check.cache_clear()
-        _VERIFIERS.clear()
+        clear_verdicts()
         behaviour.cache_clear()
         gc.collect()
         start = time.perf_counter()

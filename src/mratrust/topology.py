@@ -12,7 +12,7 @@ number of the table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -586,7 +586,67 @@ def _node_legs(cluster: UcCluster, node: Node, expc: Endpoint, plan: _Plan) -> I
     uc = uc_endpoint(cluster, node)
     for r, outbound, ecdsa in plan:
         client, server = (expc, uc) if outbound else (uc, expc)
-        yield UcLeg(row=r, client=client, server=server, cluster=cluster, node=node, ecdsa=ecdsa)
+        yield _new_uc_leg(r, client, server, ecdsa, cluster, node)
+
+
+def _uc_leg_maker() -> Callable[[LegRow, Endpoint, Endpoint, EcdsaOffer, UcCluster, Node], UcLeg]:
+    """A function making the :class:`UcLeg` its arguments describe, ``id`` included.
+
+    The dataclass's ``__init__`` sets each field through the frozen class's
+    ``object.__setattr__``, most of the cost of the thousands of legs of a large deployment; this
+    sets the slots directly (the same value, in less than half the time). Should the classes
+    have other fields, or other work at creation, the dataclass's ``__init__`` is used instead.
+    """
+    shape = (
+        tuple(getattr(Leg, "__slots__", ())) == ("row", "client", "server", "ecdsa", "id")
+        and tuple(getattr(UcLeg, "__slots__", ())) == ("cluster", "node")
+        and tuple(f.name for f in fields(UcLeg))
+        == ("row", "client", "server", "ecdsa", "id", "cluster", "node")
+        and getattr(UcLeg, "__post_init__", None) is getattr(Leg, "__post_init__", None)
+    )
+    if not shape:
+
+        def plain(
+            row: LegRow,
+            client: Endpoint,
+            server: Endpoint,
+            ecdsa: EcdsaOffer,
+            cluster: UcCluster,
+            node: Node,
+        ) -> UcLeg:
+            return UcLeg(
+                row=row, client=client, server=server, cluster=cluster, node=node, ecdsa=ecdsa
+            )
+
+        return plain
+    new = object.__new__
+    set_row, set_client, set_server, set_ecdsa, set_id = (
+        Leg.__dict__[name].__set__ for name in ("row", "client", "server", "ecdsa", "id")
+    )
+    set_cluster, set_node = (UcLeg.__dict__[name].__set__ for name in ("cluster", "node"))
+
+    def direct(
+        row: LegRow,
+        client: Endpoint,
+        server: Endpoint,
+        ecdsa: EcdsaOffer,
+        cluster: UcCluster,
+        node: Node,
+    ) -> UcLeg:
+        leg: UcLeg = new(UcLeg)
+        set_row(leg, row)
+        set_client(leg, client)
+        set_server(leg, server)
+        set_ecdsa(leg, ecdsa)
+        set_id(leg, row.leg_id(client.id, server.id))  # as Leg.__post_init__ does
+        set_cluster(leg, cluster)
+        set_node(leg, node)
+        return leg
+
+    return direct
+
+
+_new_uc_leg = _uc_leg_maker()
 
 
 def node_legs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from cryptography import x509
 
 from mratrust.lab import pkigen as pg
 from mratrust.pki.facts import NameMatch
@@ -42,6 +43,24 @@ def test_missing_intermediate(pki: Pki) -> None:
     assert Reason.MISSING_INTERMEDIATE in r.reasons()
     assert r.missing_issuer == "CN=T-INT"
     assert r.missing_certs == (pki.inter.cert,)
+
+
+def test_known_certificates_given_by_a_function_are_read_only_for_a_failed_path(
+    pki: Pki,
+) -> None:
+    calls: list[int] = []
+
+    def known() -> list[x509.Certificate]:
+        calls.append(1)
+        return [pki.root.cert, pki.inter.cert]
+
+    r = validate([pki.leaf.cert], _store(pki.root), now=NOW, known=known)
+    assert Reason.MISSING_INTERMEDIATE in r.reasons() and r.missing_certs == (pki.inter.cert,)
+    assert calls == [1]
+    # twin: a path that builds never asks for them
+    calls.clear()
+    ok = validate([pki.leaf.cert, pki.inter.cert], _store(pki.root), now=NOW, known=known)
+    assert ok.trusted and calls == []
 
 
 def test_intermediate_alone_is_not_an_anchor(pki: Pki) -> None:

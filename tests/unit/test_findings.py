@@ -29,3 +29,15 @@ def test_a_bool_never_becomes_an_int() -> None:
     zero = make("C2U-ECDSA", Status.PASS, subject, "m", evidence={"tls13_possible": 0})
     assert type(false.evidence[0][1]) is bool and type(zero.evidence[0][1]) is int
     assert make("C2U-ECDSA", Status.PASS, subject, "m").evidence == ()
+
+
+def test_equal_evidence_with_a_bool_is_shared_only_with_the_same_types() -> None:
+    subject = Subject(cluster="c", node="n")
+    ev = {"tls13_possible": False, "identity": "tomcat-ECDSA"}
+    a = make("C2U-ECDSA", Status.PASS, subject, "m", evidence=ev)
+    b = make("C2U-ECDSA", Status.PASS, subject, "m", evidence=dict(ev))
+    assert a.evidence is b.evidence
+    # twin: 0 equals False, but the finding that said 0 keeps its int, in a tuple of its own
+    zero = make("C2U-ECDSA", Status.PASS, subject, "m", evidence={**ev, "tls13_possible": 0})
+    assert zero.evidence == a.evidence and zero.evidence is not a.evidence
+    assert type(zero.evidence[0][1]) is int and type(a.evidence[0][1]) is bool

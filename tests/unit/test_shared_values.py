@@ -13,8 +13,9 @@ from tests.conftest import NOW
 from mratrust.audit import context
 from mratrust.lab import pkigen as pg
 from mratrust.model import Deployment, Finding, Severity, Status, Subject
+from mratrust.pki import verify as verify_module
 from mratrust.pki.facts import NameMatch, facts, match_name
-from mratrust.pki.verify import Reason, TrustStore, _structure_check, _verifier, validate
+from mratrust.pki.verify import Reason, TrustStore, _verifier, validate
 from mratrust.rules import base
 from mratrust.rules.base import make
 
@@ -72,6 +73,40 @@ def test_a_finding_with_work_of_its_own_is_made_by_its_init(
     )
 
 
+def test_a_leg_made_slot_by_slot_is_the_dataclass_one(
+    deployment: Callable[[str], Deployment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mratrust import topology
+
+    made = [leg for leg in topology.legs(deployment("B0")) if isinstance(leg, topology.UcLeg)]
+    assert topology._new_uc_leg.__name__ == "direct" and made
+    for leg in made:
+        plain = topology.UcLeg(
+            row=leg.row,
+            client=leg.client,
+            server=leg.server,
+            cluster=leg.cluster,
+            node=leg.node,
+            ecdsa=leg.ecdsa,
+        )
+        assert leg == plain and leg.id == plain.id and repr(leg) == repr(plain)
+        assert leg.id == f"{leg.client.id}>{leg.server.id}:{leg.port}"
+    # twin: a leg class with work of its own at creation is made by its __init__
+    seen: list[str] = []
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Counted(topology.UcLeg):
+        def __post_init__(self) -> None:
+            topology.Leg.__post_init__(self)
+            seen.append(self.id)
+
+    monkeypatch.setattr(topology, "UcLeg", Counted)
+    maker = topology._uc_leg_maker()
+    leg = made[0]
+    again = maker(leg.row, leg.client, leg.server, leg.ecdsa, leg.cluster, leg.node)
+    assert type(again) is Counted and seen == [leg.id]
+
+
 def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     root = pg.make_ca("SHARED-ROOT", now=NOW, pool=POOL)
     inter = pg.make_ca("SHARED-INT", now=NOW, issuer=root, pool=POOL)
@@ -80,7 +115,8 @@ def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     good = pg.make_leaf("good.example.com", now=NOW, issuer=inter, pool=POOL)
     bad = pg.make_leaf("bad.example.com", now=NOW, issuer=below, pool=POOL)
     store = TrustStore([root.cert], label="t")
-    _structure_check.cache_clear()
+    verify_module.clear_caches()
+    assert not verify_module._CHECKED and not verify_module._VERIFIERS
     assert _verifier(root.cert, NOW) is _verifier(root.cert, NOW)
     first = validate([good.cert, inter.cert], store, now=NOW)
     rejected = validate([bad.cert, below.cert, no_sub_ca.cert], store, now=NOW)
@@ -92,6 +128,29 @@ def test_one_verifier_per_anchor_and_time_keeps_every_verdict() -> None:
     other = pg.make_ca("SHARED-OTHER", now=NOW, pool=POOL)
     assert _verifier(other.cert, NOW) is not _verifier(root.cert, NOW)
     assert _verifier(root.cert, NOW.replace(hour=1)) is not _verifier(root.cert, NOW)
+
+
+def test_an_intermediate_is_judged_in_every_path_through_it_and_at_each_moment() -> None:
+    import datetime as dt
+
+    root = pg.make_ca("SHARED-CA-ROOT", now=NOW, pool=POOL)
+    window = pg.Validity(
+        not_before=NOW - dt.timedelta(days=10), not_after=NOW + dt.timedelta(days=5)
+    )
+    inter = pg.make_ca("SHARED-CA-INT", now=NOW, issuer=root, validity=window, pool=POOL)
+    leaves = [pg.make_leaf(f"n{i}.example.com", now=NOW, issuer=inter, pool=POOL) for i in range(2)]
+    store = TrustStore([root.cert, inter.cert], label="t")
+    today = [validate([leaf.cert], store, now=NOW) for leaf in leaves]
+    assert all(r.trusted and Reason.EXPIRED not in r.reasons() for r in today)
+    # twin: ten days on the intermediate has expired, in the path of each leaf
+    later = NOW + dt.timedelta(days=10)
+    for leaf in leaves:
+        result = validate([leaf.cert], store, now=later)
+        expired = [p for p in result.problems if p.reason is Reason.EXPIRED]
+        assert [p.message for p in expired] == [
+            f"the intermediate {facts(inter.cert).subject} expired on "
+            f"{window.not_after:%Y-%m-%d %H:%M} UTC"
+        ]
 
 
 def test_an_exact_san_entry_and_a_differently_written_one_both_match() -> None:

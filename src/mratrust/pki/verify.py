@@ -12,10 +12,11 @@ problem is reported, not only the first one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from operator import attrgetter
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -195,6 +196,8 @@ def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def order_chain(presented: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """Put a presented chain in leaf-first order (any order in, duplicates dropped)."""
+    if len(presented) <= 1:  # a leaf alone (most files): nothing to order, nor to hash
+        return tuple(presented)
     unique = list(dict.fromkeys(presented))  # certificates hash and compare by DER
     if len(unique) <= 1:
         return tuple(unique)
@@ -234,9 +237,9 @@ def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.da
 
     Validity is reported separately, so the structural check must not fail because of it.
     """
-    known = [facts(c) for c in path]
-    start = max(f.not_before for f in known)
-    end = min(f.not_after for f in known)
+    known = list(map(facts, path))
+    start: dt.datetime = max(map(_NOT_BEFORE, known))
+    end: dt.datetime = min(map(_NOT_AFTER, known))
     if start <= now <= end:
         return now
     if start <= end:
@@ -244,7 +247,10 @@ def _structure_time(path: Sequence[x509.Certificate], now: dt.datetime) -> dt.da
     return now
 
 
-_VERIFIERS: dict[tuple[x509.Certificate, dt.datetime], xv.ClientVerifier] = {}
+_NOT_BEFORE = attrgetter("not_before")
+_NOT_AFTER = attrgetter("not_after")
+
+_VERIFIERS: dict[tuple[str, dt.datetime], xv.ClientVerifier] = {}
 _VERIFIERS_LIMIT = 1024
 
 
@@ -253,9 +259,11 @@ def _verifier(anchor: x509.Certificate, when: dt.datetime) -> xv.ClientVerifier:
 
     One per anchor and moment: an audit checks hundreds of paths up to the same few anchors at
     the same time, and a verifier made once checks each of them about a sixth faster than a new
-    one (it holds no state between calls, so sharing it changes no verdict).
+    one (it holds no state between calls, so sharing it changes no verdict). Looked up by the
+    anchor's fingerprint (its DER's digest, remembered), not by the certificate, which hashes
+    its whole DER on every lookup.
     """
-    key = (anchor, when)
+    key = (facts(anchor).fingerprint, when)
     found = _VERIFIERS.get(key)
     if found is None:
         if len(_VERIFIERS) >= _VERIFIERS_LIMIT:
@@ -271,16 +279,44 @@ def _verifier(anchor: x509.Certificate, when: dt.datetime) -> xv.ClientVerifier:
     return found
 
 
-@lru_cache(maxsize=16384)
+_CHECKED: dict[tuple[tuple[str, ...], dt.datetime], str | None] = {}
+_CHECKED_LIMIT = 16384
+_FINGERPRINT = attrgetter("fingerprint")
+
+
 def _structure_check(path: tuple[x509.Certificate, ...], when: dt.datetime) -> str | None:
-    """Run cryptography's verifier over exactly this path; None when it is accepted."""
+    """Run cryptography's verifier over exactly this path; None when it is accepted.
+
+    The verdict is remembered per path and moment: by the fingerprints of the path's
+    certificates (their DER's digests, remembered), the verdict depending on their content
+    alone, not by the certificates, which hash their whole DER on every lookup.
+    """
+    key = (tuple(map(_FINGERPRINT, map(facts, path))), when)
+    try:
+        return _CHECKED[key]
+    except KeyError:  # once per path: not worth a second lookup on every hit
+        pass
+    found: str | None
     try:
         _verifier(path[-1], when).verify(path[0], list(path[1:-1]))
     except xv.VerificationError as exc:
-        return str(exc)
+        found = str(exc)
     except ValueError as exc:
-        return str(exc)
-    return None
+        found = str(exc)
+    else:
+        found = None
+    if len(_CHECKED) >= _CHECKED_LIMIT:
+        _CHECKED.clear()
+    _CHECKED[key] = found
+    return found
+
+
+def clear_caches() -> None:
+    """Forget every remembered verdict, verifier and signature check (a benchmark's cold run)."""
+    _CHECKED.clear()
+    _CA_PROBLEMS.clear()
+    _VERIFIERS.clear()
+    issued_by.cache_clear()
 
 
 def _check_path(path: Sequence[x509.Certificate], now: dt.datetime) -> str | None:
@@ -324,10 +360,14 @@ def _known_index(known: Iterable[x509.Certificate]) -> _Index:
     return index
 
 
+Known = Iterable[x509.Certificate] | Callable[[], Iterable[x509.Certificate]]
+"""Certificates known elsewhere, or what gives them when first needed (a failed path)."""
+
+
 class _Catalogue:
     """Certificates known elsewhere in the inventory, used only to classify what is missing."""
 
-    def __init__(self, known: Iterable[x509.Certificate], store: TrustStore) -> None:
+    def __init__(self, known: Known, store: TrustStore) -> None:
         self._known = known
         self._store = store
         self._index: _Index | None = None
@@ -335,7 +375,8 @@ class _Catalogue:
     def candidates(self, subject: str) -> tuple[x509.Certificate, ...]:
         """Certificates with this subject: the known ones first, then the store's entries."""
         if self._index is None:  # built on first use: only failed paths need it
-            self._index = _known_index(self._known)
+            known = self._known
+            self._index = _known_index(known() if callable(known) else known)
         return (*self._index.get(subject, ()), *self._store.all_with_subject(subject))
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
@@ -420,7 +461,13 @@ def _build(
             )
             return path, False, problems, (cf.subject,)
         entry = store.lookup(cf.issuer)
-        if entry is not None and entry is not current and entry != current:
+        # another certificate than ``current`` (compared by fingerprint: comparing certificates
+        # compares their whole DER)
+        if (
+            entry is not None
+            and entry is not current
+            and facts(entry).fingerprint != cf.fingerprint
+        ):
             if linked(current, entry):
                 path.append(entry)
                 current = entry
@@ -605,67 +652,91 @@ _TLS_USES = frozenset({"digital_signature", "key_encipherment", "key_agreement"}
 
 
 def _cert_checks(path: Sequence[x509.Certificate], now: dt.datetime) -> list[Problem]:
-    problems: list[Problem] = []
-    for i, cert in enumerate(path):
+    """The problems of each certificate of ``path`` on its own (validity, key, extensions,
+    signature algorithm), leaf first.
+
+    Those of a CA are remembered per certificate and moment: hundreds of paths of an audit go
+    through the same few intermediates and roots (a problem is a frozen value: sharing it
+    changes nothing).
+    """
+    problems = _cert_problems(facts(path[0]), True, now)
+    for cert in path[1:]:
         f = facts(cert)
-        role = "certificate" if i == 0 else ("root" if f.self_signed else "intermediate")
-        if now > f.not_after:
-            problems.append(
-                Problem(
-                    reason=Reason.EXPIRED,
-                    message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        key = (f.fingerprint, now)
+        found = _CA_PROBLEMS.get(key)
+        if found is None:
+            if len(_CA_PROBLEMS) >= _CA_PROBLEMS_LIMIT:
+                _CA_PROBLEMS.clear()
+            found = _CA_PROBLEMS[key] = tuple(_cert_problems(f, False, now))
+        problems.extend(found)
+    return problems
+
+
+_CA_PROBLEMS: dict[tuple[str, dt.datetime], tuple[Problem, ...]] = {}
+_CA_PROBLEMS_LIMIT = 4096
+
+
+def _cert_problems(f: CertFacts, leaf: bool, now: dt.datetime) -> list[Problem]:
+    """The problems of one certificate of a path (``leaf``: the first one) at ``now``."""
+    problems: list[Problem] = []
+    role = "certificate" if leaf else ("root" if f.self_signed else "intermediate")
+    if now > f.not_after:
+        problems.append(
+            Problem(
+                reason=Reason.EXPIRED,
+                message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        elif now < f.not_before:
-            problems.append(
-                Problem(
-                    reason=Reason.NOT_YET_VALID,
-                    message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    elif now < f.not_before:
+        problems.append(
+            Problem(
+                reason=Reason.NOT_YET_VALID,
+                message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        weak = _weak_key(f)
-        if weak is not None:
-            problems.append(
-                Problem(
-                    reason=Reason.WEAK_KEY,
-                    message=f"the {role} {f.subject} has {weak}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    weak = _weak_key(f)
+    if weak is not None:
+        problems.append(
+            Problem(
+                reason=Reason.WEAK_KEY,
+                message=f"the {role} {f.subject} has {weak}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if f.malformed is not None:
-            problems.append(
-                Problem(
-                    reason=Reason.CHAIN_REJECTED,
-                    message=f"the {role} {f.subject} has extensions that cannot be decoded "
-                    f"({f.malformed}); OpenSSL rejects it",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if f.malformed is not None:
+        problems.append(
+            Problem(
+                reason=Reason.CHAIN_REJECTED,
+                message=f"the {role} {f.subject} has extensions that cannot be decoded "
+                f"({f.malformed}); OpenSSL rejects it",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if i > 0 and f.has_key_usage and "key_cert_sign" not in f.key_usage:
-            problems.append(
-                Problem(
-                    reason=Reason.CHAIN_REJECTED,
-                    message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
-                    f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if not leaf and f.has_key_usage and "key_cert_sign" not in f.key_usage:
+        problems.append(
+            Problem(
+                reason=Reason.CHAIN_REJECTED,
+                message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
+                f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
-        if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
-            problems.append(
-                Problem(
-                    reason=Reason.WEAK_SIGNATURE,
-                    message=f"the {role} {f.subject} is signed with {f.signature_hash}",
-                    subject=f.subject,
-                    fingerprint=f.fingerprint,
-                )
+        )
+    if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
+        problems.append(
+            Problem(
+                reason=Reason.WEAK_SIGNATURE,
+                message=f"the {role} {f.subject} is signed with {f.signature_hash}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
             )
+        )
     return problems
 
 
@@ -677,12 +748,13 @@ def validate(
     name: str | None = None,
     purpose: Purpose | None = None,
     cn_fallback: bool = True,
-    known: Iterable[x509.Certificate] = (),
+    known: Known = (),
 ) -> PathResult:
     """Validate ``presented`` (any order) against ``store`` for ``name`` at ``now``.
 
     ``known`` are other certificates the caller knows (the rest of the inventory): they are never
-    trusted, they only help to say whether a missing issuer is a root or an intermediate.
+    trusted, they only help to say whether a missing issuer is a root or an intermediate. It may
+    be a function giving them, called only when a path fails (a passing path never needs them).
     """
     if not presented:
         raise ValueError("validate needs at least one certificate")

@@ -179,6 +179,16 @@ _REFUSED: Frame = (b"", b"", b"", True)
 """The frame of findings orjson does not take (they are written as :func:`_line` does)."""
 
 
+class _NoFinding:
+    """What the first finding of :func:`_finding_lines` is compared with: nothing it holds."""
+
+    __slots__ = ()
+    rule = status = severity = since = remediation = sources = change = object()
+
+
+_NO_FINDING = _NoFinding()
+
+
 _FRAMES = 4096
 """Frames remembered at most (a report has a few dozen when its rules share their texts)."""
 
@@ -223,6 +233,9 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
     subject_of = attrgetter("subject")
     message_of = attrgetter("message")
     open_message = b'},"message":"'
+    # the finding before and its frame; the first finding looks its frame up
+    last: Any = _NO_FINDING
+    last_frame = _REFUSED
     for start in range(0, len(findings), _BATCH):
         batch = findings[start : start + _BATCH]
         brief_ev.clear()
@@ -237,21 +250,34 @@ def _finding_lines(findings: Sequence[Finding], fast: Dumps | None) -> Iterator[
         odd = subjects[1] or texts[1]
         for f, subject, text in zip(batch, subjects[0], texts[0], strict=True):
             status = f.status
-            key = (
-                f.rule,
-                id(status),
-                id(f.severity),
-                f.since,
-                id(f.remediation),
-                id(f.sources),
-                id(f.change),
-            )
-            frame = frames.get(key)
-            if frame is None:
-                try:
-                    frame = frames[key] = _frame(f, enc)
-                except TypeError:  # what orjson does not take: the wider way, as _line
-                    frame = frames[key] = _REFUSED
+            if (  # the frame of the finding before (sorted findings share it in long runs)
+                f.rule is last.rule
+                and status is last.status
+                and f.severity is last.severity
+                and f.since is last.since
+                and f.remediation is last.remediation
+                and f.sources is last.sources
+                and f.change is last.change
+            ):
+                frame = last_frame
+            else:
+                key = (
+                    f.rule,
+                    id(status),
+                    id(f.severity),
+                    f.since,
+                    id(f.remediation),
+                    id(f.sources),
+                    id(f.change),
+                )
+                known = frames.get(key)
+                if known is None:
+                    try:
+                        known = frames[key] = _frame(f, enc)
+                    except TypeError:  # what orjson does not take: the wider way, as _line
+                        known = frames[key] = _REFUSED
+                frame = last_frame = known
+                last = f
             ev = f.evidence
             evs = brief_ev if status is _PASS else full_ev
             evidence = evs.get(id(ev))

@@ -125,7 +125,7 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
         if len(text) <= width:
             return first + text  # one line as it is: what textwrap gives, without its cost
         if len(first) == len(rest) and "  " not in text:
-            return _fill(text.split(" "), width, first, rest)
+            return _fill(text, width, first, rest)
     return textwrap.fill(
         text,
         width=width + len(first),
@@ -136,21 +136,22 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
     )
 
 
-def _fill(words: list[str], width: int, first: str, rest: str) -> str:
-    """What ``textwrap.fill`` makes of ``words`` joined by single spaces (printable text, no
-    other whitespace), the indents of the same length, and words never broken: each line takes
-    the words that fit in ``width``, a longer word a line of its own."""
+def _fill(text: str, width: int, first: str, rest: str) -> str:
+    """What ``textwrap.fill`` makes of ``text``, words joined by single spaces (printable text,
+    no other whitespace), the indents of the same length, and words never broken: each line
+    takes the words that fit in ``width``, a longer word a line of its own. Cut a line at a
+    time (at the last space that keeps it within ``width``), not a word at a time."""
     lines: list[str] = []
-    line: list[str] = []
-    used = -1  # the length of the line's words with a space between each two
-    for word in words:
-        if line and used + 1 + len(word) > width:
-            lines.append(" ".join(line))
-            line = []
-            used = -1
-        line.append(word)
-        used += 1 + len(word)
-    lines.append(" ".join(line))
+    at, end = 0, len(text)
+    while end - at > width:
+        cut = text.rfind(" ", at, at + width + 1)
+        if cut < 0:  # the first word alone is longer than a line: it has a line of its own
+            cut = text.find(" ", at)
+            if cut < 0:
+                break
+        lines.append(text[at:cut])
+        at = cut + 1
+    lines.append(text[at:])
     return first + ("\n" + rest).join(lines)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
@@ -304,11 +305,11 @@ class AuditContext:
         hit = self._cache.by_id.get(fast)
         if hit is not None and hit[0] is chain and hit[1] is store:
             return hit[2]
-        key = (tuple(facts(c).fingerprint for c in chain), store.key, name, purpose)
+        key = (chain_fps(chain), store.key, name, purpose)
         found = self._cache.paths.get(key)
         if found is None:
             found = validate(
-                chain, store, now=self.now, name=name, purpose=purpose, known=self.known()
+                chain, store, now=self.now, name=name, purpose=purpose, known=self.known
             )
             self._cache.paths[key] = found
         self._cache.by_id[fast] = (chain, store, found)
@@ -607,28 +608,43 @@ _SHARED_LIMIT = 1 << 16
 def _evidence(evidence: Mapping[str, EvidenceValue]) -> tuple[tuple[str, EvidenceValue], ...]:
     """The evidence as the finding holds it, its (key, value) pairs and the whole tuple shared
     with every equal one already made: tens of thousands of findings repeat a few thousand
-    pairs (a gate, a chain's fingerprints). Pairs with a bool or int value are not shared, nor
-    the tuples holding them (``True == 1``: sharing must not turn one into the other)."""
+    pairs (a gate, a chain's fingerprints). Pairs with a bool or int value are not shared on
+    their own; a tuple holding them is shared only with one whose values have the same types
+    (``True == 1``: sharing must not turn one into the other)."""
     if len(_SHARED) > _SHARED_LIMIT:
         _SHARED.clear()
     if _PLAIN_KINDS.issuperset(map(type, evidence.values())):  # most evidence: no loop here
         items = tuple(evidence.items())
+        found = _SHARED.get(items)  # made before: one lookup (the pairs are shared already)
+        if found is not None:
+            return found  # type: ignore[return-value]
         shared = tuple(map(_SHARED.setdefault, items, items))
         return _SHARED.setdefault(shared, shared)  # type: ignore[return-value]
+    # equal values of the same types are the same values: keyed by both, ``True`` and ``1``
+    # never meet
+    kinds = tuple(map(type, evidence.values()))
+    typed = _TYPED_KINDS.issuperset(kinds)
+    if typed:
+        key = (_TYPED, kinds, tuple(evidence.items()))
+        found = _SHARED.get(key)
+        if found is not None:
+            return found  # type: ignore[return-value]
     pairs: list[tuple[str, EvidenceValue]] = []
-    plain = True
     for pair in evidence.items():
         kind = type(pair[1])
         if kind is str or kind is tuple:
             pair = _SHARED.setdefault(pair, pair)  # type: ignore[assignment]
-        else:
-            plain = False
         pairs.append(pair)
     out = tuple(pairs)
-    return _SHARED.setdefault(out, out) if plain else out  # type: ignore[return-value]
+    if typed:
+        _SHARED[key] = out
+    return out
 
 
 _PLAIN_KINDS = frozenset({str, tuple})
+_TYPED_KINDS = frozenset({str, tuple, bool, int})
+_TYPED = object()
+"""Marks the keys of :func:`_evidence`'s typed entries (no evidence tuple starts with it)."""
 _PASS, _INFO, _FAIL, _RISK = Status.PASS, Status.INFO, Status.FAIL, Status.RISK
 _SEVERITY_INFO = _SOFT[Status.PASS]
 
@@ -643,7 +659,10 @@ def short(name: str) -> str:
 
 
 def chain_fps(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
-    return tuple(facts(c).fingerprint for c in chain)
+    return tuple(map(_FINGERPRINT, map(facts, chain)))
+
+
+_FINGERPRINT = attrgetter("fingerprint")
 
 
 def peers(ctx: AuditContext) -> tuple[Peer, ...]:

@@ -261,20 +261,20 @@ def _trust_finding(
     ctx: AuditContext, leg: UcLeg, ident: Identity, rule_id: str, subject: Subject
 ) -> Finding:
     failing, chain, gaps, anchors = _trust_of(ctx, ident)
-    leaf = facts(ident.leaf)
     gate = ctx.gate(leg)
     evidence: dict[str, str | tuple[str, ...]] = {"chain": chain}
     if not failing:
         if gaps:
             return _intermediate_finding(ctx, leg, ident, rule_id, subject, gaps, evidence)
-        status = Status.PASS
         message = (
             f"{short(leg.node.name)}'s {leg.rsa_identity} certificate chains to "
             f"{anchors} on every Expressway-C peer"
         )
         if gate is not Gate.VERIFIED:
             message += f" ({_not_verified_reason(ctx, leg, gate)})"
-        return make(rule_id, status, subject, message, evidence={**evidence, "gate": gate.value})
+        evidence["gate"] = gate.value
+        return make(rule_id, Status.PASS, subject, message, evidence=evidence)
+    leaf = facts(ident.leaf)
     first = next(iter(failing.values()))
     problems = "; ".join(_trust_problems(first))
     status = GATE_STATUS[gate]
@@ -317,10 +317,18 @@ _TrustOf = tuple[
 def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
     """What the legs presenting ``ident`` share: the peers whose trusted CA list rejects it, its
     chain's fingerprints and, when none rejects it, the intermediates only its file supplies
-    (per peer) and the anchors reached (once per identity; the deployment keeps it alive)."""
+    (per peer) and the anchors reached (once per chain: by identity, which the deployment keeps
+    alive, then by the chain's fingerprints, which identities of one multi-server certificate
+    share)."""
     made: dict[int, _TrustOf] = ctx.memo("trust-of-identity", dict)
     found = made.get(id(ident))
     if found is not None:
+        return found
+    fps = chain_fps(ident.chain)
+    by_chain: dict[tuple[str, ...], _TrustOf] = ctx.memo("trust-of-chain", dict)
+    found = by_chain.get(fps)
+    if found is not None:
+        made[id(ident)] = found
         return found
     results = {p.name: ctx.validate(ident.chain, p.trusted_cas.trust) for p in peers(ctx)}
     failing = {name: r for name, r in results.items() if _trust_problems(r)} or _NONE
@@ -335,7 +343,7 @@ def _trust_of(ctx: AuditContext, ident: Identity) -> _TrustOf:
         anchors = ", ".join(sorted({facts(r.anchor).subject for r in results.values() if r.anchor}))
         texts: dict[str, str] = ctx.memo("trust-of-anchors", dict)  # a few anchors: shared
         anchors = texts.setdefault(anchors, anchors)
-    found = made[id(ident)] = (failing, chain_fps(ident.chain), gaps, anchors)
+    found = made[id(ident)] = by_chain[fps] = (failing, fps, gaps, anchors)
     return found
 
 
@@ -401,12 +409,7 @@ def _intermediate_finding(
     )
 
 
-def _name_results(ctx: AuditContext, leg: UcLeg, ident: Identity) -> list[tuple[str, NameMatch]]:
-    out: list[tuple[str, NameMatch]] = []
-    leaf = facts(ident.leaf)
-    for name in ctx.names_checked(leg):
-        out.append((name, match_name(leaf, name)))
-    return out
+_IN_SAN = NameMatch.SAN
 
 
 @rule(
@@ -425,18 +428,30 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
             continue  # reported by C2U-TRUST
         subject = _subject(ctx, leg)
         leaf = facts(ident.leaf)
-        results = _name_results(ctx, leg, ident)
-        san = ", ".join(leaf.names) or "none"
-        missing = [n for n, m in results if m is NameMatch.NONE]
-        by_cn = [n for n, m in results if m is NameMatch.CN_FALLBACK]
+        expected = ctx.names_checked(leg)
+        matches = [match_name(leaf, name) for name in expected]
         gate = ctx.gate(leg)
         evidence: dict[str, str | tuple[str, ...]] = {
-            "expected": tuple(n for n, _ in results),
+            "expected": expected,
             "san": leaf.names,
             "gate": gate.value,
         }
         if leaf.common_name:
             evidence["cn"] = leaf.common_name
+        if all(m is _IN_SAN for m in matches):  # most legs: every name in the SAN
+            yield make(
+                "C2U-NAME",
+                Status.PASS,
+                subject,
+                f"{', '.join(expected)} in the SAN of {short(leg.node.name)}'s "
+                f"{leg.rsa_identity} certificate",
+                evidence=evidence,
+            )
+            continue
+        results = list(zip(expected, matches, strict=True))
+        san = ", ".join(leaf.names) or "none"
+        missing = [n for n, m in results if m is NameMatch.NONE]
+        by_cn = [n for n, m in results if m is NameMatch.CN_FALLBACK]
         if missing:
             status = GATE_STATUS[gate]
             message = (
@@ -474,7 +489,7 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 evidence=evidence,
                 since=_since(ctx, leg),
             )
-        elif by_cn:
+        else:  # none missing, some only in the CN
             yield make(
                 "C2U-NAME",
                 Status.WARN,
@@ -485,15 +500,6 @@ def c2u_name(ctx: AuditContext) -> Iterator[Finding]:
                 remediation=[
                     f"Reissue the {leg.rsa_identity} certificate with {', '.join(by_cn)} in the SAN"
                 ],
-                evidence=evidence,
-            )
-        else:
-            yield make(
-                "C2U-NAME",
-                Status.PASS,
-                subject,
-                f"{', '.join(n for n, _ in results)} in the SAN of {short(leg.node.name)}'s "
-                f"{leg.rsa_identity} certificate",
                 evidence=evidence,
             )
 
