@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import yaml
 from cryptography import x509
@@ -44,151 +44,22 @@ from mratrust.versions import Version
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-    from mratrust.inventory_schema import (
-        CiphersIn,
-        ClusterIn,
-        CollectedIn,
-        ExpresswayEIn,
-        ExpresswayIn,
-        InventoryIn,
-        NodeIn,
-        PeerIn,
-        ProbeIn,
-        TlsVersion,
-        TraversalIn,
-    )
+    # the builders below read these models, or the plain reading's objects (inventory_plain),
+    # which hold the same attributes with the same values (tests/unit/test_inventory_plain.py)
+    from mratrust.inventory_schema import ClusterIn, ExpresswayEIn, ExpresswayIn, InventoryIn
 
-    # What the builders below read: the models of inventory_schema, or the plain reading's
-    # objects (inventory_plain), which hold the same values.
-    class _ProbeLike(Protocol):
-        @property
-        def host(self) -> str: ...
-        @property
-        def ports(self) -> Mapping[int, int]: ...
-
-    class _PeerLike(Protocol):
-        @property
-        def name(self) -> str: ...
-        @property
-        def certificate(self) -> str: ...
-        @property
-        def key(self) -> str | None: ...
-        @property
-        def trusted_cas(self) -> str: ...
-        @property
-        def client_certificate(self) -> str | None: ...
-        @property
-        def client_key(self) -> str | None: ...
-        @property
-        def probe(self) -> _ProbeLike | None: ...
-
-    class _CiphersLike(Protocol):
-        @property
-        def uc_server_discovery(self) -> str | None: ...
-        @property
-        def sip(self) -> str | None: ...
-        @property
-        def https(self) -> str | None: ...
-
-    class _TraversalLike(Protocol):
-        @property
-        def peer_addresses(self) -> Sequence[str]: ...
-        @property
-        def tls_verify_subject_name(self) -> str | None: ...
-        @property
-        def port(self) -> int | None: ...
-
-    class _ExpresswayLike(Protocol):
-        @property
-        def version(self) -> str: ...
-        @property
-        def upgraded_from(self) -> str | None: ...
-        @property
-        def cluster_name(self) -> str | None: ...
-        @property
-        def verify_origin_server(self) -> bool: ...
-        @property
-        def ciphers(self) -> _CiphersLike: ...
-        @property
-        def sip_tls_versions(self) -> Sequence[str]: ...
-        @property
-        def sip_signature_pref_rsa(self) -> bool | None: ...
-        @property
-        def peers(self) -> Sequence[_PeerLike]: ...
-        @property
-        def cluster_tls_mode(self) -> str: ...
-
-    class _EdgeLike(_ExpresswayLike, Protocol):
-        @property
-        def edge_domains(self) -> Sequence[str]: ...
-        @property
-        def enable_server_eku_upload(self) -> bool: ...
-        @property
-        def traversal(self) -> _TraversalLike | None: ...
-
-    class _NodeLike(Protocol):
-        @property
-        def name(self) -> str: ...
-        @property
-        def role(self) -> str: ...
-        @property
-        def certificates(self) -> Mapping[str, str | None]: ...
-        @property
-        def probe(self) -> _ProbeLike | None: ...
-
-    class _ClusterLike(Protocol):
-        @property
-        def name(self) -> str: ...
-        @property
-        def product(self) -> str: ...
-        @property
-        def version(self) -> str | None: ...
-        @property
-        def publisher(self) -> str: ...
-        @property
-        def tls_verify(self) -> bool: ...
-        @property
-        def security_mode(self) -> str: ...
-        @property
-        def sip_oauth(self) -> bool: ...
-        @property
-        def https_ciphers(self) -> str: ...
-        @property
-        def tls_ciphers(self) -> str: ...
-        @property
-        def secure_profiles(self) -> Sequence[str]: ...
-        @property
-        def voicemail_host(self) -> str | None: ...
-        @property
-        def trust(self) -> Mapping[str, str | None]: ...
-        @property
-        def nodes(self) -> Sequence[_NodeLike]: ...
-
-    class _InventoryLike(Protocol):
-        @property
-        def name(self) -> str: ...
-        @property
-        def expressway(self) -> _ExpresswayLike: ...
-        @property
-        def expressway_e(self) -> _EdgeLike | None: ...
-        @property
-        def uc_clusters(self) -> Sequence[_ClusterLike]: ...
-
-
-_SCHEMA_NAMES = frozenset(
-    {
-        "CiphersIn",
-        "ClusterIn",
-        "CollectedIn",
-        "ExpresswayEIn",
-        "ExpresswayIn",
-        "InventoryIn",
-        "NodeIn",
-        "PeerIn",
-        "ProbeIn",
-        "TlsVersion",
-        "TraversalIn",
-    }
+_SCHEMA_NAMES = (
+    "CiphersIn",
+    "ClusterIn",
+    "CollectedIn",
+    "ExpresswayEIn",
+    "ExpresswayIn",
+    "InventoryIn",
+    "NodeIn",
+    "PeerIn",
+    "ProbeIn",
+    "TlsVersion",
+    "TraversalIn",
 )
 
 
@@ -630,7 +501,7 @@ def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:
 
 
 def _expressway(
-    files: _Files, e: _ExpresswayLike, loc: Loc, edge: _EdgeLike | None = None
+    files: _Files, e: ExpresswayIn, loc: Loc, edge: ExpresswayEIn | None = None
 ) -> Expressway:
     """Expressway-C from ``e``; Expressway-E when ``edge`` (the same object) is given."""
     peers: list[Peer] = []
@@ -703,7 +574,7 @@ def _expressway(
     )
 
 
-def _cluster(files: _Files, c: _ClusterLike, loc: Loc) -> UcCluster:
+def _cluster(files: _Files, c: ClusterIn, loc: Loc) -> UcCluster:
     product = Product(c.product)
     stores = tuple(
         _store(files, name, ref, (*loc, "trust", name))
@@ -747,7 +618,7 @@ def _cluster(files: _Files, c: _ClusterLike, loc: Loc) -> UcCluster:
     )
 
 
-def _references(model: _InventoryLike) -> Iterator[str]:
+def _references(model: InventoryIn) -> Iterator[str]:
     """Every certificate file the inventory names, in the order the deployment is built."""
     for exp in (model.expressway, model.expressway_e):
         for peer in exp.peers if exp is not None else ():
@@ -818,7 +689,7 @@ def load_inventory(
         raise InputError(f"cannot read the inventory ({exc.strerror})", file=source) from exc
     data, lines = _data(text, source)
     # a plainly valid inventory needs no pydantic; anything else gets its validation and words
-    model: _InventoryLike | None = read_plain(data)
+    model: InventoryIn | None = read_plain(data)
     if model is None:
         model = _validated(data, source, lines)
     if password is None and password_source is not None:
@@ -847,17 +718,7 @@ def load_inventory(
 __all__ = [
     "PASSWORD_ENV",
     "README_REF",
-    "CiphersIn",
-    "ClusterIn",
-    "CollectedIn",
-    "ExpresswayEIn",
-    "ExpresswayIn",
-    "InventoryIn",
-    "NodeIn",
-    "PeerIn",
-    "ProbeIn",
-    "TlsVersion",
-    "TraversalIn",
+    *_SCHEMA_NAMES,
     "load_inventory",
     "parse_inventory",
 ]
