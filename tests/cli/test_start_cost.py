@@ -264,3 +264,16 @@ def test_a_text_audit_imports_no_textwrap(scenario_dir: Dir, tmp_path: Path) -> 
     )
     assert "mratrust.report.text" in modules
     assert "textwrap" not in modules
+
+
+@pytest.mark.parametrize(("sid", "restarts"), [("B0", False), ("F03", True)])
+def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
+    scenario_dir: Dir, tmp_path: Path, sid: str, restarts: bool
+) -> None:
+    inv = scenario_dir(sid) / "inventory.yaml"
+    out = tmp_path / "r"
+    args = ["audit", str(inv), "--now", "2026-11-29", "-o", str(out)]
+    loaded = _loaded_after(f"from mratrust.cli import main\nmain({args!r})")
+    assert "mratrust.rules.u2c" in loaded
+    assert ("mratrust.products" in loaded) is restarts
+    assert ("utils service restart Cisco CallManager" in out.read_text(encoding="utf-8")) is restarts
