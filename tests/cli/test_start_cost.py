@@ -276,4 +276,5 @@ def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
     loaded = _loaded_after(f"from mratrust.cli import main\nmain({args!r})")
     assert "mratrust.rules.u2c" in loaded
     assert ("mratrust.products" in loaded) is restarts
-    assert ("utils service restart Cisco CallManager" in out.read_text(encoding="utf-8")) is restarts
+    report = out.read_text(encoding="utf-8")
+    assert ("utils service restart Cisco CallManager" in report) is restarts
