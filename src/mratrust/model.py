@@ -63,6 +63,10 @@ TRUST_NAMES: Mapping[Product, tuple[str, ...]] = {
     Product.IMP: ("tomcat-trust", "cup-xmpp-trust"),
     Product.CUC: ("tomcat-trust",),
 }
+EXPRESSWAY_RESTART_PAGE = "Maintenance > Restart options"
+"""Where Expressway's web interface restarts it (trusted CA list and cipher changes apply then).
+Here rather than in :mod:`mratrust.products`: a rule's message names it without loading the
+restart tables, which only a finding that asks for a restart reads."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

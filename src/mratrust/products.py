@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mratrust.model import TRUST_NAMES, Product
+from mratrust.model import EXPRESSWAY_RESTART_PAGE, TRUST_NAMES, Product
 
 SOURCES: Mapping[str, str] = {
     "S1": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html",
@@ -160,7 +160,6 @@ PRODUCTS: Mapping[Product, ProductInfo] = {
     ),
 }
 
-EXPRESSWAY_RESTART_PAGE = "Maintenance > Restart options"
 EXPRESSWAY_RESTART = f"{EXPRESSWAY_RESTART_PAGE} > Restart (or xCommand Restart)"
 """How Expressway-C applies trusted CA list and cipher changes."""
 

@@ -54,7 +54,12 @@ def _certifi() -> tuple[str, str]:
             "the certifi package (Mozilla's root store) is not installed",
             hint="reinstall mratrust, or give --public-roots FILE",
         ) from exc
-    return certifi.where(), f"Mozilla's root store (certifi {certifi.__version__})"
+    # certifi.where() finds the file through importlib.resources, whose readers cost an audit
+    # more to import than the file takes to read; an installed package holds it beside its code
+    # (where() too returns that path then), and only an import from a zip needs where()
+    beside = Path(certifi.__file__).with_name("cacert.pem")
+    path = str(beside) if beside.is_file() else certifi.where()
+    return path, f"Mozilla's root store (certifi {certifi.__version__})"
 
 
 @lru_cache(maxsize=8)

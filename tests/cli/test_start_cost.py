@@ -183,3 +183,98 @@ def test_the_fixes_load_with_the_first_finding_that_has_one(
     loaded = set(done.stdout.split())
     assert "mratrust.rules.c2u" in loaded, done.stderr
     assert ("mratrust.fixes" in loaded) is has_fixes
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.splitlines()[-1].split())
+
+
+def test_an_audit_reads_mozillas_roots_without_importlib_resources_readers(
+    scenario_dir: Dir, tmp_path: Path
+) -> None:
+    modules = _loaded_after(
+        f"from mratrust.cli import main\nmain({_audit(scenario_dir, tmp_path, 'text')!r})"
+    )
+    assert "mratrust.sunset" in modules
+    assert "certifi" in modules
+    assert "importlib.readers" not in modules
+    assert "zipfile" not in modules
+    import certifi
+
+    from mratrust.sunset import _certifi
+
+    assert _certifi() == (
+        certifi.where(),
+        f"Mozilla's root store (certifi {certifi.__version__})",
+    )
+
+
+def test_certifi_imported_from_a_zip_still_gives_its_roots(tmp_path: Path) -> None:
+    """Where the file is not beside certifi's code, ``certifi.where()`` finds it (extracting it
+    from the zip): the same roots, through importlib.resources' readers."""
+    import zipfile
+
+    import certifi
+
+    package = Path(certifi.__file__).parent
+    archive = tmp_path / "certifi.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(package.iterdir()):
+            if f.is_file() and f.suffix in (".py", ".pem", ".typed"):
+                z.write(f, f"certifi/{f.name}")
+    code = (
+        f"import sys\nsys.path.insert(0, {str(archive)!r})\n"
+        "import certifi\nfrom mratrust.sunset import policy\n"
+        "p = policy()\nassert certifi.__file__.startswith(sys.path[0]), certifi.__file__\n"
+        "print(len(p.roots.certs), p.roots_source)"
+    )
+    zipped = _loaded_after(code)
+    assert "importlib.readers" in zipped
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    from mratrust.sunset import policy
+
+    here = policy()
+    assert done.stdout.split(" ", 1) == [str(len(here.roots.certs)), here.roots_source + "\n"]
+    assert len(here.roots.certs) > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "wraps"), [(("a plain message " * 20).strip(), False), ("a  b " * 60, True)]
+)
+def test_the_text_report_imports_textwrap_only_for_text_it_cannot_lay_out(
+    text: str, wraps: bool
+) -> None:
+    code = f"from mratrust.report.text import _wrap\n_wrap({text!r}, 80, '  ', '  ')"
+    assert ("textwrap" in _loaded_after(code)) is wraps
+
+
+def test_a_text_audit_imports_no_textwrap(scenario_dir: Dir, tmp_path: Path) -> None:
+    modules = _loaded_after(
+        f"from mratrust.cli import main\nmain({_audit(scenario_dir, tmp_path, 'text')!r})"
+    )
+    assert "mratrust.report.text" in modules
+    assert "textwrap" not in modules
+
+
+@pytest.mark.parametrize(("sid", "restarts"), [("B0", False), ("F03", True)])
+def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
+    scenario_dir: Dir, tmp_path: Path, sid: str, restarts: bool
+) -> None:
+    inv = scenario_dir(sid) / "inventory.yaml"
+    out = tmp_path / "r"
+    args = ["audit", str(inv), "--now", "2026-11-29", "-o", str(out)]
+    loaded = _loaded_after(f"from mratrust.cli import main\nmain({args!r})")
+    assert "mratrust.rules.u2c" in loaded
+    assert ("mratrust.products" in loaded) is restarts
+    report = out.read_text(encoding="utf-8")
+    assert ("utils service restart Cisco CallManager" in report) is restarts

@@ -6,7 +6,6 @@ the same lines to rich, which is imported only then.
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -126,6 +125,8 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
             return first + text  # one line as it is: what textwrap gives, without its cost
         if len(first) == len(rest) and "  " not in text:
             return _fill(text, width, first, rest)
+    import textwrap  # only for the text the two lines above cannot lay out
+
     return textwrap.fill(
         text,
         width=width + len(first),

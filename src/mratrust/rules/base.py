@@ -83,6 +83,8 @@ def sources(*ids: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleInfo:
+    """A registered rule: its stable ID, title, release, severity, sources and check."""
+
     id: str
     title: str
     since: str | None
@@ -168,6 +170,8 @@ GATE_STATUS: Mapping[Gate, Status] = {
 
 @dataclass(slots=True)
 class _Cache:
+    """What an audit context remembers while its rules run (never part of its value)."""
+
     paths: dict[tuple[object, ...], PathResult] = field(default_factory=dict)
     by_id: dict[
         tuple[int, int, str | None, Purpose | None],

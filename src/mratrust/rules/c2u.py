@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from mratrust.model import (
+    EXPRESSWAY_RESTART_PAGE,
     EvidenceValue,
     Finding,
     Identity,
@@ -21,7 +22,6 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
-from mratrust.products import EXPRESSWAY_RESTART_PAGE
 from mratrust.rules.base import (
     ATS_DEBUG,
     CIPHER_LABELS,

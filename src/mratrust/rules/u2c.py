@@ -18,7 +18,6 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult
-from mratrust.products import identity_recipe, trust_restart_text
 from mratrust.rules.base import (
     ATS_DEBUG,
     AuditContext,
@@ -159,6 +158,8 @@ def _store_finding(
     )
     port, transport = leg.port, leg.transport
     signature = rejection_signature(leg, cluster.publisher)
+    from mratrust.products import trust_restart_text  # the restart tables: for a failure only
+
     remediation = [
         f"Upload {missing} to {store_name} on {cluster.publisher} (Cisco Unified OS "
         "Administration > Security > Certificate Management > Upload Certificate/Certificate "
@@ -414,6 +415,8 @@ def u2c_cm_eku(ctx: AuditContext) -> Iterator[Finding]:
                 for e, ok in (("serverAuth", leaf.server_auth), ("clientAuth", leaf.client_auth))
                 if not ok
             ]
+            from mratrust.products import identity_recipe  # the restart tables: for a failure
+
             yield make(
                 "U2C-CM-EKU",
                 Status.FAIL,
