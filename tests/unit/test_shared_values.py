@@ -37,6 +37,10 @@ def test_a_finding_made_slot_by_slot_is_the_dataclass_one() -> None:
     )
     assert made == plain and repr(made) == repr(plain) and hash(made) == hash(plain)
     assert made.change is None and made.fixes == () and made.remediation == ()
+    # made on the fast way: a plain object of the same slots that became a Finding, and frozen
+    assert base._finding.__name__ == "direct" and type(made) is Finding
+    with pytest.raises(AttributeError):
+        made.message = "changed"  # type: ignore[misc]
     bad = make("C2U-NAME", Status.FAIL, subject, "m", remediation=["do it"])
     assert bad.remediation == ("do it",) and bad.fixes and bad.severity is Severity.CRITICAL
     # twin: another message is another finding
@@ -46,6 +50,10 @@ def test_a_finding_made_slot_by_slot_is_the_dataclass_one() -> None:
 def test_a_subject_made_slot_by_slot_is_the_dataclass_one() -> None:
     made = base._new_subject("c", "n", None, "tomcat", None, "ucm:c/n")
     assert made == Subject(cluster="c", node="n", certificate="tomcat", endpoint_id="ucm:c/n")
+    assert base._new_subject.__name__ == "direct" and type(made) is Subject
+    assert hash(made) == hash(
+        Subject(cluster="c", node="n", certificate="tomcat", endpoint_id="ucm:c/n")
+    )
     assert made != Subject(cluster="c", node="n", certificate="tomcat")
 
 
