@@ -193,3 +193,29 @@ def test_the_rules_share_a_node_certificate_subject(
         leg_id=leg.id,
     )
     assert ctx.leg_subject(leg, "tomcat-ECDSA") != s
+
+
+def test_slot_twin_only_for_a_class_of_exactly_those_slots(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust import topology
+
+    leg = topology.legs(deployment("B0"))[0]
+    made = topology._new_graph_leg(leg, Status.FAIL)
+    assert type(made) is topology.GraphLeg and topology._new_graph_leg.__name__ == "direct"
+    assert made == topology.GraphLeg(leg=leg, status=Status.FAIL)
+    assert made != topology.GraphLeg(leg=leg, status=None)
+    assert topology.slot_twin(topology.GraphLeg, ("leg", "status")) is not None
+    # twins: other slots, a subclass, work at creation: no twin (the __init__ makes them)
+    assert topology.slot_twin(topology.GraphLeg, ("status", "leg")) is None
+    assert topology.slot_twin(topology.UcLeg, topology.UcLeg.__slots__) is None
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Checked:
+        leg: object
+        status: object
+
+        def __post_init__(self) -> None:
+            pass
+
+    assert topology.slot_twin(Checked, ("leg", "status")) is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +31,16 @@ from mratrust.model import (
 from mratrust.pki.facts import facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
 from mratrust.sunset import SunsetPolicy
-from mratrust.topology import Leg, LegRow, Transport, UcLeg, expressway_c, legs, transport_of
+from mratrust.topology import (
+    Leg,
+    LegRow,
+    Transport,
+    UcLeg,
+    expressway_c,
+    legs,
+    slot_twin,
+    transport_of,
+)
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
@@ -452,28 +461,6 @@ _FINDING_FIELDS = (
 )
 
 
-def _twin(cls: type, names: tuple[str, ...]) -> type | None:
-    """A plain class with the slots of the frozen dataclass ``cls``, which an object made from it
-    can become (``obj.__class__ = cls``) once its slots are set by ordinary assignments: far
-    cheaper than the frozen class's ``object.__setattr__`` per field, or even than calling each
-    slot's descriptor. None when ``cls`` is not exactly a class of those slots and no work of
-    its own at creation (then its ``__init__`` makes each object)."""
-    if (
-        tuple(getattr(cls, "__slots__", ())) != names
-        or tuple(f.name for f in fields(cls)) != names
-        or cls.__bases__ != (object,)
-        or hasattr(cls, "__post_init__")
-    ):
-        return None
-    twin = type(f"_{cls.__name__}Slots", (), {"__slots__": names})
-    probe: Any = object.__new__(twin)
-    try:
-        probe.__class__ = cls  # the layouts match, or Python refuses
-    except TypeError:  # pragma: no cover - a layout Python does not let one become the other
-        return None
-    return twin
-
-
 def _finding_maker() -> Callable[
     [str, Status, Severity, Subject, str, str | None, tuple[str, ...], Any, tuple[str, ...]],
     Finding,
@@ -482,11 +469,12 @@ def _finding_maker() -> Callable[
 
     The dataclass's own ``__init__`` sets each of the eleven fields through the frozen class's
     ``object.__setattr__``, which is most of the cost of tens of thousands of findings; this
-    sets them on an object of the plain class with the same slots (:func:`_twin`), which then
-    becomes a ``Finding``: the same value, in a quarter of the time. Should ``Finding`` ever have
-    other fields, or work of its own at creation, the dataclass's ``__init__`` is used instead.
+    sets them on an object of a plain class with the same slots, which then becomes a
+    ``Finding`` (:func:`~mratrust.topology.slot_twin`): the same value, in a quarter of the
+    time. Should ``Finding`` ever have other fields, or work of its own at creation, the
+    dataclass's ``__init__`` is used instead.
     """
-    twin = _twin(Finding, _FINDING_FIELDS)
+    twin = slot_twin(Finding, _FINDING_FIELDS)
     if twin is None:
 
         def plain(
@@ -555,7 +543,7 @@ def _subject_maker() -> Callable[
     """A function making the :class:`Subject` of (cluster, node, leg, certificate, leg_id,
     endpoint_id), its slots set as :func:`_finding_maker` does (the dataclass's ``__init__``
     when ``Subject`` has other fields or work of its own)."""
-    twin = _twin(Subject, _SUBJECT_FIELDS)
+    twin = slot_twin(Subject, _SUBJECT_FIELDS)
     if twin is None:
 
         def plain(
