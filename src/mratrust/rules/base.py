@@ -188,6 +188,8 @@ class _Cache:
     graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
     behaviour: tuple[Version, Version | None, Behaviour] | None = None
+    node_subjects: dict[int, dict[str | None, Subject]] = field(default_factory=dict)
+    leg_subjects: dict[tuple[int, str], Subject] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -329,7 +331,7 @@ class AuditContext:
     ) -> Subject:
         """The subject of a finding about ``node`` (or its certificate ``certificate``): one
         value shared by every rule that asks (the deployment keeps its nodes alive)."""
-        by_node: dict[int, dict[str | None, Subject]] = self.memo("node-subjects", dict)
+        by_node = self._cache.node_subjects
         made = by_node.get(id(node))
         if made is None:
             made = by_node[id(node)] = {}
@@ -346,7 +348,7 @@ class AuditContext:
     def leg_subject(self, leg: UcLeg, certificate: str) -> Subject:
         """The subject of a finding about ``leg`` and the node's certificate ``certificate``:
         one value shared by the rules about the leg (the context keeps its legs alive)."""
-        made: dict[tuple[int, str], Subject] = self.memo("leg-subjects", dict)
+        made = self._cache.leg_subjects
         key = (id(leg), certificate)
         found = made.get(key)
         if found is None:
