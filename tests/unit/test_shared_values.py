@@ -5,7 +5,7 @@ gives."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from tests.conftest import NOW
@@ -219,3 +219,24 @@ def test_slot_twin_only_for_a_class_of_exactly_those_slots(
             pass
 
     assert topology.slot_twin(Checked, ("leg", "status")) is None
+
+
+def test_multi_server_is_worked_out_once_per_certificate(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    ctx = context(deployment("B0"), now=NOW)
+    leaves = {
+        facts(i.leaf).fingerprint: facts(i.leaf)
+        for _, n in ctx.deployment.nodes()
+        for i in n.certificates
+    }
+    answers = {fp: f.multi_server for fp, f in leaves.items()}
+    assert True in answers.values() and False in answers.values()  # both kinds in B0
+    for fp, f in leaves.items():
+        assert ctx.multi_server(f) is answers[fp]
+        assert ctx.multi_server(f) is answers[fp]  # the remembered answer is the same
+    # twin: equal facts held by another object are judged on their own, not by a reused id
+    multi = next(f for f in leaves.values() if f.multi_server)
+    single = next(f for f in leaves.values() if not f.multi_server)
+    assert ctx.multi_server(replace(multi, san_dns=single.san_dns, common_name="x")) is False
+    assert ctx.multi_server(replace(single, san_dns=multi.san_dns)) is True

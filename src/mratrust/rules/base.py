@@ -28,7 +28,7 @@ from mratrust.model import (
     Subject,
     UcCluster,
 )
-from mratrust.pki.facts import facts
+from mratrust.pki.facts import CertFacts, facts
 from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
 from mratrust.sunset import SunsetPolicy
 from mratrust.topology import (
@@ -190,6 +190,7 @@ class _Cache:
     behaviour: tuple[Version, Version | None, Behaviour] | None = None
     node_subjects: dict[int, dict[str | None, Subject]] = field(default_factory=dict)
     leg_subjects: dict[tuple[int, str], Subject] = field(default_factory=dict)
+    multi_server: dict[int, tuple[CertFacts, bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,6 +326,17 @@ class AuditContext:
             self._cache.paths[key] = found
         self._cache.by_id[fast] = (chain, store, found)
         return found
+
+    def multi_server(self, found: CertFacts) -> bool:
+        """:attr:`~mratrust.pki.facts.CertFacts.multi_server` of a certificate's facts, worked
+        out once per facts object (each node of a cluster presents its one multi-server tomcat,
+        and two rules ask), the object kept alive with its answer so that its id stays its own."""
+        hit = self._cache.multi_server.get(id(found))
+        if hit is not None and hit[0] is found:
+            return hit[1]
+        answer = found.multi_server
+        self._cache.multi_server[id(found)] = (found, answer)
+        return answer
 
     def node_subject(
         self, cluster: UcCluster, node: Node, certificate: str | None = None
