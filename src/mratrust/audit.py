@@ -105,7 +105,16 @@ def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(
         sorted(
             findings,
-            key=lambda f: (rank[f.status._value_], order.get(f.rule, 999), f.subject.key()),
+            key=lambda f: (
+                rank[f.status._value_],
+                order.get(f.rule, 999),
+                # the four fields of Subject.key() side by side, not in a tuple of their
+                # own: the same order, without a method call and a nested tuple to compare
+                (s := f.subject).cluster or "",
+                s.node or "",
+                s.leg or "",
+                s.certificate or "",
+            ),
         )
     )
 
@@ -335,7 +344,10 @@ def upgrade_check(
             order[f.change or ChangeKind.SAME],
             f.status.rank,
             RULE_ORDER.get(f.rule, 999),
-            f.subject.key(),
+            (s := f.subject).cluster or "",  # Subject.key(), as sort_findings reads it
+            s.node or "",
+            s.leg or "",
+            s.certificate or "",
         ),
     )
     target_report = Report.of(

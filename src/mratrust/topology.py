@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # the table itself needs no model: --help stays free of cryptography
     from mratrust.model import Deployment, Finding, Node, Product, Status, UcCluster
@@ -589,6 +590,28 @@ def _node_legs(cluster: UcCluster, node: Node, expc: Endpoint, plan: _Plan) -> I
         yield _new_uc_leg(r, client, server, ecdsa, cluster, node)
 
 
+def slot_twin(cls: type, names: tuple[str, ...]) -> type | None:
+    """A plain class with the slots of the frozen dataclass ``cls``, which an object made from it
+    can become (``obj.__class__ = cls``) once its slots are set by ordinary assignments: far
+    cheaper than the frozen class's ``object.__setattr__`` per field, or even than calling each
+    slot's descriptor. None when ``cls`` is not exactly a class of those slots and no work of
+    its own at creation (then its ``__init__`` makes each object)."""
+    if (
+        tuple(getattr(cls, "__slots__", ())) != names
+        or tuple(f.name for f in fields(cls)) != names
+        or cls.__bases__ != (object,)
+        or hasattr(cls, "__post_init__")
+    ):
+        return None
+    twin = type(f"_{cls.__name__}Slots", (), {"__slots__": names})
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cls  # the layouts match, or Python refuses
+    except TypeError:  # pragma: no cover - a layout Python does not let one become the other
+        return None
+    return twin
+
+
 def _uc_leg_maker() -> Callable[[LegRow, Endpoint, Endpoint, EcdsaOffer, UcCluster, Node], UcLeg]:
     """A function making the :class:`UcLeg` its arguments describe, ``id`` included.
 
@@ -706,6 +729,28 @@ class Graph:
     legs: tuple[GraphLeg, ...]
 
 
+def _graph_leg_maker() -> Callable[[Leg, Status | None], GraphLeg]:
+    """A function making a :class:`GraphLeg`, its slots set as :func:`slot_twin` allows (the
+    dataclass's ``__init__`` for any other shape)."""
+    twin = slot_twin(GraphLeg, ("leg", "status"))
+    if twin is None:
+        return lambda leg, status: GraphLeg(leg=leg, status=status)
+    new = object.__new__
+
+    def direct(leg: Leg, status: Status | None) -> GraphLeg:
+        made: Any = new(twin)
+        made.leg = leg
+        made.status = status
+        made.__class__ = GraphLeg
+        return made  # type: ignore[no-any-return]
+
+    return direct
+
+
+_new_graph_leg = _graph_leg_maker()
+_ID_OF = attrgetter("id")
+
+
 def endpoints(deployment: Deployment) -> tuple[Endpoint, ...]:
     """Every endpoint: the Expressway-C peers, then the UC nodes cluster by cluster."""
     e_peers = expressway_e(deployment)
@@ -786,5 +831,5 @@ def graph(
                 worst[leg.id] = status
     return Graph(
         endpoints=endpoints(deployment),
-        legs=tuple(GraphLeg(leg=leg, status=worst.get(leg.id)) for leg in every),
+        legs=tuple(map(_new_graph_leg, every, map(worst.get, map(_ID_OF, every)))),
     )

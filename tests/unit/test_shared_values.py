@@ -5,7 +5,7 @@ gives."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from tests.conftest import NOW
@@ -37,6 +37,10 @@ def test_a_finding_made_slot_by_slot_is_the_dataclass_one() -> None:
     )
     assert made == plain and repr(made) == repr(plain) and hash(made) == hash(plain)
     assert made.change is None and made.fixes == () and made.remediation == ()
+    # made on the fast way: a plain object of the same slots that became a Finding, and frozen
+    assert base._finding.__name__ == "direct" and type(made) is Finding
+    with pytest.raises(AttributeError):
+        made.message = "changed"  # type: ignore[misc]
     bad = make("C2U-NAME", Status.FAIL, subject, "m", remediation=["do it"])
     assert bad.remediation == ("do it",) and bad.fixes and bad.severity is Severity.CRITICAL
     # twin: another message is another finding
@@ -46,6 +50,10 @@ def test_a_finding_made_slot_by_slot_is_the_dataclass_one() -> None:
 def test_a_subject_made_slot_by_slot_is_the_dataclass_one() -> None:
     made = base._new_subject("c", "n", None, "tomcat", None, "ucm:c/n")
     assert made == Subject(cluster="c", node="n", certificate="tomcat", endpoint_id="ucm:c/n")
+    assert base._new_subject.__name__ == "direct" and type(made) is Subject
+    assert hash(made) == hash(
+        Subject(cluster="c", node="n", certificate="tomcat", endpoint_id="ucm:c/n")
+    )
     assert made != Subject(cluster="c", node="n", certificate="tomcat")
 
 
@@ -185,3 +193,50 @@ def test_the_rules_share_a_node_certificate_subject(
         leg_id=leg.id,
     )
     assert ctx.leg_subject(leg, "tomcat-ECDSA") != s
+
+
+def test_slot_twin_only_for_a_class_of_exactly_those_slots(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust import topology
+
+    leg = topology.legs(deployment("B0"))[0]
+    made = topology._new_graph_leg(leg, Status.FAIL)
+    assert type(made) is topology.GraphLeg and topology._new_graph_leg.__name__ == "direct"
+    assert made == topology.GraphLeg(leg=leg, status=Status.FAIL)
+    assert made != topology.GraphLeg(leg=leg, status=None)
+    assert topology.slot_twin(topology.GraphLeg, ("leg", "status")) is not None
+    # twins: other slots, a subclass, work at creation: no twin (the __init__ makes them)
+    assert topology.slot_twin(topology.GraphLeg, ("status", "leg")) is None
+    assert topology.slot_twin(topology.UcLeg, topology.UcLeg.__slots__) is None
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Checked:
+        leg: object
+        status: object
+
+        def __post_init__(self) -> None:
+            pass
+
+    assert topology.slot_twin(Checked, ("leg", "status")) is None
+
+
+def test_multi_server_is_worked_out_once_per_certificate(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    ctx = context(deployment("B0"), now=NOW)
+    leaves = {
+        facts(i.leaf).fingerprint: facts(i.leaf)
+        for _, n in ctx.deployment.nodes()
+        for i in n.certificates
+    }
+    answers = {fp: f.multi_server for fp, f in leaves.items()}
+    assert True in answers.values() and False in answers.values()  # both kinds in B0
+    for fp, f in leaves.items():
+        assert ctx.multi_server(f) is answers[fp]
+        assert ctx.multi_server(f) is answers[fp]  # the remembered answer is the same
+    # twin: equal facts held by another object are judged on their own, not by a reused id
+    multi = next(f for f in leaves.values() if f.multi_server)
+    single = next(f for f in leaves.values() if not f.multi_server)
+    assert ctx.multi_server(replace(multi, san_dns=single.san_dns, common_name="x")) is False
+    assert ctx.multi_server(replace(single, san_dns=multi.san_dns)) is True

@@ -76,7 +76,7 @@ class Grouping:
 
     def _place(self, endpoint_id: str | None, leg_id: str | None) -> Headings:
         """The headings of the endpoint a subject names (escaped), or :data:`_NOWHERE`."""
-        if not "".join([x for x in (endpoint_id, leg_id) if x]).isprintable():
+        if not ((endpoint_id or "").isprintable() and (leg_id or "").isprintable()):
             endpoint_id = None if endpoint_id is None else escape_control(endpoint_id)
             leg_id = None if leg_id is None else escape_control(leg_id)
         end = self._endpoint(endpoint_id, leg_id)

@@ -364,19 +364,23 @@ def graph_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
+# the enums' values read as _fast_dict reads them: ``_value_``, without ``.value``'s descriptor
+
+
 def _endpoint_dict(e: Endpoint) -> dict[str, Any]:
-    return {"id": e.id, "kind": e.kind.value, "cluster": e.cluster, "name": e.name}
+    return {"id": e.id, "kind": e.kind._value_, "cluster": e.cluster, "name": e.name}
 
 
 def _leg_dict(g: GraphLeg) -> dict[str, Any]:
+    leg, status = g.leg, g.status
     return {
-        "id": g.leg.id,
-        "client": g.leg.client.id,
-        "server": g.leg.server.id,
-        "port": g.leg.port,
-        "purpose": g.leg.purpose.value,
-        "mutual": g.leg.mutual,
-        "status": g.status.value if g.status is not None else None,
+        "id": leg.id,
+        "client": leg.client.id,
+        "server": leg.server.id,
+        "port": leg.port,
+        "purpose": leg.purpose._value_,
+        "mutual": leg.mutual,
+        "status": status._value_ if status is not None else None,
     }
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from cryptography import x509
 
-from mratrust.model import Finding, Severity, Status, Subject
-from mratrust.pki.facts import KeyType, facts
+from mratrust.model import Finding, Product, Severity, Status, Subject
+from mratrust.pki.facts import CertFacts, KeyType, facts
 from mratrust.pki.verify import TRUST_REASONS
 from mratrust.rules.base import (
     EXPC,
@@ -189,8 +189,7 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
 )
 def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
     for peer in peers(ctx):
-        f = facts(peer.certificate.leaf)
-        yield _wild(f.wildcard, f.subject, f.names, _subject(peer.name), "Expressway")
+        yield _wild(facts(peer.certificate.leaf), _subject(peer.name), None)
     seen: set[tuple[str, str]] = set()
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
@@ -198,27 +197,20 @@ def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
             if (node.name, f.fingerprint) in seen:
                 continue
             seen.add((node.name, f.fingerprint))
-            yield _wild(
-                f.wildcard,
-                f.subject,
-                f.names,
-                ctx.node_subject(cluster, node, ident.name),
-                cluster.product.label,
-            )
+            yield _wild(f, ctx.node_subject(cluster, node, ident.name), cluster.product)
 
 
-def _wild(
-    wildcard: bool, dn: str, names: tuple[str, ...], subject: Subject, product: str
-) -> Finding:
-    """The finding on a certificate named ``dn`` (``wildcard``: it has a '*' name)."""
-    if not wildcard:
-        return make("EXP-WILDCARD", Status.PASS, subject, f"{dn} is not a wildcard")
+def _wild(f: CertFacts, subject: Subject, product: Product | None) -> Finding:
+    """The finding on a certificate with facts ``f``, held by a UC node of ``product`` (None:
+    by Expressway); the SAN and the product are spelled out only in a failure."""
+    if not f.wildcard:
+        return make("EXP-WILDCARD", Status.PASS, subject, f"{f.subject} is not a wildcard")
     return make(
         "EXP-WILDCARD",
         Status.FAIL,
         subject,
-        f"{dn} is a wildcard certificate (SAN: {', '.join(names)}); {product} does not "
-        "support wildcards",
+        f"{f.subject} is a wildcard certificate (SAN: {', '.join(f.names)}); "
+        f"{'Expressway' if product is None else product.label} does not support wildcards",
         remediation=["Reissue it with every host name in the SAN (no '*')"],
     )
 

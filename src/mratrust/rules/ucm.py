@@ -49,7 +49,7 @@ def ucm_reuse(ctx: AuditContext) -> Iterator[Finding]:
                     evidence={"serial": f"{fs.serial:x}"},
                 )
                 continue
-            if fs.multi_server:
+            if ctx.multi_server(fs):
                 yield make(
                     "UCM-REUSE",
                     Status.INFO,
@@ -87,7 +87,7 @@ def ucm_multi_san(ctx: AuditContext) -> Iterator[Finding]:
         for node in cluster.nodes:
             for ident in node.certificates:
                 f = facts(ident.leaf)
-                if not f.multi_server:
+                if not ctx.multi_server(f):
                     continue
                 by_fp.setdefault(f.fingerprint, (ident.name, []))[1].append(node.name)
                 leaves[f.fingerprint] = f
