@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import TypeVar
 
@@ -134,16 +134,51 @@ def _key_facts(cert: x509.Certificate) -> KeyFacts:
     try:
         key = cert.public_key()
     except (ValueError, UnsupportedAlgorithm):
-        return KeyFacts(type=KeyType.OTHER, bits=0, curve="undecodable")
+        return _known_key(KeyType.OTHER, 0, "undecodable")
+    kind = type(key)
+    branch = _KEY_BRANCH.get(kind)
+    if branch is None:
+        branch = _KEY_BRANCH[kind] = _key_branch(key)
+    if branch == "rsa":
+        return _known_key(KeyType.RSA, key.key_size, None)  # type: ignore[union-attr]
+    if branch == "ec":
+        curve = key.curve  # type: ignore[union-attr]
+        return _known_key(KeyType.ECDSA, curve.key_size, curve.name)
+    if branch == "dsa":
+        return _known_key(KeyType.OTHER, key.key_size, "dsa")  # type: ignore[union-attr]
+    if branch == "ed":
+        return _known_key(KeyType.OTHER, 0, kind.__name__)
+    return _known_key(KeyType.OTHER, 0, None)
+
+
+_KEY_BRANCH: dict[type, str] = {}
+"""Which kind of key a key class is (the abstract classes' ``isinstance`` asked once a class)."""
+
+
+def _key_branch(key: object) -> str:
     if isinstance(key, rsa.RSAPublicKey):
-        return KeyFacts(type=KeyType.RSA, bits=key.key_size, curve=None)
+        return "rsa"
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return KeyFacts(type=KeyType.ECDSA, bits=key.curve.key_size, curve=key.curve.name)
+        return "ec"
     if isinstance(key, dsa.DSAPublicKey):
-        return KeyFacts(type=KeyType.OTHER, bits=key.key_size, curve="dsa")
+        return "dsa"
     if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return KeyFacts(type=KeyType.OTHER, bits=0, curve=type(key).__name__)
-    return KeyFacts(type=KeyType.OTHER, bits=0, curve=None)
+        return "ed"
+    return "other"
+
+
+_KEYS_LIMIT = 4096
+_KEYS: dict[tuple[KeyType, int, str | None], KeyFacts] = {}
+"""One :class:`KeyFacts` per value: a deployment has a few kinds of key (a frozen value)."""
+
+
+def _known_key(kind: KeyType, bits: int, curve: str | None) -> KeyFacts:
+    found = _KEYS.get((kind, bits, curve))
+    if found is None:
+        if len(_KEYS) >= _KEYS_LIMIT:  # bounded, as the other caches are
+            _KEYS.clear()
+        found = _KEYS[(kind, bits, curve)] = KeyFacts(type=kind, bits=bits, curve=curve)
+    return found
 
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -544,32 +579,167 @@ def _build(
         signature_hash = f"unsupported ({cert.signature_algorithm_oid.dotted_string})"
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = (cn or "").startswith("*") or any(n.startswith("*") for n in dns)
-    return CertFacts(
-        subject=subject,
-        issuer=issuer,
-        common_name=cn,
-        san_dns=dns,
-        san_ip=ips,
-        has_san=san is not None,
-        serial=cert.serial_number,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key=key,
-        signature_hash=signature_hash,
-        eku=eku,
-        has_eku=eku_ext is not None,
-        key_usage=ku,
-        is_ca=bc.ca if bc is not None else None,
-        basic_constraints_critical=exts.bc_critical,
-        self_signed=_self_signed(cert, exts, same_name),
-        wildcard=wildcard,
-        fingerprint=fp,
-        ski=ski.digest if ski is not None else None,
-        aki=aki.key_identifier if aki is not None else None,
-        has_key_usage=usage is not None,
-        malformed=malformed,
-        name_constrained=exts.get(x509.NameConstraints) is not None,
+    return _new_facts(
+        subject,
+        issuer,
+        cn,
+        dns,
+        ips,
+        san is not None,
+        cert.serial_number,
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        key,
+        signature_hash,
+        eku,
+        eku_ext is not None,
+        ku,
+        bc.ca if bc is not None else None,
+        exts.bc_critical,
+        _self_signed(cert, exts, same_name),
+        wildcard,
+        fp,
+        ski.digest if ski is not None else None,
+        aki.key_identifier if aki is not None else None,
+        usage is not None,
+        malformed,
+        exts.get(x509.NameConstraints) is not None,
     )
+
+
+_FACT_FIELDS = (
+    "subject",
+    "issuer",
+    "common_name",
+    "san_dns",
+    "san_ip",
+    "has_san",
+    "serial",
+    "not_before",
+    "not_after",
+    "key",
+    "signature_hash",
+    "eku",
+    "has_eku",
+    "key_usage",
+    "is_ca",
+    "basic_constraints_critical",
+    "self_signed",
+    "wildcard",
+    "fingerprint",
+    "ski",
+    "aki",
+    "has_key_usage",
+    "malformed",
+    "name_constrained",
+)
+
+
+def _facts_maker() -> Callable[..., CertFacts]:
+    """A function making the :class:`CertFacts` of its arguments (:data:`_FACT_FIELDS` in order).
+
+    The dataclass's ``__init__`` sets each of the 24 fields through the frozen class's
+    ``object.__setattr__``, with keywords; this sets the slots directly (the same value, in about
+    half the time). Should the class have other fields, or work of its own at creation, its
+    ``__init__`` is used instead.
+    """
+    shape = (
+        tuple(f.name for f in fields(CertFacts)) == _FACT_FIELDS
+        and tuple(getattr(CertFacts, "__slots__", ())) == _FACT_FIELDS
+        and not hasattr(CertFacts, "__post_init__")
+    )
+    if not shape:
+
+        def plain(*values: object) -> CertFacts:
+            return CertFacts(**dict(zip(_FACT_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+
+        return plain
+    new = object.__new__
+    members = CertFacts.__dict__
+    (
+        set_subject,
+        set_issuer,
+        set_common_name,
+        set_san_dns,
+        set_san_ip,
+        set_has_san,
+        set_serial,
+        set_not_before,
+        set_not_after,
+        set_key,
+        set_signature_hash,
+        set_eku,
+        set_has_eku,
+        set_key_usage,
+        set_is_ca,
+        set_basic_constraints_critical,
+        set_self_signed,
+        set_wildcard,
+        set_fingerprint,
+        set_ski,
+        set_aki,
+        set_has_key_usage,
+        set_malformed,
+        set_name_constrained,
+    ) = (members[name].__set__ for name in _FACT_FIELDS)
+
+    def direct(
+        subject: str,
+        issuer: str,
+        common_name: str | None,
+        san_dns: tuple[str, ...],
+        san_ip: tuple[str, ...],
+        has_san: bool,
+        serial: int,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        key: KeyFacts,
+        signature_hash: str | None,
+        eku: tuple[str, ...],
+        has_eku: bool,
+        key_usage: tuple[str, ...],
+        is_ca: bool | None,
+        basic_constraints_critical: bool,
+        self_signed: bool,
+        wildcard: bool,
+        fingerprint: str,
+        ski: bytes | None,
+        aki: bytes | None,
+        has_key_usage: bool,
+        malformed: str | None,
+        name_constrained: bool,
+    ) -> CertFacts:
+        made: CertFacts = new(CertFacts)
+        set_subject(made, subject)
+        set_issuer(made, issuer)
+        set_common_name(made, common_name)
+        set_san_dns(made, san_dns)
+        set_san_ip(made, san_ip)
+        set_has_san(made, has_san)
+        set_serial(made, serial)
+        set_not_before(made, not_before)
+        set_not_after(made, not_after)
+        set_key(made, key)
+        set_signature_hash(made, signature_hash)
+        set_eku(made, eku)
+        set_has_eku(made, has_eku)
+        set_key_usage(made, key_usage)
+        set_is_ca(made, is_ca)
+        set_basic_constraints_critical(made, basic_constraints_critical)
+        set_self_signed(made, self_signed)
+        set_wildcard(made, wildcard)
+        set_fingerprint(made, fingerprint)
+        set_ski(made, ski)
+        set_aki(made, aki)
+        set_has_key_usage(made, has_key_usage)
+        set_malformed(made, malformed)
+        set_name_constrained(made, name_constrained)
+        return made
+
+    return direct
+
+
+_new_facts = _facts_maker()
 
 
 def is_ip(name: str) -> bool:
