@@ -98,7 +98,11 @@ def _reference(cert: x509.Certificate) -> F.CertFacts:
     """The facts read the straightforward way: every name and the fingerprint from the objects."""
     twin = x509.load_der_x509_certificate(cert.public_bytes(Encoding.DER))
     return F._build(
-        twin, F._names_of(twin), F._Extensions(twin), F._key_facts(twin), fingerprint(twin)
+        twin,
+        F._names_of(twin),
+        F._Extensions(twin).values(),
+        F._key_facts(twin),
+        fingerprint(twin),
     )
 
 

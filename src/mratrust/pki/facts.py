@@ -13,7 +13,7 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mratrust.pki.load import der_fingerprint
 
@@ -211,16 +211,79 @@ class _Extensions:
     def get(self, kind: type[_E]) -> _E | None:
         return self._values.get(kind)  # type: ignore[return-value]
 
+    def values(self) -> _ExtValues:
+        """What the facts take from the extensions, read from cryptography's objects."""
+        san = self.get(x509.SubjectAlternativeName)
+        dns_names: list[str] = []
+        ip_names: list[str] = []
+        if san is not None:
+            for entry in san:  # one pass over the names instead of one per type
+                kind = type(entry)
+                if kind is x509.DNSName:
+                    dns_names.append(entry.value)
+                elif kind is x509.IPAddress:
+                    ip_names.append(str(entry.value))
+        eku_ext = self.get(x509.ExtendedKeyUsage)
+        eku_name = _EKU_NAMES.get
+        eku = tuple([eku_name(oid) or oid.dotted_string for oid in eku_ext]) if eku_ext else ()
+        usage = self.get(x509.KeyUsage)
+        ku: tuple[str, ...] | None = None
+        if usage is not None:
+            agreement = usage.key_agreement
+            flags = (
+                usage.digital_signature,
+                usage.content_commitment,
+                usage.key_encipherment,
+                usage.data_encipherment,
+                agreement,
+                usage.key_cert_sign,
+                usage.crl_sign,
+                agreement and usage.encipher_only,  # only defined with keyAgreement
+                agreement and usage.decipher_only,
+            )
+            ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
+        bc = self.get(x509.BasicConstraints)
+        ski = self.get(x509.SubjectKeyIdentifier)
+        aki = self.get(x509.AuthorityKeyIdentifier)
+        return (
+            (tuple(dns_names), tuple(ip_names)) if san is not None else None,
+            eku if eku_ext is not None else None,
+            ku,
+            bc.ca if bc is not None else None,
+            self.bc_critical,
+            ski.digest if ski is not None else None,
+            aki.key_identifier if aki is not None else None,
+            self.get(x509.NameConstraints) is not None,
+            self.error,
+        )
 
-def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> bool:
+
+_ExtValues = tuple[
+    tuple[tuple[str, ...], tuple[str, ...]] | None,
+    tuple[str, ...] | None,
+    tuple[str, ...] | None,
+    bool | None,
+    bool,
+    bytes | None,
+    bytes | None,
+    bool,
+    str | None,
+]
+"""What the facts take from a certificate's extensions: (the SAN's DNS names and addresses, the
+EKU names, the key usages (each None: extension absent), basicConstraints' CA flag (None:
+absent) and criticality, the SKI, the AKI's key identifier, nameConstraints present, why the
+extensions could not be read)."""
+
+
+def _self_signed(
+    cert: x509.Certificate, ski: bytes | None, aki: bytes | None, same_name: bool
+) -> bool:
     if not same_name:
         return False
-    ski = exts.get(x509.SubjectKeyIdentifier)
-    aki = exts.get(x509.AuthorityKeyIdentifier)
-    if ski is not None and aki is not None and aki.key_identifier is not None:
+    if ski is not None and aki is not None:
         # the key identifiers settle it without a signature check, as OpenSSL's issuer check
         # does: a certificate whose AKI is not its own SKI is not its own issuer
-        return aki.key_identifier == ski.digest
+        return aki == ski
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature):
@@ -364,13 +427,23 @@ def _element(der: bytes, at: int) -> tuple[int, int]:
 
 def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
     """The issuer and subject of a certificate, as its DER encodes them (None: not found so)."""
+    found = _tbs_walk(der)
+    return None if found is None else found[0]
+
+
+_Walk = tuple[tuple[bytes, bytes], int, int]
+"""(the issuer's and the subject's DER, where the subject ends, where the TBS ends)."""
+
+
+def _tbs_walk(der: bytes) -> _Walk | None:
+    """Where a certificate's DER holds its names, and the fields after them (None: not so)."""
     try:
         if der[0] != 0x30:
             return None
         tbs = _element(der, 0)[0]
         if der[tbs] != 0x30:
             return None
-        at = _element(der, tbs)[0]
+        at, tbs_end = _element(der, tbs)
         if der[at] == 0xA0:  # [0] version
             at = _element(der, at)[1]
         if der[at] != 0x02:  # serialNumber
@@ -390,7 +463,8 @@ def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
         subject_end = _element(der, subject_at)[1]
     except IndexError:
         return None
-    return der[issuer_at:validity_at], der[subject_at:subject_end]
+    names = (der[issuer_at:validity_at], der[subject_at:subject_end])
+    return names, subject_end, tbs_end
 
 
 # The attribute types a plain name may hold: the DER of each OID, and the RFC 4514 label
@@ -475,7 +549,14 @@ def _names(
     A subject that is not plain takes :func:`_names_of` whole. ``plain``: issuers read so far
     (certificates share a few issuers).
     """
-    encoded = _encoded_names(der)
+    return _walked_names(cert, _tbs_walk(der), plain)
+
+
+def _walked_names(
+    cert: x509.Certificate, walk: _Walk | None, plain: dict[bytes, tuple[str, str | None] | None]
+) -> tuple[str, str | None, str, bool]:
+    """:func:`_names`, given the :func:`_tbs_walk` of the certificate's DER."""
+    encoded = None if walk is None else walk[0]
     subject = None if encoded is None else _plain_name(encoded[1])
     if subject is None or encoded is None:
         return _names_of(cert)
@@ -500,6 +581,199 @@ def _names(
     return subject_text, cn, issuer_text, same
 
 
+class _NotPlain(Exception):
+    """An extension :func:`_der_extensions` leaves to cryptography."""
+
+
+def _strict(der: bytes, at: int, end: int) -> tuple[int, int]:
+    """Where the content of the DER element at ``at`` starts and ends, the element ending by
+    ``end`` and its length in DER's one form (else :class:`_NotPlain` or IndexError)."""
+    size = der[at + 1]
+    if size < 0x80:
+        start = at + 2
+        stop = start + size
+    elif size == 0x81 and der[at + 2] >= 0x80:
+        start = at + 3
+        stop = start + der[at + 2]
+    elif size == 0x82 and der[at + 2]:
+        start = at + 4
+        stop = start + (der[at + 2] << 8 | der[at + 3])
+    else:
+        raise _NotPlain
+    if stop > end:
+        raise _NotPlain
+    return start, stop
+
+
+def _oid_content(dotted: str) -> bytes:
+    """The content octets of an OBJECT IDENTIFIER (X.690 8.19)."""
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        piece = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            piece.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(piece))
+    return bytes(out)
+
+
+_BC, _KU, _EKU, _SAN, _SKI, _AKI = (
+    _oid_content(oid.dotted_string)
+    for oid in (
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.EXTENDED_KEY_USAGE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+    )
+)
+_EKU_BY_DER = {_oid_content(oid.dotted_string): name for oid, name in _EKU_NAMES.items()}
+_KU_BITS = tuple(zip((0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02), _KU_FIELDS, strict=False))
+"""keyUsage's first seven bits (the eighth, encipherOnly, is left to cryptography)."""
+_DNS_TEXT = re.compile(rb"[!-~]+")
+"""A dNSName of printable ASCII without spaces: cryptography gives it as it is."""
+
+
+def _der_extensions(der: bytes, walk: _Walk | None) -> _ExtValues | None:
+    """What :meth:`_Extensions.values` says, read from the DER (``walk``: where the fields are).
+
+    Only for the extensions certificates of MRA deployments carry, each in the one shape this
+    reads (basicConstraints, keyUsage of the first seven bits, extendedKeyUsage of the usages in
+    ``_EKU_NAMES``, a SAN of DNS names and addresses, the key identifiers), each once, in strict
+    DER: what cryptography reads without error, into the same values. Anything else (another
+    extension, another shape, a length not in DER's form) returns None, and cryptography's
+    objects say it.
+    """
+    if walk is None:
+        return None
+    at, end = walk[1], walk[2]
+    try:
+        if der[at] != 0x30:  # subjectPublicKeyInfo
+            return None
+        at = _strict(der, at, end)[1]
+        while at < end and der[at] in (0x81, 0x82):  # issuerUniqueID, subjectUniqueID
+            at = _strict(der, at, end)[1]
+        if at >= end or der[at] != 0xA3:
+            return None
+        outer, outer_end = _strict(der, at, end)
+        if outer_end != end or der[outer] != 0x30:
+            return None
+        at, end = _strict(der, outer, outer_end)
+        if end != outer_end or at == end:
+            return None
+        seen: set[bytes] = set()
+        san: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        eku: tuple[str, ...] | None = None
+        ku: tuple[str, ...] | None = None
+        is_ca: bool | None = None
+        bc_critical = False
+        ski: bytes | None = None
+        aki: bytes | None = None
+        while at < end:
+            if der[at] != 0x30:
+                return None
+            field, ext_end = _strict(der, at, end)
+            if der[field] != 0x06:
+                return None
+            oid_at, field = _strict(der, field, ext_end)
+            oid = der[oid_at:field]
+            if oid in seen:
+                return None  # cryptography: DuplicateExtension
+            seen.add(oid)
+            critical = False
+            if der[field] == 0x01:  # DER writes critical only when TRUE, as 0xFF
+                if der[field + 1] != 1 or der[field + 2] != 0xFF:
+                    return None
+                critical = True
+                field += 3
+            if der[field] != 0x04:
+                return None
+            value, value_end = _strict(der, field, ext_end)
+            if value_end != ext_end or value == value_end:
+                return None
+            kind = der[value]
+            inner, inner_end = _strict(der, value, value_end)
+            if inner_end != value_end:
+                return None
+            content = der[inner:inner_end]
+            if oid == _BC:
+                if kind != 0x30:
+                    return None
+                if not content:
+                    is_ca = False
+                elif content == b"\x01\x01\xff" or (
+                    len(content) == 6
+                    and content[:5] == b"\x01\x01\xff\x02\x01"
+                    and content[5] < 0x80
+                ):
+                    is_ca = True
+                else:
+                    return None
+                bc_critical = critical
+            elif oid == _KU:
+                # one octet of bits, its unused bits zero, the last bit used set (DER's form)
+                if kind != 0x03 or len(content) != 2:
+                    return None
+                unused, bits = content
+                if unused > 7 or not bits or bits & ((1 << unused) - 1) or bits & 0x01:
+                    return None
+                ku = tuple([name for bit, name in _KU_BITS if bits & bit])
+            elif oid == _EKU:
+                if kind != 0x30 or not content:
+                    return None
+                names: list[str] = []
+                at_oid = inner
+                while at_oid < inner_end:
+                    if der[at_oid] != 0x06:
+                        return None
+                    start, stop = _strict(der, at_oid, inner_end)
+                    usage = _EKU_BY_DER.get(der[start:stop])
+                    if usage is None:
+                        return None
+                    names.append(usage)
+                    at_oid = stop
+                eku = tuple(names)
+            elif oid == _SAN:
+                if kind != 0x30 or not content:
+                    return None
+                dns: list[str] = []
+                ips: list[str] = []
+                at_name = inner
+                while at_name < inner_end:
+                    tag = der[at_name]
+                    start, stop = _strict(der, at_name, inner_end)
+                    raw = der[start:stop]
+                    if tag == 0x82 and _DNS_TEXT.fullmatch(raw) is not None:
+                        dns.append(raw.decode("ascii"))
+                    elif tag == 0x87 and len(raw) in (4, 16):
+                        ips.append(str(ipaddress.ip_address(raw)))
+                    else:
+                        return None
+                    at_name = stop
+                san = (tuple(dns), tuple(ips))
+            elif oid == _SKI:
+                if kind != 0x04 or not content:
+                    return None
+                ski = content
+            elif oid == _AKI:
+                # the key identifier alone ([0]), as CAs write it
+                if kind != 0x30 or not content or der[inner] != 0x80:
+                    return None
+                start, stop = _strict(der, inner, inner_end)
+                if stop != inner_end or start == stop:
+                    return None
+                aki = der[start:stop]
+            else:
+                return None
+            at = ext_end
+    except (_NotPlain, IndexError):
+        return None
+    return (san, eku, ku, is_ca, bc_critical, ski, aki, False, None)
+
+
 def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
     """A second object for the same certificate (``der``: its DER), to read the facts from.
 
@@ -520,9 +794,13 @@ def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[Cert
     and the fingerprints hashed from them, so each certificate is serialised once.
     """
     twins = [_twin(c, der) for c, der in zip(originals, ders, strict=True)]
+    walks = [_tbs_walk(der) for der in ders]
     plain: dict[bytes, tuple[str, str | None] | None] = {}
-    names = [_names(c, der, plain) for c, der in zip(twins, ders, strict=True)]
-    extensions = [_Extensions(c) for c in twins]
+    names = [_walked_names(c, walk, plain) for c, walk in zip(twins, walks, strict=True)]
+    extensions = [
+        _der_extensions(der, walk) or _Extensions(c).values()
+        for c, der, walk in zip(twins, ders, walks, strict=True)
+    ]
     keys = [_key_facts(c) for c in twins]
     fingerprints = [der_fingerprint(der) for der in ders]
     return [
@@ -533,45 +811,13 @@ def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[Cert
 def _build(
     cert: x509.Certificate,
     names_: tuple[str, str | None, str, bool],
-    exts: _Extensions,
+    exts: _ExtValues,
     key: KeyFacts,
     fp: str,
 ) -> CertFacts:
     subject, cn, issuer, same_name = names_
-    san = exts.get(x509.SubjectAlternativeName)
-    dns_names: list[str] = []
-    ip_names: list[str] = []
-    if san is not None:
-        for entry in san:  # one pass over the names instead of one per type
-            kind = type(entry)
-            if kind is x509.DNSName:
-                dns_names.append(entry.value)
-            elif kind is x509.IPAddress:
-                ip_names.append(str(entry.value))
-    dns, ips = tuple(dns_names), tuple(ip_names)
-    eku_ext = exts.get(x509.ExtendedKeyUsage)
-    eku_name = _EKU_NAMES.get
-    eku = tuple([eku_name(oid) or oid.dotted_string for oid in eku_ext]) if eku_ext else ()
-    usage = exts.get(x509.KeyUsage)
-    ku: tuple[str, ...] = ()
-    if usage is not None:
-        agreement = usage.key_agreement
-        flags = (
-            usage.digital_signature,
-            usage.content_commitment,
-            usage.key_encipherment,
-            usage.data_encipherment,
-            agreement,
-            usage.key_cert_sign,
-            usage.crl_sign,
-            agreement and usage.encipher_only,  # only defined with keyAgreement
-            agreement and usage.decipher_only,
-        )
-        ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
-    bc = exts.get(x509.BasicConstraints)
-    ski = exts.get(x509.SubjectKeyIdentifier)
-    aki = exts.get(x509.AuthorityKeyIdentifier)
-    malformed = exts.error
+    san, eku, ku, is_ca, bc_critical, ski, aki, name_constrained, malformed = exts
+    dns, ips = san if san is not None else ((), ())
     try:
         algo = cert.signature_hash_algorithm
         signature_hash = algo.name if algo is not None else None
@@ -591,19 +837,19 @@ def _build(
         cert.not_valid_after_utc,
         key,
         signature_hash,
-        eku,
-        eku_ext is not None,
-        ku,
-        bc.ca if bc is not None else None,
-        exts.bc_critical,
-        _self_signed(cert, exts, same_name),
+        eku or (),
+        eku is not None,
+        ku or (),
+        is_ca,
+        bc_critical,
+        _self_signed(cert, ski, aki, same_name),
         wildcard,
         fp,
-        ski.digest if ski is not None else None,
-        aki.key_identifier if aki is not None else None,
-        usage is not None,
+        ski,
+        aki,
+        ku is not None,
         malformed,
-        exts.get(x509.NameConstraints) is not None,
+        name_constrained,
     )
 
 
