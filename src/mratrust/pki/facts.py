@@ -637,15 +637,22 @@ _DNS_TEXT = re.compile(rb"[!-~]+")
 """A dNSName of printable ASCII without spaces: cryptography gives it as it is."""
 
 
-def _der_extensions(der: bytes, walk: _Walk | None) -> _ExtValues | None:
+_Read = tuple[int, object] | None
+"""One extension read from its DER: (its place in :data:`_ExtValues`' first seven, the value
+there), or None: left to cryptography."""
+_SAN_AT, _EKU_AT, _KU_AT, _BC_AT, _SKI_AT, _AKI_AT = 0, 1, 2, 3, 5, 6
+
+
+def _der_extensions(
+    der: bytes, walk: _Walk | None, seen: dict[bytes, _Read] | None = None
+) -> _ExtValues | None:
     """What :meth:`_Extensions.values` says, read from the DER (``walk``: where the fields are).
 
-    Only for the extensions certificates of MRA deployments carry, each in the one shape this
-    reads (basicConstraints, keyUsage of the first seven bits, extendedKeyUsage of the usages in
-    ``_EKU_NAMES``, a SAN of DNS names and addresses, the key identifiers), each once, in strict
-    DER: what cryptography reads without error, into the same values. Anything else (another
-    extension, another shape, a length not in DER's form) returns None, and cryptography's
-    objects say it.
+    Only for the extensions certificates of MRA deployments carry, each in the one shape
+    :func:`_read_extension` reads, each once: what cryptography reads without error, into the
+    same values. Anything else (another extension, another shape, a length not in DER's form, an
+    extension twice) returns None, and cryptography's objects say it. ``seen``: extensions read
+    before, by their DER (certificates of one issuer share most of theirs).
     """
     if walk is None:
         return None
@@ -664,114 +671,132 @@ def _der_extensions(der: bytes, walk: _Walk | None) -> _ExtValues | None:
         at, end = _strict(der, outer, outer_end)
         if end != outer_end or at == end:
             return None
-        seen: set[bytes] = set()
-        san: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-        eku: tuple[str, ...] | None = None
-        ku: tuple[str, ...] | None = None
-        is_ca: bool | None = None
-        bc_critical = False
-        ski: bytes | None = None
-        aki: bytes | None = None
+        values: list[object] = [None, None, None, None, False, None, None]
+        found: set[int] = set()
         while at < end:
             if der[at] != 0x30:
                 return None
-            field, ext_end = _strict(der, at, end)
-            if der[field] != 0x06:
-                return None
-            oid_at, field = _strict(der, field, ext_end)
-            oid = der[oid_at:field]
-            if oid in seen:
-                return None  # cryptography: DuplicateExtension
-            seen.add(oid)
-            critical = False
-            if der[field] == 0x01:  # DER writes critical only when TRUE, as 0xFF
-                if der[field + 1] != 1 or der[field + 2] != 0xFF:
-                    return None
-                critical = True
-                field += 3
-            if der[field] != 0x04:
-                return None
-            value, value_end = _strict(der, field, ext_end)
-            if value_end != ext_end or value == value_end:
-                return None
-            kind = der[value]
-            inner, inner_end = _strict(der, value, value_end)
-            if inner_end != value_end:
-                return None
-            content = der[inner:inner_end]
-            if oid == _BC:
-                if kind != 0x30:
-                    return None
-                if not content:
-                    is_ca = False
-                elif content == b"\x01\x01\xff" or (
-                    len(content) == 6
-                    and content[:5] == b"\x01\x01\xff\x02\x01"
-                    and content[5] < 0x80
-                ):
-                    is_ca = True
-                else:
-                    return None
-                bc_critical = critical
-            elif oid == _KU:
-                # one octet of bits, its unused bits zero, the last bit used set (DER's form)
-                if kind != 0x03 or len(content) != 2:
-                    return None
-                unused, bits = content
-                if unused > 7 or not bits or bits & ((1 << unused) - 1) or bits & 0x01:
-                    return None
-                ku = tuple([name for bit, name in _KU_BITS if bits & bit])
-            elif oid == _EKU:
-                if kind != 0x30 or not content:
-                    return None
-                names: list[str] = []
-                at_oid = inner
-                while at_oid < inner_end:
-                    if der[at_oid] != 0x06:
-                        return None
-                    start, stop = _strict(der, at_oid, inner_end)
-                    usage = _EKU_BY_DER.get(der[start:stop])
-                    if usage is None:
-                        return None
-                    names.append(usage)
-                    at_oid = stop
-                eku = tuple(names)
-            elif oid == _SAN:
-                if kind != 0x30 or not content:
-                    return None
-                dns: list[str] = []
-                ips: list[str] = []
-                at_name = inner
-                while at_name < inner_end:
-                    tag = der[at_name]
-                    start, stop = _strict(der, at_name, inner_end)
-                    raw = der[start:stop]
-                    if tag == 0x82 and _DNS_TEXT.fullmatch(raw) is not None:
-                        dns.append(raw.decode("ascii"))
-                    elif tag == 0x87 and len(raw) in (4, 16):
-                        ips.append(str(ipaddress.ip_address(raw)))
-                    else:
-                        return None
-                    at_name = stop
-                san = (tuple(dns), tuple(ips))
-            elif oid == _SKI:
-                if kind != 0x04 or not content:
-                    return None
-                ski = content
-            elif oid == _AKI:
-                # the key identifier alone ([0]), as CAs write it
-                if kind != 0x30 or not content or der[inner] != 0x80:
-                    return None
-                start, stop = _strict(der, inner, inner_end)
-                if stop != inner_end or start == stop:
-                    return None
-                aki = der[start:stop]
+            ext_end = _strict(der, at, end)[1]
+            raw = der[at:ext_end]
+            if seen is None:
+                read = _read_extension(raw)
+            elif raw in seen:
+                read = seen[raw]
             else:
+                read = seen[raw] = _read_extension(raw)
+            if read is None:
                 return None
+            place, value = read
+            if place in found:
+                return None  # cryptography: DuplicateExtension (an extension we read, twice)
+            found.add(place)
+            if place == _BC_AT:
+                values[_BC_AT], values[_BC_AT + 1] = value  # type: ignore[misc]
+            else:
+                values[place] = value
             at = ext_end
     except (_NotPlain, IndexError):
         return None
-    return (san, eku, ku, is_ca, bc_critical, ski, aki, False, None)
+    return (*values, False, None)  # type: ignore[return-value]
+
+
+def _read_extension(raw: bytes) -> _Read:
+    """One Extension (its whole DER, ``raw``) in the shape MRA certificates write it, or None.
+
+    basicConstraints (CA:TRUE with a path length up to 127, or not); keyUsage of the first seven
+    bits; extendedKeyUsage of the usages in ``_EKU_NAMES``; a SAN of printable DNS names and
+    addresses; a subject key identifier; an authority key identifier of the key identifier
+    alone. Strict DER: each length in its one form, nothing after a value, critical written only
+    when TRUE.
+    """
+    try:
+        field, end = _strict(raw, 0, len(raw))
+        if end != len(raw) or raw[field] != 0x06:
+            return None
+        oid_at, field = _strict(raw, field, end)
+        oid = raw[oid_at:field]
+        critical = False
+        if raw[field] == 0x01:  # DER writes critical only when TRUE, as 0xFF
+            if raw[field + 1] != 1 or raw[field + 2] != 0xFF:
+                return None
+            critical = True
+            field += 3
+        if raw[field] != 0x04:
+            return None
+        value, value_end = _strict(raw, field, end)
+        if value_end != end or value == value_end:
+            return None
+        kind = raw[value]
+        inner, inner_end = _strict(raw, value, value_end)
+        if inner_end != value_end:
+            return None
+        content = raw[inner:inner_end]
+        if oid == _BC:
+            if kind != 0x30:
+                return None
+            if not content:
+                return _BC_AT, (False, critical)
+            if content == b"\x01\x01\xff" or (
+                len(content) == 6 and content[:5] == b"\x01\x01\xff\x02\x01" and content[5] < 0x80
+            ):
+                return _BC_AT, (True, critical)
+            return None
+        if oid == _KU:
+            # one octet of bits, its unused bits zero, the last bit used set (DER's form)
+            if kind != 0x03 or len(content) != 2:
+                return None
+            unused, bits = content
+            if unused > 7 or not bits or bits & ((1 << unused) - 1) or bits & 0x01:
+                return None
+            return _KU_AT, tuple([name for bit, name in _KU_BITS if bits & bit])
+        if oid == _EKU:
+            if kind != 0x30 or not content:
+                return None
+            names: list[str] = []
+            at = inner
+            while at < inner_end:
+                if raw[at] != 0x06:
+                    return None
+                start, stop = _strict(raw, at, inner_end)
+                usage = _EKU_BY_DER.get(raw[start:stop])
+                if usage is None:
+                    return None
+                names.append(usage)
+                at = stop
+            return _EKU_AT, tuple(names)
+        if oid == _SAN:
+            if kind != 0x30 or not content:
+                return None
+            dns: list[str] = []
+            ips: list[str] = []
+            at = inner
+            while at < inner_end:
+                tag = raw[at]
+                start, stop = _strict(raw, at, inner_end)
+                name = raw[start:stop]
+                if tag == 0x82 and _DNS_TEXT.fullmatch(name) is not None:
+                    dns.append(name.decode("ascii"))
+                elif tag == 0x87 and len(name) in (4, 16):
+                    ips.append(str(ipaddress.ip_address(name)))
+                else:
+                    return None
+                at = stop
+            return _SAN_AT, (tuple(dns), tuple(ips))
+        if oid == _SKI:
+            if kind != 0x04 or not content:
+                return None
+            return _SKI_AT, content
+        if oid == _AKI:
+            # the key identifier alone ([0]), as CAs write it
+            if kind != 0x30 or not content or raw[inner] != 0x80:
+                return None
+            start, stop = _strict(raw, inner, inner_end)
+            if stop != inner_end or start == stop:
+                return None
+            return _AKI_AT, raw[start:stop]
+    except (_NotPlain, IndexError):
+        return None
+    return None
 
 
 def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
@@ -797,8 +822,9 @@ def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[Cert
     walks = [_tbs_walk(der) for der in ders]
     plain: dict[bytes, tuple[str, str | None] | None] = {}
     names = [_walked_names(c, walk, plain) for c, walk in zip(twins, walks, strict=True)]
+    seen: dict[bytes, _Read] = {}
     extensions = [
-        _der_extensions(der, walk) or _Extensions(c).values()
+        _der_extensions(der, walk, seen) or _Extensions(c).values()
         for c, der, walk in zip(twins, ders, walks, strict=True)
     ]
     keys = [_key_facts(c) for c in twins]
