@@ -515,3 +515,19 @@ def test_the_shared_key_facts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> No
     assert F._known_key(F.KeyType.OTHER, 7, "dsa") == F.KeyFacts(
         type=F.KeyType.OTHER, bits=7, curve="dsa"
     )
+
+
+def test_prime_shares_facts_by_content_not_by_signature() -> None:
+    first = _cert(_name(_attr(CN, "same-signature")), _name(_attr(CN, "issuer")), serial=0x5A5A)
+    copy = x509.load_der_x509_certificate(first.public_bytes(Encoding.DER))
+    # twin: the serial number changed after signing, the signature bytes kept
+    other = _patched(first, b"\x02\x02\x5a\x5a", b"\x02\x02\x5a\x5b")
+    assert other.signature == first.signature and other != first and copy == first
+    F.clear_cache()
+    F.prime([first, other, copy, other])
+    assert F.facts(copy) is F.facts(first)
+    assert F.facts(other) is not F.facts(first)
+    assert (F.facts(first).serial, F.facts(other).serial) == (0x5A5A, 0x5A5B)
+    assert F.facts(other).fingerprint == fingerprint(other) != F.facts(first).fingerprint
+    assert len(F._UNINDEXED) == 2
+    F.clear_cache()

@@ -339,7 +339,8 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
     Certificates with the same content share one computation.
     """
     known = _by_content() if _BY_DER or _UNINDEXED else None
-    groups: dict[x509.Certificate, list[x509.Certificate]] = {}
+    groups: list[list[x509.Certificate]] = []  # certificates of one content each, first seen first
+    by_signature: dict[bytes, list[list[x509.Certificate]]] = {}
     for cert in {id(c): c for c in certs}.values():
         entry = _BY_ID.get(id(cert))
         if entry is not None and entry[0] is cert:
@@ -348,16 +349,31 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
         if found is not None:  # known by its content already
             _remember(cert, found)
             continue
-        groups.setdefault(cert, []).append(cert)  # by content: once per DER
-    items = list(groups.items())
-    for at in range(0, len(items), _CHUNK):
-        chunk = items[at : at + _CHUNK]
-        firsts = [first for first, _ in chunk]
+        # by content, once per DER: certificates with the same content have the same signature,
+        # so only those are compared (hashing a certificate hashes all its fields)
+        signature = cert.signature
+        same_signature = by_signature.get(signature)
+        if same_signature is None:
+            group = [cert]
+            by_signature[signature] = [group]
+            groups.append(group)
+            continue
+        for group in same_signature:
+            if group[0] == cert:
+                group.append(cert)
+                break
+        else:  # another certificate under the same signature bytes
+            group = [cert]
+            same_signature.append(group)
+            groups.append(group)
+    for at in range(0, len(groups), _CHUNK):
+        chunk = groups[at : at + _CHUNK]
+        firsts = [same[0] for same in chunk]
         ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
-        for (first, same), found in zip(chunk, _facts_of(firsts, ders), strict=True):
+        for same, found in zip(chunk, _facts_of(firsts, ders), strict=True):
             if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
                 _by_content()
-            _UNINDEXED.append((first, found))
+            _UNINDEXED.append((same[0], found))
             for cert in same:
                 _remember(cert, found)
 
