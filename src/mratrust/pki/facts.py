@@ -692,7 +692,13 @@ def _der_extensions(
         while at < end:
             if der[at] != 0x30:
                 return None
-            ext_end = _strict(der, at, end)[1]
+            size = der[at + 1]
+            if size < 0x80:  # most extensions: the short form, read here
+                ext_end = at + 2 + size
+                if ext_end > end:
+                    return None
+            else:
+                ext_end = _strict(der, at, end)[1]
             raw = der[at:ext_end]
             if seen is None:
                 read = _read_extension(raw)
