@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -703,7 +703,7 @@ def _der_extensions(
             if seen is None:
                 read = _read_extension(raw)
             elif raw in seen:
-                read = seen[raw]
+                read = _own_copy(seen[raw])
             else:
                 read = seen[raw] = _read_extension(raw)
             if read is None:
@@ -720,6 +720,23 @@ def _der_extensions(
     except (_NotPlain, IndexError):
         return None
     return (*values, False, None)  # type: ignore[return-value]
+
+
+def _own_copy(read: _Read) -> _Read:
+    """``read`` with value objects of its own (equal, not the same), as cryptography gives each
+    certificate its own: facts sharing them made the audit's peak memory vary from run to run
+    (later steps key some of their caches by object identity)."""
+    if read is None:
+        return None
+    place, value = read
+    if place in (_KU_AT, _EKU_AT):
+        return place, (*cast("tuple[str, ...]", value),)
+    if place == _SAN_AT:
+        dns, ips = cast("tuple[tuple[str, ...], tuple[str, ...]]", value)
+        return place, ((*dns,), (*ips,))
+    if place in (_SKI_AT, _AKI_AT):
+        return place, bytes(memoryview(cast("bytes", value)))
+    return read  # basicConstraints: two bools
 
 
 def _read_extension(raw: bytes) -> _Read:
