@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeVar, cast
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -653,9 +653,10 @@ _DNS_TEXT = re.compile(rb"[!-~]+")
 """A dNSName of printable ASCII without spaces: cryptography gives it as it is."""
 
 
-_Read = tuple[int, object] | None
-"""One extension read from its DER: (its place in :data:`_ExtValues`' first seven, the value
-there), or None: left to cryptography."""
+_Read = tuple[int, Any] | None
+"""One extension read from its DER: (its place in :data:`_ExtValues`' first seven, what the value
+there is made of), or None: left to cryptography. Lists stand for the tuples each certificate
+gets of its own (see :func:`_der_extensions`)."""
 _SAN_AT, _EKU_AT, _KU_AT, _BC_AT, _SKI_AT, _AKI_AT = 0, 1, 2, 3, 5, 6
 
 
@@ -703,7 +704,7 @@ def _der_extensions(
             if seen is None:
                 read = _read_extension(raw)
             elif raw in seen:
-                read = _own_copy(seen[raw])
+                read = seen[raw]
             else:
                 read = seen[raw] = _read_extension(raw)
             if read is None:
@@ -712,31 +713,21 @@ def _der_extensions(
             if place in found:
                 return None  # cryptography: DuplicateExtension (an extension we read, twice)
             found.add(place)
-            if place == _BC_AT:
-                values[_BC_AT], values[_BC_AT + 1] = value  # type: ignore[misc]
+            # a tuple of its own for each certificate, as cryptography gives it: facts sharing
+            # them made the audit's peak memory vary from run to run (later steps key some of
+            # their caches by object identity); bytes and bools are shared
+            if place in (_KU_AT, _EKU_AT):
+                values[place] = tuple(value)
+            elif place == _SAN_AT:
+                values[_SAN_AT] = (tuple(value[0]), tuple(value[1]))
+            elif place == _BC_AT:
+                values[_BC_AT], values[_BC_AT + 1] = value
             else:
                 values[place] = value
             at = ext_end
     except (_NotPlain, IndexError):
         return None
     return (*values, False, None)  # type: ignore[return-value]
-
-
-def _own_copy(read: _Read) -> _Read:
-    """``read`` with value objects of its own (equal, not the same), as cryptography gives each
-    certificate its own: facts sharing them made the audit's peak memory vary from run to run
-    (later steps key some of their caches by object identity)."""
-    if read is None:
-        return None
-    place, value = read
-    if place in (_KU_AT, _EKU_AT):
-        return place, (*cast("tuple[str, ...]", value),)
-    if place == _SAN_AT:
-        dns, ips = cast("tuple[tuple[str, ...], tuple[str, ...]]", value)
-        return place, ((*dns,), (*ips,))
-    if place in (_SKI_AT, _AKI_AT):
-        return place, bytes(memoryview(cast("bytes", value)))
-    return read  # basicConstraints: two bools
 
 
 def _read_extension(raw: bytes) -> _Read:
@@ -787,7 +778,7 @@ def _read_extension(raw: bytes) -> _Read:
             unused, bits = content
             if unused > 7 or not bits or bits & ((1 << unused) - 1) or bits & 0x01:
                 return None
-            return _KU_AT, tuple([name for bit, name in _KU_BITS if bits & bit])
+            return _KU_AT, [name for bit, name in _KU_BITS if bits & bit]
         if oid == _EKU:
             if kind != 0x30 or not content:
                 return None
@@ -802,7 +793,7 @@ def _read_extension(raw: bytes) -> _Read:
                     return None
                 names.append(usage)
                 at = stop
-            return _EKU_AT, tuple(names)
+            return _EKU_AT, names
         if oid == _SAN:
             if kind != 0x30 or not content:
                 return None
@@ -820,7 +811,7 @@ def _read_extension(raw: bytes) -> _Read:
                 else:
                     return None
                 at = stop
-            return _SAN_AT, (tuple(dns), tuple(ips))
+            return _SAN_AT, (dns, ips)
         if oid == _SKI:
             if kind != 0x04 or not content:
                 return None
