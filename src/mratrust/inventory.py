@@ -443,6 +443,10 @@ def _wrong_identity(
     certs: tuple[LoadedCert, ...], path: str, name: str, whose: str
 ) -> tuple[str, str] | None:
     """Why ``certs`` (loaded from ``path``) cannot be the ``name`` identity: (message, hint)."""
+    if len(certs) == 1:  # most files: what the general case below says of one, in fewer steps
+        only = certs[0]
+        if only.source == path and not _ca_only(facts(only.cert)):
+            return None  # a certificate that can be a server's own, and none above it
     if any(c.source != path for c in certs):  # load_path read a folder's files
         return (
             f"{path} is a folder; an identity is one certificate file (the certificate, "

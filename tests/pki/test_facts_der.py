@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from dataclasses import dataclass
 
 import pytest
 from cryptography import x509
@@ -97,7 +98,11 @@ def _reference(cert: x509.Certificate) -> F.CertFacts:
     """The facts read the straightforward way: every name and the fingerprint from the objects."""
     twin = x509.load_der_x509_certificate(cert.public_bytes(Encoding.DER))
     return F._build(
-        twin, F._names_of(twin), F._Extensions(twin), F._key_facts(twin), fingerprint(twin)
+        twin,
+        F._names_of(twin),
+        F._Extensions(twin).values(),
+        F._key_facts(twin),
+        fingerprint(twin),
     )
 
 
@@ -429,4 +434,100 @@ def test_what_waits_for_the_content_index_is_bounded(monkeypatch: pytest.MonkeyP
     F.prime(certs)
     assert len(F._UNINDEXED) <= 2 and len(F._BY_DER) <= 2
     assert [F.facts(c).common_name for c in certs] == [f"n{i}" for i in range(5)]
+    F.clear_cache()
+
+
+def _as_the_dataclass_makes_it(found: F.CertFacts) -> F.CertFacts:
+    from dataclasses import fields
+
+    return F.CertFacts(**{f.name: getattr(found, f.name) for f in fields(F.CertFacts)})
+
+
+def test_facts_made_slot_by_slot_are_the_dataclass_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    certs = [*ODD.values(), *(_cert(name, _name(_attr(CN, "issuer"))) for name, _ in PLAIN)]
+    F.clear_cache()
+    assert F._new_facts.__name__ == "direct"
+    for cert in certs:
+        found = F.facts(cert)
+        plain = _as_the_dataclass_makes_it(found)
+        assert type(found) is F.CertFacts and found == plain and repr(found) == repr(plain)
+        assert hash(found) == hash(plain)
+    # twin: a facts class with work of its own at creation is made by its __init__
+    seen: list[str] = []
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Counted(F.CertFacts):
+        def __post_init__(self) -> None:
+            seen.append(self.subject)
+
+    monkeypatch.setattr(F, "CertFacts", Counted)
+    maker = F._facts_maker()
+    assert maker.__name__ == "plain"
+    first = F.facts(certs[0])
+    again = maker(*(getattr(first, name) for name in F._FACT_FIELDS))
+    assert type(again) is Counted and seen == [first.subject]
+    assert again.fingerprint == first.fingerprint and again.key is first.key
+    F.clear_cache()
+
+
+def _key_reference(cert: x509.Certificate) -> F.KeyFacts:
+    """The key facts as the abstract key classes say, one ``isinstance`` after the other."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return F.KeyFacts(type=F.KeyType.RSA, bits=key.key_size, curve=None)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return F.KeyFacts(type=F.KeyType.ECDSA, bits=key.curve.key_size, curve=key.curve.name)
+    if isinstance(key, dsa.DSAPublicKey):
+        return F.KeyFacts(type=F.KeyType.OTHER, bits=key.key_size, curve="dsa")
+    assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+    return F.KeyFacts(type=F.KeyType.OTHER, bits=0, curve=type(key).__name__)
+
+
+def test_key_facts_are_what_the_key_classes_say_and_shared_by_value() -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    rsa3072 = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    plain = _name(_attr(CN, "k"))
+    certs = [
+        *ODD.values(),
+        _cert(plain, key=p384),
+        _cert(plain, key=rsa3072),
+        _cert(_name(_attr(CN, "k2")), key=_RSA_KEY),
+    ]
+    F._KEY_BRANCH.clear()
+    for _ in range(2):  # the kind of each key class asked, then remembered
+        found = [F._key_facts(c) for c in certs]
+        assert found == [_key_reference(c) for c in certs]
+    assert {F._KEY_BRANCH[type(c.public_key())] for c in certs} == {"rsa", "ec", "dsa", "ed"}
+    by_value: dict[F.KeyFacts, F.KeyFacts] = {}
+    for made in found:
+        assert by_value.setdefault(made, made) is made  # one object per value
+    # twin: other values are other objects (RSA 2048 and 3072, P-256 and P-384)
+    assert len({(k.type, k.bits, k.curve) for k in found}) == len(by_value) >= 6
+    assert F._key_branch(object()) == "other"
+
+
+def test_the_shared_key_facts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(F, "_KEYS", {})
+    monkeypatch.setattr(F, "_KEYS_LIMIT", 3)
+    for bits in range(5):
+        F._known_key(F.KeyType.OTHER, bits, "dsa")
+    assert 0 < len(F._KEYS) <= 3
+    assert F._known_key(F.KeyType.OTHER, 7, "dsa") == F.KeyFacts(
+        type=F.KeyType.OTHER, bits=7, curve="dsa"
+    )
+
+
+def test_prime_shares_facts_by_content_not_by_signature() -> None:
+    first = _cert(_name(_attr(CN, "same-signature")), _name(_attr(CN, "issuer")), serial=0x5A5A)
+    copy = x509.load_der_x509_certificate(first.public_bytes(Encoding.DER))
+    # twin: the serial number changed after signing, the signature bytes kept
+    other = _patched(first, b"\x02\x02\x5a\x5a", b"\x02\x02\x5a\x5b")
+    assert other.signature == first.signature and other != first and copy == first
+    F.clear_cache()
+    F.prime([first, other, copy, other])
+    assert F.facts(copy) is F.facts(first)
+    assert F.facts(other) is not F.facts(first)
+    assert (F.facts(first).serial, F.facts(other).serial) == (0x5A5A, 0x5A5B)
+    assert F.facts(other).fingerprint == fingerprint(other) != F.facts(first).fingerprint
+    assert len(F._UNINDEXED) == 2
     F.clear_cache()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mratrust.pki.load import der_fingerprint
 
@@ -134,16 +134,51 @@ def _key_facts(cert: x509.Certificate) -> KeyFacts:
     try:
         key = cert.public_key()
     except (ValueError, UnsupportedAlgorithm):
-        return KeyFacts(type=KeyType.OTHER, bits=0, curve="undecodable")
+        return _known_key(KeyType.OTHER, 0, "undecodable")
+    kind = type(key)
+    branch = _KEY_BRANCH.get(kind)
+    if branch is None:
+        branch = _KEY_BRANCH[kind] = _key_branch(key)
+    if branch == "rsa":
+        return _known_key(KeyType.RSA, key.key_size, None)  # type: ignore[union-attr]
+    if branch == "ec":
+        curve = key.curve  # type: ignore[union-attr]
+        return _known_key(KeyType.ECDSA, curve.key_size, curve.name)
+    if branch == "dsa":
+        return _known_key(KeyType.OTHER, key.key_size, "dsa")  # type: ignore[union-attr]
+    if branch == "ed":
+        return _known_key(KeyType.OTHER, 0, kind.__name__)
+    return _known_key(KeyType.OTHER, 0, None)
+
+
+_KEY_BRANCH: dict[type, str] = {}
+"""Which kind of key a key class is (the abstract classes' ``isinstance`` asked once a class)."""
+
+
+def _key_branch(key: object) -> str:
     if isinstance(key, rsa.RSAPublicKey):
-        return KeyFacts(type=KeyType.RSA, bits=key.key_size, curve=None)
+        return "rsa"
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return KeyFacts(type=KeyType.ECDSA, bits=key.curve.key_size, curve=key.curve.name)
+        return "ec"
     if isinstance(key, dsa.DSAPublicKey):
-        return KeyFacts(type=KeyType.OTHER, bits=key.key_size, curve="dsa")
+        return "dsa"
     if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return KeyFacts(type=KeyType.OTHER, bits=0, curve=type(key).__name__)
-    return KeyFacts(type=KeyType.OTHER, bits=0, curve=None)
+        return "ed"
+    return "other"
+
+
+_KEYS_LIMIT = 4096
+_KEYS: dict[tuple[KeyType, int, str | None], KeyFacts] = {}
+"""One :class:`KeyFacts` per value: a deployment has a few kinds of key (a frozen value)."""
+
+
+def _known_key(kind: KeyType, bits: int, curve: str | None) -> KeyFacts:
+    found = _KEYS.get((kind, bits, curve))
+    if found is None:
+        if len(_KEYS) >= _KEYS_LIMIT:  # bounded, as the other caches are
+            _KEYS.clear()
+        found = _KEYS[(kind, bits, curve)] = KeyFacts(type=kind, bits=bits, curve=curve)
+    return found
 
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -176,16 +211,79 @@ class _Extensions:
     def get(self, kind: type[_E]) -> _E | None:
         return self._values.get(kind)  # type: ignore[return-value]
 
+    def values(self) -> _ExtValues:
+        """What the facts take from the extensions, read from cryptography's objects."""
+        san = self.get(x509.SubjectAlternativeName)
+        dns_names: list[str] = []
+        ip_names: list[str] = []
+        if san is not None:
+            for entry in san:  # one pass over the names instead of one per type
+                kind = type(entry)
+                if kind is x509.DNSName:
+                    dns_names.append(entry.value)
+                elif kind is x509.IPAddress:
+                    ip_names.append(str(entry.value))
+        eku_ext = self.get(x509.ExtendedKeyUsage)
+        eku_name = _EKU_NAMES.get
+        eku = tuple([eku_name(oid) or oid.dotted_string for oid in eku_ext]) if eku_ext else ()
+        usage = self.get(x509.KeyUsage)
+        ku: tuple[str, ...] | None = None
+        if usage is not None:
+            agreement = usage.key_agreement
+            flags = (
+                usage.digital_signature,
+                usage.content_commitment,
+                usage.key_encipherment,
+                usage.data_encipherment,
+                agreement,
+                usage.key_cert_sign,
+                usage.crl_sign,
+                agreement and usage.encipher_only,  # only defined with keyAgreement
+                agreement and usage.decipher_only,
+            )
+            ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
+        bc = self.get(x509.BasicConstraints)
+        ski = self.get(x509.SubjectKeyIdentifier)
+        aki = self.get(x509.AuthorityKeyIdentifier)
+        return (
+            (tuple(dns_names), tuple(ip_names)) if san is not None else None,
+            eku if eku_ext is not None else None,
+            ku,
+            bc.ca if bc is not None else None,
+            self.bc_critical,
+            ski.digest if ski is not None else None,
+            aki.key_identifier if aki is not None else None,
+            self.get(x509.NameConstraints) is not None,
+            self.error,
+        )
 
-def _self_signed(cert: x509.Certificate, exts: _Extensions, same_name: bool) -> bool:
+
+_ExtValues = tuple[
+    tuple[tuple[str, ...], tuple[str, ...]] | None,
+    tuple[str, ...] | None,
+    tuple[str, ...] | None,
+    bool | None,
+    bool,
+    bytes | None,
+    bytes | None,
+    bool,
+    str | None,
+]
+"""What the facts take from a certificate's extensions: (the SAN's DNS names and addresses, the
+EKU names, the key usages (each None: extension absent), basicConstraints' CA flag (None:
+absent) and criticality, the SKI, the AKI's key identifier, nameConstraints present, why the
+extensions could not be read)."""
+
+
+def _self_signed(
+    cert: x509.Certificate, ski: bytes | None, aki: bytes | None, same_name: bool
+) -> bool:
     if not same_name:
         return False
-    ski = exts.get(x509.SubjectKeyIdentifier)
-    aki = exts.get(x509.AuthorityKeyIdentifier)
-    if ski is not None and aki is not None and aki.key_identifier is not None:
+    if ski is not None and aki is not None:
         # the key identifiers settle it without a signature check, as OpenSSL's issuer check
         # does: a certificate whose AKI is not its own SKI is not its own issuer
-        return aki.key_identifier == ski.digest
+        return aki == ski
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature):
@@ -241,7 +339,8 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
     Certificates with the same content share one computation.
     """
     known = _by_content() if _BY_DER or _UNINDEXED else None
-    groups: dict[x509.Certificate, list[x509.Certificate]] = {}
+    groups: list[list[x509.Certificate]] = []  # certificates of one content each, first seen first
+    by_signature: dict[bytes, list[list[x509.Certificate]]] = {}
     for cert in {id(c): c for c in certs}.values():
         entry = _BY_ID.get(id(cert))
         if entry is not None and entry[0] is cert:
@@ -250,16 +349,31 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
         if found is not None:  # known by its content already
             _remember(cert, found)
             continue
-        groups.setdefault(cert, []).append(cert)  # by content: once per DER
-    items = list(groups.items())
-    for at in range(0, len(items), _CHUNK):
-        chunk = items[at : at + _CHUNK]
-        firsts = [first for first, _ in chunk]
+        # by content, once per DER: certificates with the same content have the same signature,
+        # so only those are compared (hashing a certificate hashes all its fields)
+        signature = cert.signature
+        same_signature = by_signature.get(signature)
+        if same_signature is None:
+            group = [cert]
+            by_signature[signature] = [group]
+            groups.append(group)
+            continue
+        for group in same_signature:
+            if group[0] == cert:
+                group.append(cert)
+                break
+        else:  # another certificate under the same signature bytes
+            group = [cert]
+            same_signature.append(group)
+            groups.append(group)
+    for at in range(0, len(groups), _CHUNK):
+        chunk = groups[at : at + _CHUNK]
+        firsts = [same[0] for same in chunk]
         ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
-        for (first, same), found in zip(chunk, _facts_of(firsts, ders), strict=True):
+        for same, found in zip(chunk, _facts_of(firsts, ders), strict=True):
             if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
                 _by_content()
-            _UNINDEXED.append((first, found))
+            _UNINDEXED.append((same[0], found))
             for cert in same:
                 _remember(cert, found)
 
@@ -329,13 +443,23 @@ def _element(der: bytes, at: int) -> tuple[int, int]:
 
 def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
     """The issuer and subject of a certificate, as its DER encodes them (None: not found so)."""
+    found = _tbs_walk(der)
+    return None if found is None else found[0]
+
+
+_Walk = tuple[tuple[bytes, bytes], int, int]
+"""(the issuer's and the subject's DER, where the subject ends, where the TBS ends)."""
+
+
+def _tbs_walk(der: bytes) -> _Walk | None:
+    """Where a certificate's DER holds its names, and the fields after them (None: not so)."""
     try:
         if der[0] != 0x30:
             return None
         tbs = _element(der, 0)[0]
         if der[tbs] != 0x30:
             return None
-        at = _element(der, tbs)[0]
+        at, tbs_end = _element(der, tbs)
         if der[at] == 0xA0:  # [0] version
             at = _element(der, at)[1]
         if der[at] != 0x02:  # serialNumber
@@ -355,7 +479,8 @@ def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
         subject_end = _element(der, subject_at)[1]
     except IndexError:
         return None
-    return der[issuer_at:validity_at], der[subject_at:subject_end]
+    names = (der[issuer_at:validity_at], der[subject_at:subject_end])
+    return names, subject_end, tbs_end
 
 
 # The attribute types a plain name may hold: the DER of each OID, and the RFC 4514 label
@@ -440,7 +565,14 @@ def _names(
     A subject that is not plain takes :func:`_names_of` whole. ``plain``: issuers read so far
     (certificates share a few issuers).
     """
-    encoded = _encoded_names(der)
+    return _walked_names(cert, _tbs_walk(der), plain)
+
+
+def _walked_names(
+    cert: x509.Certificate, walk: _Walk | None, plain: dict[bytes, tuple[str, str | None] | None]
+) -> tuple[str, str | None, str, bool]:
+    """:func:`_names`, given the :func:`_tbs_walk` of the certificate's DER."""
+    encoded = None if walk is None else walk[0]
     subject = None if encoded is None else _plain_name(encoded[1])
     if subject is None or encoded is None:
         return _names_of(cert)
@@ -465,6 +597,238 @@ def _names(
     return subject_text, cn, issuer_text, same
 
 
+class _NotPlain(Exception):
+    """An extension :func:`_der_extensions` leaves to cryptography."""
+
+
+def _strict(der: bytes, at: int, end: int) -> tuple[int, int]:
+    """Where the content of the DER element at ``at`` starts and ends, the element ending by
+    ``end`` and its length in DER's one form (else :class:`_NotPlain` or IndexError)."""
+    size = der[at + 1]
+    if size < 0x80:
+        start = at + 2
+        stop = start + size
+    elif size == 0x81 and der[at + 2] >= 0x80:
+        start = at + 3
+        stop = start + der[at + 2]
+    elif size == 0x82 and der[at + 2]:
+        start = at + 4
+        stop = start + (der[at + 2] << 8 | der[at + 3])
+    else:
+        raise _NotPlain
+    if stop > end:
+        raise _NotPlain
+    return start, stop
+
+
+def _oid_content(dotted: str) -> bytes:
+    """The content octets of an OBJECT IDENTIFIER (X.690 8.19)."""
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        piece = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            piece.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(piece))
+    return bytes(out)
+
+
+_BC, _KU, _EKU, _SAN, _SKI, _AKI = (
+    _oid_content(oid.dotted_string)
+    for oid in (
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.EXTENDED_KEY_USAGE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+    )
+)
+_EKU_BY_DER = {_oid_content(oid.dotted_string): name for oid, name in _EKU_NAMES.items()}
+_KU_BITS = tuple(zip((0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02), _KU_FIELDS, strict=False))
+"""keyUsage's first seven bits (the eighth, encipherOnly, is left to cryptography)."""
+_DNS_TEXT = re.compile(rb"[!-~]+")
+"""A dNSName of printable ASCII without spaces: cryptography gives it as it is."""
+
+
+_Read = tuple[int, Any] | None
+"""One extension read from its DER: (its place in :data:`_ExtValues`' first seven, what the value
+there is made of), or None: left to cryptography. Lists stand for the tuples each certificate
+gets of its own (see :func:`_der_extensions`)."""
+_SAN_AT, _EKU_AT, _KU_AT, _BC_AT, _SKI_AT, _AKI_AT = 0, 1, 2, 3, 5, 6
+
+
+def _der_extensions(
+    der: bytes, walk: _Walk | None, seen: dict[bytes, _Read] | None = None
+) -> _ExtValues | None:
+    """What :meth:`_Extensions.values` says, read from the DER (``walk``: where the fields are).
+
+    Only for the extensions certificates of MRA deployments carry, each in the one shape
+    :func:`_read_extension` reads, each once: what cryptography reads without error, into the
+    same values. Anything else (another extension, another shape, a length not in DER's form, an
+    extension twice) returns None, and cryptography's objects say it. ``seen``: extensions read
+    before, by their DER (certificates of one issuer share most of theirs).
+    """
+    if walk is None:
+        return None
+    at, end = walk[1], walk[2]
+    try:
+        if der[at] != 0x30:  # subjectPublicKeyInfo
+            return None
+        at = _strict(der, at, end)[1]
+        while at < end and der[at] in (0x81, 0x82):  # issuerUniqueID, subjectUniqueID
+            at = _strict(der, at, end)[1]
+        if at >= end or der[at] != 0xA3:
+            return None
+        outer, outer_end = _strict(der, at, end)
+        if outer_end != end or der[outer] != 0x30:
+            return None
+        at, end = _strict(der, outer, outer_end)
+        if end != outer_end or at == end:
+            return None
+        values: list[object] = [None, None, None, None, False, None, None]
+        found: set[int] = set()
+        while at < end:
+            if der[at] != 0x30:
+                return None
+            size = der[at + 1]
+            if size < 0x80:  # most extensions: the short form, read here
+                ext_end = at + 2 + size
+                if ext_end > end:
+                    return None
+            else:
+                ext_end = _strict(der, at, end)[1]
+            raw = der[at:ext_end]
+            if seen is None:
+                read = _read_extension(raw)
+            elif raw in seen:
+                read = seen[raw]
+            else:
+                read = seen[raw] = _read_extension(raw)
+            if read is None:
+                return None
+            place, value = read
+            if place in found:
+                return None  # cryptography: DuplicateExtension (an extension we read, twice)
+            found.add(place)
+            # a tuple of its own for each certificate, as cryptography gives it: facts sharing
+            # them made the audit's peak memory vary from run to run (later steps key some of
+            # their caches by object identity); bytes and bools are shared
+            if place in (_KU_AT, _EKU_AT):
+                values[place] = tuple(value)
+            elif place == _SAN_AT:
+                values[_SAN_AT] = (tuple(value[0]), tuple(value[1]))
+            elif place == _BC_AT:
+                values[_BC_AT], values[_BC_AT + 1] = value
+            else:
+                values[place] = value
+            at = ext_end
+    except (_NotPlain, IndexError):
+        return None
+    return (*values, False, None)  # type: ignore[return-value]
+
+
+def _read_extension(raw: bytes) -> _Read:
+    """One Extension (its whole DER, ``raw``) in the shape MRA certificates write it, or None.
+
+    basicConstraints (CA:TRUE with a path length up to 127, or not); keyUsage of the first seven
+    bits; extendedKeyUsage of the usages in ``_EKU_NAMES``; a SAN of printable DNS names and
+    addresses; a subject key identifier; an authority key identifier of the key identifier
+    alone. Strict DER: each length in its one form, nothing after a value, critical written only
+    when TRUE.
+    """
+    try:
+        field, end = _strict(raw, 0, len(raw))
+        if end != len(raw) or raw[field] != 0x06:
+            return None
+        oid_at, field = _strict(raw, field, end)
+        oid = raw[oid_at:field]
+        critical = False
+        if raw[field] == 0x01:  # DER writes critical only when TRUE, as 0xFF
+            if raw[field + 1] != 1 or raw[field + 2] != 0xFF:
+                return None
+            critical = True
+            field += 3
+        if raw[field] != 0x04:
+            return None
+        value, value_end = _strict(raw, field, end)
+        if value_end != end or value == value_end:
+            return None
+        kind = raw[value]
+        inner, inner_end = _strict(raw, value, value_end)
+        if inner_end != value_end:
+            return None
+        content = raw[inner:inner_end]
+        if oid == _BC:
+            if kind != 0x30:
+                return None
+            if not content:
+                return _BC_AT, (False, critical)
+            if content == b"\x01\x01\xff" or (
+                len(content) == 6 and content[:5] == b"\x01\x01\xff\x02\x01" and content[5] < 0x80
+            ):
+                return _BC_AT, (True, critical)
+            return None
+        if oid == _KU:
+            # one octet of bits, its unused bits zero, the last bit used set (DER's form)
+            if kind != 0x03 or len(content) != 2:
+                return None
+            unused, bits = content
+            if unused > 7 or not bits or bits & ((1 << unused) - 1) or bits & 0x01:
+                return None
+            return _KU_AT, [name for bit, name in _KU_BITS if bits & bit]
+        if oid == _EKU:
+            if kind != 0x30 or not content:
+                return None
+            names: list[str] = []
+            at = inner
+            while at < inner_end:
+                if raw[at] != 0x06:
+                    return None
+                start, stop = _strict(raw, at, inner_end)
+                usage = _EKU_BY_DER.get(raw[start:stop])
+                if usage is None:
+                    return None
+                names.append(usage)
+                at = stop
+            return _EKU_AT, names
+        if oid == _SAN:
+            if kind != 0x30 or not content:
+                return None
+            dns: list[str] = []
+            ips: list[str] = []
+            at = inner
+            while at < inner_end:
+                tag = raw[at]
+                start, stop = _strict(raw, at, inner_end)
+                name = raw[start:stop]
+                if tag == 0x82 and _DNS_TEXT.fullmatch(name) is not None:
+                    dns.append(name.decode("ascii"))
+                elif tag == 0x87 and len(name) in (4, 16):
+                    ips.append(str(ipaddress.ip_address(name)))
+                else:
+                    return None
+                at = stop
+            return _SAN_AT, (dns, ips)
+        if oid == _SKI:
+            if kind != 0x04 or not content:
+                return None
+            return _SKI_AT, content
+        if oid == _AKI:
+            # the key identifier alone ([0]), as CAs write it
+            if kind != 0x30 or not content or raw[inner] != 0x80:
+                return None
+            start, stop = _strict(raw, inner, inner_end)
+            if stop != inner_end or start == stop:
+                return None
+            return _AKI_AT, raw[start:stop]
+    except (_NotPlain, IndexError):
+        return None
+    return None
+
+
 def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
     """A second object for the same certificate (``der``: its DER), to read the facts from.
 
@@ -485,9 +849,14 @@ def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[Cert
     and the fingerprints hashed from them, so each certificate is serialised once.
     """
     twins = [_twin(c, der) for c, der in zip(originals, ders, strict=True)]
+    walks = [_tbs_walk(der) for der in ders]
     plain: dict[bytes, tuple[str, str | None] | None] = {}
-    names = [_names(c, der, plain) for c, der in zip(twins, ders, strict=True)]
-    extensions = [_Extensions(c) for c in twins]
+    names = [_walked_names(c, walk, plain) for c, walk in zip(twins, walks, strict=True)]
+    seen: dict[bytes, _Read] = {}
+    extensions = [
+        _der_extensions(der, walk, seen) or _Extensions(c).values()
+        for c, der, walk in zip(twins, ders, walks, strict=True)
+    ]
     keys = [_key_facts(c) for c in twins]
     fingerprints = [der_fingerprint(der) for der in ders]
     return [
@@ -498,45 +867,13 @@ def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[Cert
 def _build(
     cert: x509.Certificate,
     names_: tuple[str, str | None, str, bool],
-    exts: _Extensions,
+    exts: _ExtValues,
     key: KeyFacts,
     fp: str,
 ) -> CertFacts:
     subject, cn, issuer, same_name = names_
-    san = exts.get(x509.SubjectAlternativeName)
-    dns_names: list[str] = []
-    ip_names: list[str] = []
-    if san is not None:
-        for entry in san:  # one pass over the names instead of one per type
-            kind = type(entry)
-            if kind is x509.DNSName:
-                dns_names.append(entry.value)
-            elif kind is x509.IPAddress:
-                ip_names.append(str(entry.value))
-    dns, ips = tuple(dns_names), tuple(ip_names)
-    eku_ext = exts.get(x509.ExtendedKeyUsage)
-    eku_name = _EKU_NAMES.get
-    eku = tuple([eku_name(oid) or oid.dotted_string for oid in eku_ext]) if eku_ext else ()
-    usage = exts.get(x509.KeyUsage)
-    ku: tuple[str, ...] = ()
-    if usage is not None:
-        agreement = usage.key_agreement
-        flags = (
-            usage.digital_signature,
-            usage.content_commitment,
-            usage.key_encipherment,
-            usage.data_encipherment,
-            agreement,
-            usage.key_cert_sign,
-            usage.crl_sign,
-            agreement and usage.encipher_only,  # only defined with keyAgreement
-            agreement and usage.decipher_only,
-        )
-        ku = tuple([name for name, on in zip(_KU_FIELDS, flags, strict=True) if on])
-    bc = exts.get(x509.BasicConstraints)
-    ski = exts.get(x509.SubjectKeyIdentifier)
-    aki = exts.get(x509.AuthorityKeyIdentifier)
-    malformed = exts.error
+    san, eku, ku, is_ca, bc_critical, ski, aki, name_constrained, malformed = exts
+    dns, ips = san if san is not None else ((), ())
     try:
         algo = cert.signature_hash_algorithm
         signature_hash = algo.name if algo is not None else None
@@ -544,32 +881,167 @@ def _build(
         signature_hash = f"unsupported ({cert.signature_algorithm_oid.dotted_string})"
         malformed = malformed or f"signature algorithm {signature_hash} is not supported"
     wildcard = (cn or "").startswith("*") or any(n.startswith("*") for n in dns)
-    return CertFacts(
-        subject=subject,
-        issuer=issuer,
-        common_name=cn,
-        san_dns=dns,
-        san_ip=ips,
-        has_san=san is not None,
-        serial=cert.serial_number,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key=key,
-        signature_hash=signature_hash,
-        eku=eku,
-        has_eku=eku_ext is not None,
-        key_usage=ku,
-        is_ca=bc.ca if bc is not None else None,
-        basic_constraints_critical=exts.bc_critical,
-        self_signed=_self_signed(cert, exts, same_name),
-        wildcard=wildcard,
-        fingerprint=fp,
-        ski=ski.digest if ski is not None else None,
-        aki=aki.key_identifier if aki is not None else None,
-        has_key_usage=usage is not None,
-        malformed=malformed,
-        name_constrained=exts.get(x509.NameConstraints) is not None,
+    return _new_facts(
+        subject,
+        issuer,
+        cn,
+        dns,
+        ips,
+        san is not None,
+        cert.serial_number,
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+        key,
+        signature_hash,
+        eku or (),
+        eku is not None,
+        ku or (),
+        is_ca,
+        bc_critical,
+        _self_signed(cert, ski, aki, same_name),
+        wildcard,
+        fp,
+        ski,
+        aki,
+        ku is not None,
+        malformed,
+        name_constrained,
     )
+
+
+_FACT_FIELDS = (
+    "subject",
+    "issuer",
+    "common_name",
+    "san_dns",
+    "san_ip",
+    "has_san",
+    "serial",
+    "not_before",
+    "not_after",
+    "key",
+    "signature_hash",
+    "eku",
+    "has_eku",
+    "key_usage",
+    "is_ca",
+    "basic_constraints_critical",
+    "self_signed",
+    "wildcard",
+    "fingerprint",
+    "ski",
+    "aki",
+    "has_key_usage",
+    "malformed",
+    "name_constrained",
+)
+
+
+def _facts_maker() -> Callable[..., CertFacts]:
+    """A function making the :class:`CertFacts` of its arguments (:data:`_FACT_FIELDS` in order).
+
+    The dataclass's ``__init__`` sets each of the 24 fields through the frozen class's
+    ``object.__setattr__``, with keywords; this sets the slots directly (the same value, in about
+    half the time). Should the class have other fields, or work of its own at creation, its
+    ``__init__`` is used instead.
+    """
+    shape = (
+        tuple(f.name for f in fields(CertFacts)) == _FACT_FIELDS
+        and tuple(getattr(CertFacts, "__slots__", ())) == _FACT_FIELDS
+        and not hasattr(CertFacts, "__post_init__")
+    )
+    if not shape:
+
+        def plain(*values: object) -> CertFacts:
+            return CertFacts(**dict(zip(_FACT_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+
+        return plain
+    new = object.__new__
+    members = CertFacts.__dict__
+    (
+        set_subject,
+        set_issuer,
+        set_common_name,
+        set_san_dns,
+        set_san_ip,
+        set_has_san,
+        set_serial,
+        set_not_before,
+        set_not_after,
+        set_key,
+        set_signature_hash,
+        set_eku,
+        set_has_eku,
+        set_key_usage,
+        set_is_ca,
+        set_basic_constraints_critical,
+        set_self_signed,
+        set_wildcard,
+        set_fingerprint,
+        set_ski,
+        set_aki,
+        set_has_key_usage,
+        set_malformed,
+        set_name_constrained,
+    ) = (members[name].__set__ for name in _FACT_FIELDS)
+
+    def direct(
+        subject: str,
+        issuer: str,
+        common_name: str | None,
+        san_dns: tuple[str, ...],
+        san_ip: tuple[str, ...],
+        has_san: bool,
+        serial: int,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        key: KeyFacts,
+        signature_hash: str | None,
+        eku: tuple[str, ...],
+        has_eku: bool,
+        key_usage: tuple[str, ...],
+        is_ca: bool | None,
+        basic_constraints_critical: bool,
+        self_signed: bool,
+        wildcard: bool,
+        fingerprint: str,
+        ski: bytes | None,
+        aki: bytes | None,
+        has_key_usage: bool,
+        malformed: str | None,
+        name_constrained: bool,
+    ) -> CertFacts:
+        made: CertFacts = new(CertFacts)
+        set_subject(made, subject)
+        set_issuer(made, issuer)
+        set_common_name(made, common_name)
+        set_san_dns(made, san_dns)
+        set_san_ip(made, san_ip)
+        set_has_san(made, has_san)
+        set_serial(made, serial)
+        set_not_before(made, not_before)
+        set_not_after(made, not_after)
+        set_key(made, key)
+        set_signature_hash(made, signature_hash)
+        set_eku(made, eku)
+        set_has_eku(made, has_eku)
+        set_key_usage(made, key_usage)
+        set_is_ca(made, is_ca)
+        set_basic_constraints_critical(made, basic_constraints_critical)
+        set_self_signed(made, self_signed)
+        set_wildcard(made, wildcard)
+        set_fingerprint(made, fingerprint)
+        set_ski(made, ski)
+        set_aki(made, aki)
+        set_has_key_usage(made, has_key_usage)
+        set_malformed(made, malformed)
+        set_name_constrained(made, name_constrained)
+        return made
+
+    return direct
+
+
+_new_facts = _facts_maker()
 
 
 def is_ip(name: str) -> bool:

@@ -273,10 +273,13 @@ def load_file(
     return _loaded(_read_file(source), source, password, parsed)
 
 
+_READ_ONLY = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 def _read_file(source: str) -> bytes:
     try:
         # the descriptor itself: one system call per piece, none of a file object's set-up
-        fd = os.open(source, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(source, _READ_ONLY)
         try:
             data = _read_bounded(fd)  # a folder opens, and fails here with IsADirectoryError
         finally:
