@@ -680,63 +680,37 @@ def _cert_problems(f: CertFacts, leaf: bool, now: dt.datetime) -> list[Problem]:
     """The problems of one certificate of a path (``leaf``: the first one) at ``now``."""
     problems: list[Problem] = []
     role = "certificate" if leaf else ("root" if f.self_signed else "intermediate")
+
+    def add(reason: Reason, what: str) -> None:
+        problems.append(
+            Problem(
+                reason=reason,
+                message=f"the {role} {f.subject} {what}",
+                subject=f.subject,
+                fingerprint=f.fingerprint,
+            )
+        )
+
     if now > f.not_after:
-        problems.append(
-            Problem(
-                reason=Reason.EXPIRED,
-                message=f"the {role} {f.subject} expired on {_when(f.not_after)}",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
-        )
+        add(Reason.EXPIRED, f"expired on {_when(f.not_after)}")
     elif now < f.not_before:
-        problems.append(
-            Problem(
-                reason=Reason.NOT_YET_VALID,
-                message=f"the {role} {f.subject} is not valid before {_when(f.not_before)}",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
-        )
+        add(Reason.NOT_YET_VALID, f"is not valid before {_when(f.not_before)}")
     weak = _weak_key(f)
     if weak is not None:
-        problems.append(
-            Problem(
-                reason=Reason.WEAK_KEY,
-                message=f"the {role} {f.subject} has {weak}",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
-        )
+        add(Reason.WEAK_KEY, f"has {weak}")
     if f.malformed is not None:
-        problems.append(
-            Problem(
-                reason=Reason.CHAIN_REJECTED,
-                message=f"the {role} {f.subject} has extensions that cannot be decoded "
-                f"({f.malformed}); OpenSSL rejects it",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
+        add(
+            Reason.CHAIN_REJECTED,
+            f"has extensions that cannot be decoded ({f.malformed}); OpenSSL rejects it",
         )
     if not leaf and f.has_key_usage and "key_cert_sign" not in f.key_usage:
-        problems.append(
-            Problem(
-                reason=Reason.CHAIN_REJECTED,
-                message=f"the {role} {f.subject} may not sign certificates (its keyUsage "
-                f"{', '.join(f.key_usage) or 'empty'} lacks keyCertSign)",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
+        add(
+            Reason.CHAIN_REJECTED,
+            f"may not sign certificates (its keyUsage {', '.join(f.key_usage) or 'empty'} "
+            "lacks keyCertSign)",
         )
     if not f.self_signed and (f.signature_hash or "").lower() in WEAK_HASHES:
-        problems.append(
-            Problem(
-                reason=Reason.WEAK_SIGNATURE,
-                message=f"the {role} {f.subject} is signed with {f.signature_hash}",
-                subject=f.subject,
-                fingerprint=f.fingerprint,
-            )
-        )
+        add(Reason.WEAK_SIGNATURE, f"is signed with {f.signature_hash}")
     return problems
 
 
