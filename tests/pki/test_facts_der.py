@@ -123,9 +123,9 @@ def _both(cert: x509.Certificate) -> tuple[object, object, list[str], list[str]]
 
 
 def _subject_der(cert: x509.Certificate) -> bytes:
-    encoded = F._encoded_names(cert.public_bytes(Encoding.DER))
-    assert encoded is not None
-    return encoded[1]
+    walk = F._tbs_walk(cert.public_bytes(Encoding.DER))
+    assert walk is not None
+    return walk[0][1]
 
 
 # names the DER reader takes: (name, its RFC 4514 text)
@@ -253,7 +253,7 @@ def test_same_name_as_the_objects_say(subject: x509.Name, issuer: x509.Name, sam
     assert (cert.subject == cert.issuer) is same
     reference, found, _, _ = _both(cert)
     assert isinstance(found, F.CertFacts) and found == reference
-    assert F._names(cert, cert.public_bytes(Encoding.DER), {})[3] is same
+    assert F._walked_names(cert, F._tbs_walk(cert.public_bytes(Encoding.DER)), {})[3] is same
 
 
 def _v1(cert: x509.Certificate) -> x509.Certificate:
@@ -343,7 +343,7 @@ def test_the_odd_certificates_are_odd() -> None:
     """What each odd certificate is meant to exercise (else the comparison above proves less)."""
     facts = {name: F.facts(cert) for name, cert in ODD.items()}
     assert ODD["v1"].version is x509.Version.v1 and not facts["v1"].has_san
-    assert F._encoded_names(ODD["v1"].public_bytes(Encoding.DER)) is not None
+    assert F._tbs_walk(ODD["v1"].public_bytes(Encoding.DER)) is not None
     # the same name (read from the DER), its signature broken by the rewrite: not self-signed
     assert facts["v1 self-issued"].issuer == facts["v1 self-issued"].subject
     assert not facts["v1 self-issued"].self_signed
@@ -361,9 +361,9 @@ def test_the_odd_certificates_are_odd() -> None:
 
 def test_not_a_certificate_is_not_walked() -> None:
     der = ODD["RSA self-signed"].public_bytes(Encoding.DER)
-    assert F._encoded_names(der) is not None
+    assert F._tbs_walk(der) is not None
     for broken in (b"", b"\x04\x00", der[:40], b"\x30\x03\x02\x01\x07"):
-        assert F._encoded_names(broken) is None
+        assert F._tbs_walk(broken) is None
 
 
 def test_prime_gives_what_facts_gives_for_every_odd_certificate() -> None:

@@ -441,12 +441,6 @@ def _element(der: bytes, at: int) -> tuple[int, int]:
     return start, start + int.from_bytes(der[at + 2 : start], "big")
 
 
-def _encoded_names(der: bytes) -> tuple[bytes, bytes] | None:
-    """The issuer and subject of a certificate, as its DER encodes them (None: not found so)."""
-    found = _tbs_walk(der)
-    return None if found is None else found[0]
-
-
 _Walk = tuple[tuple[bytes, bytes], int, int]
 """(the issuer's and the subject's DER, where the subject ends, where the TBS ends)."""
 
@@ -557,21 +551,15 @@ def _plain_name(der: bytes) -> tuple[str, str | None] | None:
     return ",".join(pieces), cn
 
 
-def _names(
-    cert: x509.Certificate, der: bytes, plain: dict[bytes, tuple[str, str | None] | None]
+def _walked_names(
+    cert: x509.Certificate, walk: _Walk | None, plain: dict[bytes, tuple[str, str | None] | None]
 ) -> tuple[str, str | None, str, bool]:
-    """What :func:`_names_of` says, read from the DER where the names are plain.
+    """What :func:`_names_of` says, read from the DER where the names are plain (``walk``: the
+    :func:`_tbs_walk` of the certificate's DER).
 
     A subject that is not plain takes :func:`_names_of` whole. ``plain``: issuers read so far
     (certificates share a few issuers).
     """
-    return _walked_names(cert, _tbs_walk(der), plain)
-
-
-def _walked_names(
-    cert: x509.Certificate, walk: _Walk | None, plain: dict[bytes, tuple[str, str | None] | None]
-) -> tuple[str, str | None, str, bool]:
-    """:func:`_names`, given the :func:`_tbs_walk` of the certificate's DER."""
     encoded = None if walk is None else walk[0]
     subject = None if encoded is None else _plain_name(encoded[1])
     if subject is None or encoded is None:
