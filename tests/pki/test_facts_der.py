@@ -263,7 +263,7 @@ def _v1(cert: x509.Certificate) -> x509.Certificate:
     def parts(data: bytes) -> list[bytes]:
         out, at = [], 0
         while at < len(data):
-            end = F._element(data, at)[1]
+            end = F._strict(data, at, len(data))[1]
             out.append(data[at:end])
             at = end
         return out
@@ -274,8 +274,8 @@ def _v1(cert: x509.Certificate) -> x509.Certificate:
         size = bytes([n]) if n < 0x80 else bytes([0x80 | len(digits)]) + digits
         return bytes([tag]) + size + content
 
-    tbs, alg, sig = parts(der[F._element(der, 0)[0] :])
-    fields = [p for p in parts(tbs[F._element(tbs, 0)[0] :]) if p[0] not in (0xA0, 0xA3)]
+    tbs, alg, sig = parts(der[F._strict(der, 0, len(der))[0] :])
+    fields = [p for p in parts(tbs[F._strict(tbs, 0, len(tbs))[0] :]) if p[0] not in (0xA0, 0xA3)]
     return x509.load_der_x509_certificate(wrap(0x30, wrap(0x30, b"".join(fields)) + alg + sig))
 
 

@@ -268,7 +268,7 @@ def test_the_oid_encoder_writes_what_cryptography_writes() -> None:
 def _extensions_span(der: bytes) -> range:
     walk = F._tbs_walk(der)
     assert walk is not None
-    at = F._element(der, walk[1])[1]  # past subjectPublicKeyInfo
+    at = F._strict(der, walk[1], walk[2])[1]  # past subjectPublicKeyInfo
     assert der[at] == 0xA3
     return range(at, walk[2])
 

@@ -432,13 +432,29 @@ def _names_of(cert: x509.Certificate) -> tuple[str, str | None, str, bool]:
     return subject_text, (str(cns[0].value) if cns else None), issuer_text, same
 
 
-def _element(der: bytes, at: int) -> tuple[int, int]:
-    """Where the content of the DER element starting at ``at`` starts, and where it ends."""
+class _NotPlain(Exception):
+    """What the DER readers below leave to cryptography: a length not in DER's one form, an
+    element running past its parent, a shape they do not read."""
+
+
+def _strict(der: bytes, at: int, end: int) -> tuple[int, int]:
+    """Where the content of the DER element at ``at`` starts and ends, the element ending by
+    ``end`` and its length in DER's one form (else :class:`_NotPlain` or IndexError)."""
     size = der[at + 1]
     if size < 0x80:
-        return at + 2, at + 2 + size
-    start = at + 2 + (size & 0x7F)
-    return start, start + int.from_bytes(der[at + 2 : start], "big")
+        start = at + 2
+        stop = start + size
+    elif size == 0x81 and der[at + 2] >= 0x80:
+        start = at + 3
+        stop = start + der[at + 2]
+    elif size == 0x82 and der[at + 2]:
+        start = at + 4
+        stop = start + (der[at + 2] << 8 | der[at + 3])
+    else:
+        raise _NotPlain
+    if stop > end:
+        raise _NotPlain
+    return start, stop
 
 
 _Walk = tuple[tuple[bytes, bytes], int, int]
@@ -450,28 +466,28 @@ def _tbs_walk(der: bytes) -> _Walk | None:
     try:
         if der[0] != 0x30:
             return None
-        tbs = _element(der, 0)[0]
+        tbs, cert_end = _strict(der, 0, len(der))
         if der[tbs] != 0x30:
             return None
-        at, tbs_end = _element(der, tbs)
+        at, tbs_end = _strict(der, tbs, cert_end)
         if der[at] == 0xA0:  # [0] version
-            at = _element(der, at)[1]
+            at = _strict(der, at, tbs_end)[1]
         if der[at] != 0x02:  # serialNumber
             return None
-        at = _element(der, at)[1]
+        at = _strict(der, at, tbs_end)[1]
         if der[at] != 0x30:  # signature algorithm
             return None
-        issuer_at = _element(der, at)[1]
+        issuer_at = _strict(der, at, tbs_end)[1]
         if der[issuer_at] != 0x30:
             return None
-        validity_at = _element(der, issuer_at)[1]
+        validity_at = _strict(der, issuer_at, tbs_end)[1]
         if der[validity_at] != 0x30:
             return None
-        subject_at = _element(der, validity_at)[1]
+        subject_at = _strict(der, validity_at, tbs_end)[1]
         if der[subject_at] != 0x30:
             return None
-        subject_end = _element(der, subject_at)[1]
-    except IndexError:
+        subject_end = _strict(der, subject_at, tbs_end)[1]
+    except (_NotPlain, IndexError):
         return None
     names = (der[issuer_at:validity_at], der[subject_at:subject_end])
     return names, subject_end, tbs_end
@@ -512,7 +528,7 @@ def _plain_name(der: bytes) -> tuple[str, str | None] | None:
     can neither fail nor warn. Anything else: None, and cryptography's objects say it.
     """
     try:
-        at, end = _element(der, 0)
+        at, end = _strict(der, 0, len(der))
         if at == end:
             return None
         pieces: list[str] = []
@@ -520,18 +536,18 @@ def _plain_name(der: bytes) -> tuple[str, str | None] | None:
         while at < end:
             if der[at] != 0x31:  # SET: one RDN
                 return None
-            atv, rdn_end = _element(der, at)
+            atv, rdn_end = _strict(der, at, end)
             if der[atv] != 0x30:
                 return None
-            oid, atv_end = _element(der, atv)
+            oid, atv_end = _strict(der, atv, rdn_end)
             if atv_end != rdn_end or der[oid] != 0x06:  # several attributes in one RDN
                 return None
-            oid_start, value_at = _element(der, oid)
+            oid_start, value_at = _strict(der, oid, atv_end)
             kind = der[oid_start:value_at]
             label = _LABELS.get(kind)
             if label is None or der[value_at] not in _PLAIN_STRINGS:
                 return None
-            value_start, value_end = _element(der, value_at)
+            value_start, value_end = _strict(der, value_at, atv_end)
             if value_end != atv_end:
                 return None
             raw = der[value_start:value_end]
@@ -545,7 +561,7 @@ def _plain_name(der: bytes) -> tuple[str, str | None] | None:
                 cn = value
             pieces.append(label + "=" + value)
             at = rdn_end
-    except IndexError:
+    except (_NotPlain, IndexError):
         return None
     pieces.reverse()
     return ",".join(pieces), cn
@@ -583,30 +599,6 @@ def _walked_names(
     else:
         same = False
     return subject_text, cn, issuer_text, same
-
-
-class _NotPlain(Exception):
-    """An extension :func:`_der_extensions` leaves to cryptography."""
-
-
-def _strict(der: bytes, at: int, end: int) -> tuple[int, int]:
-    """Where the content of the DER element at ``at`` starts and ends, the element ending by
-    ``end`` and its length in DER's one form (else :class:`_NotPlain` or IndexError)."""
-    size = der[at + 1]
-    if size < 0x80:
-        start = at + 2
-        stop = start + size
-    elif size == 0x81 and der[at + 2] >= 0x80:
-        start = at + 3
-        stop = start + der[at + 2]
-    elif size == 0x82 and der[at + 2]:
-        start = at + 4
-        stop = start + (der[at + 2] << 8 | der[at + 3])
-    else:
-        raise _NotPlain
-    if stop > end:
-        raise _NotPlain
-    return start, stop
 
 
 def _oid_content(dotted: str) -> bytes:
