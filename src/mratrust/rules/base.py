@@ -39,7 +39,6 @@ from mratrust.topology import (
     expressway_c,
     legs,
     slot_twin,
-    transport_of,
 )
 from mratrust.topology import Purpose as TopologyPurpose
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
@@ -733,11 +732,6 @@ def rejection_signature(leg: LegRow, node: str) -> str:
     if transport is Transport.SIP:
         return f"the SIP TLS (CEtls) zone to {node} does not come up and secure registrations fail"
     return f"the XCP connection to {node} on {port} fails; no log line for it is documented"
-
-
-def leg_transport(product: str, port: int) -> Transport:
-    """The Expressway component that makes the connection to ``product`` on ``port``."""
-    return transport_of(product, port)
 
 
 # --------------------------------------------------------------------------- typed fixes
