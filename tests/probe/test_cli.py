@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,3 +286,45 @@ def test_port_map_needs_port_equals_port(capsys: pytest.CaptureFixture[str]) -> 
         main(["probe", "cucm:5061", "--port-map", "5061"])
     assert exc.value.code == 2
     assert "is not PORT=CONNECT" in capsys.readouterr().err
+
+
+def _probe_process(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m mratrust probe`` as a user runs it: the process ends with ``os._exit``."""
+    return subprocess.run(
+        [sys.executable, "-m", "mratrust", "probe", *argv],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.openssl
+def test_the_process_ends_at_once_with_the_whole_report_on_a_pipe(
+    servers: dict[str, SServer], pki: Pki
+) -> None:
+    done = _probe_process(servers["dual"].target, "--trust", str(pki.root_pem), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # every byte arrived: the pipe was flushed before the end
+    assert doc["summary"]["ok"] == 1
+    assert done.stderr == b""
+
+
+@pytest.mark.openssl
+def test_negative_twin_a_failing_probe_keeps_its_exit_code_and_file(
+    servers: dict[str, SServer], pki: Pki, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    done = _probe_process(
+        servers["dual"].target,
+        "--trust",
+        str(pki.client_ca_pem),  # not the server's CA: the chain is untrusted
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    )
+    # the probe fails (1), and says where it wrote
+    assert done.returncode == 1, done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["fail"] == 1
+    assert done.stdout == b""
+    assert f"wrote {out}".encode() in done.stderr

@@ -148,6 +148,13 @@ A server that has no certificate of the asked-for type answers with the other on
 judges the type that came back (:attr:`Variant.wanted`).
 """
 
+EXPRESSWAY_GROUPS = "X25519:P-256:X448:P-521:P-384"
+"""The ``supported_groups`` every offer lists, in order, with a key share for the first only:
+OpenSSL 1.1.1's default, as on Expressway. Cisco documents no group list; this is the library's
+default that the other parts of the offer (signature algorithms, renegotiation) already follow.
+The OpenSSL inside pyOpenSSL would otherwise add post-quantum hybrids (X25519MLKEM768, a 1,184-byte
+key share) that Expressway-C's OpenSSL does not send."""
+
 TLS12_RSA_CIPHERS = "aRSA:!aNULL:!eNULL:@SECLEVEL=0"
 TLS12_ECDSA_CIPHERS = "aECDSA:!aNULL:!eNULL:@SECLEVEL=0"
 
@@ -380,7 +387,23 @@ def _new_context(versions: Sequence[TlsVersion]) -> SSL.Context:
     ctx.set_verify(SSL.VERIFY_NONE)  # the chain is judged by mratrust.pki.verify, every reason
     # OpenSSL 1.1.1 (as on Expressway) still connects to servers without RFC 5746; 3.x does not
     ctx.set_options(getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0x4))
+    _set_groups(ctx, EXPRESSWAY_GROUPS)
     return ctx
+
+
+def _set_groups(ctx: SSL.Context, groups: str) -> None:
+    """Offer ``groups`` (see :data:`EXPRESSWAY_GROUPS`); bindings without
+    ``SSL_CTX_set1_curves_list`` keep the library's own list."""
+    from OpenSSL import _util
+
+    lib: Any = getattr(_util, "lib", None)
+    setter = getattr(lib, "SSL_CTX_set1_curves_list", None)
+    handle: Any = getattr(ctx, "_context", None)
+    if setter is None or handle is None:
+        return
+    if setter(handle, groups.encode()) != 1:
+        lib.ERR_clear_error()
+        raise RuntimeError(f"OpenSSL rejects the group list {groups!r}")
 
 
 def _set_ciphers(ctx: SSL.Context, string: str) -> None:
@@ -470,6 +493,7 @@ def build_offers(
 __all__ = [
     "ALL_VARIANTS",
     "ECDSA_FIRST_SIGALGS",
+    "EXPRESSWAY_GROUPS",
     "FORCED_VARIANTS",
     "RSA_FIRST_SIGALGS",
     "TLS13_ECDSA_FIRST",
