@@ -7,8 +7,9 @@ Starts ``--listeners`` ``openssl s_server`` processes, each on its own loopback 
 ``listeners × per-listener`` targets (default 100: five names per listener, all in the SAN):
 
 - mratrust: ``python -m mratrust probe NAME:PORT{ADDRESS}... --trust root.pem --format json``
-  (the default offer plus RSA/ECDSA forced under TLS 1.2 and 1.3: five handshakes per target,
-  each chain validated against the trust store);
+  (the default offer plus RSA/ECDSA forced under TLS 1.2 and 1.3, minus those the default
+  handshake answered: four handshakes per target here, each chain validated against the trust
+  store);
 - sslyze 6.3.1: ``sslyze --certinfo --certinfo_ca_file root.pem NAME:PORT{ADDRESS}...``
   (connectivity test, then the certificate deployments with validation), installed on first
   use into ``bench/.venv-sslyze`` (it pins cryptography < 47: a comparator, never a dependency).
@@ -20,6 +21,11 @@ time, the CPU seconds of each run: the client process (user + system) and the li
 machine. Then start-up: ``python -m mratrust --version`` against ``sslyze --help`` (goal
 <= 0.3 s), median of 10.
 If sslyze cannot be installed the script says so and still reports mratrust's numbers.
+
+The listeners load no CA store (``-no-CAfile -no-CApath -no-CAstore``): with the default one,
+``s_server`` reads every entry of the system's certificate directory on every handshake, looking
+for an issuer to complete its chain (a third of its CPU per handshake here), which no UC node
+does. ``--server-store default`` keeps that behaviour, for comparison with earlier runs.
 """
 
 from __future__ import annotations
@@ -167,8 +173,15 @@ def _free_port(address: str) -> int:
         return int(s.getsockname()[1])
 
 
-def start_lab(folder: Path, listeners: int, per: int) -> tuple[list[Listener], list[str], Path]:
-    """Certificates, listeners, and the target list ``NAME:PORT{ADDRESS}``."""
+NO_STORE = ("-no-CAfile", "-no-CApath", "-no-CAstore")
+"""s_server options that keep it from searching the system's CA store on every handshake."""
+
+
+def start_lab(
+    folder: Path, listeners: int, per: int, *, store: bool = False
+) -> tuple[list[Listener], list[str], Path]:
+    """Certificates, listeners, and the target list ``NAME:PORT{ADDRESS}``; ``store``: the
+    listeners load the system's CA store (see the module's note)."""
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root = _sign("BENCH-ROOT", root_key.public_key(), _name("BENCH-ROOT"), root_key, ca=True)
     root_pem = _pem(folder / "root.pem", root)
@@ -204,6 +217,7 @@ def start_lab(folder: Path, listeners: int, per: int) -> tuple[list[Listener], l
                         str(ec_pem),
                         "-dkey",
                         str(ec_key_pem),
+                        *(() if store else NO_STORE),
                     ],
                 )
             )
@@ -376,6 +390,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-listener", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-sslyze", action="store_true", help="mratrust numbers only")
+    parser.add_argument(
+        "--server-store",
+        choices=("none", "default"),
+        default="none",
+        help="the listeners' CA store: none (default), or OpenSSL's default, which s_server "
+        "searches on every handshake",
+    )
     args = parser.parse_args(argv)
     if shutil.which("openssl") is None:
         print("openssl binary not found: the benchmark needs openssl s_server", file=sys.stderr)
@@ -395,14 +416,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     s_scan: list[float] = []
     summary = ""
     with tempfile.TemporaryDirectory(prefix="mratrust-probe-bench-") as tmp:
-        listeners, targets, root = start_lab(Path(tmp), args.listeners, args.per_listener)
+        listeners, targets, root = start_lab(
+            Path(tmp), args.listeners, args.per_listener, store=args.server_store == "default"
+        )
         listing = Path(tmp) / "targets.txt"
         listing.write_text("\n".join(targets))
         try:
             print(
                 f"{count} targets on {args.listeners} openssl s_server listeners "
                 f"(127.0.0.1-{args.listeners}), {args.per_listener} names each; "
-                f"best and median of {args.repeat}, runs interleaved"
+                f"best and median of {args.repeat}, runs interleaved; "
+                f"listeners' CA store: {args.server_store}"
             )
             for _ in range(args.repeat):
                 code, out = m_runs.time(mratrust_cmd(targets, root), listeners)

@@ -30,6 +30,10 @@ class KeyType(Enum):
     ECDSA = "ecdsa"
     OTHER = "other"
 
+    __hash__ = object.__hash__
+    """By identity (members are singletons), in C: Enum's own hash runs Python code per look-up,
+    and these members key the dictionaries of every handshake and verdict."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyFacts:

@@ -69,6 +69,10 @@ class Variant(Enum):
     TLS13_RSA = "tls1.3-rsa"
     TLS13_ECDSA = "tls1.3-ecdsa"
 
+    __hash__ = object.__hash__
+    """By identity (members are singletons), in C: Enum's own hash runs Python code per look-up,
+    and these members key the dictionaries of every handshake and verdict."""
+
     @property
     def describe(self) -> str:
         """A few words for reports."""

@@ -16,6 +16,10 @@ from mratrust.pki.verify import Reason
 class Outcome(Enum):
     """The classified result of one handshake (values are the JSON strings)."""
 
+    __hash__ = object.__hash__
+    """By identity (members are singletons), in C: Enum's own hash runs Python code per look-up,
+    and these members key the dictionaries of every handshake and verdict."""
+
     OK = "ok"
     """The handshake completed and the presented chain verifies (or was not checked)."""
     UNTRUSTED = "untrusted"

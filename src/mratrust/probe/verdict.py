@@ -331,6 +331,10 @@ def _log_lines(
     return ()
 
 
+_RANK = {o: i for i, o in enumerate(VERDICT_ORDER)}
+"""Each outcome's place in :data:`VERDICT_ORDER`."""
+
+
 def observe_handshake(
     hs: Handshake,
     target: ProbeTarget,
@@ -357,8 +361,7 @@ def observe_handshake(
     found: list[Outcome] = list(verdict.outcomes) if verdict else []
     if hs.failure is not None and hs.failure not in found:
         found.append(hs.failure)
-    rank = {o: i for i, o in enumerate(VERDICT_ORDER)}
-    outcomes = tuple(sorted(found, key=lambda o: rank.get(o, len(rank))))
+    outcomes = tuple(sorted(found, key=lambda o: _RANK.get(o, len(_RANK))))
     outcome = outcomes[0] if outcomes else Outcome.OK
     where = target.display
     parts: list[str] = []
