@@ -343,9 +343,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line; with ``command`` (one of this module's own commands), only that
-    command's parser: what parsing its arguments needs, without building every other command's
-    options or importing the lab, collect and probe modules that register theirs."""
+    """The command line; with ``command`` (one of :data:`_OWN_COMMANDS` or
+    :data:`_ATTACHED`), only that command's parser: what parsing its arguments needs, without
+    building every other command's options or importing the modules that register theirs."""
     parser = _Parser(
         prog="mratrust",
         description="Audit and fix the certificate trust matrix of Cisco Expressway MRA.",
@@ -477,8 +477,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         )
         p.add_argument("--keep", action="store_true", help="leave the lab folders in place")
 
-    if command is None:
-        for mod in ("mratrust.probe.cli", "mratrust.lab.cli", "mratrust.collect.cli"):
+    for name, mod in _ATTACHED.items():
+        if command in (None, name):
             _attach(sub, mod)
     return parser
 
@@ -529,7 +529,16 @@ OpenSSL libraries' clean-up) costs 30-50 ms, a twentieth of a 100-target probe."
 _OWN_COMMANDS = frozenset(
     {"audit", "upgrade-check", "plan", "inspect", "verify", "ciphers", "versions", "demo"}
 )
-"""The commands :func:`build_parser` defines itself (probe, lab and collect register theirs)."""
+"""The commands :func:`build_parser` defines itself."""
+_ATTACHED = {
+    "probe": "mratrust.probe.cli",
+    "lab": "mratrust.lab.cli",
+    "collect": "mratrust.collect.cli",
+}
+"""The commands a module of their own registers, by name: ``mratrust probe`` imports neither the
+lab's nor collect's command line (a twentieth of a 100-target probe)."""
+_ONE_PARSER = _OWN_COMMANDS | frozenset(_ATTACHED)
+"""The commands that parse with their own parser alone (:func:`build_parser`)."""
 
 
 @contextlib.contextmanager
@@ -568,9 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # call, main(argv), leaves the caller's setting alone)
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
-        # a command of this module's own parses with its parser alone (the same parser, the same
-        # messages); anything else (help, probe, lab, collect, a typo) with the whole command line
-        own = args_list[0] if args_list and args_list[0] in _OWN_COMMANDS else None
+        # a command parses with its own parser alone (the same parser, the same messages);
+        # anything else (help, a typo) with the whole command line
+        own = args_list[0] if args_list and args_list[0] in _ONE_PARSER else None
         parser = build_parser(own)
         args = parser.parse_args(args_list)
         if not getattr(args, "command", None):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mratrust.cli import _OWN_COMMANDS, UsageError, build_parser, main
+from mratrust.cli import _ATTACHED, _OWN_COMMANDS, UsageError, build_parser, main
 
 Dir = Callable[[str], Path]
 
@@ -126,8 +126,8 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def test_a_command_parses_with_its_own_parser_alone() -> None:
     full = _subparsers(build_parser())
-    assert set(full) > _OWN_COMMANDS  # probe, lab and collect register theirs
-    for name in sorted(_OWN_COMMANDS):
+    assert set(full) == _OWN_COMMANDS | set(_ATTACHED)  # probe, lab and collect register theirs
+    for name in sorted(full):
         alone = _subparsers(build_parser(name))
         assert list(alone) == [name]
         assert alone[name].prog == full[name].prog
@@ -143,11 +143,21 @@ def test_a_usage_error_reads_the_same(capsys: pytest.CaptureFixture[str]) -> Non
     assert alone.strip() == str(full.value)
 
 
+_CLIS = ("mratrust.probe.cli", "mratrust.lab.cli", "mratrust.collect.cli")
+
+
 @pytest.mark.parametrize(
-    ("args", "registers_lab"), [(["audit", "--help"], False), (["--help"], True)]
+    ("args", "loads"),
+    [
+        (["audit", "--help"], ()),
+        (["probe", "--help"], ("mratrust.probe.cli",)),
+        (["lab", "--help"], ("mratrust.lab.cli",)),
+        (["collect", "--help"], ("mratrust.collect.cli",)),
+        (["--help"], _CLIS),
+    ],
 )
-def test_only_the_whole_command_line_loads_the_lab_and_collect_parsers(
-    args: list[str], registers_lab: bool
+def test_a_command_loads_its_own_command_line_and_no_other(
+    args: list[str], loads: tuple[str, ...]
 ) -> None:
     code = f"from mratrust.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
     done = subprocess.run(
@@ -158,8 +168,7 @@ def test_only_the_whole_command_line_loads_the_lab_and_collect_parsers(
         check=True,
     )
     loaded = set(done.stdout.split())
-    assert ("mratrust.lab.cli" in loaded) is registers_lab
-    assert ("mratrust.collect.cli" in loaded) is registers_lab
+    assert {m for m in _CLIS if m in loaded} == set(loads)
 
 
 @pytest.mark.parametrize(("sid", "has_fixes"), [("B0", False), ("F03", True)])
