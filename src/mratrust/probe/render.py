@@ -76,6 +76,7 @@ def _verdict_json(v: Verdict | None) -> dict[str, Any] | None:
 
 def _observation_json(o: Observation) -> dict[str, Any]:
     hs = o.handshake
+    key_type = o.key_type
     return {
         "variant": o.variant.value,
         "outcome": o.outcome.value,
@@ -87,7 +88,7 @@ def _observation_json(o: Observation) -> dict[str, Any]:
         "phase": hs.phase.value if hs.phase else None,
         "tls_version": hs.tls_version,
         "cipher": hs.cipher,
-        "key_type": o.key_type.value if o.key_type else None,
+        "key_type": key_type.value if key_type else None,
         "chain": [facts(c).fingerprint for c in hs.chain],
         "client_certificate": {
             "requested": hs.client_cert_requested,
@@ -103,7 +104,17 @@ def _observation_json(o: Observation) -> dict[str, Any]:
     }
 
 
-def _identity_json(i: ServerIdentity) -> dict[str, Any]:
+def _cert_once(cert: x509.Certificate, seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """:func:`cert_json` of ``cert``, made once per document: a server's certificate is in the
+    identities of every name it serves."""
+    key = facts(cert).fingerprint
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = cert_json(cert)
+    return found
+
+
+def _identity_json(i: ServerIdentity, seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "key_type": i.key_type.value,
         "fingerprint": i.fingerprint,
@@ -111,7 +122,7 @@ def _identity_json(i: ServerIdentity) -> dict[str, Any]:
         "variants": [v.value for v in i.variants],
         "negotiated": [{"tls_version": v, "cipher": c} for v, c in i.negotiated],
         "verdict": _verdict_json(i.verdict),
-        "chain": [cert_json(c) for c in i.chain],
+        "chain": [_cert_once(c, seen) for c in i.chain],
     }
 
 
@@ -137,6 +148,7 @@ def to_json(
     now: dt.datetime,
 ) -> str:
     """The stable JSON document (``schema: mratrust.probe/1``)."""
+    seen: dict[str, dict[str, Any]] = {}
     doc = {
         "schema": SCHEMA,
         "tool": {"name": "mratrust", "version": __version__},
@@ -164,11 +176,16 @@ def to_json(
                 "status": status(r),
                 "outcome": r.default.outcome.value,
                 "message": r.default.message,
-                "default": _observation_json(r.default),
-                "identities": [_identity_json(i) for i in r.identities],
-                "observations": [_observation_json(o) for o in r.observations],
+                "default": (
+                    observed[0]
+                    if r.observations and r.observations[0] is r.default
+                    else _observation_json(r.default)
+                ),
+                "identities": [_identity_json(i, seen) for i in r.identities],
+                "observations": observed,
             }
             for r in reports
+            for observed in ([_observation_json(o) for o in r.observations],)
         ],
         "summary": summary(reports),
     }
