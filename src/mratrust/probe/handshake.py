@@ -143,7 +143,7 @@ class _Watch:
     and the copy of the state's name each time were a tenth of the client's CPU per handshake.
     """
 
-    __slots__ = ("alert_in", "callback", "done", "requested", "ticket_after", "wrote_cert")
+    __slots__ = ("alert_in", "callback", "done", "requested", "ssl", "ticket_after", "wrote_cert")
 
     def __init__(self, conn: SSL.Connection) -> None:
         self.alert_in: int | None = None
@@ -151,9 +151,14 @@ class _Watch:
         self.wrote_cert = False
         self.done = False
         self.ticket_after = False
+        self.ssl: Any = _ssl_of(conn)
         self.callback: Any = _ffi.callback("void (*)(const SSL *, int, int)", self._on_info)
-        """Kept here: OpenSSL holds only its address (the Connection keeps this watch)."""
-        _lib.SSL_set_info_callback(_ssl_of(conn), self.callback)
+        """Kept here while OpenSSL may call it: OpenSSL holds only its address."""
+        _lib.SSL_set_info_callback(self.ssl, self.callback)
+
+    def detach(self) -> None:
+        """OpenSSL calls the callback no more (the handshake is over: it may now be freed)."""
+        _lib.SSL_set_info_callback(self.ssl, _ffi.NULL)
 
     def _on_info(self, ssl: Any, where: int, ret: int) -> None:
         if where & _CB_ALERT:
@@ -431,6 +436,7 @@ def handshake_steps(
             detail=exc.strerror or str(exc),
         )
     address = None
+    watch: _Watch | None = None
     try:
         peer = sock.getpeername()
         address = str(peer[0])
@@ -454,6 +460,8 @@ def handshake_steps(
             )
         )
     finally:
+        if watch is not None:
+            watch.detach()
         sock.close()
 
 
