@@ -157,8 +157,10 @@ class _Watch:
         _lib.SSL_set_info_callback(self.ssl, self.callback)
 
     def detach(self) -> None:
-        """OpenSSL calls the callback no more (the handshake is over: it may now be freed)."""
+        """OpenSSL calls the callback no more, and the callback is let go (it holds this watch
+        through its bound method: a cycle the garbage collector would otherwise have to find)."""
         _lib.SSL_set_info_callback(self.ssl, _ffi.NULL)
+        self.callback = None
 
     def _on_info(self, ssl: Any, where: int, ret: int) -> None:
         if where & _CB_ALERT:
