@@ -14,6 +14,7 @@ from mratrust.probe.client import (
     ClientProfile,
     TlsVersion,
     Variant,
+    build_offers,
     client_profile,
     load_client_identity,
     sigalgs_supported,
@@ -408,3 +409,60 @@ def test_results_come_back_in_input_order(servers: dict[str, SServer], trust: Tr
         Outcome.OK,
         Outcome.OK,
     ]
+
+
+@pytest.mark.openssl
+def test_a_run_parses_each_received_certificate_once(servers: dict[str, SServer]) -> None:
+    # the offers of a run share what they received: the same server's certificate is one object
+    import time
+
+    from mratrust.probe.handshake import Seen, handshake
+
+    offers = build_offers(client_profile(Version.parse("X15.3")))
+    seen: Seen = {}
+    limits = Timeouts(connect=3, handshake=3, read=1, overall=20)
+
+    def chain(server: SServer, variant: Variant, shared: Seen | None) -> tuple[object, ...]:
+        hs = handshake(
+            "127.0.0.1",
+            server.port,
+            offer=offers[variant],
+            server_name=NODE,
+            timeouts=limits,
+            deadline=time.monotonic() + 20,
+            seen=shared,
+        )
+        assert hs.completed, hs.detail
+        return hs.chain
+
+    first = chain(servers["dual"], Variant.TLS12_RSA, seen)
+    again = chain(servers["dual"], Variant.TLS12_RSA, seen)
+    assert len(first) == 2 and all(a is b for a, b in zip(first, again, strict=True))
+    other = chain(servers["dual"], Variant.TLS12_ECDSA, seen)
+    assert other[0] is not first[0] and other[0] != first[0]  # the ECDSA leaf: its own object
+    assert other[1] is first[1]  # the same intermediate, sent with both
+
+
+@pytest.mark.openssl
+def test_negative_twin_without_a_shared_table_each_handshake_parses_its_own(
+    servers: dict[str, SServer],
+) -> None:
+    import time
+
+    from mratrust.probe.handshake import handshake
+
+    offer = build_offers(client_profile(Version.parse("X15.3")))[Variant.TLS12_RSA]
+    limits = Timeouts(connect=3, handshake=3, read=1, overall=20)
+    chains = [
+        handshake(
+            "127.0.0.1",
+            servers["dual"].port,
+            offer=offer,
+            server_name=NODE,
+            timeouts=limits,
+            deadline=time.monotonic() + 20,
+        ).chain
+        for _ in range(2)
+    ]
+    assert chains[0] == chains[1]  # the same certificates...
+    assert chains[0][0] is not chains[1][0]  # ...parsed twice

@@ -144,11 +144,11 @@ def test_a_step_that_raises_is_reported_and_the_run_goes_on(
     real = hs_module._peer_chain
     calls = {"n": 0}
 
-    def first_one_breaks(conn: Any) -> Any:
+    def first_one_breaks(conn: Any, *rest: Any) -> Any:
         calls["n"] += 1
         if broken and calls["n"] == 1:
             raise RuntimeError("a bug in the chain reader")
-        return real(conn)
+        return real(conn, *rest)
 
     monkeypatch.setattr(hs_module, "_peer_chain", first_one_breaks)
     counter = OpenCount()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import ipaddress
 import os
 import select
@@ -329,10 +330,48 @@ def _connect(host: str, port: int, deadline: float, resolved: Resolved | None = 
     raise last
 
 
-def _peer_chain(conn: SSL.Connection) -> tuple[x509.Certificate, ...]:
-    get: Any = conn.get_peer_cert_chain  # stub versions differ on as_cryptography
-    certs = get(as_cryptography=True)
-    return tuple(certs or ())
+@functools.lru_cache(maxsize=4096)
+def _sni(name: str) -> bytes:
+    """``name`` as the SNI extension carries it (IDNA): once per name, not once per offer."""
+    return name.encode("idna")
+
+
+Seen = dict[bytes, x509.Certificate]
+"""Certificates already received in a run, by their DER: a server sends the same ones to every
+offer, and each is parsed once (one object, whose facts are computed once)."""
+
+
+def _peer_chain(conn: SSL.Connection, seen: Seen | None = None) -> tuple[x509.Certificate, ...]:
+    """The certificates the server sent, in its order (read straight from OpenSSL's stack)."""
+    stack = _lib.SSL_get_peer_cert_chain(_ssl_of(conn))
+    if stack == _ffi.NULL:
+        return ()
+    chain: list[x509.Certificate] = []
+    for i in range(_lib.sk_X509_num(stack)):
+        der = _der_of(_lib.sk_X509_value(stack, i))
+        cert = seen.get(der) if seen is not None else None
+        if cert is None:
+            cert = x509.load_der_x509_certificate(der)
+            if seen is not None:
+                seen[der] = cert
+        chain.append(cert)
+    return tuple(chain)
+
+
+def _der_of(cert: Any) -> bytes:
+    """The DER of an OpenSSL ``X509 *``."""
+    bio = _lib.BIO_new(_lib.BIO_s_mem())
+    if bio == _ffi.NULL:
+        raise MemoryError("OpenSSL could not allocate a memory BIO")
+    try:
+        if _lib.i2d_X509_bio(bio, cert) != 1:
+            _lib.ERR_clear_error()
+            raise ValueError("OpenSSL could not encode a received certificate")
+        data = _ffi.new("char **")
+        size = _lib.BIO_get_mem_data(bio, data)
+        return bytes(_ffi.buffer(data[0], size))
+    finally:
+        _lib.BIO_free(bio)
 
 
 def _ca_names(conn: SSL.Connection) -> tuple[x509.Name, ...]:
@@ -359,6 +398,7 @@ def handshake(
     deadline: float,
     check_client_rejection: bool = True,
     resolved: Resolved | None = None,
+    seen: Seen | None = None,
 ) -> Handshake:
     """Connect to ``host:port`` and make the handshake of ``offer``; never raises for I/O.
 
@@ -374,6 +414,7 @@ def handshake(
             deadline=deadline,
             check_client_rejection=check_client_rejection,
             resolved=resolved,
+            seen=seen,
         )
     )
     return result
@@ -389,12 +430,14 @@ def handshake_steps(
     deadline: float,
     check_client_rejection: bool = True,
     resolved: Resolved | None = None,
+    seen: Seen | None = None,
 ) -> Steps:
     """The steps of one handshake (see :func:`handshake`): a generator that yields a
     :class:`Wait` whenever it needs a socket ready and returns the :class:`Handshake`.
 
     ``resolved`` (shared by the handshakes of a run) keeps the addresses a name resolved to, so
-    the other offers to the same endpoint connect to them without asking the resolver again.
+    the other offers to the same endpoint connect to them without asking the resolver again;
+    ``seen`` (shared too) the certificates received, so each is parsed once.
 
     ``deadline`` (a :func:`time.monotonic` value) caps every per-operation limit. With TLS 1.3 and
     a CertificateRequest, one read after the handshake (at most ``timeouts.read``) tells whether
@@ -445,7 +488,7 @@ def handshake_steps(
         conn = SSL.Connection(offer.context, sock)
         watch = _Watch(conn)
         if server_name:
-            conn.set_tlsext_host_name(server_name.encode("idna"))
+            conn.set_tlsext_host_name(_sni(server_name))
         conn.set_connect_state()
         return (
             yield from _run(
@@ -459,6 +502,7 @@ def handshake_steps(
                 server_name or address,
                 done,
                 check_client_rejection,
+                seen,
             )
         )
     finally:
@@ -478,6 +522,7 @@ def _run(
     host: str,
     done: Any,
     check_client_rejection: bool,
+    seen: Seen | None,
 ) -> Steps:
     hs_deadline = min(time.monotonic() + timeouts.handshake, deadline)
     failure: Outcome | None = None
@@ -518,7 +563,7 @@ def _run(
             conn, sock, watch, timeouts, deadline, host
         )
 
-    chain = _peer_chain(conn)
+    chain = _peer_chain(conn, seen)
     alert = Alert.from_code(watch.alert_in) if watch.alert_in is not None else None
     sent = watch.wrote_cert and offer.context is not None and _has_cert(conn)
     result: Handshake = done(

@@ -30,6 +30,7 @@ from mratrust.probe.handshake import (
     Handshake,
     Phase,
     Resolved,
+    Seen,
     Steps,
     Timeouts,
     Wait,
@@ -132,6 +133,10 @@ class _Run:
     """time.monotonic() value after which nothing more is started or waited for."""
     resolved: Resolved
     """Each endpoint's addresses, resolved once (by its default offer) for all its offers."""
+    per_target: tuple[dict[Variant, Offer], ...]
+    """The offers of each target (those of its leg's transport), by the target's index."""
+    seen: Seen
+    """The certificates received in the run, by DER (each parsed once)."""
 
     @classmethod
     def start(
@@ -142,22 +147,24 @@ class _Run:
         timeouts: Timeouts,
         per_host: int,
     ) -> _Run:
+        transports = [t.leg.transport for t in targets]
         offers = {
             transport: build_offers(profile, wanted, transport=transport)
-            for transport in dict.fromkeys(t.leg.transport for t in targets)
+            for transport in dict.fromkeys(transports)
         }
         return cls(
             targets=targets,
             offers=offers,
+            per_target=tuple(offers[transport] for transport in transports),
             per_host=per_host,
             timeouts=timeouts,
             deadline=time.monotonic() + timeouts.overall,
             resolved={},
+            seen={},
         )
 
     def offer(self, key: Key) -> Offer:
-        index, variant = key
-        return self.offers[self.targets[index].leg.transport][variant]
+        return self.per_target[key[0]][key[1]]
 
     def steps(self, key: Key) -> Steps:
         """The steps of one handshake (an offer without a context returns at once)."""
@@ -170,6 +177,7 @@ class _Run:
             timeouts=self.timeouts,
             deadline=self.deadline,
             resolved=self.resolved,
+            seen=self.seen,
         )
 
 
@@ -279,7 +287,7 @@ def _follow_ups(
     TLS, or answered by the default handshake itself) and those still to send."""
     decided: dict[Key, Handshake] = {}
     to_send: list[Key] = []
-    own = run.offers[run.targets[index].leg.transport][Variant.DEFAULT]
+    own = run.per_target[index][Variant.DEFAULT]
     covered = covered_by(default, own.sigalgs)
     for v in wanted:
         if v is Variant.DEFAULT:
