@@ -328,3 +328,53 @@ def test_negative_twin_a_failing_probe_keeps_its_exit_code_and_file(
     assert json.loads(out.read_text(encoding="utf-8"))["summary"]["fail"] == 1
     assert done.stdout == b""
     assert f"wrote {out}".encode() in done.stderr
+
+
+_MODULES_AFTER = """
+import os, sys
+import mratrust.cli as cli
+
+def report(code):
+    print("loaded", "cryptography.hazmat.primitives.serialization.ssh" in sys.modules)
+    sys.stdout.flush()
+    os._exit(code)
+
+cli._exit_now = report
+sys.argv = ["mratrust", "probe", *sys.argv[1:], "--format", "json", "-o", os.devnull]
+cli.main()
+"""
+
+
+def _key_loader_loaded(*argv: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULES_AFTER, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout.split("loaded ", 1)[1].strip()
+
+
+@pytest.mark.openssl
+def test_a_probe_without_a_client_certificate_loads_no_key_reader(
+    servers: dict[str, SServer], pki: Pki
+) -> None:
+    assert _key_loader_loaded(servers["dual"].target, "--trust", str(pki.root_pem)) == "False"
+
+
+@pytest.mark.openssl
+def test_negative_twin_a_client_certificate_loads_the_key_reader(
+    servers: dict[str, SServer], pki: Pki
+) -> None:
+    loaded = _key_loader_loaded(
+        servers["dual"].target,
+        "--trust",
+        str(pki.root_pem),
+        "--client-cert",
+        str(pki.expc_pem),
+        "--client-key",
+        str(pki.expc_key),
+    )
+    assert loaded == "True"

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from OpenSSL import SSL
 
@@ -208,6 +207,8 @@ class ClientIdentity:
 
 
 def _load_key(path: Path) -> PrivateKey:
+    from cryptography.hazmat.primitives import serialization  # a client identity only
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -244,6 +245,8 @@ def load_client_identity(cert: str | Path, key: str | Path | None = None) -> Cli
     ``cert`` may be any format :func:`mratrust.pki.load.load_path` reads; ``key`` defaults to the
     certificate file (a PEM holding both). The key must match the certificate.
     """
+    from cryptography.hazmat.primitives import serialization  # a client identity only
+
     from mratrust.pki.load import load_path
     from mratrust.pki.verify import order_chain
 
