@@ -240,3 +240,49 @@ def test_multi_server_is_worked_out_once_per_certificate(
     single = next(f for f in leaves.values() if not f.multi_server)
     assert ctx.multi_server(replace(multi, san_dns=single.san_dns, common_name="x")) is False
     assert ctx.multi_server(replace(single, san_dns=multi.san_dns)) is True
+
+
+def test_the_rules_memory_is_let_go_once_they_have_run_and_no_verdict_changes(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust.audit import run_rules
+    from mratrust.rules import RULES
+
+    ctx = context(deployment("B0"), now=NOW)
+    for info in RULES.values():  # the rules alone: what they remember is still there
+        list(info.check(ctx))
+    cache = ctx._cache
+    assert cache.paths and cache.by_id and cache.memo and cache.node_subjects
+    assert cache.leg_subjects and cache.multi_server
+    # the subject index of the audit's certificates (a failed path asks for it; B0 has none)
+    known = ctx.known()
+    verify_module._known_index(known)
+    assert cache.known is known and verify_module._KNOWN[0][0] is known
+    first = run_rules(ctx)  # runs them and lets go
+    assert not (cache.paths or cache.by_id or cache.memo or cache.node_subjects)
+    assert not (cache.leg_subjects or cache.multi_server) and cache.known is None
+    assert not verify_module._KNOWN or verify_module._KNOWN[0][0] is not known
+    assert cache.graph is not None  # the report's graph still has its legs
+    # asked again, everything is worked out again, to the same findings
+    again = run_rules(ctx)
+    assert again == first and len(again) > 50
+    assert [f.message for f in again] == [f.message for f in first]
+    # a fresh context gives them too (nothing depended on what was let go)
+    assert run_rules(context(deployment("B0"), now=NOW)) == first
+
+
+def test_release_only_forgets_the_known_index_of_its_own_audit(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    ctx = context(deployment("B0"), now=NOW)
+    other = context(deployment("B0"), now=NOW)
+    mine, theirs = ctx.known(), other.known()
+    assert mine is not theirs and mine == theirs
+    verify_module._known_index(theirs)
+    ctx.release()  # another audit's index is remembered: left as it is
+    assert verify_module._KNOWN and verify_module._KNOWN[0][0] is theirs
+    assert ctx._cache.known is None
+    mine = ctx.known()  # asked again: a new tuple, indexed when a path fails
+    verify_module._known_index(mine)
+    ctx.release()
+    assert not verify_module._KNOWN

@@ -29,7 +29,7 @@ from mratrust.model import (
     UcCluster,
 )
 from mratrust.pki.facts import CertFacts, facts
-from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.pki.verify import PathResult, Purpose, TrustStore, forget_known, validate
 from mratrust.sunset import SunsetPolicy
 from mratrust.topology import (
     Leg,
@@ -192,7 +192,7 @@ class _Cache:
     memo: dict[str, object] = field(default_factory=dict)
     behaviour: tuple[Version, Version | None, Behaviour] | None = None
     node_subjects: dict[int, dict[str | None, Subject]] = field(default_factory=dict)
-    leg_subjects: dict[tuple[int, str], Subject] = field(default_factory=dict)
+    leg_subjects: dict[str, dict[int, Subject]] = field(default_factory=dict)
     multi_server: dict[int, tuple[CertFacts, bool]] = field(default_factory=dict)
 
 
@@ -277,6 +277,23 @@ class AuditContext:
         if self._cache.graph is None:
             self._cache.graph = legs(self.deployment)
         return self._cache.graph
+
+    def release(self) -> None:
+        """Forget what the rules remembered (verdicts, subjects, memos): once they have run,
+        what the report needs is in their findings, and the rendering of a large deployment
+        reuses that memory (at 10,000 nodes some 30 MB) instead of taking more. The legs stay
+        (the report's graph is drawn from them); anything asked again is worked out again, to
+        the same value."""
+        cache = self._cache
+        if cache.known is not None:
+            forget_known(cache.known)
+        cache.known = None
+        cache.paths = {}
+        cache.by_id = {}
+        cache.memo = {}
+        cache.node_subjects = {}
+        cache.leg_subjects = {}
+        cache.multi_server = {}
 
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
@@ -363,11 +380,15 @@ class AuditContext:
     def leg_subject(self, leg: UcLeg, certificate: str) -> Subject:
         """The subject of a finding about ``leg`` and the node's certificate ``certificate``:
         one value shared by the rules about the leg (the context keeps its legs alive)."""
-        made = self._cache.leg_subjects
-        key = (id(leg), certificate)
-        found = made.get(key)
+        # by certificate, then by leg: an int key per leg, not a tuple and an int (at 10,000
+        # nodes some 3 MB less while the rules run)
+        by_cert = self._cache.leg_subjects
+        made = by_cert.get(certificate)
+        if made is None:
+            made = by_cert[certificate] = {}
+        found = made.get(id(leg))
         if found is None:
-            found = made[key] = _new_subject(
+            found = made[id(leg)] = _new_subject(
                 leg.cluster.name, leg.node.name, leg.label, certificate, leg.id, None
             )
         return found
