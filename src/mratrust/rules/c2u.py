@@ -593,17 +593,20 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
 )
 def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
     pairs = {Product.CUCM: ("tomcat", "CallManager"), Product.IMP: ("tomcat", "cup-xmpp")}
+    # each pair with its label, one string shared by the subjects that name it
+    labelled = {product: (pair, f"{pair[0]}+{pair[1]}") for product, pair in pairs.items()}
     for cluster, node in ctx.deployment.nodes():
-        pair = pairs.get(cluster.product)
-        if pair is None:
+        found = labelled.get(cluster.product)
+        if found is None:
             continue
+        pair, label = found
         a, b = (node.identity(n) for n in pair)
         if a is None or b is None:
             continue
         subject = Subject(
             cluster=cluster.name,
             node=node.name,
-            certificate=f"{pair[0]}+{pair[1]}",
+            certificate=label,
             endpoint_id=node_id(cluster, node.name),
         )
         fa, fb = facts(a.leaf), facts(b.leaf)
