@@ -286,3 +286,30 @@ def test_release_only_forgets_the_known_index_of_its_own_audit(
     verify_module._known_index(mine)
     ctx.release()
     assert not verify_module._KNOWN
+
+
+def test_a_message_equal_to_the_last_one_is_that_same_string() -> None:
+    subject = Subject(cluster="c", node="n", certificate="tomcat")
+    first = make("C2U-NAME", Status.PASS, subject, "".join(["same ", "words"]))
+    second = make("C2U-NAME", Status.PASS, subject, "".join(["same ", "words"]))
+    assert second.message is first.message and second == first
+    # twin: another message is kept as it is, and then is the one shared
+    other = "".join(["other ", "words"])
+    third = make("C2U-NAME", Status.FAIL, subject, other)
+    assert third.message is other and third.message != first.message
+    assert make("C2U-NAME", Status.PASS, subject, "".join(["other ", "words"])).message is other
+
+
+def test_rules_share_the_messages_they_repeat(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust.audit import run_rules
+
+    findings = run_rules(context(deployment("B0"), now=NOW))
+    said: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        if f.rule in ("C2U-TRUST", "C2U-NAME", "C2U-ECDSA", "EXP-WILDCARD"):
+            said.setdefault((f.rule, f.message), []).append(f.message)
+    repeated = [texts for texts in said.values() if len(texts) > 1]
+    assert repeated  # B0's nodes have several legs that say the same of one certificate
+    assert all(all(t is texts[0] for t in texts) for texts in repeated)

@@ -449,7 +449,15 @@ def make(
 
     A ``fail`` or ``risk`` carries its typed fixes: ``fixes`` when given (a fix that needs more
     than the finding holds), else what the rule's ``fix`` function derives from the finding.
+
+    A message equal to the one made just before is that same string: a node's legs with one
+    certificate often say the same of it (at 10,000 nodes some 20,000 strings fewer).
     """
+    last = _LAST_MESSAGE[0]
+    if message == last:
+        message = last
+    else:
+        _LAST_MESSAGE[0] = message
     info = RULES[info_id]
     if status is _PASS or status is _INFO:  # most findings: nothing to fix, no remediation
         return _finding(
@@ -482,6 +490,10 @@ def make(
     if info.fix is not None:
         return replace(found, fixes=tuple(info.fix(found)))
     return found
+
+
+_LAST_MESSAGE = [""]
+"""The message of the finding :func:`make` made last."""
 
 
 _FINDING_FIELDS = (

@@ -944,17 +944,25 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     if not ctx.behaviour.ecdsa_preference_release:
         return
     offers: dict[tuple[str, Transport], _Offer] = {}  # the same for every leg of a kind
+    # what an RSA-only cluster's legs say, by what it says it of: one string for its nodes
+    rsa_only: dict[tuple[str, int, str], str] = {}
     for leg in ctx.legs():
         if leg.ecdsa_identity is None:
             continue
         subject = _subject(ctx, leg, leg.ecdsa_identity)
         if leg.ecdsa is EcdsaOffer.NEVER:
+            said = (leg.cluster.name, leg.port, leg.ecdsa_identity)
+            text = rsa_only.get(said)
+            if text is None:
+                text = rsa_only[said] = (
+                    f"{said[0]} offers RSA only on {said[1]} (HTTPS Ciphers: RSA Ciphers "
+                    f"only), so {said[2]} is never presented, under TLS 1.2 or 1.3"
+                )
             yield make(
                 "C2U-ECDSA",
                 Status.PASS,
                 subject,
-                f"{leg.cluster.name} offers RSA only on {leg.port} (HTTPS Ciphers: RSA Ciphers "
-                f"only), so {leg.ecdsa_identity} is never presented, under TLS 1.2 or 1.3",
+                text,
                 evidence={"tls13_possible": False, "identity": leg.ecdsa_identity},
             )
             continue
