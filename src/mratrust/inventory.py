@@ -39,6 +39,7 @@ from mratrust.model import (
 )
 from mratrust.pki.facts import CertFacts, facts, prime
 from mratrust.pki.load import LoadedCert, MissingFile, Parsed, load_path, load_paths
+from mratrust.pki.verify import TrustStore
 from mratrust.versions import Version
 
 if TYPE_CHECKING:
@@ -343,6 +344,8 @@ class _Files:
         self.cache: dict[str, tuple[LoadedCert, ...]] = {}
         self.paths: dict[str, str] = {}
         self.parsed: Parsed = {}
+        self.trust: dict[tuple[str, int], TrustStore] = {}
+        """The index of each store by its name and the certificates read for it."""
         self.read: dict[str, tuple[LoadedCert, ...] | InputError] = {}
         """Files read ahead by :meth:`prefetch`, not yet :meth:`load`-ed."""
         """Files with the same bytes (a multi-server certificate on every node) share objects."""
@@ -487,7 +490,14 @@ def _identity(
 
 
 def _store(files: _Files, name: str, ref: str, loc: Loc) -> Store:
-    return Store.of(name, ref, files.load(ref, loc))
+    """The store ``name`` read from ``ref``; stores of one name read from one file share their
+    index (every cluster's tomcat-trust from one CA bundle: one index, not one per cluster)."""
+    certs = files.load(ref, loc)
+    key = (name, id(certs))  # the files' cache keeps ``certs`` alive: its id stays its own
+    trust = files.trust.get(key)
+    if trust is None:
+        trust = files.trust[key] = TrustStore(certs, label=name)
+    return Store.of(name, ref, certs, trust=trust)
 
 
 def _key_file(files: _Files, ref: str | None, loc: Loc) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 from tests.conftest import NOW
@@ -313,3 +314,74 @@ def test_rules_share_the_messages_they_repeat(
     repeated = [texts for texts in said.values() if len(texts) > 1]
     assert repeated  # B0's nodes have several legs that say the same of one certificate
     assert all(all(t is texts[0] for t in texts) for texts in repeated)
+
+
+def test_stores_of_one_name_read_from_one_file_share_their_index(tmp_path: Path) -> None:
+    import yaml
+
+    from mratrust.inventory import load_inventory
+
+    root = pg.make_ca("SHARE-ROOT", now=NOW, pool=POOL)
+    inter = pg.make_ca("SHARE-INT", now=NOW, issuer=root, pool=POOL)
+    certs = tmp_path / "certs"
+    bundle = [root.cert, inter.cert]
+    pg.write_certs(certs / "trust.pem", bundle)
+    pg.write_certs(certs / "copy.pem", bundle)  # the same bytes in another file
+    expc = pg.make_leaf("expc.example.com", now=NOW, issuer=inter, pool=POOL)
+    pg.write_certs(certs / "expc.pem", expc.chain())
+    clusters = []
+    for c in range(2):
+        name = f"cucm{c}.example.com"
+        leaf = pg.make_leaf(name, now=NOW, issuer=inter, san=(name,), pool=POOL)
+        pg.write_certs(certs / f"{name}.pem", [leaf.cert])
+        clusters.append(
+            {
+                "name": f"cucm-{c}",
+                "product": "cucm",
+                "version": "15.0.1.12900-234",
+                "publisher": name,
+                "trust": {
+                    "tomcat-trust": "certs/trust.pem",
+                    "CallManager-trust": "certs/trust.pem" if c == 0 else "certs/copy.pem",
+                },
+                "nodes": [
+                    {
+                        "name": name,
+                        "role": "publisher",
+                        "certificates": {"tomcat": f"certs/{name}.pem"},
+                    }
+                ],
+            }
+        )
+    doc = {
+        "schema": 1,
+        "name": "Shared stores",
+        "expressway": {
+            "version": "X14.2.1",
+            "peers": [
+                {
+                    "name": "expc.example.com",
+                    "certificate": "certs/expc.pem",
+                    "trusted_cas": "certs/trust.pem",
+                }
+            ],
+        },
+        "uc_clusters": clusters,
+    }
+    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    dep = load_inventory(tmp_path / "inventory.yaml")
+    (a_tomcat, a_cm), (b_tomcat, b_cm) = (
+        (c.store("tomcat-trust"), c.store("CallManager-trust")) for c in dep.uc_clusters
+    )
+    assert a_tomcat and a_cm and b_tomcat and b_cm
+    assert a_tomcat.trust is b_tomcat.trust  # one name, one file: one index
+    assert a_tomcat.trust.label == "tomcat-trust" and a_tomcat.trust.key == b_cm.trust.key
+    # twins: another name from the same file, the same name from another file: their own
+    assert a_cm.trust is not a_tomcat.trust and a_cm.trust.label == "CallManager-trust"
+    assert b_cm.trust is not a_cm.trust and b_cm.path == "certs/copy.pem"
+    # every store still holds its own entries, read from its own file
+    assert {c.source for c in b_cm.certs} == {str(certs / "copy.pem")}
+    # and the audit of a deployment whose stores share an index says what it said before
+    ctx = context(dep, now=NOW)
+    leaf = dep.uc_clusters[0].nodes[0].certificates[0].chain
+    assert ctx.validate(leaf, a_tomcat.trust).ok and ctx.validate(leaf, b_cm.trust).ok

@@ -377,15 +377,23 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
         for same, found in zip(chunk, _facts_of(firsts, ders), strict=True):
             if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
                 _by_content()
-            _UNINDEXED.append((same[0], found))
-            for cert in same:
+            pair = (same[0], found)  # one tuple for both tables (1.3 MB at 10,000 nodes)
+            _UNINDEXED.append(pair)
+            _remember(same[0], found, pair)
+            for cert in same[1:]:
                 _remember(cert, found)
 
 
-def _remember(cert: x509.Certificate, found: CertFacts) -> None:
+def _remember(
+    cert: x509.Certificate,
+    found: CertFacts,
+    pair: tuple[x509.Certificate, CertFacts] | None = None,
+) -> None:
+    """Remember ``found`` for ``cert`` by identity (``pair``: ``(cert, found)`` made already)."""
     if len(_BY_ID) >= _CACHE_LIMIT:
         _BY_ID.clear()
-    _BY_ID[id(cert)] = (cert, found)  # keeps ``cert`` alive, so its id is not reused
+    # keeps ``cert`` alive, so its id is not reused
+    _BY_ID[id(cert)] = (cert, found) if pair is None else pair
 
 
 def _remember_content(cert: x509.Certificate, found: CertFacts) -> None:
