@@ -94,6 +94,8 @@ class CertFacts:
         cn = (self.common_name or "").split(".")[0]
         if cn.endswith("-ms"):
             return True
+        if len(self.san_dns) < 2:  # one host at most: nothing more to look at
+            return False
         # several hosts, not a host and its parent domain (which a single-server CSR may add)
         names = [n.lower().rstrip(".") for n in self.san_dns]
         hosts = [n for n in names if not any(o != n and o.endswith("." + n) for o in names)]
