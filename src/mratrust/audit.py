@@ -98,25 +98,42 @@ _SUMMARY_ORDER = (Status.FAIL, Status.RISK, Status.WARN, Status.INFO, Status.PAS
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Worst first, then by rule, cluster, node, leg, certificate (deterministic)."""
+    """Worst first, then by rule, cluster, node, leg, certificate (deterministic).
+
+    The findings are put in groups of one status and one rule (kept in the order given), the
+    groups taken in (status, rule) order, and each group sorted by subject: the order a stable
+    sort by the whole key gives, without a key of six values held for every finding at once
+    (at 10,000 nodes that is about 20 MB at the audit's peak), and each group's sort compares
+    shorter keys.
+    """
     # the rank read from the status's value: the same number as ``Status.rank`` without a
     # property call per finding
     rank, order = _RANK, RULE_ORDER
-    return tuple(
-        sorted(
-            findings,
-            key=lambda f: (
-                rank[f.status._value_],
-                order.get(f.rule, 999),
-                # the four fields of Subject.key() side by side, not in a tuple of their
-                # own: the same order, without a method call and a nested tuple to compare
-                (s := f.subject).cluster or "",
-                s.node or "",
-                s.leg or "",
-                s.certificate or "",
-            ),
-        )
-    )
+    groups: dict[tuple[int, int], list[Finding]] = {}
+    group: list[Finding] = []
+    last_rule: str | None = None
+    last_status: Status | None = None
+    for f in findings:
+        rule, status = f.rule, f.status
+        if rule is not last_rule or status is not last_status:  # findings come in runs
+            key = (rank[status._value_], order.get(rule, 999))
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = []
+            group, last_rule, last_status = found, rule, status
+        group.append(f)
+    out: list[Finding] = []
+    for key in sorted(groups):
+        group = groups.pop(key)  # sorted and passed on: its keys are gone before the next
+        group.sort(key=_subject_key)
+        out.extend(group)
+    return tuple(out)
+
+
+def _subject_key(f: Finding) -> tuple[str, str, str, str]:
+    """The fields of ``Subject.key()`` (None read as "") without a method call."""
+    s = f.subject
+    return (s.cluster or "", s.node or "", s.leg or "", s.certificate or "")
 
 
 _RANK = {s._value_: s.rank for s in Status}
@@ -188,6 +205,7 @@ def run_rules(ctx: AuditContext, rules: Sequence[str] | None = None) -> tuple[Fi
         if rules is not None and rule_id not in rules:
             continue
         out.extend(info.check(ctx))
+    ctx.release()  # what the rules remembered: the findings hold what is reported
     return sort_findings(out)
 
 

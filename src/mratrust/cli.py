@@ -134,8 +134,9 @@ def _sunset(args: argparse.Namespace) -> Any:
 
 
 def _render(args: argparse.Namespace, report: Report, running: Report | None = None) -> str:
-    """``report`` in the chosen format (not JSON: see :func:`_output`); ``running`` (an upgrade
-    check's report of the running version) gives the HTML matrix its column per version."""
+    """``report`` in the chosen format (JSON and plain text are streamed: see :func:`_output`);
+    ``running`` (an upgrade check's report of the running version) gives the HTML matrix its
+    column per version."""
     if args.format == "text":
         from mratrust.report import text
 
@@ -150,17 +151,32 @@ def _render(args: argparse.Namespace, report: Report, running: Report | None = N
 
 
 def _output(args: argparse.Namespace, report: Report, running: Report | None = None) -> None:
-    """Write ``report`` to --output or stdout, as :func:`emit` does. JSON is streamed as it is
-    encoded: a large report is never held whole."""
-    if args.format != "json":
-        emit(args, _render(args, report, running))
-        return
-    from mratrust.report import json as report_json
+    """Write ``report`` to --output or stdout, as :func:`emit` does. JSON and plain text are
+    streamed as they are made: a large report is never held whole."""
+    if args.format == "json":
+        from mratrust.report import json as report_json
 
+        _stream(args, lambda out: report_json.write(report, out), binary=True)
+        return
+    if args.format == "text" and not color_wanted(args):
+        from mratrust.report import text
+
+        _stream(args, lambda out: text.write(report, out, show_pass=args.show_pass), binary=False)
+        return
+    emit(args, _render(args, report, running))
+
+
+def _stream(args: argparse.Namespace, write: Callable[[Any], None], *, binary: bool) -> None:
+    """Hand ``write`` the output: stdout (its bytes when ``binary``, else its text layer), or
+    --output opened for UTF-8 bytes or text. A failed write is one :class:`InputError`."""
     if not args.output:
-        sys.stdout.flush()
-        report_json.write(report, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        if binary:
+            sys.stdout.flush()
+            write(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            write(sys.stdout)
+            sys.stdout.flush()
         return
     path = Path(args.output)
     # a regular file is written beside itself and renamed when complete, so an interrupted run
@@ -169,8 +185,8 @@ def _output(args: argparse.Namespace, report: Report, running: Report | None = N
     target = path.with_name(f".{path.name}.partial-{os.getpid()}") if regular else path
     try:
         try:
-            with target.open("wb") as out:
-                report_json.write(report, out)
+            with target.open("wb") if binary else target.open("w", encoding="utf-8") as out:
+                write(out)
             if regular:
                 target.replace(path)
         except BaseException:

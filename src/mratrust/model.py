@@ -100,8 +100,18 @@ class Store:
     trust: TrustStore = field(compare=False, repr=False)
 
     @classmethod
-    def of(cls, name: str, path: str, certs: tuple[LoadedCert, ...]) -> Store:
-        return cls(name=name, path=path, certs=certs, trust=TrustStore(certs, label=name))
+    def of(
+        cls,
+        name: str,
+        path: str,
+        certs: tuple[LoadedCert, ...],
+        *,
+        trust: TrustStore | None = None,
+    ) -> Store:
+        """The store of ``certs``; ``trust``: their index made already (labelled ``name``)."""
+        if trust is None:
+            trust = TrustStore(certs, label=name)
+        return cls(name=name, path=path, certs=certs, trust=trust)
 
     def with_certs(self, certs: tuple[LoadedCert, ...]) -> Store:
         """The same store holding ``certs`` (used to test a remediation in memory)."""

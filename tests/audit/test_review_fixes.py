@@ -51,6 +51,30 @@ def test_host_and_parent_domain_is_not_multi_server() -> None:
     assert facts(two_hosts.cert).multi_server
 
 
+@pytest.mark.parametrize(
+    ("cn", "san", "multi"),
+    [
+        ("cucm-pub.example.com", ("cucm-pub.example.com",), False),
+        ("cucm-pub.example.com", (), False),
+        ("cucm-pub-ms.example.com", ("cucm-pub-ms.example.com",), True),  # named so
+        ("cucm-pub-ms.example.com", (), True),
+        ("cucm-pub.example.com", ("cucm-pub.example.com", "cucm-sub1.example.com"), True),
+    ],
+)
+def test_one_san_name_is_multi_server_only_by_its_cn(
+    deployment: Get, cn: str, san: tuple[str, ...], multi: bool
+) -> None:
+    from mratrust.audit import context
+
+    leaf = pg.make_leaf(cn, now=NOW, issuer=None, san=san, pool=POOL)
+    found = facts(leaf.cert)
+    assert found.multi_server is multi
+    # the audit's remembered answer (one SAN name at most: answered at once) is the same
+    ctx = context(deployment("B0"), now=NOW)
+    assert ctx.multi_server(found) is multi and ctx.multi_server(found) is multi
+    assert (id(found) in ctx._cache.multi_server) is (len(san) > 1)
+
+
 def test_missing_lists_only_what_the_store_lacks() -> None:
     root = pg.make_ca("RV-ROOT", now=NOW, pool=POOL)
     inter = pg.make_ca("RV-INT", now=NOW, issuer=root, pool=POOL)

@@ -71,3 +71,33 @@ def _fields(f: Finding) -> dict[str, object]:
         "subject": f.subject,
         "message": f.message,
     }
+
+
+def test_rules_outside_the_catalogue_share_a_place_and_keep_their_order() -> None:
+    # two rules the catalogue does not know rank alike (after every known one): among them the
+    # subject decides, then the order they came in, interleaved as they were
+    subjects = [Subject(cluster=c, node="n") for c in ("b", "a", "b", "a")]
+    findings = [
+        Finding(
+            rule=rule,
+            status=Status.PASS,
+            severity=Severity.INFO,
+            subject=subject,
+            message=f"{rule} {i}",
+        )
+        for i, (rule, subject) in enumerate(
+            zip(("ZZ-OTHER", "AA-OTHER", "AA-OTHER", "ZZ-OTHER"), subjects, strict=True)
+        )
+    ]
+    known = Finding(
+        rule="C2U-NAME",
+        status=Status.PASS,
+        severity=Severity.INFO,
+        subject=subjects[0],
+        message="k",
+    )
+    got = sort_findings([*findings, known])
+    assert got == tuple(_reference([*findings, known]))
+    assert [f.message for f in got] == ["k", "AA-OTHER 1", "ZZ-OTHER 3", "ZZ-OTHER 0", "AA-OTHER 2"]
+    # twin: by rule name they would not be interleaved so
+    assert [f.message for f in got][1:] != sorted(f.message for f in findings)

@@ -296,3 +296,99 @@ def test_json_lines_of_findings_that_share_nothing_are_the_whole_document(
     streamed = report_json.render_bytes(big)
     assert streamed == _whole(big)
     assert streamed.count(b'"remediation":["step ') == len(many)
+
+
+class _TextPieces(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.pieces.append(s)
+        return len(s)
+
+
+@pytest.mark.parametrize("show_pass", [False, True])
+def test_text_is_written_in_pieces_of_bounded_size(report: Report, show_pass: bool) -> None:
+    big = replace(report, findings=report.findings * 300)
+    sink = _TextPieces()
+    text.write(big, sink, show_pass=show_pass)
+    whole = "".join(sink.pieces)
+    assert whole == text.render(big, show_pass=show_pass)
+    # with the passes shown the report is large: written in several pieces
+    assert (len(whole) > 1 << 20 and len(sink.pieces) >= 3) is show_pass
+    # a piece ends at the first line past the chunk's size (a finding's line wraps to a few)
+    assert max(len(p) for p in sink.pieces) < text._CHUNK + 4096
+    small = _TextPieces()
+    text.write(report, small, show_pass=show_pass)
+    assert small.pieces == [text.render(report, show_pass=show_pass)]
+    # twin: the passes shown or not are two reports
+    other = _TextPieces()
+    text.write(report, other, show_pass=not show_pass)
+    assert other.pieces != small.pieces
+
+
+def test_text_streamed_to_a_file_and_to_stdout_is_the_rendered_report(
+    capsys: pytest.CaptureFixture[str], scenario_dir: Dir, tmp_path: Path, report: Report
+) -> None:
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    now = ["--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    target = tmp_path / "r.txt"
+    assert main(["audit", inv, "--format", "text", *now, "-o", str(target)]) == 0
+    assert target.read_bytes() == text.render(report).encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt"]  # no partial file left
+    capsys.readouterr()
+    assert main(["audit", inv, "--format", "text", *now, "--show-pass"]) == 0
+    shown = capsys.readouterr().out
+    assert shown == text.render(report, show_pass=True) != target.read_text(encoding="utf-8")
+
+
+def test_an_interrupted_text_write_leaves_the_previous_report(
+    monkeypatch: pytest.MonkeyPatch, scenario_dir: Dir, tmp_path: Path
+) -> None:
+    from mratrust.cli import main
+
+    inv = str(scenario_dir("B0") / "inventory.yaml")
+    target = tmp_path / "r.txt"
+    target.write_text("previous report\n", encoding="utf-8")
+    real_write = text.write
+
+    def cut_short(report: Report, out: io.TextIOBase, *, show_pass: bool = False) -> None:
+        out.write("mratrust audit: half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(text, "write", cut_short)
+    assert main(["audit", inv, "--format", "text", "-o", str(target)]) == 130
+    assert target.read_text(encoding="utf-8") == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt"]
+    monkeypatch.setattr(text, "write", real_write)
+    assert main(["audit", inv, "--format", "text", "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("mratrust audit: ")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_reader_that_stops_early_ends_the_audit_quietly(
+    scenario_dir: Dir, tmp_path: Path, fmt: str
+) -> None:
+    import subprocess
+    import sys
+
+    inv = scenario_dir("B0") / "inventory.yaml"
+    cmd = [sys.executable, "-m", "mratrust", "audit", str(inv), "--format", fmt, "--show-pass"]
+    whole = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert whole.returncode in (0, 1) and len(whole.stdout) > 1000 and not whole.stderr
+    script = (
+        "import subprocess, sys\n"
+        f"p = subprocess.Popen({cmd!r}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+        "p.stdout.close()\n"  # gone before the audit writes its first byte
+        "err = p.stderr.read()\n"
+        "sys.stdout.write(str(p.wait()) + ' ' + err.decode())\n"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    code, _, err = got.stdout.partition(" ")
+    assert code in ("0", str(whole.returncode)) and "Traceback" not in err
+    assert "Exception ignored" not in err and "BrokenPipeError" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -17,7 +18,15 @@ from cryptography.hazmat.primitives.serialization import (
 
 from mratrust.errors import InputError, InputErrors
 from mratrust.lab import pkigen as pg
-from mratrust.pki.load import MissingFile, load_file, load_many, load_path, load_paths, unique
+from mratrust.pki.load import (
+    MissingFile,
+    file_key,
+    load_file,
+    load_many,
+    load_path,
+    load_paths,
+    unique,
+)
 from tests.pki.conftest import Pki
 
 
@@ -230,6 +239,27 @@ def test_files_with_the_same_bytes_share_certificate_objects(tmp_path: Path, pki
     assert (a[0].source, b[0].source) == (str(first), str(second))  # each keeps its own file
     assert c[0].cert == a[0].cert and c[0].cert is not a[0].cert  # other bytes: parsed anew
     assert len(parsed) == 2
+
+
+def test_the_shared_table_keeps_digests_not_the_files_bytes(tmp_path: Path, pki: Pki) -> None:
+    # the bytes of every file held to the end of a large inventory's load left their memory
+    # scattered when let go: the table keeps the 32-byte SHA-256 digest of each file instead
+    first, other = tmp_path / "a.pem", tmp_path / "c.pem"
+    first.write_bytes(_pem(pki.multi, pki.inter))
+    other.write_bytes(_pem(pki.multi))
+    parsed: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    a = load_file(first, parsed=parsed)
+    c = load_file(other, parsed=parsed)
+    assert parsed == {
+        hashlib.sha256(first.read_bytes()).digest(): tuple(x.cert for x in a),
+        hashlib.sha256(other.read_bytes()).digest(): (c[0].cert,),
+    }
+    assert first.read_bytes() not in parsed and file_key(first.read_bytes()) in parsed
+    # one byte more (a trailing newline) is another file: parsed anew, filed apart
+    again = tmp_path / "d.pem"
+    again.write_bytes(first.read_bytes() + b"\n")
+    d = load_file(again, parsed=parsed)
+    assert d[0].cert == a[0].cert and d[0].cert is not a[0].cert and len(parsed) == 3
 
 
 def test_without_a_shared_table_every_file_is_parsed(tmp_path: Path, pki: Pki) -> None:

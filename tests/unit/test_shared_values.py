@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 from tests.conftest import NOW
@@ -240,3 +241,147 @@ def test_multi_server_is_worked_out_once_per_certificate(
     single = next(f for f in leaves.values() if not f.multi_server)
     assert ctx.multi_server(replace(multi, san_dns=single.san_dns, common_name="x")) is False
     assert ctx.multi_server(replace(single, san_dns=multi.san_dns)) is True
+
+
+def test_the_rules_memory_is_let_go_once_they_have_run_and_no_verdict_changes(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust.audit import run_rules
+    from mratrust.rules import RULES
+
+    ctx = context(deployment("B0"), now=NOW)
+    for info in RULES.values():  # the rules alone: what they remember is still there
+        list(info.check(ctx))
+    cache = ctx._cache
+    assert cache.paths and cache.by_id and cache.memo and cache.node_subjects
+    assert cache.leg_subjects and cache.multi_server
+    # the subject index of the audit's certificates (a failed path asks for it; B0 has none)
+    known = ctx.known()
+    verify_module._known_index(known)
+    assert cache.known is known and verify_module._KNOWN[0][0] is known
+    first = run_rules(ctx)  # runs them and lets go
+    assert not (cache.paths or cache.by_id or cache.memo or cache.node_subjects)
+    assert not (cache.leg_subjects or cache.multi_server) and cache.known is None
+    assert not verify_module._KNOWN or verify_module._KNOWN[0][0] is not known
+    assert cache.graph is not None  # the report's graph still has its legs
+    # asked again, everything is worked out again, to the same findings
+    again = run_rules(ctx)
+    assert again == first and len(again) > 50
+    assert [f.message for f in again] == [f.message for f in first]
+    # a fresh context gives them too (nothing depended on what was let go)
+    assert run_rules(context(deployment("B0"), now=NOW)) == first
+
+
+def test_release_only_forgets_the_known_index_of_its_own_audit(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    ctx = context(deployment("B0"), now=NOW)
+    other = context(deployment("B0"), now=NOW)
+    mine, theirs = ctx.known(), other.known()
+    assert mine is not theirs and mine == theirs
+    verify_module._known_index(theirs)
+    ctx.release()  # another audit's index is remembered: left as it is
+    assert verify_module._KNOWN and verify_module._KNOWN[0][0] is theirs
+    assert ctx._cache.known is None
+    mine = ctx.known()  # asked again: a new tuple, indexed when a path fails
+    verify_module._known_index(mine)
+    ctx.release()
+    assert not verify_module._KNOWN
+
+
+def test_a_message_equal_to_the_last_one_is_that_same_string() -> None:
+    subject = Subject(cluster="c", node="n", certificate="tomcat")
+    first = make("C2U-NAME", Status.PASS, subject, "".join(["same ", "words"]))
+    second = make("C2U-NAME", Status.PASS, subject, "".join(["same ", "words"]))
+    assert second.message is first.message and second == first
+    # twin: another message is kept as it is, and then is the one shared
+    other = "".join(["other ", "words"])
+    third = make("C2U-NAME", Status.FAIL, subject, other)
+    assert third.message is other and third.message != first.message
+    assert make("C2U-NAME", Status.PASS, subject, "".join(["other ", "words"])).message is other
+
+
+def test_rules_share_the_messages_they_repeat(
+    deployment: Callable[[str], Deployment],
+) -> None:
+    from mratrust.audit import run_rules
+
+    findings = run_rules(context(deployment("B0"), now=NOW))
+    said: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        if f.rule in ("C2U-TRUST", "C2U-NAME", "C2U-ECDSA", "EXP-WILDCARD"):
+            said.setdefault((f.rule, f.message), []).append(f.message)
+    repeated = [texts for texts in said.values() if len(texts) > 1]
+    assert repeated  # B0's nodes have several legs that say the same of one certificate
+    assert all(all(t is texts[0] for t in texts) for texts in repeated)
+
+
+def test_stores_of_one_name_read_from_one_file_share_their_index(tmp_path: Path) -> None:
+    import yaml
+
+    from mratrust.inventory import load_inventory
+
+    root = pg.make_ca("SHARE-ROOT", now=NOW, pool=POOL)
+    inter = pg.make_ca("SHARE-INT", now=NOW, issuer=root, pool=POOL)
+    certs = tmp_path / "certs"
+    bundle = [root.cert, inter.cert]
+    pg.write_certs(certs / "trust.pem", bundle)
+    pg.write_certs(certs / "copy.pem", bundle)  # the same bytes in another file
+    expc = pg.make_leaf("expc.example.com", now=NOW, issuer=inter, pool=POOL)
+    pg.write_certs(certs / "expc.pem", expc.chain())
+    clusters = []
+    for c in range(2):
+        name = f"cucm{c}.example.com"
+        leaf = pg.make_leaf(name, now=NOW, issuer=inter, san=(name,), pool=POOL)
+        pg.write_certs(certs / f"{name}.pem", [leaf.cert])
+        clusters.append(
+            {
+                "name": f"cucm-{c}",
+                "product": "cucm",
+                "version": "15.0.1.12900-234",
+                "publisher": name,
+                "trust": {
+                    "tomcat-trust": "certs/trust.pem",
+                    "CallManager-trust": "certs/trust.pem" if c == 0 else "certs/copy.pem",
+                },
+                "nodes": [
+                    {
+                        "name": name,
+                        "role": "publisher",
+                        "certificates": {"tomcat": f"certs/{name}.pem"},
+                    }
+                ],
+            }
+        )
+    doc = {
+        "schema": 1,
+        "name": "Shared stores",
+        "expressway": {
+            "version": "X14.2.1",
+            "peers": [
+                {
+                    "name": "expc.example.com",
+                    "certificate": "certs/expc.pem",
+                    "trusted_cas": "certs/trust.pem",
+                }
+            ],
+        },
+        "uc_clusters": clusters,
+    }
+    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    dep = load_inventory(tmp_path / "inventory.yaml")
+    (a_tomcat, a_cm), (b_tomcat, b_cm) = (
+        (c.store("tomcat-trust"), c.store("CallManager-trust")) for c in dep.uc_clusters
+    )
+    assert a_tomcat and a_cm and b_tomcat and b_cm
+    assert a_tomcat.trust is b_tomcat.trust  # one name, one file: one index
+    assert a_tomcat.trust.label == "tomcat-trust" and a_tomcat.trust.key == b_cm.trust.key
+    # twins: another name from the same file, the same name from another file: their own
+    assert a_cm.trust is not a_tomcat.trust and a_cm.trust.label == "CallManager-trust"
+    assert b_cm.trust is not a_cm.trust and b_cm.path == "certs/copy.pem"
+    # every store still holds its own entries, read from its own file
+    assert {c.source for c in b_cm.certs} == {str(certs / "copy.pem")}
+    # and the audit of a deployment whose stores share an index says what it said before
+    ctx = context(dep, now=NOW)
+    leaf = dep.uc_clusters[0].nodes[0].certificates[0].chain
+    assert ctx.validate(leaf, a_tomcat.trust).ok and ctx.validate(leaf, b_cm.trust).ok

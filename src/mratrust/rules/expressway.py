@@ -188,8 +188,9 @@ def exp_key(ctx: AuditContext) -> Iterator[Finding]:
     cite=("S17", "S31"),
 )
 def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
+    said: dict[str, str] = {}  # a pass says the same of every node holding one certificate
     for peer in peers(ctx):
-        yield _wild(facts(peer.certificate.leaf), _subject(peer.name), None)
+        yield _wild(facts(peer.certificate.leaf), _subject(peer.name), None, said)
     seen: set[tuple[str, str]] = set()
     for cluster, node in ctx.deployment.nodes():
         for ident in node.certificates:
@@ -197,14 +198,19 @@ def exp_wildcard(ctx: AuditContext) -> Iterator[Finding]:
             if (node.name, f.fingerprint) in seen:
                 continue
             seen.add((node.name, f.fingerprint))
-            yield _wild(f, ctx.node_subject(cluster, node, ident.name), cluster.product)
+            yield _wild(f, ctx.node_subject(cluster, node, ident.name), cluster.product, said)
 
 
-def _wild(f: CertFacts, subject: Subject, product: Product | None) -> Finding:
+def _wild(f: CertFacts, subject: Subject, product: Product | None, said: dict[str, str]) -> Finding:
     """The finding on a certificate with facts ``f``, held by a UC node of ``product`` (None:
-    by Expressway); the SAN and the product are spelled out only in a failure."""
+    by Expressway); the SAN and the product are spelled out only in a failure. ``said``: the
+    pass messages made so far, by certificate subject (one string for the nodes that share
+    a certificate)."""
     if not f.wildcard:
-        return make("EXP-WILDCARD", Status.PASS, subject, f"{f.subject} is not a wildcard")
+        text = said.get(f.subject)
+        if text is None:
+            text = said[f.subject] = f"{f.subject} is not a wildcard"
+        return make("EXP-WILDCARD", Status.PASS, subject, text)
     return make(
         "EXP-WILDCARD",
         Status.FAIL,
