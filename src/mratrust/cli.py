@@ -552,7 +552,7 @@ _ATTACHED = {
     "collect": "mratrust.collect.cli",
 }
 """The commands a module of their own registers, by name: ``mratrust probe`` imports neither the
-lab's nor collect's command line (a twentieth of a 100-target probe)."""
+lab's nor collect's command line (about 10 ms of parser building and imports)."""
 _ONE_PARSER = _OWN_COMMANDS | frozenset(_ATTACHED)
 """The commands that parse with their own parser alone (:func:`build_parser`)."""
 
