@@ -176,3 +176,20 @@ def test_negative_twin_a_server_of_unlisted_groups_refuses(pki: Pki) -> None:
     assert not completed
     assert failure == Outcome.NO_SHARED_CIPHER.value
     assert not report.ok
+
+
+def test_a_group_this_openssl_lacks_is_left_out_and_the_rest_kept_in_order() -> None:
+    from mratrust.probe.client import _set_groups
+
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    _set_groups(ctx, "P-384:NO-SUCH-GROUP:X25519")
+    ext = _extensions(_hello_of(ctx))
+    assert [GROUP_IDS.get(g, hex(g)) for g in _groups(ext[10])] == ["P-384", "X25519"]
+
+
+def test_negative_twin_a_list_of_unknown_groups_keeps_the_librarys_own() -> None:
+    from mratrust.probe.client import _set_groups
+
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    _set_groups(ctx, "NO-SUCH-GROUP")
+    assert MLKEM_HYBRID in _groups(_extensions(_hello_of(ctx))[10])

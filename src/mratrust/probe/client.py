@@ -399,8 +399,9 @@ def _new_context(versions: Sequence[TlsVersion]) -> SSL.Context:
 
 
 def _set_groups(ctx: SSL.Context, groups: str) -> None:
-    """Offer ``groups`` (see :data:`EXPRESSWAY_GROUPS`); bindings without
-    ``SSL_CTX_set1_curves_list`` keep the library's own list."""
+    """Offer ``groups`` (see :data:`EXPRESSWAY_GROUPS`), in order, leaving out any this OpenSSL
+    does not have (a FIPS build has neither X25519 nor X448); bindings without
+    ``SSL_CTX_set1_curves_list``, or an OpenSSL with none of them, keep the library's list."""
     from OpenSSL import _util
 
     lib: Any = getattr(_util, "lib", None)
@@ -408,9 +409,13 @@ def _set_groups(ctx: SSL.Context, groups: str) -> None:
     handle: Any = getattr(ctx, "_context", None)
     if setter is None or handle is None:
         return
-    if setter(handle, groups.encode()) != 1:
+    if setter(handle, groups.encode()) == 1:
+        return
+    lib.ERR_clear_error()
+    known = [g for g in groups.split(":") if setter(handle, g.encode()) == 1]
+    lib.ERR_clear_error()
+    if known and setter(handle, ":".join(known).encode()) != 1:  # pragma: no cover - each passed
         lib.ERR_clear_error()
-        raise RuntimeError(f"OpenSSL rejects the group list {groups!r}")
 
 
 def _set_ciphers(ctx: SSL.Context, string: str) -> None:
