@@ -174,13 +174,19 @@ def sigalgs_supported() -> bool:
     return lib is not None and hasattr(lib, "SSL_CTX_set1_sigalgs_list")
 
 
+def _context_handle(ctx: SSL.Context) -> Any:
+    """The OpenSSL ``SSL_CTX *`` behind ``ctx`` (pyOpenSSL keeps it as ``_context``)."""
+    handle: Any = getattr(ctx, "_context", None)
+    if handle is None:
+        raise RuntimeError("pyOpenSSL Context has no _context handle")
+    return handle
+
+
 def _set_sigalgs(ctx: SSL.Context, sigalgs: Sequence[str]) -> None:
     from OpenSSL import _util
 
     lib: Any = _util.lib
-    handle: Any = getattr(ctx, "_context", None)
-    if handle is None:
-        raise RuntimeError("pyOpenSSL Context has no _context handle")
+    handle = _context_handle(ctx)
     if lib.SSL_CTX_set1_sigalgs_list(handle, ":".join(sigalgs).encode()) != 1:
         lib.ERR_clear_error()
         raise InputError(
@@ -406,9 +412,9 @@ def _set_groups(ctx: SSL.Context, groups: str) -> None:
 
     lib: Any = getattr(_util, "lib", None)
     setter = getattr(lib, "SSL_CTX_set1_curves_list", None)
-    handle: Any = getattr(ctx, "_context", None)
-    if setter is None or handle is None:
+    if setter is None:
         return
+    handle = _context_handle(ctx)
     if setter(handle, groups.encode()) == 1:
         return
     lib.ERR_clear_error()
