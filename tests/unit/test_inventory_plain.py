@@ -353,3 +353,21 @@ def test_a_binary_version_is_a_field_error_not_a_crash() -> None:
     assert info.value.field == "expressway.upgraded_from"
     assert info.value.line == 11
     assert "'raw' is not an Expressway version" in info.value.message
+
+
+def test_the_lazy_re_export_names_every_model_of_the_schema() -> None:
+    # mratrust.inventory lists the schema's names itself, so that naming one does not import
+    # pydantic; the two lists must stay the same
+    import mratrust.inventory as inventory
+    import mratrust.inventory_schema as schema
+
+    assert sorted(inventory._SCHEMA_NAMES) == sorted(schema.__all__)
+    for name in schema.__all__:
+        assert getattr(inventory, name) is getattr(schema, name)
+
+
+def test_negative_twin_a_name_the_schema_lacks_is_not_re_exported() -> None:
+    import mratrust.inventory as inventory
+
+    with pytest.raises(AttributeError):
+        inventory.NoSuchModelIn  # noqa: B018
