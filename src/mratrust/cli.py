@@ -37,7 +37,43 @@ class UsageError(Exception):
     """Bad flags: one line on stderr, exit 2."""
 
 
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` works it out (``COLUMNS``, then
+    the terminal on standard output, else 80), without importing :mod:`shutil`."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, given the terminal's width: left to itself it imports
+    :mod:`shutil` (with its compression modules, ~5 ms) to ask, on every command that declares an
+    option, help or not."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse's own exit code 2 with one clear line
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 

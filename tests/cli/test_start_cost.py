@@ -287,3 +287,41 @@ def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
     assert ("mratrust.products" in loaded) is restarts
     report = out.read_text(encoding="utf-8")
     assert ("utils service restart Cisco CallManager" in report) is restarts
+
+
+def test_parsing_a_command_line_imports_no_shutil(scenario_dir: Dir, tmp_path: Path) -> None:
+    loaded = _loaded_after(
+        "from mratrust.cli import build_parser\n"
+        f"build_parser('audit').parse_args({_audit(scenario_dir, tmp_path, 'text')!r})"
+    )
+    assert "argparse" in loaded
+    assert "shutil" not in loaded
+    # the twin: argparse's own formatter asks shutil for the width
+    plain = _loaded_after(
+        "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x')\np.parse_args([])"
+    )
+    assert "shutil" in plain
+
+
+def _audit_help(formatter: type[argparse.HelpFormatter] | None = None) -> str:
+    parser = _subparsers(build_parser("audit"))["audit"]
+    if formatter is not None:
+        parser.formatter_class = formatter
+    return parser.format_help()
+
+
+@pytest.mark.parametrize("columns", ["50", "120", "", "junk", "-3"])
+def test_help_is_laid_out_to_the_width_shutil_would_give(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    assert _audit_help() == _audit_help(argparse.HelpFormatter)  # which asks shutil
+
+
+def test_help_follows_the_terminals_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = _audit_help()
+    monkeypatch.setenv("COLUMNS", "160")
+    wide = _audit_help()
+    assert narrow != wide
+    assert max(map(len, narrow.splitlines())) < max(map(len, wide.splitlines()))

@@ -236,8 +236,8 @@ def test_a_name_is_resolved_once_for_all_the_offers_to_an_endpoint(
     lookups: list[str] = []
     real = socket.getaddrinfo
 
-    def counting(host: str, *args: object, **kwargs: object) -> object:
-        lookups.append(host)
+    def counting(host: str | bytes, *args: object, **kwargs: object) -> object:
+        lookups.append(host.decode() if isinstance(host, bytes) else host)  # plain names as bytes
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", counting)
@@ -265,8 +265,8 @@ def test_negative_twin_handshakes_outside_a_run_resolve_each_time(
     lookups: list[str] = []
     real = socket.getaddrinfo
 
-    def counting(host: str, *args: object, **kwargs: object) -> object:
-        lookups.append(host)
+    def counting(host: str | bytes, *args: object, **kwargs: object) -> object:
+        lookups.append(host.decode() if isinstance(host, bytes) else host)  # plain names as bytes
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", counting)

@@ -56,6 +56,31 @@ def _service_at(port: int) -> Service:
     )
 
 
+def plain_name(name: str) -> bytes | None:
+    """``name`` as bytes when it is its own IDNA form: ASCII, with labels of 1 to 63 characters
+    (the IDNA codec's own shortcut, taken without loading the codec and its Unicode tables).
+    None when only the codec can say."""
+    if name.isascii():
+        labels = name.split(".")
+        if all(0 < len(label) < 64 for label in labels[:-1]) and len(labels[-1]) < 64:
+            return name.encode("ascii")
+    return None
+
+
+def _check_name(name: str | None, what: str) -> None:
+    """Refuse a name that no resolver and no SNI can carry (an empty or over-long label)."""
+    if not name or is_ip(name) or plain_name(name) is not None:
+        return
+    try:
+        name.encode("idna")
+    except UnicodeError as exc:
+        raise InputError(
+            f"{what} {name!r} is not a usable DNS name ({exc.__cause__ or exc})",
+            field="target",
+            hint="every dot-separated part of a name needs 1 to 63 characters",
+        ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeTarget:
     """One endpoint: the node name Expressway-C uses, the port, and where to connect."""
@@ -78,6 +103,9 @@ class ProbeTarget:
     def __post_init__(self) -> None:
         if not self.host:
             raise InputError("empty host name", field="target")
+        _check_name(self.host, "host name")
+        _check_name(self.address, "address")
+        _check_name(self.sni, "SNI")
         if not 0 < self.port < 65536:
             raise InputError(f"port {self.port} is out of range", field="target")
 
