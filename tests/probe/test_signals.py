@@ -138,3 +138,60 @@ def test_a_thread_started_by_a_worker_inherits_the_mask_and_others_do_not() -> N
         t.join(timeout=5)
     assert got["worker"] == got["inner"] == {signal.SIGINT, signal.SIGTERM}
     assert got["plain"] == set()
+
+
+# ---------------------------------------------- a Ctrl-C while OpenSSL runs the info callback
+
+
+def _handshake_interrupted_in_the_callback(
+    server: Any, monkeypatch: pytest.MonkeyPatch, *, interrupt: bool
+) -> Any:
+    """One handshake to ``server`` in which, when requested, a real SIGINT reaches this process
+    while OpenSSL is inside the info callback (the first time a state is classified)."""
+    import os
+
+    from mratrust.probe import handshake as hs
+    from mratrust.probe.client import Variant, build_offers, client_profile
+    from mratrust.versions import Version
+
+    from .conftest import NODE
+
+    real = hs._state_kind
+    sent: list[bytes] = []
+
+    def classify(name: bytes) -> int:
+        if interrupt and not sent:
+            sent.append(name)
+            os.kill(os.getpid(), signal.SIGINT)  # handled at the next bytecode: in here
+        return real(name)
+
+    monkeypatch.setattr(hs, "_state_kind", classify)
+    monkeypatch.setattr(hs, "_STATE_KIND", {})  # every state classified again, in this test
+    offer = build_offers(client_profile(Version.parse("X15.3")))[Variant.DEFAULT]
+    result = hs.handshake(
+        "127.0.0.1",
+        server.port,
+        offer=offer,
+        server_name=NODE,
+        timeouts=Timeouts(handshake=10),
+        deadline=time.monotonic() + 20,
+    )
+    assert sent or not interrupt
+    return result
+
+
+def test_ctrl_c_inside_openssls_callback_ends_the_handshake(
+    servers: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """cffi cannot pass an exception through OpenSSL: left to it, the KeyboardInterrupt would be
+    printed and dropped, and the probe would wait out its handshake's time limit."""
+    with pytest.raises(KeyboardInterrupt):
+        _handshake_interrupted_in_the_callback(servers["dual"], monkeypatch, interrupt=True)
+    assert "From cffi callback" not in capfd.readouterr().err
+
+
+def test_negative_twin_the_same_handshake_without_ctrl_c_completes(
+    servers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _handshake_interrupted_in_the_callback(servers["dual"], monkeypatch, interrupt=False)
+    assert result.completed and result.failure is None

@@ -145,7 +145,16 @@ class _Watch:
     and the copy of the state's name each time were a tenth of the client's CPU per handshake.
     """
 
-    __slots__ = ("alert_in", "callback", "done", "requested", "ssl", "ticket_after", "wrote_cert")
+    __slots__ = (
+        "alert_in",
+        "callback",
+        "done",
+        "failure",
+        "requested",
+        "ssl",
+        "ticket_after",
+        "wrote_cert",
+    )
 
     def __init__(self, conn: SSL.Connection) -> None:
         self.alert_in: int | None = None
@@ -153,8 +162,12 @@ class _Watch:
         self.wrote_cert = False
         self.done = False
         self.ticket_after = False
+        self.failure: BaseException | None = None
+        """What the callback raised (see :meth:`_on_error`), until :meth:`raise_failure`."""
         self.ssl: Any = _ssl_of(conn)
-        self.callback: Any = _ffi.callback("void (*)(const SSL *, int, int)", self._on_info)
+        self.callback: Any = _ffi.callback(
+            "void (*)(const SSL *, int, int)", self._on_info, onerror=self._on_error
+        )
         """Kept here while OpenSSL may call it: OpenSSL holds only its address."""
         _lib.SSL_set_info_callback(self.ssl, self.callback)
 
@@ -163,6 +176,20 @@ class _Watch:
         through its bound method: a cycle the garbage collector would otherwise have to find)."""
         _lib.SSL_set_info_callback(self.ssl, _ffi.NULL)
         self.callback = None
+
+    def _on_error(self, kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        """cffi's hook for an exception the callback raised, which OpenSSL cannot take: it is
+        kept and raised once OpenSSL has returned (:meth:`raise_failure`). A Ctrl-C that lands
+        while the callback runs is one: left to cffi, it would be printed and dropped, and the
+        probe would go on waiting for its handshake's time limit."""
+        if self.failure is None:
+            self.failure = value
+
+    def raise_failure(self) -> None:
+        """Raise what the callback raised, if anything (once)."""
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
 
     def _on_info(self, ssl: Any, where: int, ret: int) -> None:
         if where & _CB_ALERT:
@@ -205,10 +232,16 @@ def _wait(sock: socket.socket, *, write: bool, deadline: float) -> Generator[Wai
         raise _Expired
 
 
-def _drive(sock: socket.socket, op: Any, deadline: float) -> Steps:
+def _drive(sock: socket.socket, op: Any, deadline: float, watch: _Watch | None = None) -> Steps:
+    """Call ``op`` until it neither wants to read nor to write, waiting for the socket between
+    calls; after each call, what ``watch``'s callback raised meanwhile is raised in its place."""
     for _ in range(_MAX_STEPS):
         try:
-            return op()
+            try:
+                return op()
+            finally:
+                if watch is not None and watch.failure is not None:
+                    watch.raise_failure()
         except SSL.WantReadError:
             yield from _wait(sock, write=False, deadline=deadline)
         except SSL.WantWriteError:
@@ -520,6 +553,8 @@ def handshake_steps(
         if watch is not None:
             watch.detach()
         sock.close()
+        if watch is not None:  # a Ctrl-C in the callback during the closing alert, say
+            watch.raise_failure()
 
 
 def _run(
@@ -541,7 +576,7 @@ def _run(
     detail: str | None = None
     completed = False
     try:
-        yield from _drive(sock, conn.do_handshake, hs_deadline)
+        yield from _drive(sock, conn.do_handshake, hs_deadline, watch)
         completed = True
         watch.done = True
     except _Expired:
@@ -634,7 +669,7 @@ def _after_handshake(
     """
     read_deadline = min(time.monotonic() + timeouts.read, deadline)
     with contextlib.suppress(_Expired, SSL.Error, OSError):
-        yield from _drive(sock, lambda: conn.sendall(_request(host)), read_deadline)
+        yield from _drive(sock, lambda: conn.sendall(_request(host)), read_deadline, watch)
 
     def read_once() -> bytes:
         while True:
@@ -646,7 +681,7 @@ def _after_handshake(
                 raise
 
     try:
-        got = yield from _drive(sock, read_once, read_deadline)
+        got = yield from _drive(sock, read_once, read_deadline, watch)
     except _Expired:
         return (
             None,
