@@ -531,3 +531,33 @@ def test_prime_shares_facts_by_content_not_by_signature() -> None:
     assert F.facts(other).fingerprint == fingerprint(other) != F.facts(first).fingerprint
     assert len(F._UNINDEXED) == 2
     F.clear_cache()
+
+
+def _index_reference(cert: x509.Certificate) -> tuple[str, str]:
+    return F.dn(cert.subject), fingerprint(cert)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, id=t) for n, t in PLAIN]
+    + [pytest.param(n, id=k) for k, n in NOT_PLAIN.items() if "warns" not in k],
+)
+def test_a_bundle_entry_is_indexed_by_the_subject_and_fingerprint_facts_give(
+    name: x509.Name,
+) -> None:
+    cert = _cert(name, _name(_attr(CN, "issuer")))
+    assert F.index_key(cert) == _index_reference(cert)
+    F.clear_cache()
+    assert F.index_key(cert) == (F.facts(cert).subject, F.facts(cert).fingerprint)
+
+
+def test_every_root_of_mozillas_store_is_indexed_as_before() -> None:
+    from mratrust.sunset import policy
+
+    roots = policy().roots.certs
+    assert len(roots) > 100
+    keys = [F.index_key(c) for c in roots]
+    assert keys == [_index_reference(c) for c in roots]
+    # both readings are exercised: most names are plain, some are not (UTF-8, several RDNs...)
+    plain = [c for c in roots if F._plain_name(_subject_der(c)) is not None]
+    assert 0 < len(plain) < len(roots)

@@ -581,6 +581,17 @@ def _plain_name(der: bytes) -> tuple[str, str | None] | None:
     return ",".join(pieces), cn
 
 
+def index_key(cert: x509.Certificate) -> tuple[str, str]:
+    """(subject, fingerprint) as :func:`facts` writes them, without the rest of the facts and,
+    where the subject is plain (:func:`_plain_name`), without building the subject's objects:
+    the key of an entry of a large bundle (Mozilla's roots), of which paths reach a few at most.
+    """
+    der = cert.public_bytes(_DER)
+    walk = _tbs_walk(der)
+    plain = None if walk is None else _plain_name(walk[0][1])
+    return (plain[0] if plain is not None else dn(cert.subject)), der_fingerprint(der)
+
+
 def _walked_names(
     cert: x509.Certificate, walk: _Walk | None, plain: dict[bytes, tuple[str, str | None] | None]
 ) -> tuple[str, str | None, str, bool]:

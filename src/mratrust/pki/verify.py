@@ -22,8 +22,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509 import verification as xv
 
-from mratrust.pki.facts import CertFacts, KeyType, NameMatch, dn, facts, match_name
-from mratrust.pki.load import LoadedCert, fingerprint
+from mratrust.pki.facts import CertFacts, KeyType, NameMatch, dn, facts, index_key, match_name
+from mratrust.pki.load import LoadedCert
 
 MAX_DEPTH = 8
 WEAK_HASHES = frozenset({"md5", "sha1", "md2", "md4"})
@@ -80,11 +80,6 @@ def _key(name: x509.Name | str) -> str:
     return name if isinstance(name, str) else dn(name)
 
 
-def _index_key(cert: x509.Certificate) -> tuple[str, str]:
-    """(subject, fingerprint) as :func:`facts` writes them, without the rest of the facts."""
-    return dn(cert.subject), fingerprint(cert)
-
-
 class TrustStore:
     """An ordered list of trusted certificates, looked up the way Expressway does.
 
@@ -108,9 +103,7 @@ class TrustStore:
         self.certs: tuple[x509.Certificate, ...] = items
         self.label = label
         self._by_subject: dict[str, list[x509.Certificate]] = {}
-        keys = [
-            _index_key(c) if bundle else (facts(c).subject, facts(c).fingerprint) for c in items
-        ]
+        keys = [index_key(c) if bundle else (facts(c).subject, facts(c).fingerprint) for c in items]
         for c, (subject, _) in zip(items, keys, strict=True):
             self._by_subject.setdefault(subject, []).append(c)
         self._key: tuple[str, ...] = tuple(fp for _, fp in keys)
