@@ -478,6 +478,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"throughput ratio mratrust/sslyze: end to end {ratio(s_runs.wall, m_runs.wall)}, "
             f"scan only {ratio(s_scan, m_scan)} (goal >= 5x)"
         )
+        # each round's own ratio: both tools met the machine in the same state (robust to a
+        # machine whose speed drifts between rounds, which best-of-each is not)
+        paired = [s / m for s, m in zip(s_runs.wall, m_runs.wall, strict=True)]
+        print(
+            f"  per round       : end to end {max(paired):.1f}x in the best round, "
+            f"{statistics.median(paired):.1f}x in the median one"
+        )
     if m_runs.servers:
         cores = os.cpu_count() or 1
         need = min(m_runs.cpu) + min(m_runs.servers)
