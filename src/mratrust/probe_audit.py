@@ -50,9 +50,10 @@ def _client_identity(ctx: AuditContext) -> ClientIdentity | None:
     return None
 
 
-def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget]]:
+def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget | InputError]]:
     """The traversal legs of the first Expressway-C peer to every Expressway-E peer (TLS rows),
-    each with where to connect and the Peer address Expressway-C checks there."""
+    each with where to connect and the Peer address Expressway-C checks there (or why no
+    connection can be made: a name DNS cannot carry)."""
     exp_e = ctx.deployment.expressway_e
     if exp_e is None or not ctx.deployment.expressway.peers:
         return []
@@ -63,18 +64,22 @@ def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget]]:
         for port in TRAVERSAL_PORTS:
             leg = traversal_leg(ctx.deployment, c.name, e.name, port)
             service = Service.of_row(leg.row)
-            if e.probe is None:
-                target = ProbeTarget(
-                    host=name, port=port, address=e.name, label=peer_label(leg), service=service
-                )
-            else:
-                target = ProbeTarget(
-                    host=name,
-                    port=e.probe.port_for(port),
-                    address=e.probe.host,
-                    label=peer_label(leg),
-                    service=service,
-                )
+            target: ProbeTarget | InputError
+            try:
+                if e.probe is None:
+                    target = ProbeTarget(
+                        host=name, port=port, address=e.name, label=peer_label(leg), service=service
+                    )
+                else:
+                    target = ProbeTarget(
+                        host=name,
+                        port=e.probe.port_for(port),
+                        address=e.probe.host,
+                        label=peer_label(leg),
+                        service=service,
+                    )
+            except InputError as exc:
+                target = exc
             out.append((leg, target))
     return out
 
@@ -87,6 +92,25 @@ def _edge_observed(leg: Leg, report: EndpointReport) -> Observed:
         label=peer_label(leg),
         leg_id=leg.id,
         report=report,
+    )
+
+
+def _unusable(
+    *, cluster: str, node: str, port: int, label: str, leg_id: str, address: str, why: InputError
+) -> Observed:
+    """A leg no handshake can be made on, because a name on it is not one DNS can carry (an
+    empty or over-long label): an ``error`` finding for that leg, and the others are probed."""
+    return Observed(
+        cluster=cluster,
+        node=node,
+        port=port,
+        leg=label,
+        leg_id=leg_id,
+        address=f"{address}:{port}",
+        reachable=False,
+        ok=False,
+        outcome=Outcome.UNREACHABLE.value,
+        message=f"{why.message}; correct the name in the inventory",
     )
 
 
@@ -209,8 +233,22 @@ def observe(
             rsa_signature_first=exp.sip_signature_pref_rsa,
             identity=identity if presents else None,
         )
+        usable: list[tuple[UcLeg, ProbeTarget]] = []
+        for leg in legs:
+            try:
+                usable.append((leg, _target(leg)))
+            except InputError as exc:
+                results[leg.id] = _unusable(
+                    cluster=leg.cluster.name,
+                    node=leg.node.name,
+                    port=leg.port,
+                    label=leg.label,
+                    leg_id=leg.id,
+                    address=leg.node.name,
+                    why=exc,
+                )
         reports = probe_endpoints(
-            [_target(leg) for leg in legs],
+            [target for _, target in usable],
             profile,
             trust=trust,
             now=ctx.now,
@@ -218,7 +256,7 @@ def observe(
             known=ctx.known(),
             progress=progress,
         )
-        for leg, report in zip(legs, reports, strict=True):
+        for (leg, _), report in zip(usable, reports, strict=True):
             results[leg.id] = _observed(leg, report)
     ordered = [results[leg.id] for leg in ctx.legs() if leg.id in results]
     traversal = _traversal_targets(ctx)
@@ -233,18 +271,33 @@ def observe(
             rsa_signature_first=exp.sip_signature_pref_rsa,
             identity=identity,
         )
-        reports = probe_endpoints(
-            [t for _, t in traversal],
-            profile,
-            trust=c_trust,
-            now=ctx.now,
-            timeouts=timeouts,
-            known=ctx.known(),
-            progress=progress,
+        edge_targets = [t for _, t in traversal if isinstance(t, ProbeTarget)]
+        edge_reports = iter(
+            probe_endpoints(
+                edge_targets,
+                profile,
+                trust=c_trust,
+                now=ctx.now,
+                timeouts=timeouts,
+                known=ctx.known(),
+                progress=progress,
+            )
         )
-        ordered.extend(
-            _edge_observed(leg, report) for (leg, _), report in zip(traversal, reports, strict=True)
-        )
+        for edge, target in traversal:  # in the leg table's order, unusable names in place
+            if isinstance(target, InputError):
+                ordered.append(
+                    _unusable(
+                        cluster=edge.server.kind.value,
+                        node=edge.server.name,
+                        port=edge.port,
+                        label=peer_label(edge),
+                        leg_id=edge.id,
+                        address=edge.server.name,
+                        why=target,
+                    )
+                )
+            else:
+                ordered.append(_edge_observed(edge, next(edge_reports)))
     return tuple(ordered)
 
 

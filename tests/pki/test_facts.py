@@ -88,7 +88,20 @@ def test_wildcard_matching(pki: Pki) -> None:
 
 @pytest.mark.parametrize(
     ("name", "fqdn"),
-    [("cucm-pub.example.com", True), ("cucm-pub", False), ("10.1.1.1", False), ("::1", False)],
+    [
+        ("cucm-pub.example.com", True),
+        ("cucm-pub.example.com.", True),
+        ("a.b", True),
+        ("x" * 63 + ".example.com", True),
+        ("cucm-pub", False),
+        ("cucm-pub.", False),
+        ("10.1.1.1", False),
+        ("::1", False),
+        ("cucm-pub..example.com", False),
+        (".cucm-pub.example.com", False),
+        ("x" * 64 + ".example.com", False),
+        (("a" * 60 + ".") * 4 + "example.com", False),  # 255 characters
+    ],
 )
 def test_is_fqdn(name: str, fqdn: bool) -> None:
     assert is_fqdn(name) is fqdn

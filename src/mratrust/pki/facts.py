@@ -1060,8 +1060,14 @@ def is_ip(name: str) -> bool:
 
 
 def is_fqdn(name: str) -> bool:
-    """A dotted host name (not an IP address, not a short host name)."""
-    return not is_ip(name) and "." in name.strip(".")
+    """A dotted host name (not an IP address, not a short host name) that DNS can carry: no
+    empty label (``cucm..example.com``), none longer than 63 characters, 253 at most in all
+    (RFC 1035 2.3.4; one final dot allowed)."""
+    if is_ip(name):
+        return False
+    bare = name[:-1] if name.endswith(".") else name
+    labels = bare.split(".")
+    return len(labels) > 1 and len(bare) <= 253 and all(0 < len(label) <= 63 for label in labels)
 
 
 def _dns_match(pattern: str, name: str) -> bool:

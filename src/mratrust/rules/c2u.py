@@ -20,7 +20,7 @@ from mratrust.model import (
     TlsCiphers,
     UcCluster,
 )
-from mratrust.pki.facts import NameMatch, facts, is_fqdn, match_name
+from mratrust.pki.facts import NameMatch, facts, is_fqdn, is_ip, match_name
 from mratrust.pki.verify import TRUST_REASONS, PathResult, TrustStore, issued_by
 from mratrust.rules.base import (
     ATS_DEBUG,
@@ -534,12 +534,20 @@ def c2u_fqdn(ctx: AuditContext) -> Iterator[Finding]:
         gates = [ctx.gate(leg) for leg in its_legs]
         worst = min((GATE_STATUS[g] for g in gates), key=lambda s: s.rank)
         status = worst if worst is not Status.INFO else Status.WARN
+        # dotted, yet no name DNS can carry: say what is wrong with it
+        malformed = [n for n in bad if not is_ip(n) and "." in n.strip(".")]
+        why = (
+            f" ({', '.join(malformed)}: a label is empty or longer than 63 characters, or the "
+            "name is longer than 253)"
+            if malformed
+            else ""
+        )
         yield make(
             "C2U-FQDN",
             status,
             subject,
-            f"{', '.join(bad)} is not an FQDN: Expressway-C expects this exact name in the node's "
-            "certificate, public and most enterprise CAs will not sign short names or IP "
+            f"{', '.join(bad)} is not an FQDN{why}: Expressway-C expects this exact name in the "
+            "node's certificate, public and most enterprise CAs will not sign short names or IP "
             "addresses, and it must resolve from Expressway-C"
             + ("" if status is Status.FAIL else f" (not verified yet on {ctx.version})"),
             remediation=[
