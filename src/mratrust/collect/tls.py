@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface
+from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType
 from mratrust.topology import EXPRESSWAY_IDENTITY, EndpointKind, identity_ports, rows_to
 from mratrust.versions import Version
@@ -94,18 +95,30 @@ class TlsSource:
             )
         version = Version.parse(self.version or "X15.2")
         targets = []
+        failures = Collected()
+        usable: list[tuple[NodeTarget, int]] = []
         for t, port in plan:
             addr = ctx.sources.address(t.node)
             elsewhere = addr.host.lower() != t.node.lower()
-            targets.append(
-                ProbeTarget(
+            try:
+                target = ProbeTarget(
                     host=t.node,
                     port=addr.port(port),
                     address=addr.host if elsewhere else None,
                     label=f"{t.node}:{port}",
                     service=Service.at_port(port),
                 )
-            )
+            except InputError as exc:  # a name no resolver or SNI can carry: that node only
+                failures += Collected.failed(
+                    f"{t.node}:{port}",
+                    self.interface,
+                    f"{exc.message}; what it presents stays unknown unless an account gives it",
+                )
+                continue
+            targets.append(target)
+            usable.append((t, port))
+        if not targets:
+            return failures
         timeouts = Timeouts(
             connect=min(3.0, self.timeout),
             handshake=self.timeout,
@@ -121,8 +134,7 @@ class TlsSource:
             workers=self.workers,
         )
         idents: list[IdentityFact] = []
-        failures = Collected()
-        for (t, port), report in zip(plan, reports, strict=True):
+        for (t, port), report in zip(usable, reports, strict=True):
             if not report.reachable:
                 failures += Collected.failed(
                     f"{t.node}:{port}",
