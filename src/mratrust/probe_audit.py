@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from mratrust.audit import Report, context, run_rules
@@ -84,7 +85,7 @@ def _traversal_targets(ctx: AuditContext) -> list[tuple[Leg, ProbeTarget | Input
     return out
 
 
-def _edge_observed(leg: Leg, report: EndpointReport) -> Observed:
+def _edge_observed(leg: Leg, report: EndpointReport | InputError) -> Observed:
     return _observed_of(
         cluster=leg.server.kind.value,
         node=leg.server.name,
@@ -92,25 +93,6 @@ def _edge_observed(leg: Leg, report: EndpointReport) -> Observed:
         label=peer_label(leg),
         leg_id=leg.id,
         report=report,
-    )
-
-
-def _unusable(
-    *, cluster: str, node: str, port: int, label: str, leg_id: str, address: str, why: InputError
-) -> Observed:
-    """A leg no handshake can be made on, because a name on it is not one DNS can carry (an
-    empty or over-long label): an ``error`` finding for that leg, and the others are probed."""
-    return Observed(
-        cluster=cluster,
-        node=node,
-        port=port,
-        leg=label,
-        leg_id=leg_id,
-        address=f"{address}:{port}",
-        reachable=False,
-        ok=False,
-        outcome=Outcome.UNREACHABLE.value,
-        message=f"{why.message}; correct the name in the inventory",
     )
 
 
@@ -147,7 +129,7 @@ def _tls_versions(texts: Sequence[str]) -> tuple[TlsVersion, ...]:
     return tuple(out) or (TlsVersion.TLS1_2,)
 
 
-def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
+def _observed(leg: UcLeg, report: EndpointReport | InputError) -> Observed:
     return _observed_of(
         cluster=leg.cluster.name,
         node=leg.node.name,
@@ -159,16 +141,29 @@ def _observed(leg: UcLeg, report: EndpointReport) -> Observed:
 
 
 def _observed_of(
-    *, cluster: str, node: str, port: int, label: str, leg_id: str, report: EndpointReport
+    *,
+    cluster: str,
+    node: str,
+    port: int,
+    label: str,
+    leg_id: str,
+    report: EndpointReport | InputError,
 ) -> Observed:
+    """What the handshakes on a leg showed; or, ``report`` being why no handshake could be made
+    (a name DNS cannot carry: an empty or over-long label), that: an ``error`` finding for that
+    leg, and the others are probed."""
+    at = partial(Observed, cluster=cluster, node=node, port=port, leg=label, leg_id=leg_id)
+    if isinstance(report, InputError):
+        return at(
+            address=f"{node}:{port}",
+            reachable=False,
+            ok=False,
+            outcome=Outcome.UNREACHABLE.value,
+            message=f"{report.message}; correct the name in the inventory",
+        )
     default = report.default
     hs = default.handshake
-    return Observed(
-        cluster=cluster,
-        node=node,
-        port=port,
-        leg=label,
-        leg_id=leg_id,
+    return at(
         address=f"{report.target.connect_host}:{report.target.port}",
         reachable=report.reachable,
         ok=default.outcome is Outcome.OK,
@@ -222,6 +217,9 @@ def observe(
     timeouts = Timeouts(
         connect=timeout, handshake=timeout, read=min(1.0, timeout), overall=max(60.0, timeout * 4)
     )
+    run = partial(
+        probe_endpoints, now=ctx.now, timeouts=timeouts, known=ctx.known(), progress=progress
+    )
     for transport, legs in groups.items():
         # Traffic Server presents its certificate from X14.0.2; SIP and XMPP always did
         presents = transport is not Transport.ATS or ctx.behaviour.presents_client_certificate
@@ -237,25 +235,9 @@ def observe(
         for leg in legs:
             try:
                 usable.append((leg, _target(leg)))
-            except InputError as exc:
-                results[leg.id] = _unusable(
-                    cluster=leg.cluster.name,
-                    node=leg.node.name,
-                    port=leg.port,
-                    label=leg.label,
-                    leg_id=leg.id,
-                    address=leg.node.name,
-                    why=exc,
-                )
-        reports = probe_endpoints(
-            [target for _, target in usable],
-            profile,
-            trust=trust,
-            now=ctx.now,
-            timeouts=timeouts,
-            known=ctx.known(),
-            progress=progress,
-        )
+            except InputError as exc:  # that leg is an error finding; the others are probed
+                results[leg.id] = _observed(leg, exc)
+        reports = run([target for _, target in usable], profile, trust=trust)
         for (leg, _), report in zip(usable, reports, strict=True):
             results[leg.id] = _observed(leg, report)
     ordered = [results[leg.id] for leg in ctx.legs() if leg.id in results]
@@ -272,32 +254,11 @@ def observe(
             identity=identity,
         )
         edge_targets = [t for _, t in traversal if isinstance(t, ProbeTarget)]
-        edge_reports = iter(
-            probe_endpoints(
-                edge_targets,
-                profile,
-                trust=c_trust,
-                now=ctx.now,
-                timeouts=timeouts,
-                known=ctx.known(),
-                progress=progress,
-            )
+        edge_reports = iter(run(edge_targets, profile, trust=c_trust))
+        ordered.extend(  # in the leg table's order, the unusable names in place
+            _edge_observed(edge, t if isinstance(t, InputError) else next(edge_reports))
+            for edge, t in traversal
         )
-        for edge, target in traversal:  # in the leg table's order, unusable names in place
-            if isinstance(target, InputError):
-                ordered.append(
-                    _unusable(
-                        cluster=edge.server.kind.value,
-                        node=edge.server.name,
-                        port=edge.port,
-                        label=peer_label(edge),
-                        leg_id=edge.id,
-                        address=edge.server.name,
-                        why=target,
-                    )
-                )
-            else:
-                ordered.append(_edge_observed(edge, next(edge_reports)))
     return tuple(ordered)
 
 

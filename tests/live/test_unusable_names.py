@@ -23,22 +23,27 @@ PUB = "cucm-pub.example.com"
 BAD = "cucm-sub1..example.com"
 
 
-@pytest.fixture(scope="module")
-def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Deployment]]:
-    base = tmp_path_factory.mktemp("unusable-names")
-    material = build_scenario("B0", now=NOW)
+def _lab(base: Path, scenario: str, typed: str, mistyped: str) -> Iterator[dict[str, Deployment]]:
+    """``scenario``'s lab running, its deployment as written ("good") and with ``typed`` (a
+    piece of the inventory's text, found once) replaced by ``mistyped`` ("broken")."""
+    material = build_scenario(scenario, now=NOW)
     servers = LabServers(material, base / "lab").start()
     try:
         inventory = write_material(material, base / "files", probe=servers.probe_targets())
         text = inventory.read_text(encoding="utf-8")
-        assert text.count("name: cucm-sub1.example.com\n") == 1
+        assert text.count(typed) == 1
         broken = inventory.with_name("broken.yaml")
-        broken.write_text(
-            text.replace("name: cucm-sub1.example.com\n", f"name: {BAD}\n"), encoding="utf-8"
-        )
-        yield {"good": load_inventory(inventory), "broken": load_inventory(Path(broken))}
+        broken.write_text(text.replace(typed, mistyped), encoding="utf-8")
+        yield {"good": load_inventory(inventory), "broken": load_inventory(broken)}
     finally:
         servers.close()
+
+
+@pytest.fixture(scope="module")
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Deployment]]:
+    """B0, and B0 with cucm-sub1's name mistyped."""
+    typed = "name: cucm-sub1.example.com\n"
+    yield from _lab(tmp_path_factory.mktemp("unusable-names"), "B0", typed, f"name: {BAD}\n")
 
 
 def test_the_offline_audit_says_the_name_is_no_fqdn_and_why(
@@ -79,21 +84,13 @@ def test_negative_twin_the_same_deployment_with_its_real_name_probes_every_leg(
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Deployment]]:
     """B0E (with an Expressway-E), its traversal zone's Peer address as typed, and mistyped."""
-    base = tmp_path_factory.mktemp("unusable-peer-address")
-    material = build_scenario("B0E", now=NOW)
-    servers = LabServers(material, base / "lab").start()
-    try:
-        inventory = write_material(material, base / "files", probe=servers.probe_targets())
-        text = inventory.read_text(encoding="utf-8")
-        typed = "  peer_addresses:\n    - expe1.example.com\n"
-        assert text.count(typed) == 1
-        broken = inventory.with_name("broken.yaml")
-        broken.write_text(
-            text.replace(typed, "  peer_addresses:\n    - expe1..example.com\n"), encoding="utf-8"
-        )
-        yield {"good": load_inventory(inventory), "broken": load_inventory(Path(broken))}
-    finally:
-        servers.close()
+    typed = "  peer_addresses:\n    - expe1.example.com\n"
+    yield from _lab(
+        tmp_path_factory.mktemp("unusable-peer-address"),
+        "B0E",
+        typed,
+        "  peer_addresses:\n    - expe1..example.com\n",
+    )
 
 
 def _traversal(report: Report) -> list[Finding]:
