@@ -16,7 +16,8 @@ Starts ``--listeners`` ``openssl s_server`` processes, each on its own loopback 
   use into ``bench/.venv-sslyze`` (it pins cryptography < 47: a comparator, never a dependency).
 
 Both are timed end to end as processes (start-up included), best of ``--repeat``, and the
-targets/second of each and the ratio are printed (goal: mratrust >= 5x sslyze). Beside the
+targets/second of each and the ratio are printed (goal: mratrust >= 5x sslyze), and each round's
+own ratio (sslyze's run over mratrust's run of the same round), best and median. Beside the
 time, the CPU seconds of each run: the client process (user + system) and the listeners'
 ``s_server`` processes (read from /proc on Linux), since the run is CPU-bound on a small
 machine. Then start-up: ``mratrust --version`` against ``sslyze --help`` (goal
