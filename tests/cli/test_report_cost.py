@@ -19,7 +19,7 @@ from mratrust.inventory import load_inventory
 from mratrust.report import json as report_json
 from mratrust.report import text
 from mratrust.report.schema import report_schema
-from tests.conftest import NOW
+from tests.conftest import NOW, modules_after
 
 Dir = Callable[[str], Path]
 
@@ -83,19 +83,8 @@ def test_plain_text_is_what_rich_prints_without_colour(scenario_dir: Dir, sid: s
     assert "\x1b[" not in text.render(report)
 
 
-def _modules_after(code: str) -> set[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return set(done.stdout.split())
-
-
 def test_help_loads_neither_the_lab_nor_the_renderers() -> None:
-    loaded = _modules_after("from mratrust.cli import build_parser\nbuild_parser()")
+    loaded = modules_after("from mratrust.cli import build_parser\nbuild_parser()")
     assert {"mratrust.lab.cli", "mratrust.collect.cli"} <= loaded  # the commands are listed ...
     heavy = {"mratrust.lab.scenarios", "mratrust.lab.process", "mratrust.collect.run"}
     assert not (heavy | {"jinja2", "pydantic", "httpx"}) & loaded  # ... their machinery is not
@@ -107,9 +96,9 @@ def test_help_loads_neither_the_lab_nor_the_renderers() -> None:
 def test_json_audit_loads_no_template_engine(scenario_dir: Dir, tmp_path: Path) -> None:
     inv = scenario_dir("B0") / "inventory.yaml"
     run = "from mratrust.cli import main\nmain(['audit', {!r}, '--format', {!r}, '-o', {!r}])"
-    as_json = _modules_after(run.format(str(inv), "json", str(tmp_path / "r.json")))
+    as_json = modules_after(run.format(str(inv), "json", str(tmp_path / "r.json")))
     assert "jinja2" not in as_json and "rich" not in as_json
-    as_html = _modules_after(run.format(str(inv), "html", str(tmp_path / "r.html")))
+    as_html = modules_after(run.format(str(inv), "html", str(tmp_path / "r.html")))
     assert "jinja2" in as_html
 
 

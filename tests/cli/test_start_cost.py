@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mratrust.cli import _ATTACHED, _OWN_COMMANDS, UsageError, build_parser, main
+from tests.conftest import modules_after
 
 Dir = Callable[[str], Path]
 
@@ -160,14 +161,7 @@ def test_a_command_loads_its_own_command_line_and_no_other(
     args: list[str], loads: tuple[str, ...]
 ) -> None:
     code = f"from mratrust.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
-    done = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    loaded = set(done.stdout.split())
+    loaded = modules_after(code)
     assert {m for m in _CLIS if m in loaded} == set(loads)
 
 
@@ -183,33 +177,15 @@ def test_the_fixes_load_with_the_first_finding_that_has_one(
     report = audit(load_inventory(inv), now=NOW)
     assert any(f.fixes for f in report.findings) is has_fixes
     run = f"from mratrust.cli import main\nmain(['audit', {str(inv)!r}, '-o', '/dev/null'])"
-    done = subprocess.run(
-        [sys.executable, "-c", run + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    loaded = set(done.stdout.split())
-    assert "mratrust.rules.c2u" in loaded, done.stderr
+    loaded = modules_after(run)
+    assert "mratrust.rules.c2u" in loaded
     assert ("mratrust.fixes" in loaded) is has_fixes
-
-
-def _loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
-    done = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return set(done.stdout.splitlines()[-1].split())
 
 
 def test_an_audit_reads_mozillas_roots_without_importlib_resources_readers(
     scenario_dir: Dir, tmp_path: Path
 ) -> None:
-    modules = _loaded_after(
+    modules = modules_after(
         f"from mratrust.cli import main\nmain({_audit(scenario_dir, tmp_path, 'text')!r})"
     )
     assert "mratrust.sunset" in modules
@@ -245,7 +221,7 @@ def test_certifi_imported_from_a_zip_still_gives_its_roots(tmp_path: Path) -> No
         "p = policy()\nassert certifi.__file__.startswith(sys.path[0]), certifi.__file__\n"
         "print(len(p.roots.certs), p.roots_source)"
     )
-    zipped = _loaded_after(code)
+    zipped = modules_after(code)
     assert "importlib.readers" in zipped
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
@@ -264,11 +240,11 @@ def test_the_text_report_imports_textwrap_only_for_text_it_cannot_lay_out(
     text: str, wraps: bool
 ) -> None:
     code = f"from mratrust.report.text import _wrap\n_wrap({text!r}, 80, '  ', '  ')"
-    assert ("textwrap" in _loaded_after(code)) is wraps
+    assert ("textwrap" in modules_after(code)) is wraps
 
 
 def test_a_text_audit_imports_no_textwrap(scenario_dir: Dir, tmp_path: Path) -> None:
-    modules = _loaded_after(
+    modules = modules_after(
         f"from mratrust.cli import main\nmain({_audit(scenario_dir, tmp_path, 'text')!r})"
     )
     assert "mratrust.report.text" in modules
@@ -282,7 +258,7 @@ def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
     inv = scenario_dir(sid) / "inventory.yaml"
     out = tmp_path / "r"
     args = ["audit", str(inv), "--now", "2026-11-29", "-o", str(out)]
-    loaded = _loaded_after(f"from mratrust.cli import main\nmain({args!r})")
+    loaded = modules_after(f"from mratrust.cli import main\nmain({args!r})")
     assert "mratrust.rules.u2c" in loaded
     assert ("mratrust.products" in loaded) is restarts
     report = out.read_text(encoding="utf-8")
@@ -290,14 +266,14 @@ def test_the_restart_tables_load_with_the_first_finding_that_asks_for_a_restart(
 
 
 def test_parsing_a_command_line_imports_no_shutil(scenario_dir: Dir, tmp_path: Path) -> None:
-    loaded = _loaded_after(
+    loaded = modules_after(
         "from mratrust.cli import build_parser\n"
         f"build_parser('audit').parse_args({_audit(scenario_dir, tmp_path, 'text')!r})"
     )
     assert "argparse" in loaded
     assert "shutil" not in loaded
     # the twin: argparse's own formatter asks shutil for the width
-    plain = _loaded_after(
+    plain = modules_after(
         "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x')\np.parse_args([])"
     )
     assert "shutil" in plain
