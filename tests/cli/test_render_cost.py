@@ -150,14 +150,14 @@ def test_a_report_that_cannot_be_written_is_one_input_error(
 def test_text_and_markdown_audits_load_neither_rich_nor_jinja2(
     scenario_dir: Dir, tmp_path: Path
 ) -> None:
-    from tests.cli.test_report_cost import _modules_after
+    from tests.conftest import modules_after
 
     inv = scenario_dir("B0") / "inventory.yaml"
     run = "from mratrust.cli import main\nmain(['audit', {!r}, '--format', {!r}, '-o', {!r}])"
     for fmt in ("text", "markdown"):
-        loaded = _modules_after(run.format(str(inv), fmt, str(tmp_path / f"r.{fmt}")))
+        loaded = modules_after(run.format(str(inv), fmt, str(tmp_path / f"r.{fmt}")))
         assert not {"rich", "jinja2"} & loaded, fmt
-    coloured = _modules_after(
+    coloured = modules_after(
         f"from mratrust.report import text\nfrom mratrust.audit import audit\n"
         f"from mratrust.inventory import load_inventory\n"
         f"text.render(audit(load_inventory({str(inv)!r})), color=True)"
