@@ -639,10 +639,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INPUT
         with _batch(args):
             code = int(args.func(args))
-        if argv is None and getattr(args, "command", None) in _ENDS_AT_ONCE:
-            # the process ends here: freeing every certificate and finding one by one would
-            # cost a tenth of the run, and the system takes the memory back at once
-            _exit_now(code)
+            if argv is None and getattr(args, "command", None) in _ENDS_AT_ONCE:
+                # the process ends here: freeing every certificate and finding one by one would
+                # cost a tenth of the run, and the system takes the memory back at once. It ends
+                # inside the batch: the collector, enabled again, would first walk every object
+                # the evaluation made (2-3% of an audit) at its next allocation
+                _exit_now(code)
         return code
     except UsageError as exc:
         print(_shown(exc), file=sys.stderr)

@@ -115,6 +115,41 @@ def test_an_offline_audit_gives_the_collector_back(scenario_dir: Dir, tmp_path: 
     assert gc.isenabled()
 
 
+_WATCH_COLLECTOR = """
+import gc, os, sys
+from mratrust import cli
+
+def watch(phase, info):  # a collection once the audit has begun (the collector was off then)
+    if phase == "start" and "mratrust.audit" in sys.modules:
+        os.write(2, b"collector ran\\n")
+
+gc.callbacks.append(watch)
+sys.argv = ["mratrust", "audit", {inv!r}, "--format", "json", "-o", {out!r}]
+code = {call}
+junk = [[i] for i in range(100_000)]  # allocations enough to start a collection if enabled
+"""
+
+
+@pytest.mark.parametrize("call", ["cli.main()", "cli.main(sys.argv[1:])"])
+def test_a_real_process_ends_without_walking_what_it_made(
+    scenario_dir: Dir, tmp_path: Path, call: str
+) -> None:
+    """The command ends inside the batch: the collector, enabled again, would first walk every
+    object the audit made. A library call gives it back (the twin: the watch does see it)."""
+    inv = str(scenario_dir("F03") / "inventory.yaml")
+    script = _WATCH_COLLECTOR.format(inv=inv, out=str(tmp_path / "r.json"), call=call)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert (tmp_path / "r.json").is_file(), done.stderr
+    if call == "cli.main()":
+        assert done.returncode == 1  # F03 fails: the exit code of the command itself
+        assert "collector ran" not in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+        assert "collector ran" in done.stderr
+
+
 @pytest.mark.parametrize(("sid", "code"), [("B0", 0), ("F03", 1)])
 def test_a_real_process_ends_at_once_with_its_whole_output(
     scenario_dir: Dir, sid: str, code: int
