@@ -14,6 +14,8 @@ Loading the roots is I/O: it happens here, at the edge, and the rules get a :cla
 from __future__ import annotations
 
 import datetime as dt
+import re
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +49,43 @@ class SunsetPolicy:
 
 
 def _certifi() -> tuple[str, str]:
+    """Mozilla's roots as certifi ships them: the file's path, and a label with certifi's version.
+
+    An installed certifi holds ``cacert.pem`` beside its ``__init__.py``, whose version is a
+    literal line: both are read without importing certifi, whose import loads
+    importlib.resources (with tempfile, shutil and the compression modules: about 8 ms, more
+    than the file takes to read). Anything else (certifi imported already, or from a zip, or a
+    version line of another shape) asks certifi itself.
+    """
+    if "certifi" not in sys.modules:
+        from importlib.util import find_spec
+
+        try:
+            spec = find_spec("certifi")
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        if origin and origin.endswith("__init__.py"):
+            init = Path(origin)
+            beside = init.with_name("cacert.pem")
+            try:
+                found = _VERSION_LINE.search(init.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                found = None
+            if found is not None and beside.is_file():
+                return str(beside), _certifi_label(found.group(1))
+    return _imported_certifi()
+
+
+_VERSION_LINE = re.compile(r"""^__version__ = ["']([0-9][0-9A-Za-z.+-]*)["']\s*$""", re.MULTILINE)
+"""certifi's version line (``__version__ = "2026.10.19"``)."""
+
+
+def _certifi_label(version: str) -> str:
+    return f"Mozilla's root store (certifi {version})"
+
+
+def _imported_certifi() -> tuple[str, str]:
     try:
         import certifi
     except ImportError as exc:  # a dependency; only a broken install lacks it
@@ -59,7 +98,7 @@ def _certifi() -> tuple[str, str]:
     # (where() too returns that path then), and only an import from a zip needs where()
     beside = Path(certifi.__file__).with_name("cacert.pem")
     path = str(beside) if beside.is_file() else certifi.where()
-    return path, f"Mozilla's root store (certifi {certifi.__version__})"
+    return path, _certifi_label(certifi.__version__)
 
 
 @lru_cache(maxsize=8)

@@ -189,9 +189,8 @@ def test_an_audit_reads_mozillas_roots_without_importlib_resources_readers(
         f"from mratrust.cli import main\nmain({_audit(scenario_dir, tmp_path, 'text')!r})"
     )
     assert "mratrust.sunset" in modules
-    assert "certifi" in modules
-    assert "importlib.readers" not in modules
-    assert "zipfile" not in modules
+    # the file and certifi's version are read beside certifi's code, without importing it
+    assert not {"certifi", "importlib.resources", "importlib.readers", "zipfile"} & modules
     import certifi
 
     from mratrust.sunset import _certifi
@@ -199,6 +198,66 @@ def test_an_audit_reads_mozillas_roots_without_importlib_resources_readers(
     assert _certifi() == (
         certifi.where(),
         f"Mozilla's root store (certifi {certifi.__version__})",
+    )
+
+
+def _fake_certifi(root: Path, init: str) -> Path:
+    """A certifi package under ``root`` with its own ``__init__.py`` and the real roots."""
+    import certifi
+
+    package = root / "certifi"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(init, encoding="utf-8")
+    pem = Path(certifi.__file__).with_name("cacert.pem")
+    (package / "cacert.pem").write_bytes(pem.read_bytes())
+    return package
+
+
+@pytest.mark.parametrize(
+    ("init", "imported"),
+    [
+        ('__version__ = "2031.01.02"\nraise SystemExit("imported")\n', False),
+        ("__version__ = '2031.01.02'\n", False),
+        # a version line of another shape: certifi itself is asked (imported)
+        ('__version__ = ".".join(["2031", "01", "02"])\n', True),
+        ("from ._version import __version__\n", True),
+    ],
+)
+def test_certifis_version_line_is_read_or_certifi_is_asked(
+    tmp_path: Path, init: str, imported: bool
+) -> None:
+    package = _fake_certifi(tmp_path, init)
+    if "_version" in init:
+        (package / "_version.py").write_text('__version__ = "2031.01.02"\n', encoding="utf-8")
+    code = (
+        f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n"
+        "from mratrust.sunset import _certifi\n"
+        "print(*_certifi(), sep='|')\nprint('certifi' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    answer, was_imported = done.stdout.splitlines()
+    path, label = answer.split("|")
+    assert Path(path) == package / "cacert.pem"
+    assert label == "Mozilla's root store (certifi 2031.01.02)"
+    assert was_imported == str(imported)
+
+
+def test_an_imported_certifi_is_asked_itself(tmp_path: Path) -> None:
+    """certifi imported already (from wherever): its own module answers, not a path search."""
+    package = _fake_certifi(tmp_path / "first", '__version__ = "2031.01.02"\n')
+    _fake_certifi(tmp_path / "second", '__version__ = "1999.01.01"\n')
+    code = (
+        f"import sys\nsys.path.insert(0, {str(tmp_path / 'first')!r})\nimport certifi\n"
+        f"sys.path.insert(0, {str(tmp_path / 'second')!r})\n"
+        "from mratrust.sunset import _certifi\nprint(*_certifi(), sep='|')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert (
+        done.stdout.strip() == f"{package / 'cacert.pem'}|Mozilla's root store (certifi 2031.01.02)"
     )
 
 

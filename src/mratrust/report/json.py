@@ -12,7 +12,6 @@ large report is never held whole, neither as dicts nor as bytes.
 
 from __future__ import annotations
 
-import json as _json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
@@ -395,6 +394,8 @@ def _orjson() -> Dumps | None:
 
 
 def _std_dumps(value: Any) -> bytes:
+    import json as _json  # here: orjson writes what it takes, and the standard encoder the rest
+
     text = _json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate as a \\u escape
 
