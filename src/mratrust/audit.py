@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from operator import attrgetter
 
 from mratrust import __version__
@@ -14,13 +14,14 @@ from mratrust.model import ChangeKind, Deployment, Finding, Severity, Status
 from mratrust.rules import RULES, AuditContext
 from mratrust.sunset import SunsetPolicy, policy
 from mratrust.topology import Graph, graph
+from mratrust.values import frozen
 from mratrust.versions import UpgradePath, Version
 
 RULE_ORDER = {rule_id: i for i, rule_id in enumerate(RULES)}
 BAD = frozenset({Status.FAIL, Status.ERROR, Status.RISK, Status.WARN})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Report:
     """The outcome of an audit (or of an upgrade check, with ``target_version``)."""
 

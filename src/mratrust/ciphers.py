@@ -7,10 +7,10 @@ names it, since Expressway's own OpenSSL may order a few suites differently.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from enum import Enum
 
 from mratrust.errors import InputError
+from mratrust.values import frozen
 from mratrust.versions import (
     BASE_CIPHERS,
     RSA_PREFIX,
@@ -34,7 +34,7 @@ class Auth(Enum):
 _AUTH = {"auth-rsa": Auth.RSA, "auth-ecdsa": Auth.ECDSA, "auth-any": Auth.ANY}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Suite:
     """One cipher suite of an expanded string."""
 
@@ -45,7 +45,7 @@ class Suite:
     code: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Expansion:
     """A cipher string expanded in order by OpenSSL."""
 
@@ -100,7 +100,7 @@ def expand(string: str) -> Expansion:
     return Expansion(string=string, suites=suites, openssl=ssl.OPENSSL_VERSION)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Suggestion:
     """A string that prefers RSA, with the expansion that proves it."""
 
@@ -128,7 +128,7 @@ def suggest_rsa_first(string: str) -> tuple[Suggestion, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EffectiveCiphers:
     """The cipher string a protocol uses on a version, and which way it leans."""
 

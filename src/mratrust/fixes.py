@@ -26,11 +26,12 @@ with the recipes of :mod:`mratrust.products`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
+from mratrust.values import frozen
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
+@frozen
 class ExpresswayTrust:
     """The trusted CA list of Expressway-C peers (``peers`` empty: every peer).
 
@@ -41,14 +42,14 @@ class ExpresswayTrust:
     peers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswayETrust:
     """The trusted CA list of one Expressway-E peer (the traversal zone's client side)."""
 
     peer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UcTrust:
     """A trust store of a UC cluster (``tomcat-trust``, ``CallManager-trust`` …)."""
 
@@ -59,7 +60,7 @@ class UcTrust:
 TrustTarget = ExpresswayTrust | ExpresswayETrust | UcTrust
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UploadTrust:
     """Upload certificates to a trust store so that a chain verifies there."""
 
@@ -74,7 +75,7 @@ class UploadTrust:
     (``CallManager-trust``: the MRA guide asks for the leaf)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RemoveTrust:
     """Delete entries from Expressway-C's trusted CA list (it stops at the first subject match)."""
 
@@ -92,7 +93,7 @@ class Rename(Enum):
     """Rename the nodes that are defined by a host name, if any."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UcIdentity:
     """A UC cluster's identity certificate (``tomcat``, ``CallManager`` …)."""
 
@@ -106,14 +107,14 @@ class UcIdentity:
     """A trusted entry (fingerprint) that is stale once the certificate is reissued."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswayIdentity:
     """An Expressway-C peer's server certificate."""
 
     peer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswayClientIdentity:
     """An Expressway-C peer's separate client certificate (X15.5+: Maintenance > Security >
     Client certificate), with clientAuth; the server certificate may then stay serverAuth-only."""
@@ -121,14 +122,14 @@ class ExpresswayClientIdentity:
     peer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswayEIdentity:
     """An Expressway-E peer's server certificate, with every name MRA needs."""
 
     peer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Renewal:
     """Renew a certificate (by fingerprint) where it lives, with what it holds today."""
 
@@ -136,7 +137,7 @@ class Renewal:
     subject: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Reissue:
     """Issue a new certificate."""
 
@@ -156,7 +157,7 @@ class Setting(Enum):
     accepted."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Configure:
     """Change a setting."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from cryptography import x509
 
 from mratrust.pki.load import LoadedCert
 from mratrust.pki.verify import TrustStore, order_chain
+from mratrust.values import frozen
 from mratrust.versions import Version
 
 if TYPE_CHECKING:  # built by the rules only for a finding that has fixes
@@ -69,7 +70,7 @@ Here rather than in :mod:`mratrust.products`: a rule's message names it without 
 restart tables, which only a finding that asks for a restart reads."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Identity:
     """A certificate file as the inventory names it: the certificate and the chain around it."""
 
@@ -90,7 +91,7 @@ class Identity:
         return self.chain[0]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Store:
     """A trust store (file or folder), its entries in order."""
 
@@ -118,7 +119,7 @@ class Store:
         return Store.of(self.name, self.path, certs)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ProbeAddress:
     """Where `audit --probe` connects to an endpoint: its host, and ports other than the leg's."""
 
@@ -129,7 +130,7 @@ class ProbeAddress:
         return dict(self.ports).get(port, port)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Node:
     """A UC node (publisher or subscriber) and its identity certificates."""
 
@@ -145,7 +146,7 @@ class Node:
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UcCluster:
     """A CUCM, IM and Presence or Unity Connection cluster: settings, trust stores and nodes."""
 
@@ -178,7 +179,7 @@ class UcCluster:
         return self.security_mode is SecurityMode.MIXED
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Peer:
     """An Expressway peer: its certificate, key and trusted CA list."""
 
@@ -211,7 +212,7 @@ class ClusterTlsMode(Enum):
     ENFORCE = "enforce"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CipherConfig:
     """Expressway's cipher strings per protocol (``None``: the release's default)."""
 
@@ -220,7 +221,7 @@ class CipherConfig:
     https: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Traversal:
     """The Unified Communications traversal zone pair (SPEC §3 ``expressway_e.traversal``)."""
 
@@ -232,7 +233,7 @@ class Traversal:
     """The zone's SIP TLS port; None: the leg table's (the first traversal zone's)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Expressway:
     """An Expressway-C or Expressway-E cluster: release, settings and peers."""
 
@@ -251,7 +252,7 @@ class Expressway:
     """X15.4 (Expressway-E): xConfiguration XCP TLS Certificate CVS EnableServerEkuUpload."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Deployment:
     """Everything the inventory describes, with every referenced certificate loaded."""
 
@@ -318,7 +319,7 @@ class ChangeKind(Enum):
 EvidenceValue = str | int | bool | tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Subject:
     """What a finding is about."""
 
@@ -335,7 +336,7 @@ class Subject:
         return (self.cluster or "", self.node or "", self.leg or "", self.certificate or "")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Finding:
     """One (rule, subject) outcome. Passes are findings too: the report shows what was checked."""
 

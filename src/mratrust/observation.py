@@ -5,14 +5,15 @@ Apart from :mod:`mratrust.model` so that an offline audit, which has none, does 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from mratrust.values import frozen
 
 if TYPE_CHECKING:
     from cryptography import x509
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Observed:
     """What a live handshake to one leg showed (filled in by ``audit --probe``)."""
 

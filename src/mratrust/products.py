@@ -9,9 +9,10 @@ restart list. Sources are the knowledge base's (ids as there, URLs in :data:`SOU
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mratrust.model import EXPRESSWAY_RESTART_PAGE, TRUST_NAMES, Product
+from mratrust.values import frozen
 
 SOURCES: Mapping[str, str] = {
     "S1": "https://www.cisco.com/c/en/us/support/docs/unified-communications/telepresence-video-communication-server-expressway/225476-understand-mobile-and-remote-access.html",
@@ -27,7 +28,7 @@ def _restart(*services: str) -> tuple[str, ...]:
     return tuple(f"utils service restart {s}" for s in services)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Recipe:
     """What to do after one change: ``before`` (e.g. the CTL update), restarts, ``after``."""
 
@@ -40,7 +41,7 @@ class Recipe:
         return (*self.before, *self.restarts, *self.after)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ProductInfo:
     """One product's labels, stores and recipes."""
 

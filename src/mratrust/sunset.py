@@ -17,7 +17,6 @@ import datetime as dt
 import re
 import sys
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from mratrust.errors import InputError
 from mratrust.pki.load import load_path
 from mratrust.pki.verify import TrustStore
+from mratrust.values import frozen
 
 DEFAULT_CUTOFF = dt.date(2026, 6, 15)
 """Chrome Root Program policy v1.6's date for leaf certificates (TN 225482 uses June 2026)."""
@@ -38,7 +38,7 @@ KNOWN_CA_CUTOFFS: tuple[tuple[str, str], ...] = (
 """Public CAs whose own schedule the knowledge base records (§12 item 5, third-party summaries)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SunsetPolicy:
     """The cut-off date and the roots that count as publicly trusted."""
 

@@ -12,11 +12,13 @@ number of the table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from enum import Enum
 from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
+
+from mratrust.values import frozen
 
 if TYPE_CHECKING:  # the table itself needs no model: --help stays free of cryptography
     from mratrust.model import Deployment, Finding, Node, Product, Status, UcCluster
@@ -127,7 +129,7 @@ EXPRESSWAY_STORE = "trusted_cas"
 """The name of an Expressway's trusted CA list in the graph."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Endpoint:
     """One machine of the graph: an Expressway peer or a UC node."""
 
@@ -142,7 +144,7 @@ class Endpoint:
         object.__setattr__(self, "id", endpoint_id(self.kind, self.cluster, self.name))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class LegRow:
     """One row of :data:`LEG_TABLE`: a kind of connection and what happens on it."""
 
@@ -403,7 +405,7 @@ def _uc_id(product: str, cluster: str, node: str) -> str:
     return endpoint_id(_KIND_BY_VALUE[product], cluster, node)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Leg:
     """One TLS connection of the deployment: a row of the table between two endpoints."""
 
@@ -469,7 +471,7 @@ class Leg:
         return (self.server.name,)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UcLeg(Leg):
     """A leg between an Expressway-C peer and a UC node (either may be the client).
 
@@ -712,7 +714,7 @@ def c2u_legs(deployment: Deployment) -> tuple[UcLeg, ...]:
 # --------------------------------------------------------------------------- the report's graph
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class GraphLeg:
     """A leg of the report's graph with the worst status of the findings about it."""
 
@@ -721,7 +723,7 @@ class GraphLeg:
     """``None``: no finding is about this leg (nothing was judged on it)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Graph:
     """The trust graph a report judged (SPEC §4 ``graph``)."""
 

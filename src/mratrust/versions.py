@@ -13,6 +13,7 @@ from enum import Enum
 from functools import lru_cache, total_ordering
 
 from mratrust.errors import InputError
+from mratrust.values import frozen
 
 _VERSION_RE = re.compile(r"^[Xx]?(\d{1,2})\.(\d{1,2})(?:\.(\d{1,3}))?$")
 
@@ -82,7 +83,7 @@ RSA_PREFIX = "ECDHE-RSA-AES256-GCM-SHA384:"
 """What an upgrade from X14.0 or later to X14.2+ prepends, and the documented workaround."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Change:
     """One row of the timeline: what a release changed that matters to MRA certificates."""
 
@@ -239,7 +240,7 @@ PROBE_DEFAULT: Version = V("X15.3")
 the same as :data:`LATEST`'s."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UcFeature:
     """A UC product feature that needs a major version (the UC side of the version table)."""
 
@@ -284,7 +285,7 @@ HTTPD_BUILDS: tuple[tuple[Version, str], ...] = (
 """Apache httpd builds reported by ``/apache2/bin/httpd -v`` on these releases."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Behaviour:
     """What one Expressway release does, as the rules need to know it."""
 
@@ -369,7 +370,7 @@ def behaviour(version: Version, *, strict_from: Version | None = None) -> Behavi
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UpgradePath:
     """The releases an Expressway went through, oldest first, ending with the judged one.
 

@@ -10,7 +10,6 @@ answer is parsed with defusedxml: entity expansion and DTDs are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -27,6 +26,7 @@ from mratrust.collect.base import (
     StoreFact,
 )
 from mratrust.collect.http import ApiError, pem_certs, require_ok
+from mratrust.values import frozen
 
 PATH = "/axl/"
 ROLE = "Standard AXL API Users and Standard AXL Read Only API Access (an application user)"
@@ -119,7 +119,7 @@ def major(version: str | None) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AxlSource:
     """AXL SQL on a CUCM publisher."""
 

@@ -10,11 +10,13 @@ provenance.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
+
+from mratrust.values import frozen
 
 if TYPE_CHECKING:
     from mratrust.collect.http import Api
@@ -40,7 +42,7 @@ EXPRESSWAY_E = "expressway_e"
 prefix of its settings (``expressway_e.version``, …)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class NodeFact:
     """A node of a UC cluster as the cluster itself defines it (System > Server)."""
 
@@ -52,7 +54,7 @@ class NodeFact:
     system: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class IdentityFact:
     """An identity certificate of a node (``name`` by the product's own name: tomcat, …)."""
 
@@ -64,7 +66,7 @@ class IdentityFact:
     system: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class StoreFact:
     """A trust store, in the order the system gave it (``cluster`` ``""`` = Expressway-C)."""
 
@@ -76,7 +78,7 @@ class StoreFact:
     system: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SettingFact:
     """One setting: ``path`` is the inventory field (``expressway.version``, …)."""
 
@@ -86,7 +88,7 @@ class SettingFact:
     system: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Failure:
     """One source that could not be read: one line naming the system and what to do."""
 
@@ -99,7 +101,7 @@ class Failure:
         return f"{self.system} ({self.interface.value}): {self.message}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Collected:
     """Everything one or more sources found."""
 
@@ -139,7 +141,7 @@ class Collected:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Context:
     """What a source needs: the sources file, the HTTP client, the credentials, the clock."""
 

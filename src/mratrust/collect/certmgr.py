@@ -11,12 +11,12 @@ assumption the README states.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from pydantic import Field, ValidationError
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface, StoreFact
 from mratrust.collect.http import ApiError, Loose, pem_certs, require_ok
+from mratrust.values import frozen
 
 PATH = "/platformcom/api/v1/certmgr/config/snapshot/server"
 ROLE = "an OS platform account (set account name …, privilege 0)"
@@ -50,7 +50,7 @@ def trust_name(service: str) -> str:
     return service if service.endswith("-trust") else f"{service}-trust"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CertMgrSource:
     """The snapshot of one node."""
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -58,6 +57,7 @@ from mratrust.collect.base import (
 from mratrust.collect.http import ApiError, Loose, pem_certs, require_ok
 from mratrust.errors import InputError
 from mratrust.topology import EXPRESSWAY_CLIENT_IDENTITY, EXPRESSWAY_IDENTITY
+from mratrust.values import frozen
 from mratrust.versions import Version
 
 ROLE = "administrator access with API access enabled (not read-only web access)"
@@ -174,7 +174,7 @@ def x_version(text: str) -> str:
         raise ValueError(f"{text!r} is not an Expressway version") from None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswaySource:
     """An Expressway cluster (C or E), through the peer named in the sources file."""
 

@@ -8,7 +8,6 @@ file}``, each peer's server certificate (with its chain) when the API cannot giv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mratrust.collect.base import (
@@ -21,12 +20,13 @@ from mratrust.collect.base import (
 )
 from mratrust.errors import InputError
 from mratrust.pki.load import load_path
+from mratrust.values import frozen
 
 if TYPE_CHECKING:
     from cryptography import x509
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class FilesSource:
     peers: tuple[str, ...]
     """The Expressway-C peers a single trusted CA file applies to."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from mratrust import __version__
@@ -40,11 +40,12 @@ from mratrust.collect.merge import (
 from mratrust.collect.sources import Credentials, Sources, load_credentials_file, load_sources
 from mratrust.collect.tls import EXPE, NodeTarget, TlsSource
 from mratrust.collect.write import check_out_dir, write
+from mratrust.values import frozen
 
 EXIT_OK, EXIT_NOTHING, EXIT_UNKNOWN = 0, 2, 3
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CollectResult:
     """What a run did: the inventory (None when none could be written) and why."""
 

@@ -40,6 +40,7 @@ from pydantic import (
 from mratrust.errors import InputError, InputErrors
 from mratrust.inventory import _compose, _field, _line_for
 from mratrust.topology import CUCM_HTTPS_PORT, EXPRESSWAY_API_PORT
+from mratrust.values import frozen
 from mratrust.versions import Version
 
 README_REF = "see 'Collect' in the README"
@@ -142,7 +143,7 @@ class SourcesIn(_Strict):
     addresses: dict[str, str | AddressIn] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Address:
     """Where to connect for a host name (the name stays the TLS name and the Host header)."""
 
@@ -159,7 +160,7 @@ class Address:
         return self.api_ports.get(port, self.port(port))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Sources:
     """A loaded sources file: paths resolved against its folder."""
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from mratrust.collect.base import Collected, Context, IdentityFact, Interface
 from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType
 from mratrust.topology import EXPRESSWAY_IDENTITY, EndpointKind, identity_ports, rows_to
+from mratrust.values import frozen
 from mratrust.versions import Version
 
 EXPE = EndpointKind.EXPRESSWAY_E.value
@@ -44,7 +44,7 @@ OPTIONAL_PORTS = {port for ports in _BY_PRODUCT.values() for port, (_, m) in por
 """Ports only open in some modes: probed when the address map lists them or the mode says so."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class NodeTarget:
     cluster: str
     product: str
@@ -52,7 +52,7 @@ class NodeTarget:
     mixed: bool | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TlsSource:
     """Handshakes to every node of every cluster (one bounded probe run)."""
 

@@ -7,13 +7,12 @@ README lists). Parsed with defusedxml.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from mratrust.collect.base import Collected, Context, Interface, NodeFact
 from mratrust.collect.http import ApiError, require_ok
+from mratrust.values import frozen
 
 PATH = "/cucm-uds/servers"
 
@@ -45,7 +44,7 @@ def parse_servers(body: bytes, where: str) -> list[str]:
     return names
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class UdsSource:
     cluster: str
     publisher: str

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -71,11 +70,12 @@ from mratrust.lab.spec import (
     TrustEntry,
 )
 from mratrust.pki.write import safe_name
+from mratrust.values import frozen
 
 # --------------------------------------------------------------------------- material
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TrustItem:
     """One certificate in a trust store, with a label for its file name."""
 
@@ -83,7 +83,7 @@ class TrustItem:
     cert: x509.Certificate
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class NodeMaterial:
     """A node's identities (by the product's names, spec order)."""
 
@@ -93,7 +93,7 @@ class NodeMaterial:
     identities: Mapping[str, Issued]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ClusterMaterial:
     """A cluster: its spec, its nodes' identities and its trust stores (order kept)."""
 
@@ -111,7 +111,7 @@ class ClusterMaterial:
         return tuple(item.cert for item in self.stores.get(name, ()))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PeerMaterial:
     """An Expressway peer: its identity (with key) and its trusted CA list in order.
 
@@ -128,7 +128,7 @@ class PeerMaterial:
         return self.client if separate and self.client is not None else self.identity
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ScenarioMaterial:
     """Everything a scenario generated, in memory (what the lab servers present and check)."""
 
@@ -416,7 +416,7 @@ def build_spec(
 # --------------------------------------------------------------------------- writing
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ProbeAddress:
     """Where the prober connects for a node: ``host`` and ``{port role: actual port}``.
 

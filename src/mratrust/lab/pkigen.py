@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -31,6 +31,7 @@ from mratrust.pki.write import certs_pem as certs_pem
 from mratrust.pki.write import key_pem
 from mratrust.pki.write import write_certs as write_certs
 from mratrust.pki.write import write_key as write_key
+from mratrust.values import frozen
 
 
 class KeyType(StrEnum):
@@ -130,7 +131,7 @@ DEFAULT_POOL = KeyPool()
 # --------------------------------------------------------------------------- validity
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Validity:
     """A validity window (UTC, whole seconds)."""
 
@@ -173,7 +174,7 @@ def utc_seconds(moment: datetime) -> datetime:
 # --------------------------------------------------------------------------- issued objects
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Issued:
     """A certificate, its private key and the authority that signed it (``None``: self-signed)."""
 

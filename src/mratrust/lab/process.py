@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import mratrust
 from mratrust.errors import LabError
 from mratrust.lab.layout import LAB_JSON, LAB_LOG, LAB_SCHEMA, PRIVATE_DIR
 from mratrust.lab.scenarios import get_scenario
+from mratrust.values import frozen
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -39,7 +39,7 @@ _LAB_MARKERS = (STDERR_FILE, LAB_LOG, PRIVATE_DIR)
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class LabInfo:
     """A running (or last known) lab."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +55,7 @@ from mratrust.lab.spec import (
     reuse,
     self_signed,
 )
+from mratrust.values import frozen
 
 # --------------------------------------------------------------------------- the baseline
 
@@ -214,7 +214,7 @@ def _replace_cluster(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetExpressway:
     """Change Expressway-C settings (field names of :class:`ExpresswaySpec`)."""
 
@@ -226,7 +226,7 @@ class SetExpressway:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetCluster:
     """Change a cluster's settings (field names of :class:`ClusterSpec`)."""
 
@@ -237,7 +237,7 @@ class SetCluster:
         return _replace_cluster(spec, self.cluster, **self.values)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetIdentity:
     """Replace one identity on one node (``node=None``: on every node of the cluster)."""
 
@@ -261,7 +261,7 @@ class SetIdentity:
         return _replace_cluster(spec, self.cluster, nodes=tuple(nodes))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetStore:
     """Replace the entries of a cluster trust store."""
 
@@ -281,7 +281,7 @@ class SetStore:
         return _replace_cluster(spec, self.cluster, trust=stores)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetPeer:
     """Change every Expressway-C peer's certificate and/or trusted CA list."""
 
@@ -301,7 +301,7 @@ class SetPeer:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AddExpresswayE:
     """Add B0E's Expressway-E, on the version Expressway-C runs."""
 
@@ -310,7 +310,7 @@ class AddExpresswayE:
         return dataclasses.replace(spec, expressway_e=baseline_e(exp.version, exp.upgraded_from))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetExpresswayE:
     """Change Expressway-E settings (field names of :class:`ExpresswayESpec`)."""
 
@@ -324,7 +324,7 @@ class SetExpresswayE:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetPeerE:
     """Change every Expressway-E peer's certificate and/or trusted CA list."""
 
@@ -347,7 +347,7 @@ class SetPeerE:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetSeparateClient:
     """Give every Expressway-C peer an X15.5 client certificate."""
 
@@ -360,7 +360,7 @@ class SetSeparateClient:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetCa:
     """Change a CA of the scenario (field names of :class:`CaSpec`)."""
 
@@ -376,7 +376,7 @@ class SetCa:
         return dataclasses.replace(spec, cas=cas)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AddCa:
     """Add a CA to the scenario."""
 
@@ -386,7 +386,7 @@ class AddCa:
         return dataclasses.replace(spec, cas=(*spec.cas, self.ca))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RenameNodes:
     """Define nodes by other names (e.g. short host names); their certificates keep the FQDN."""
 
@@ -406,7 +406,7 @@ class RenameNodes:
 # --------------------------------------------------------------------------- the catalogue
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Scenario:
     """A scenario: B0 plus ``changes``, with the versions and the expected outcome."""
 

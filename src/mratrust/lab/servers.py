@@ -62,7 +62,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +73,7 @@ from mratrust.errors import LabError
 from mratrust.lab.pkigen import Issued, certs_pem, write_certs, write_key
 from mratrust.lab.scenarios import ClusterMaterial, ProbeAddress, ScenarioMaterial
 from mratrust.topology import ClientAuth, EndpointKind, LegRow, Purpose, rows_to
+from mratrust.values import frozen
 
 Protocol = Literal["http", "tftp", "sip", "xmpp"]
 Order = Literal["client", "rsa", "ecdsa"]
@@ -135,7 +135,7 @@ VERIFY_ERROR_ALERTS: Mapping[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ListenerPlan:
     """One simulated listener: which node and port role, what it presents, what it checks."""
 
@@ -619,7 +619,7 @@ def _linger(tls: ssl.SSLSocket) -> None:
         tls.close()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Listener:
     """A running listener: its plan, context and bound socket."""
 

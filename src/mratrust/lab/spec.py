@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from mratrust.errors import LabError
 from mratrust.lab.pkigen import BOTH_EKU, Eku, KeyType
+from mratrust.values import frozen
 
 ProductName = Literal["cucm", "imp", "cuc"]
 NodeRoleName = Literal["publisher", "subscriber"]
@@ -25,7 +26,7 @@ LEAF_KEY_SLOTS = 3
 # --------------------------------------------------------------------------- the spec
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CaSpec:
     """A certificate authority: ``ref`` names it in the spec, ``common_name`` in the certificate.
 
@@ -43,7 +44,7 @@ class CaSpec:
     key_slot: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class IdentitySpec:
     """How one identity certificate is made.
 
@@ -113,7 +114,7 @@ class PeerRef:
 TrustEntry = CaRef | IdentityRef | PeerRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class StoreSpec:
     """A trust store by CUCM's name; written as a bundle or (``directory``) a folder."""
 
@@ -122,7 +123,7 @@ class StoreSpec:
     directory: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class NodeSpec:
     """A UC node as defined in System > Server (``name``) and its identities, in order.
 
@@ -145,7 +146,7 @@ class NodeSpec:
         return dict(self.identities).get(name)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ClusterSpec:
     """A CUCM, IM&P or Unity Connection cluster as Expressway-C knows it.
 
@@ -179,7 +180,7 @@ class ClusterSpec:
         return next((s for s in self.trust if s.name == name), None)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CipherSpec:
     """Configured Expressway cipher strings (``None``: the version default)."""
 
@@ -188,7 +189,7 @@ class CipherSpec:
     https: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PeerSpec:
     """An Expressway peer: its certificate and its trusted CA list, in order.
 
@@ -202,7 +203,7 @@ class PeerSpec:
     client: IdentitySpec | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswaySpec:
     """The Expressway-C cluster (SPEC §3 ``expressway``)."""
 
@@ -217,7 +218,7 @@ class ExpresswaySpec:
     cluster_tls_mode: Literal["permissive", "enforce"] = "permissive"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExpresswayESpec:
     """The Expressway-E cluster (SPEC §3 ``expressway_e``) and its side of the traversal zone.
 
@@ -238,7 +239,7 @@ class ExpresswayESpec:
     sends_intermediates: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class DeploymentSpec:
     """A whole deployment before any certificate exists.
 
@@ -261,7 +262,7 @@ class DeploymentSpec:
         raise LabError(f"the scenario has no cluster {name!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ScenarioInfo:
     """What a scenario is about: for ``lab list`` and for tests."""
 

@@ -6,7 +6,7 @@ import datetime as dt
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from mratrust.pki.load import der_fingerprint
+from mratrust.values import frozen
 
 try:  # the public module cryptography.hazmat.primitives.serialization imports SSH, PKCS#7 and more
     from cryptography.hazmat.primitives._serialization import Encoding
@@ -35,7 +36,7 @@ class KeyType(Enum):
     and these members key the dictionaries of every handshake and verdict."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class KeyFacts:
     """A public key's type and size (and curve, for ECDSA)."""
 
@@ -51,7 +52,7 @@ class KeyFacts:
         return f"{self.curve or 'other'} key"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CertFacts:
     """The facts mratrust looks at, computed once per certificate."""
 

@@ -16,13 +16,13 @@ import re
 import stat
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from mratrust.errors import InputError, InputErrors
+from mratrust.values import frozen
 
 _BLOCK_RE = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)(?:-----END \1-----|(?=-----BEGIN )|\Z)",
@@ -34,7 +34,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _SHA256 = hashes.SHA256()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class LoadedCert:
     """A certificate and where it came from (file and position in it)."""
 
@@ -58,7 +58,7 @@ def der_fingerprint(der: bytes) -> str:
     return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PemBlock:
     """One ``-----BEGIN label-----`` block: its label, body, and whether it was closed."""
 

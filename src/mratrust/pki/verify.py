@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from functools import lru_cache
 from operator import attrgetter
@@ -24,6 +24,7 @@ from cryptography.x509 import verification as xv
 
 from mratrust.pki.facts import CertFacts, KeyType, NameMatch, dn, facts, index_key, match_name
 from mratrust.pki.load import LoadedCert
+from mratrust.values import frozen
 
 MAX_DEPTH = 8
 WEAK_HASHES = frozenset({"md5", "sha1", "md2", "md4"})
@@ -64,7 +65,7 @@ TRUST_REASONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Problem:
     """One reason, with the certificate it is about and whether it breaks the path."""
 
@@ -143,7 +144,7 @@ class TrustStore:
         return len(self.certs)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class PathResult:
     """The verdict on one presented chain."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from cryptography import x509
 
 from mratrust.audit import Report
 from mratrust.model import Finding, Status
+from mratrust.values import frozen
 
 ACTIONS = (
     "obtain-ca",
@@ -25,7 +26,7 @@ MissingCa = tuple[str, str]
 """A CA the kit needs but does not hold: (subject DN, key identifier the chain's AKI names)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Step:
     """One step of the kit."""
 
@@ -77,7 +78,7 @@ class Step:
         return out
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Plan:
     """The kit, the audit it answers and the audit after applying it in memory."""
 

@@ -13,13 +13,12 @@ Unity Connection 443 its tomcat-trust. The restart commands are the plan kit's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography import x509
 
 from mratrust.pki.facts import facts
 from mratrust.probe.outcome import Alert
 from mratrust.topology import EndpointKind, LegRow, Purpose, row_for
+from mratrust.values import frozen
 
 _EXPC = EndpointKind.EXPRESSWAY_C
 _TFTP = row_for(_EXPC, EndpointKind.CUCM, Purpose.TFTP)
@@ -40,7 +39,7 @@ USAGE_ALERTS = frozenset({Alert.BAD_CERTIFICATE, Alert.UNSUPPORTED_CERTIFICATE})
 """The server refuses the certificate itself: its key usage or extended key usage."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Node:
     """The product behind a port, and the trust stores it checks a client certificate against."""
 

@@ -15,7 +15,7 @@ are ``cryptography`` objects, which pyOpenSSL 24.3+ accepts directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from mratrust.ciphers import Auth, effective
 from mratrust.errors import InputError
 from mratrust.pki.facts import KeyType
 from mratrust.topology import Transport
+from mratrust.values import frozen
 from mratrust.versions import Version, behaviour
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -195,7 +196,7 @@ def _set_sigalgs(ctx: SSL.Context, sigalgs: Sequence[str]) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ClientIdentity:
     """Expressway-C's certificate chain and key, presented when a server asks for one.
 
@@ -277,7 +278,7 @@ def load_client_identity(cert: str | Path, key: str | Path | None = None) -> Cli
     return ClientIdentity(chain=chain, key=private, source=str(cert_path))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ClientProfile:
     """How Expressway-C's Traffic Server connects to a UC node, for one version and setup."""
 
@@ -380,7 +381,7 @@ def client_profile(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Offer:
     """A ready-made pyOpenSSL context for one variant, or why it cannot be made."""
 

@@ -27,7 +27,6 @@ import socket
 import threading
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -40,6 +39,7 @@ from mratrust.probe.client import Offer, TlsVersion, Variant
 from mratrust.probe.outcome import Alert, Outcome, outcome_for_alert, outcome_for_reason
 from mratrust.probe.target import plain_name
 from mratrust.threads import leave_signals_to_main
+from mratrust.values import frozen
 
 _CB_ALERT, _CB_READ, _CB_LOOP = SSL.SSL_CB_ALERT, SSL.SSL_CB_READ, SSL.SSL_CB_LOOP
 
@@ -47,7 +47,7 @@ _MAX_STEPS = 100_000
 """A backstop on retries of one OpenSSL call; the deadline ends the loop long before."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Timeouts:
     """Time limits in seconds: per operation, and for a whole run."""
 
@@ -77,7 +77,7 @@ class Phase(Enum):
     POST_HANDSHAKE = "post-handshake"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Handshake:
     """What one connection saw, before any verdict on the certificates."""
 

@@ -47,6 +47,7 @@ from mratrust.probe.verdict import (
     refused_offer,
 )
 from mratrust.topology import Transport
+from mratrust.values import frozen
 
 STOP_AFTER_DEFAULT = frozenset(
     {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.UNREACHABLE, Outcome.NOT_TLS}
@@ -120,7 +121,7 @@ def _deadline_passed(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class _Run:
     """What every handshake of one run shares: the offers, the per-address limit, the deadline."""
 

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from mratrust.errors import InputError
 from mratrust.pki.facts import is_ip
 from mratrust.topology import CUCM_HTTPS_PORT, EndpointKind, LegRow, Transport, rows_at
+from mratrust.values import frozen
 
 DEFAULT_PORT = CUCM_HTTPS_PORT
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Service:
     """What an endpoint is in the leg table: the port Expressway-C connects to, the Expressway
     component that connects there (it decides the offer) and the product, when the port says."""
@@ -81,7 +81,7 @@ def _check_name(name: str | None, what: str) -> None:
         ) from None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ProbeTarget:
     """One endpoint: the node name Expressway-C uses, the port, and where to connect."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from cryptography import x509
 
@@ -32,9 +32,10 @@ from mratrust.probe.outcome import (
     x509_error_text,
 )
 from mratrust.probe.target import ProbeTarget
+from mratrust.values import frozen
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Verdict:
     """What Expressway-C would think of a presented chain, with every reason."""
 
@@ -108,7 +109,7 @@ def judge(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Observation:
     """One offer made to one endpoint, what came back, and the verdict on it."""
 
@@ -144,7 +145,7 @@ class Observation:
         return facts(leaf).key.type if leaf is not None else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ServerIdentity:
     """A distinct server certificate found on an endpoint, and the offers that brought it out."""
 
@@ -168,7 +169,7 @@ class ServerIdentity:
         return facts(self.chain[0]).fingerprint
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EndpointReport:
     """Everything found on one endpoint."""
 

@@ -41,6 +41,7 @@ from mratrust.topology import (
     slot_twin,
 )
 from mratrust.topology import Purpose as TopologyPurpose
+from mratrust.values import frozen
 from mratrust.versions import Behaviour, UpgradePath, Verification, Version, behaviour
 
 if TYPE_CHECKING:  # loaded when needed: fixes with the first finding that has one, live
@@ -89,7 +90,7 @@ def sources(*ids: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- registry
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RuleInfo:
     """A registered rule: its stable ID, title, release, severity, sources and check."""
 
@@ -196,7 +197,7 @@ class _Cache:
     multi_server: dict[int, tuple[CertFacts, bool]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AuditContext:
     """The deployment, the version it is judged on, and the evaluation time."""
 
