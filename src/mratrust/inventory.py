@@ -38,7 +38,14 @@ from mratrust.model import (
     UcCluster,
 )
 from mratrust.pki.facts import CertFacts, facts, prime
-from mratrust.pki.load import LoadedCert, MissingFile, Parsed, load_path, load_paths
+from mratrust.pki.load import (
+    DerOf,
+    LoadedCert,
+    MissingFile,
+    Parsed,
+    load_path,
+    load_paths,
+)
 from mratrust.pki.verify import TrustStore
 from mratrust.versions import Version
 
@@ -386,9 +393,13 @@ class _Files:
         (:func:`~mratrust.pki.facts.prime`); :meth:`load` reports their errors in its order."""
         todo = [r for r in dict.fromkeys(refs) if r not in self.read and r not in self.cache]
         paths = [self.resolve(r) for r in todo]
-        read = load_paths(paths, password=self.password, parsed=self.parsed)
+        ders: DerOf = {}  # the DER of what was read from PEM: the facts need it
+        read = load_paths(paths, password=self.password, parsed=self.parsed, ders=ders)
         self.read.update(zip(todo, read, strict=True))
-        prime(c.cert for got in self.read.values() if isinstance(got, tuple) for c in got)
+        prime(
+            (c.cert for got in self.read.values() if isinstance(got, tuple) for c in got),
+            ders=ders,
+        )
 
     def load(self, ref: str, loc: Loc) -> tuple[LoadedCert, ...]:
         found = self.cache.get(ref)  # an inventory names the same file many times

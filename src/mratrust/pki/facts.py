@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from enum import Enum
 from typing import Any, TypeVar
@@ -337,13 +337,20 @@ _CHUNK = 256
 objects built on the way (their DER, and about 4 KB a certificate) stay small."""
 
 
-def prime(certs: Iterable[x509.Certificate]) -> None:
+def prime(
+    certs: Iterable[x509.Certificate],
+    *,
+    ders: Mapping[int, tuple[x509.Certificate, bytes]] | None = None,
+) -> None:
     """Compute the facts of many certificates at once (then :func:`facts` finds them).
 
     Each step runs over a batch of certificates before the next step (names, extensions, keys,
     ...): done one certificate at a time, the same work takes about half as long again, every
     step's code and data having left the CPU's caches by the time the next certificate needs it.
     Certificates with the same content share one computation.
+
+    ``ders``: the DER of some of them by id (as read from their files, see
+    :data:`mratrust.pki.load.DerOf`), which spares encoding them anew.
     """
     known = _by_content() if _BY_DER or _UNINDEXED else None
     groups: list[list[x509.Certificate]] = []  # certificates of one content each, first seen first
@@ -376,8 +383,13 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
     for at in range(0, len(groups), _CHUNK):
         chunk = groups[at : at + _CHUNK]
         firsts = [same[0] for same in chunk]
-        ders = [first.public_bytes(_DER) for first in firsts]  # a batch's only: memory stays flat
-        for same, found in zip(chunk, _facts_of(firsts, ders), strict=True):
+        # a batch's only: memory stays flat
+        blobs = (
+            [_der_of(first, ders) for first in firsts]
+            if ders
+            else [first.public_bytes(_DER) for first in firsts]
+        )
+        for same, found in zip(chunk, _facts_of(firsts, blobs), strict=True):
             if len(_UNINDEXED) >= _CACHE_LIMIT:  # bounded as the index is
                 _by_content()
             pair = (same[0], found)  # one tuple for both tables (1.3 MB at 10,000 nodes)
@@ -385,6 +397,12 @@ def prime(certs: Iterable[x509.Certificate]) -> None:
             _remember(same[0], found, pair)
             for cert in same[1:]:
                 _remember(cert, found)
+
+
+def _der_of(cert: x509.Certificate, read: Mapping[int, tuple[x509.Certificate, bytes]]) -> bytes:
+    """``cert``'s DER as read from its file, else encoded anew."""
+    entry = read.get(id(cert))
+    return entry[1] if entry is not None and entry[0] is cert else cert.public_bytes(_DER)
 
 
 def _remember(
@@ -851,8 +869,8 @@ def _twin(cert: x509.Certificate, der: bytes) -> x509.Certificate:
 def _facts_of(originals: list[x509.Certificate], ders: list[bytes]) -> list[CertFacts]:
     """The facts of each certificate, computed step by step over all of them (see :func:`prime`).
 
-    ``ders``: their DER encodings, as ``public_bytes`` gives them: the twins are parsed from them
-    and the fingerprints hashed from them, so each certificate is serialised once.
+    ``ders``: their DER encodings (as read, or as ``public_bytes`` gives them): the twins are
+    parsed from them and the fingerprints hashed from them, so each is serialised once at most.
     """
     twins = [_twin(c, der) for c, der in zip(originals, ders, strict=True)]
     walks = [_tbs_walk(der) for der in ders]
