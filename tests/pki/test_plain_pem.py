@@ -84,6 +84,10 @@ _OTHER_FILES = {
     "two certificates in one block": lambda p: _two_in_one(_pem(p.leaf), _pem(p.inter)),
     "a PKCS#7 chain": lambda p: pkcs7.serialize_certificates([p.leaf.cert], Encoding.PEM),
     "no block": lambda p: b"just words",
+    # markers whose dashes run into each other: cryptography's reader sees one block only
+    "a BEGIN glued to the END before it": lambda p: _pem(p.leaf).rstrip() + _pem(p.inter)[5:],
+    "a BEGIN sharing the END's dashes": lambda p: _pem(p.leaf).rstrip() + _pem(p.inter)[3:],
+    "a BEGIN with six dashes": lambda p: _pem(p.leaf) + b"-" + _pem(p.inter),
 }
 
 
@@ -104,10 +108,11 @@ def test_any_other_file_is_left_to_the_reader_it_always_had(
     except InputError as exc:
         assert exc.file == str(f)
         return
+    # what cryptography's reader gives (the leaf alone where it reads one block)
     expected = (
-        [pki.leaf.cert]
-        if kind != "two certificates in one block"
-        else x509.load_pem_x509_certificates(data)
+        x509.load_pem_x509_certificates(data)
+        if kind == "two certificates in one block"
+        else [pki.leaf.cert]
     )
     assert loaded == expected
 
@@ -153,3 +158,40 @@ def test_a_stale_entry_is_not_taken_for_the_certificate(pki: Pki) -> None:
     pki_facts.clear_cache()
     assert got == pki_facts.facts(cert)
     assert got.subject != pki_facts.facts(other).subject
+
+
+def test_mutated_markers_never_read_differently(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Around and inside the markers, dashes, letters, spaces and line ends added or removed at
+    random (seeded): whenever the fast path reads a file, it reads what the loader read before it
+    existed (cryptography's reader, then the scanner)."""
+    import random
+
+    from mratrust.pki import load as pki_load
+
+    def before(blob: bytes) -> list[x509.Certificate] | str:
+        with monkeypatch.context() as m:
+            m.setattr(pki_load, "_plain_pem", lambda data, ders: None)
+            try:
+                return pki_load._from_pem(blob, "f.pem", None)
+            except InputError as exc:
+                return str(exc)
+
+    rng = random.Random(20261201)
+    base = _pem(pki.leaf) + b"between\n" + _pem(pki.inter)
+    marks = [i for i in range(len(base)) if base[i : i + 5] == b"-----"]
+    read = 0
+    for _ in range(3000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            at = min(rng.choice(marks) + rng.randint(-2, 30), len(data))
+            if rng.random() < 0.5 and at < len(data):
+                del data[at : at + rng.randint(1, 4)]
+            else:
+                data[at:at] = rng.choice([b"-", b"--", b"\n", b" ", b"X", b"\r\n", b"-----"])
+        blob = bytes(data)
+        fast = _plain_pem(blob, None)
+        if fast is None:
+            continue
+        read += 1
+        assert fast == before(blob), blob
+    assert read > 50  # the fast path did read many of them
