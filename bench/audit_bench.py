@@ -336,13 +336,24 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
 # --------------------------------------------------------------------------- report
 
 
+def _count(text: str) -> int:
+    """A whole number of at least 1 (an argument type: anything else is a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--sizes", default="1000", help="total UC nodes, comma-separated (default 1000)"
     )
-    parser.add_argument("--nodes", type=int, default=10, help="nodes per CUCM cluster")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--nodes", type=_count, default=10, help="nodes per CUCM cluster")
+    parser.add_argument("--repeat", type=_count, default=5)
     parser.add_argument("--stages", action="store_true", help="time each stage once")
     parser.add_argument("--in-process", action="store_true", help="the older in-process numbers")
     parser.add_argument(
@@ -352,7 +363,10 @@ def main(argv: list[str] | None = None) -> int:
         "same interleaved rounds for a before/after table",
     )
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        sizes = [_count(s.strip()) for s in args.sizes.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"argument --sizes: {exc}")
     OUT.mkdir(parents=True, exist_ok=True)
     compile_bytecode()
     met = True

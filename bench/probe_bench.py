@@ -394,11 +394,22 @@ def median_of(cmd: Sequence[str], runs: int = 10) -> float:
     return statistics.median(times)
 
 
+def _count(text: str) -> int:
+    """A whole number of at least 1 (an argument type: anything else is a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--listeners", type=int, default=20)
-    parser.add_argument("--per-listener", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--listeners", type=_count, default=20)
+    parser.add_argument("--per-listener", type=_count, default=5)
+    parser.add_argument("--repeat", type=_count, default=3)
     parser.add_argument("--no-sslyze", action="store_true", help="mratrust numbers only")
     parser.add_argument(
         "--server-store",
@@ -408,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "searches on every handshake",
     )
     args = parser.parse_args(argv)
+    if args.listeners > 254:  # one loopback address each, 127.0.0.1 to 127.0.0.254
+        parser.error(f"argument --listeners: at most 254, not {args.listeners}")
     if shutil.which("openssl") is None:
         print("openssl binary not found: the benchmark needs openssl s_server", file=sys.stderr)
         return 2
