@@ -334,3 +334,54 @@ def test_files_that_need_the_block_scanner_are_told_apart(text: bytes, slow: boo
     assert _has_slow_label(text) is slow
     # what searching the whole file once per label says
     assert any(b"BEGIN " + label in text for label in _SLOW_LABELS) is slow
+
+
+def _with_version(cert: x509.Certificate, version: int) -> bytes:
+    """``cert``'s DER with its version field set to ``version`` (0-based; 2 is v3)."""
+    der = cert.public_bytes(Encoding.DER)
+    field = bytes.fromhex("a003020102")
+    assert der.count(field) == 1
+    return der.replace(field, bytes([0xA0, 3, 2, 1, version]))
+
+
+def _as_pem(der: bytes) -> bytes:
+    import base64
+
+    body = base64.encodebytes(der)
+    return b"text before\n-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("form", ["pem", "der"])
+@pytest.mark.parametrize("version", [5, 2], ids=["v6", "v3"])
+def test_a_version_x509_does_not_have_is_an_input_error(
+    tmp_path: Path, pki: Pki, form: str, version: int
+) -> None:
+    """cryptography raises InvalidVersion, not ValueError, for it: still one input error naming
+    the file (the twin, version 3, loads)."""
+    der = _with_version(pki.leaf.cert, version)
+    f = tmp_path / f"odd.{form}"
+    f.write_bytes(_as_pem(der) if form == "pem" else der)
+    if version == 2:
+        assert [c.cert for c in load_file(f)] == [pki.leaf.cert]
+        return
+    with pytest.raises(InputError, match="5 is not a valid X509 version") as info:
+        load_file(f)
+    assert info.value.file == str(f)
+    assert info.value.line == (2 if form == "pem" else None)
+
+
+def test_a_version_x509_does_not_have_exits_2_from_the_command(tmp_path: Path, pki: Pki) -> None:
+    import subprocess
+    import sys
+
+    f = tmp_path / "odd.pem"
+    f.write_bytes(_as_pem(_with_version(pki.leaf.cert, 5)))
+    done = subprocess.run(
+        [sys.executable, "-m", "mratrust", "inspect", str(f)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "internal error" not in done.stderr
+    assert f"{f}:2: the certificate block is damaged" in done.stderr

@@ -32,6 +32,9 @@ _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _P7_LABELS = {b"PKCS7", b"CERTIFICATE CHAIN"}
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _SHA256 = hashes.SHA256()
+_UNREADABLE = (ValueError, x509.InvalidVersion)
+"""What cryptography raises for bytes that are no certificate it can read: a version X.509 does
+not have (``InvalidVersion``) is not a ``ValueError``."""
 
 
 DerOf = dict[int, tuple[x509.Certificate, bytes]]
@@ -142,7 +145,7 @@ def _plain_pem(data: bytes, ders: DerOf | None) -> list[x509.Certificate] | None
             # only base64 is left once the line ends are gone, or strict decoding refuses it
             der = binascii.a2b_base64(data[start:end].translate(None, b"\r\n"), strict_mode=True)
             certs.append(x509.load_der_x509_certificate(der))
-        except (binascii.Error, ValueError):
+        except (binascii.Error, *_UNREADABLE):
             return None
         read.append(der)
         # past the whole END marker: a BEGIN sharing its dashes is no block to either reader
@@ -165,7 +168,7 @@ def _from_pem(
             return plain
         try:  # the common case, in one native call; the scanner below explains any failure
             return x509.load_pem_x509_certificates(data)
-        except ValueError:
+        except _UNREADABLE:
             pass
     certs: list[x509.Certificate] = []
     for block in scan_pem(data):
@@ -192,7 +195,7 @@ def _from_pem(
                 continue
             try:
                 certs.append(x509.load_der_x509_certificate(der))
-            except ValueError as exc:
+            except _UNREADABLE as exc:
                 raise InputError(
                     f"the certificate block is damaged or truncated ({exc})",
                     file=source,
@@ -222,7 +225,7 @@ def _p7_certs(der: bytes) -> list[x509.Certificate]:
 def _from_p7_der(der: bytes, source: str, line: int | None = None) -> list[x509.Certificate]:
     try:
         return _p7_certs(der)
-    except ValueError as exc:
+    except _UNREADABLE as exc:
         raise InputError(
             f"the PKCS#7 structure could not be read ({exc})",
             file=source,
@@ -236,10 +239,20 @@ def _from_der(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
         return [x509.load_der_x509_certificate(data)]
     except ValueError:
         pass
+    except x509.InvalidVersion as exc:  # a certificate, of a version X.509 does not have
+        raise InputError(
+            f"the certificate is damaged ({exc})", file=source, hint="export it again"
+        ) from exc
     try:
         return _p7_certs(data)
     except ValueError:
         pass
+    except x509.InvalidVersion as exc:
+        raise InputError(
+            f"the PKCS#7 structure could not be read ({exc})",
+            file=source,
+            hint="export it again as .p7b or as PEM certificates",
+        ) from exc
     return _from_p12(data, source, password)
 
 
@@ -259,6 +272,10 @@ def _from_p12(data: bytes, source: str, password: bytes | None) -> list[x509.Cer
 
     try:
         loaded = pkcs12.load_pkcs12(data, password)
+    except x509.InvalidVersion as exc:
+        raise InputError(
+            f"PKCS#12 file is damaged ({exc})", file=source, hint="export it again"
+        ) from exc
     except ValueError as exc:
         message = str(exc).lower()
         if "password" in message or "mac" in message or password is None:
