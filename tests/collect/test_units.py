@@ -77,3 +77,27 @@ def test_credentials_file_errors_never_quote_a_value(tmp_path: Path) -> None:
     assert "s3cret-value" not in str(err.value)
     path.write_text("expc: {user: u, password: s3cret-value}\n", encoding="utf-8")
     assert load_credentials_file(path) == {"expc": ("u", "s3cret-value")}
+
+
+@pytest.mark.parametrize("version", [5, 2], ids=["v6", "v3"])
+def test_an_answer_with_a_certificate_of_no_x509_version_is_an_api_error(version: int) -> None:
+    """cryptography raises InvalidVersion (no ValueError) for it: one ApiError, like any broken
+    certificate in an answer (the twin, version 3, is read)."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from mratrust.collect.http import pem_certs
+
+    cert = make_ca("ODD-ROOT", now=NOW).cert
+    der = cert.public_bytes(Encoding.DER).replace(
+        bytes.fromhex("a003020102"), bytes([0xA0, 3, 2, 1, version])
+    )
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
+    )
+    if version == 2:
+        assert pem_certs(pem) == (cert,)
+        return
+    with pytest.raises(ApiError, match=r"not valid PEM .*5 is not a valid X509 version"):
+        pem_certs(pem)

@@ -223,7 +223,7 @@ def pem_certs(text: str | bytes) -> tuple[x509.Certificate, ...]:
     data = text.encode() if isinstance(text, str) else text
     try:
         return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # a version X.509 lacks is no ValueError
         raise ApiError(f"a certificate in the answer is not valid PEM ({exc})") from None
 
 
