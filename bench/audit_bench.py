@@ -45,6 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_args import positive_count  # beside this script (its folder leads sys.path)
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "audit"
 NOW_TEXT = "2026-11-29T12:00:00Z"
@@ -336,24 +338,13 @@ def in_process(inventory: Path, repeat: int) -> tuple[float, float, int]:
 # --------------------------------------------------------------------------- report
 
 
-def _count(text: str) -> int:
-    """A whole number of at least 1 (an argument type: anything else is a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--sizes", default="1000", help="total UC nodes, comma-separated (default 1000)"
     )
-    parser.add_argument("--nodes", type=_count, default=10, help="nodes per CUCM cluster")
-    parser.add_argument("--repeat", type=_count, default=5)
+    parser.add_argument("--nodes", type=positive_count, default=10, help="nodes per CUCM cluster")
+    parser.add_argument("--repeat", type=positive_count, default=5)
     parser.add_argument("--stages", action="store_true", help="time each stage once")
     parser.add_argument("--in-process", action="store_true", help="the older in-process numbers")
     parser.add_argument(
@@ -364,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        sizes = [_count(s.strip()) for s in args.sizes.split(",")]
+        sizes = [positive_count(s.strip()) for s in args.sizes.split(",")]
     except argparse.ArgumentTypeError as exc:
         parser.error(f"argument --sizes: {exc}")
     OUT.mkdir(parents=True, exist_ok=True)

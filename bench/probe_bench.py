@@ -48,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_args import positive_count  # beside this script (its folder leads sys.path)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -394,22 +395,11 @@ def median_of(cmd: Sequence[str], runs: int = 10) -> float:
     return statistics.median(times)
 
 
-def _count(text: str) -> int:
-    """A whole number of at least 1 (an argument type: anything else is a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--listeners", type=_count, default=20)
-    parser.add_argument("--per-listener", type=_count, default=5)
-    parser.add_argument("--repeat", type=_count, default=3)
+    parser.add_argument("--listeners", type=positive_count, default=20)
+    parser.add_argument("--per-listener", type=positive_count, default=5)
+    parser.add_argument("--repeat", type=positive_count, default=3)
     parser.add_argument("--no-sslyze", action="store_true", help="mratrust numbers only")
     parser.add_argument(
         "--server-store",
