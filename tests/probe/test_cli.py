@@ -23,6 +23,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _presenting(pki: Pki, cert: Path, key: Path) -> tuple[str, ...]:
+    """The arguments that trust the test root and present ``cert`` (with ``key``)."""
+    return ("--trust", str(pki.root_pem), "--client-cert", str(cert), "--client-key", str(key))
+
+
 @pytest.mark.openssl
 def test_text_shows_identities_client_cas_and_verdict(
     capsys: pytest.CaptureFixture[str], servers: dict[str, SServer], pki: Pki
@@ -33,12 +38,7 @@ def test_text_shows_identities_client_cas_and_verdict(
         f"{NODE}:5061{{127.0.0.1}}",
         "--port-map",
         f"5061={mtls.port}",
-        "--trust",
-        str(pki.root_pem),
-        "--client-cert",
-        str(pki.expc_pem),
-        "--client-key",
-        str(pki.expc_key),
+        *_presenting(pki, pki.expc_pem, pki.expc_key),
     )
     assert code == 0, out + err
     assert f"Expressway-C {DEFAULT_VERSION} (fresh install)" in out
@@ -64,12 +64,7 @@ def test_negative_twin_rejected_client_exits_1_with_the_log_line(
         f"{NODE}:5061{{127.0.0.1}}",
         "--port-map",
         f"5061={mtls.port}",
-        "--trust",
-        str(pki.root_pem),
-        "--client-cert",
-        str(pki.rogue_pem),
-        "--client-key",
-        str(pki.rogue_key),
+        *_presenting(pki, pki.rogue_pem, pki.rogue_key),
     )
     assert code == 1
     assert "FAIL (client-rejected)" in out
@@ -369,12 +364,6 @@ def test_negative_twin_a_client_certificate_loads_the_key_reader(
     servers: dict[str, SServer], pki: Pki
 ) -> None:
     loaded = _key_loader_loaded(
-        servers["dual"].target,
-        "--trust",
-        str(pki.root_pem),
-        "--client-cert",
-        str(pki.expc_pem),
-        "--client-key",
-        str(pki.expc_key),
+        servers["dual"].target, *_presenting(pki, pki.expc_pem, pki.expc_key)
     )
     assert loaded == "True"
